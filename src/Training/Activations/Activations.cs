@@ -1,0 +1,87 @@
+namespace OnnxKeras;
+
+/// <summary>
+/// An activation function with the name Keras serializes it under. Converts implicitly from a Keras
+/// name (<c>"relu"</c>) and from a delegate, so <c>new Dense(32, activation: "relu")</c> and
+/// <c>new Dense(32, activation: Ops.Relu)</c> both read naturally.
+/// </summary>
+public sealed class ActivationFunction
+{
+    /// <summary>Creates a named activation.</summary>
+    public ActivationFunction(string name, Func<KTensor, KTensor> function)
+    {
+        Name = name;
+        Function = function;
+    }
+
+    /// <summary>The Keras identifier, e.g. <c>relu</c>; <c>custom</c> for an unnamed delegate.</summary>
+    public string Name { get; }
+
+    /// <summary>The function.</summary>
+    public Func<KTensor, KTensor> Function { get; }
+
+    /// <summary>Applies the function.</summary>
+    public KTensor Apply(KTensor x) => Function(x);
+
+    /// <summary>Looks up a Keras activation name.</summary>
+    public static implicit operator ActivationFunction(string name) => Activations.Get(name);
+
+    /// <summary>Wraps a delegate (serialized as <c>custom</c>).</summary>
+    public static implicit operator ActivationFunction(Func<KTensor, KTensor> function) => new("custom", function);
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}
+
+/// <summary>Keras's built-in activations, by name (<see cref="Get"/>) or as members.</summary>
+public static class Activations
+{
+    /// <summary><c>x</c>.</summary>
+    public static readonly ActivationFunction Linear = new("linear", x => x);
+    /// <summary><c>max(x, 0)</c>.</summary>
+    public static readonly ActivationFunction Relu = new("relu", Ops.Relu);
+    /// <summary><c>1 / (1 + exp(-x))</c>.</summary>
+    public static readonly ActivationFunction Sigmoid = new("sigmoid", Ops.Sigmoid);
+    /// <summary><c>tanh(x)</c>.</summary>
+    public static readonly ActivationFunction Tanh = new("tanh", Ops.Tanh);
+    /// <summary>Softmax over the last axis.</summary>
+    public static readonly ActivationFunction Softmax = new("softmax", x => Ops.Softmax(x));
+    /// <summary>ELU with alpha 1.</summary>
+    public static readonly ActivationFunction Elu = new("elu", x => Ops.Elu(x));
+    /// <summary>SELU.</summary>
+    public static readonly ActivationFunction Selu = new("selu", Ops.Selu);
+    /// <summary>Exact GELU (Keras's default, <c>approximate=False</c>).</summary>
+    public static readonly ActivationFunction Gelu = new("gelu", x => Ops.Gelu(x));
+    /// <summary><c>x * sigmoid(x)</c>.</summary>
+    public static readonly ActivationFunction Silu = new("silu", Ops.Silu);
+    /// <summary><c>log(exp(x) + 1)</c>.</summary>
+    public static readonly ActivationFunction Softplus = new("softplus", Ops.Softplus);
+    /// <summary><c>x / (|x| + 1)</c>.</summary>
+    public static readonly ActivationFunction Softsign = new("softsign", Ops.Softsign);
+    /// <summary>Leaky ReLU with Keras 3's default slope 0.2.</summary>
+    public static readonly ActivationFunction LeakyRelu = new("leaky_relu", x => Ops.LeakyRelu(x, 0.2));
+    /// <summary>Keras 3 hard sigmoid <c>clip(x / 6 + 0.5, 0, 1)</c>.</summary>
+    public static readonly ActivationFunction HardSigmoid = new("hard_sigmoid", Ops.HardSigmoid);
+    /// <summary><c>exp(x)</c>.</summary>
+    public static readonly ActivationFunction Exponential = new("exponential", Ops.Exp);
+
+    private static readonly Dictionary<string, ActivationFunction> ByName = new(StringComparer.Ordinal)
+    {
+        ["linear"] = Linear, ["relu"] = Relu, ["sigmoid"] = Sigmoid, ["tanh"] = Tanh, ["softmax"] = Softmax,
+        ["elu"] = Elu, ["selu"] = Selu, ["gelu"] = Gelu, ["swish"] = new("swish", Ops.Silu), ["silu"] = Silu,
+        ["softplus"] = Softplus, ["softsign"] = Softsign, ["leaky_relu"] = LeakyRelu,
+        ["hard_sigmoid"] = HardSigmoid, ["exponential"] = Exponential,
+    };
+
+    /// <summary>All names <see cref="Get"/> accepts.</summary>
+    public static IReadOnlyCollection<string> Names => ByName.Keys;
+
+    /// <summary>Looks up an activation by its Keras name; <c>null</c> or empty means linear.</summary>
+    /// <exception cref="ArgumentException">The name is unknown; the message lists the valid names.</exception>
+    public static ActivationFunction Get(string? name)
+    {
+        if (string.IsNullOrEmpty(name)) return Linear;
+        if (ByName.TryGetValue(name, out var a)) return a;
+        throw new ArgumentException($"Unknown activation '{name}'. Valid names: {string.Join(", ", ByName.Keys.Order())}.", nameof(name));
+    }
+}

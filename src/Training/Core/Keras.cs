@@ -1,0 +1,57 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OnnxKeras;
+
+/// <summary>
+/// Process-wide settings: the random seed and the device training runs on.
+/// </summary>
+public static class Keras
+{
+    private static Generator generator = new Generator((ulong)Environment.TickCount64);
+    private static Device device = CPU;
+
+    /// <summary>
+    /// Seeds every source of randomness OnnxKeras uses (weight initialization, dropout, shuffling),
+    /// like <c>keras.utils.set_random_seed</c>: the same seed gives the same run.
+    /// </summary>
+    /// <example><code>Keras.SetRandomSeed(42);</code></example>
+    public static void SetRandomSeed(long seed)
+    {
+        generator = new Generator((ulong)seed);
+        torch.manual_seed(seed);
+        if (cuda.is_available()) cuda.manual_seed_all(seed);
+    }
+
+    /// <summary>The generator random initializers and shuffling draw from (on the CPU, so results do not depend on the device).</summary>
+    internal static Generator Generator => generator;
+
+    /// <summary>A seed drawn from the global generator (for components that need their own stream, such as shuffling).</summary>
+    internal static long NextSeed()
+    {
+        using var t = torch.randint(0, int.MaxValue, [1], dtype: ScalarType.Int64, generator: generator);
+        return t.item<long>();
+    }
+
+    /// <summary>
+    /// The device new weights are created on and training runs on: CPU by default. Set it before building
+    /// a model, e.g. <c>Keras.Device = Keras.BestDevice();</c>.
+    /// </summary>
+    public static Device Device
+    {
+        get => device;
+        set => device = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    /// <summary>CUDA device 0 when libtorch reports CUDA available, else the CPU.</summary>
+    public static Device BestDevice() => cuda.is_available() ? CUDA : CPU;
+
+    /// <summary>
+    /// Sets the number of CPU threads libtorch uses for intra-op parallelism (0 leaves the default).
+    /// On small machines, tests and parallel runners should set it deliberately.
+    /// </summary>
+    public static void SetThreads(int intraOp)
+    {
+        if (intraOp > 0) torch.set_num_threads(intraOp);
+    }
+}

@@ -1,0 +1,267 @@
+using System.Collections;
+using System.Reflection;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OnnxKeras.Layers;
+
+/// <summary>
+/// Base of every layer, with Keras's contract: the constructor stores the config; <see cref="Build"/>
+/// creates the weights with <see cref="AddWeight"/> and runs lazily on the first call; <see cref="Call"/>
+/// computes with <see cref="Ops"/>; <see cref="ComputeOutputShape"/> and <see cref="GetConfig"/> describe it.
+/// Invoke a layer with <see cref="Apply"/> (Keras's <c>layer(x)</c>), which builds it and checks the input.
+/// </summary>
+/// <example><code>
+/// public sealed class MyLayer(int outputDim) : Layer
+/// {
+///     private Variable? kernel;
+///     public override void Build(Shape inputShape) => kernel = AddWeight("kernel", [inputShape[^1]!.Value, outputDim], "uniform");
+///     public override KTensor Call(KTensor inputs, bool training = false) => Ops.MatMul(inputs, kernel!);
+///     public override Shape ComputeOutputShape(Shape inputShape) => inputShape.WithLast(outputDim);
+/// }
+/// </code></example>
+public abstract class Layer : IDisposable
+{
+    private static readonly Dictionary<string, int> NameCounters = new(StringComparer.Ordinal);
+    private readonly List<Variable> variables = [];
+    private string? name;
+    private bool trainable = true;
+    private bool disposed;
+
+    /// <summary>The layer's unique name; by default the snake_case class name with a counter (<c>dense</c>, <c>dense_1</c>, ...).</summary>
+    public string Name
+    {
+        get => name ??= UniqueName(SnakeCase(GetType().Name));
+        init => name = string.IsNullOrWhiteSpace(value) ? throw new ArgumentException("A layer name cannot be empty.") : value;
+    }
+
+    /// <summary>Keras's <c>input_shape</c> argument: the per-sample input shape (without batch), which lets a model build before it sees data.</summary>
+    public Shape? InputShape { get; init; }
+
+    /// <summary>Whether the layer's weights are updated by training (Keras's <c>trainable</c>; applies to sublayers too).</summary>
+    public bool Trainable
+    {
+        get => trainable;
+        set
+        {
+            trainable = value;
+            foreach (var v in variables) v.Trainable = value && v.DeclaredTrainable(this);
+            foreach (var l in Sublayers) l.Trainable = value;
+        }
+    }
+
+    /// <summary>True once <see cref="Build"/> has run.</summary>
+    public bool Built { get; protected set; }
+
+    /// <summary>The input shape the layer was built for (batch dimension null).</summary>
+    public Shape? BuildInputShape { get; private set; }
+
+    /// <summary>Optional constraint on the inputs checked by <see cref="Apply"/> (set in <see cref="Build"/>).</summary>
+    protected InputSpec? InputSpec { get; set; }
+
+    /// <summary>Creates the layer's weights for <paramref name="inputShape"/> (batch dimension null). Called once, lazily.</summary>
+    public virtual void Build(Shape inputShape) { }
+
+    /// <summary>The computation, with <see cref="Ops"/>. <paramref name="training"/> selects training behaviour (Dropout, BatchNormalization).</summary>
+    public abstract KTensor Call(KTensor inputs, bool training = false);
+
+    /// <summary>Output shape for an input shape (batch dimension may be null). The default assumes shape is preserved.</summary>
+    public virtual Shape ComputeOutputShape(Shape inputShape) => inputShape;
+
+    /// <summary>The constructor arguments as Keras config (snake_case keys). Subclasses add theirs to the base config.</summary>
+    public virtual LayerConfig GetConfig() => new LayerConfig().With("name", Name).With("trainable", Trainable).With("dtype", "float32");
+
+    /// <summary>
+    /// Calls the layer: builds it on first use from the input's shape, checks the input against the layer's
+    /// spec, and runs <see cref="Call"/>. Errors name the layer and the shapes.
+    /// </summary>
+    public KTensor Apply(KTensor inputs, bool training = false)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var shape = inputs.Shape;
+        if (!Built) EnsureBuilt(new Shape([null, .. shape.Dims[1..]]));
+        InputSpec?.Check(this, shape);
+        try
+        {
+            return Call(inputs, training);
+        }
+        catch (System.Runtime.InteropServices.ExternalException e)
+        {
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) failed on input of shape {shape}: {FirstLine(e.Message)}", e);
+        }
+    }
+
+    /// <summary>Builds the layer for <paramref name="inputShape"/> if it is not built yet.</summary>
+    public void EnsureBuilt(Shape inputShape)
+    {
+        if (Built) return;
+        if (inputShape.Rank == 0) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) cannot take a scalar input.");
+        Build(inputShape);
+        BuildInputShape = inputShape;
+        Built = true;
+    }
+
+    /// <summary>
+    /// Creates a weight (Keras's <c>add_weight</c>) in Keras's layout, initialized by <paramref name="initializer"/>
+    /// (glorot_uniform by default) on <see cref="Keras.Device"/>.
+    /// </summary>
+    public Variable AddWeight(string name, Shape shape, Initializer? initializer = null, Regularizer? regularizer = null, bool trainable = true)
+    {
+        if (!shape.IsFullyDefined) throw new ArgumentException($"Layer '{Name}': weight '{name}' needs a fully known shape; got {shape}. Build the layer with a known input size.");
+        if (variables.Any(v => v.Name == name)) throw new ArgumentException($"Layer '{Name}' already has a weight named '{name}'.");
+        using var init = (initializer ?? new GlorotUniform()).Generate(shape.ToArray());
+        var value = init.to(Keras.Device);
+        var v = new Variable(name, $"{Name}/{name}", value, trainable && Trainable, regularizer);
+        v.MarkDeclaredTrainable(trainable);
+        variables.Add(v);
+        return v;
+    }
+
+    /// <summary>This layer's own weights (not its sublayers').</summary>
+    protected IReadOnlyList<Variable> OwnWeights => variables;
+
+    /// <summary>Layers owned by this layer, found automatically: fields of type <see cref="Layer"/> or collections of layers.</summary>
+    public virtual IReadOnlyList<Layer> Sublayers => sublayers ??= DiscoverSublayers();
+
+    private IReadOnlyList<Layer>? sublayers;
+
+    /// <summary>Forgets the cached sublayer list (after a container changes).</summary>
+    protected void InvalidateSublayers() => sublayers = null;
+
+    private List<Layer> DiscoverSublayers()
+    {
+        var found = new List<Layer>();
+        for (var t = GetType(); t is not null && t != typeof(Layer); t = t.BaseType)
+        {
+            foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+            {
+                var value = f.GetValue(this);
+                if (value is Layer l && !ReferenceEquals(l, this)) found.Add(l);
+                else if (value is IEnumerable e and not string && f.FieldType != typeof(List<Variable>)) found.AddRange(e.OfType<Layer>());
+            }
+        }
+        return found.Distinct().ToList();
+    }
+
+    /// <summary>All weights: this layer's, then its sublayers' (Keras's order), each once.</summary>
+    public IReadOnlyList<Variable> Weights => AllWeights().Distinct().ToList();
+
+    /// <summary>The weights the optimizer updates.</summary>
+    public IReadOnlyList<Variable> TrainableWeights => Weights.Where(v => v.Trainable).ToList();
+
+    /// <summary>The weights the optimizer leaves alone (frozen weights, moving statistics).</summary>
+    public IReadOnlyList<Variable> NonTrainableWeights => Weights.Where(v => !v.Trainable).ToList();
+
+    private IEnumerable<Variable> AllWeights()
+    {
+        foreach (var v in variables) yield return v;
+        foreach (var l in Sublayers)
+        {
+            foreach (var v in l.AllWeights()) yield return v;
+        }
+    }
+
+    /// <summary>Number of scalars in all weights.</summary>
+    public long CountParams()
+    {
+        if (!Built) throw new InvalidOperationException($"Layer '{Name}' is not built yet, so its weights do not exist. Call it on data or give it an input shape first.");
+        return Weights.Sum(v => v.Size);
+    }
+
+    /// <summary>Copies of the weights' values in Keras's order and layout.</summary>
+    public IReadOnlyList<NDArray> GetWeights() => Weights.Select(v => new NDArray(v.ToArray(), v.Value.shape)).ToList();
+
+    /// <summary>Sets the weights from arrays in Keras's order and layout; every shape must match, and nothing is changed when one does not.</summary>
+    public void SetWeights(IReadOnlyList<NDArray> values)
+    {
+        var ws = Weights;
+        if (values.Count != ws.Count) throw new ArgumentException($"Layer '{Name}' has {ws.Count} weights; got {values.Count} arrays.");
+        for (int i = 0; i < ws.Count; i++)
+        {
+            if (!values[i].Shape.SequenceEqual(ws[i].Value.shape))
+                throw new ArgumentException($"Layer '{Name}': weight '{ws[i].Path}' has shape {ws[i].Shape}; got an array of shape ({string.Join(", ", values[i].Shape)}).");
+        }
+        for (int i = 0; i < ws.Count; i++) ws[i].Assign(values[i].Data);
+    }
+
+    /// <summary>Regularization penalties of this layer and its sublayers (summed into the training loss).</summary>
+    public IEnumerable<KTensor> Losses => Weights.Where(v => v.Regularizer is not null && v.Trainable).Select(v => v.Regularizer!.Compute(v));
+
+    /// <summary>Releases the native memory of the weights.</summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        foreach (var v in variables) v.Dispose();
+        foreach (var l in Sublayers) l.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"<{GetType().Name} name={Name}, built={Built}>";
+
+    internal static string SnakeCase(string s)
+    {
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < s.Length; i++)
+        {
+            char c = s[i];
+            if (char.IsUpper(c))
+            {
+                bool prevLower = i > 0 && (char.IsLower(s[i - 1]) || char.IsDigit(s[i - 1]));
+                bool nextLower = i + 1 < s.Length && char.IsLower(s[i + 1]);
+                if (i > 0 && (prevLower || (nextLower && char.IsUpper(s[i - 1])))) sb.Append('_');
+                sb.Append(char.ToLowerInvariant(c));
+            }
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
+    private static string UniqueName(string prefix)
+    {
+        lock (NameCounters)
+        {
+            NameCounters.TryGetValue(prefix, out int n);
+            NameCounters[prefix] = n + 1;
+            return n == 0 ? prefix : $"{prefix}_{n}";
+        }
+    }
+
+    private static string FirstLine(string s)
+    {
+        int i = s.IndexOf('\n');
+        return i < 0 ? s : s[..i];
+    }
+}
+
+/// <summary>What a layer accepts: rank bounds and fixed sizes of some axes (Keras's <c>InputSpec</c>).</summary>
+public sealed class InputSpec
+{
+    /// <summary>Exact rank, if fixed.</summary>
+    public int? Rank { get; init; }
+
+    /// <summary>Minimum rank.</summary>
+    public int? MinRank { get; init; }
+
+    /// <summary>Required sizes by axis (negative axes count from the end).</summary>
+    public IReadOnlyDictionary<int, long> Axes { get; init; } = new Dictionary<int, long>();
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the layer and both shapes when <paramref name="shape"/> does not fit.</summary>
+    public void Check(Layer layer, Shape shape)
+    {
+        if (Rank is int r && shape.Rank != r)
+            throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) expects input of rank {r}; got shape {shape} (rank {shape.Rank}).");
+        if (MinRank is int m && shape.Rank < m)
+            throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) expects input of rank >= {m}; got shape {shape} (rank {shape.Rank}).");
+        foreach (var (axis, size) in Axes)
+        {
+            int a = axis < 0 ? shape.Rank + axis : axis;
+            if (a < 0 || a >= shape.Rank || (shape[a] is long d && d != size))
+            {
+                var expected = layer.BuildInputShape?.ToString() ?? $"axis {axis} of size {size}";
+                throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) expects input shape {expected} (axis {axis} = {size}); got shape {shape}.");
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using OnnxKeras.Layers;
+
+namespace OnnxKeras.Models;
+
+/// <summary>
+/// A plain stack of layers, each with one input and one output (Keras's <c>Sequential</c>). The input shape comes
+/// from a leading <see cref="InputLayer"/>, from the first layer's <see cref="Layer.InputShape"/>, or from the first data seen.
+/// </summary>
+/// <example><code>
+/// var model = new Sequential(
+///     new InputLayer([72]),
+///     new Dense(32, activation: "relu"),
+///     new Dense(10, activation: "softmax"));
+/// </code></example>
+public sealed class Sequential : Model
+{
+    private readonly List<Layer> layers = [];
+    private Shape? declaredInput;
+
+    /// <summary>Creates a model from layers (an <see cref="InputLayer"/> first declares the input shape).</summary>
+    public Sequential(params Layer[] layers)
+    {
+        foreach (var l in layers) Add(l);
+    }
+
+    /// <summary>The layers, in order (the InputLayer is not listed, as in Keras).</summary>
+    public override IReadOnlyList<Layer> Layers => layers;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Layer> Sublayers => layers;
+
+    /// <summary>Appends a layer; builds the model when its input shape is known.</summary>
+    public void Add(Layer layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        if (Built) throw new InvalidOperationException($"Model '{Name}' is already built; add layers before it is called or trained.");
+        if (layer is InputLayer input)
+        {
+            if (layers.Count > 0 || declaredInput is not null) throw new ArgumentException("An InputLayer can only be the first layer of a Sequential model.");
+            declaredInput = input.Shape;
+            return;
+        }
+        if (layers.Contains(layer)) throw new ArgumentException($"Layer '{layer.Name}' is already in model '{Name}'.");
+        if (layers.Any(l => l.Name == layer.Name)) throw new ArgumentException($"Model '{Name}' already has a layer named '{layer.Name}'; layer names must be unique.");
+        if (layers.Count == 0 && declaredInput is null && layer.InputShape is not null) declaredInput = layer.InputShape;
+        layers.Add(layer);
+        InvalidateSublayers();
+        if (declaredInput is not null) BuildFromDeclared();
+    }
+
+    /// <summary>Removes the last layer (Keras's <c>pop</c>).</summary>
+    public void Pop()
+    {
+        if (layers.Count == 0) throw new InvalidOperationException("There are no layers to remove.");
+        if (Built) throw new InvalidOperationException("Cannot remove layers from a built model.");
+        layers.RemoveAt(layers.Count - 1);
+        InvalidateSublayers();
+    }
+
+    private void BuildFromDeclared()
+    {
+        // Build each layer as it is added, like Keras does once the input shape is known, so shape errors surface at once.
+        var shape = declaredInput!.WithBatch();
+        foreach (var l in layers)
+        {
+            l.EnsureBuilt(shape);
+            shape = l.ComputeOutputShape(shape);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Build(Shape inputShape)
+    {
+        if (layers.Count == 0) throw new InvalidOperationException($"Sequential model '{Name}' has no layers; add some before training.");
+        if (declaredInput is not null && !inputShape.Slice(1, inputShape.Rank).Equals(declaredInput))
+            throw new ArgumentException($"Model '{Name}' was declared for inputs of shape {declaredInput.WithBatch()}; got data of shape {inputShape}.");
+        var shape = inputShape;
+        foreach (var l in layers)
+        {
+            l.EnsureBuilt(shape);
+            shape = l.ComputeOutputShape(shape);
+        }
+        declaredInput ??= inputShape.Slice(1, inputShape.Rank);
+    }
+
+    /// <inheritdoc />
+    public override KTensor Call(KTensor inputs, bool training = false)
+    {
+        var x = inputs;
+        foreach (var l in layers) x = l.Apply(x, training);
+        return x;
+    }
+
+    /// <inheritdoc />
+    public override Shape ComputeOutputShape(Shape inputShape) => layers.Aggregate(inputShape, (s, l) => l.ComputeOutputShape(s));
+
+    /// <inheritdoc />
+    protected override IEnumerable<(Layer Layer, Shape? OutputShape)> SummaryRows()
+    {
+        Shape? shape = declaredInput?.WithBatch();
+        foreach (var l in layers)
+        {
+            shape = shape is null ? null : l.ComputeOutputShape(shape);
+            yield return (l, shape);
+        }
+    }
+}

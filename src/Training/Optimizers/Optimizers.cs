@@ -1,0 +1,262 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OnnxKeras.Optimizers;
+
+/// <summary>
+/// Gradient descent with optional momentum (Keras 3's rule): <c>m = momentum m - lr g</c>, then
+/// <c>w += m</c>, or with Nesterov <c>w += momentum m - lr g</c>; plain <c>w -= lr g</c> without momentum.
+/// </summary>
+public sealed class SGD(LearningRate? learningRate = null, double momentum = 0.0, bool nesterov = false,
+    double? weightDecay = null, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
+    : Optimizer(learningRate ?? 0.01, weightDecay, clipNorm, clipValue, globalClipNorm)
+{
+    private Tensor[] m = [];
+    /// <summary>Momentum factor in [0, 1].</summary>
+    public double Momentum { get; } = momentum is >= 0 and <= 1 ? momentum : throw new ArgumentException($"SGD momentum must be in [0, 1]; got {momentum}.");
+    /// <summary>Whether Nesterov momentum is used.</summary>
+    public bool Nesterov { get; } = nesterov;
+    /// <inheritdoc />
+    public override string Name => "SGD";
+    /// <inheritdoc />
+    protected override void Build(IReadOnlyList<Variable> variables) => m = Momentum > 0 ? variables.Select(v => AddSlot(v)).ToArray() : [];
+    /// <inheritdoc />
+    protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
+    {
+        if (Momentum == 0)
+        {
+            w.add_(g, alpha: -lr);
+            return;
+        }
+        m[i].mul_(Momentum).add_(g, alpha: -lr);
+        if (Nesterov) w.add_(m[i] * Momentum - g * lr);
+        else w.add_(m[i]);
+    }
+}
+
+/// <summary>
+/// Adam with Keras's epsilon placement: <c>alpha = lr sqrt(1 - b2^t) / (1 - b1^t)</c>,
+/// <c>m += (g - m)(1 - b1)</c>, <c>v += (g^2 - v)(1 - b2)</c>, <c>w -= alpha m / (sqrt(v) + eps)</c>
+/// (PyTorch adds epsilon to the bias-corrected sqrt(v) instead).
+/// </summary>
+public class Adam(LearningRate? learningRate = null, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7, bool amsgrad = false,
+    double? weightDecay = null, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
+    : Optimizer(learningRate ?? 0.001, weightDecay, clipNorm, clipValue, globalClipNorm)
+{
+    private Tensor[] m = [], v = [], vhat = [];
+    /// <summary>Decay of the first moment.</summary>
+    public double Beta1 { get; } = beta1;
+    /// <summary>Decay of the second moment.</summary>
+    public double Beta2 { get; } = beta2;
+    /// <summary>Added to sqrt(v).</summary>
+    public double Epsilon { get; } = epsilon;
+    /// <summary>Whether the AMSGrad variant (max of past v) is used.</summary>
+    public bool Amsgrad { get; } = amsgrad;
+    /// <inheritdoc />
+    public override string Name => "adam";
+    /// <inheritdoc />
+    protected override void Build(IReadOnlyList<Variable> variables)
+    {
+        m = variables.Select(x => AddSlot(x)).ToArray();
+        v = variables.Select(x => AddSlot(x)).ToArray();
+        vhat = Amsgrad ? variables.Select(x => AddSlot(x)).ToArray() : [];
+    }
+    /// <inheritdoc />
+    protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
+    {
+        long t = Iterations + 1;
+        double alpha = lr * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t));
+        m[i].mul_(Beta1).add_(g, alpha: 1 - Beta1);
+        v[i].mul_(Beta2).addcmul_(g, g, 1 - Beta2);
+        var vv = v[i];
+        if (Amsgrad)
+        {
+            vhat[i].copy_(torch.maximum(vhat[i], v[i]));
+            vv = vhat[i];
+        }
+        w.addcdiv_(m[i], vv.sqrt().add_(Epsilon), -alpha);
+    }
+}
+
+/// <summary>Adam with decoupled weight decay (Keras default 0.004).</summary>
+public sealed class AdamW(LearningRate? learningRate = null, double weightDecay = 0.004, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7,
+    bool amsgrad = false, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
+    : Adam(learningRate, beta1, beta2, epsilon, amsgrad, weightDecay, clipNorm, clipValue, globalClipNorm)
+{
+    /// <inheritdoc />
+    public override string Name => "adamw";
+}
+
+/// <summary>
+/// RMSprop (Keras 3): <c>v = rho v + (1 - rho) g^2</c>; <c>w -= lr g / sqrt(v + eps)</c> (epsilon inside the root);
+/// centered subtracts the squared mean gradient; with momentum the increment goes through <c>m = momentum m + inc</c>.
+/// </summary>
+public sealed class RMSprop(LearningRate? learningRate = null, double rho = 0.9, double momentum = 0.0, double epsilon = 1e-7, bool centered = false,
+    double? weightDecay = null, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
+    : Optimizer(learningRate ?? 0.001, weightDecay, clipNorm, clipValue, globalClipNorm)
+{
+    private Tensor[] vel = [], avg = [], mom = [];
+    /// <summary>Discount of the squared-gradient average.</summary>
+    public double Rho { get; } = rho;
+    /// <summary>Momentum factor.</summary>
+    public double Momentum { get; } = momentum;
+    /// <summary>Added inside the square root.</summary>
+    public double Epsilon { get; } = epsilon;
+    /// <summary>Whether the gradient variance (not second moment) normalizes.</summary>
+    public bool Centered { get; } = centered;
+    /// <inheritdoc />
+    public override string Name => "rmsprop";
+    /// <inheritdoc />
+    protected override void Build(IReadOnlyList<Variable> variables)
+    {
+        vel = variables.Select(x => AddSlot(x)).ToArray();
+        avg = Centered ? variables.Select(x => AddSlot(x)).ToArray() : [];
+        mom = Momentum > 0 ? variables.Select(x => AddSlot(x)).ToArray() : [];
+    }
+    /// <inheritdoc />
+    protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
+    {
+        vel[i].mul_(Rho).add_(g.square(), alpha: 1 - Rho);
+        Tensor denominator;
+        if (Centered)
+        {
+            avg[i].mul_(Rho).add_(g, alpha: 1 - Rho);
+            denominator = vel[i] - avg[i].square() + Epsilon;
+        }
+        else denominator = vel[i] + Epsilon;
+        var increment = g * lr / denominator.sqrt();
+        if (Momentum > 0)
+        {
+            mom[i].mul_(Momentum).add_(increment);
+            w.sub_(mom[i]);
+        }
+        else w.sub_(increment);
+    }
+}
+
+/// <summary>Adagrad (Keras 3): <c>acc += g^2</c>; <c>w -= lr g / sqrt(acc + eps)</c>; accumulators start at 0.1.</summary>
+public sealed class Adagrad(LearningRate? learningRate = null, double initialAccumulatorValue = 0.1, double epsilon = 1e-7,
+    double? weightDecay = null, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
+    : Optimizer(learningRate ?? 0.001, weightDecay, clipNorm, clipValue, globalClipNorm)
+{
+    private Tensor[] acc = [];
+    /// <summary>Starting value of the accumulators.</summary>
+    public double InitialAccumulatorValue { get; } = initialAccumulatorValue;
+    /// <summary>Added inside the square root.</summary>
+    public double Epsilon { get; } = epsilon;
+    /// <inheritdoc />
+    public override string Name => "adagrad";
+    /// <inheritdoc />
+    protected override void Build(IReadOnlyList<Variable> variables) => acc = variables.Select(x => AddSlot(x, InitialAccumulatorValue)).ToArray();
+    /// <inheritdoc />
+    protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
+    {
+        acc[i].add_(g.square());
+        w.sub_(g * lr / (acc[i] + Epsilon).sqrt());
+    }
+}
+
+/// <summary>
+/// Adadelta (Keras 3): <c>Eg = rho Eg + (1 - rho) g^2</c>; <c>d = -sqrt(Ed + eps) / sqrt(Eg + eps) g</c>;
+/// <c>Ed = rho Ed + (1 - rho) d^2</c>; <c>w += lr d</c>.
+/// </summary>
+public sealed class Adadelta(LearningRate? learningRate = null, double rho = 0.95, double epsilon = 1e-7,
+    double? weightDecay = null, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
+    : Optimizer(learningRate ?? 0.001, weightDecay, clipNorm, clipValue, globalClipNorm)
+{
+    private Tensor[] eg = [], ed = [];
+    /// <summary>Decay rate.</summary>
+    public double Rho { get; } = rho;
+    /// <summary>Added inside the square roots.</summary>
+    public double Epsilon { get; } = epsilon;
+    /// <inheritdoc />
+    public override string Name => "adadelta";
+    /// <inheritdoc />
+    protected override void Build(IReadOnlyList<Variable> variables)
+    {
+        eg = variables.Select(x => AddSlot(x)).ToArray();
+        ed = variables.Select(x => AddSlot(x)).ToArray();
+    }
+    /// <inheritdoc />
+    protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
+    {
+        eg[i].mul_(Rho).add_(g.square(), alpha: 1 - Rho);
+        var delta = -(ed[i] + Epsilon).sqrt() * g / (eg[i] + Epsilon).sqrt();
+        ed[i].mul_(Rho).add_(delta.square(), alpha: 1 - Rho);
+        w.add_(delta, alpha: lr);
+    }
+}
+
+/// <summary>
+/// Adamax (Keras 3): <c>m += (g - m)(1 - b1)</c>; <c>u = max(b2 u, |g|)</c>; <c>w -= lr m / ((1 - b1^t)(u + eps))</c>.
+/// </summary>
+public sealed class Adamax(LearningRate? learningRate = null, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7,
+    double? weightDecay = null, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
+    : Optimizer(learningRate ?? 0.001, weightDecay, clipNorm, clipValue, globalClipNorm)
+{
+    private Tensor[] m = [], u = [];
+    /// <summary>Decay of the first moment.</summary>
+    public double Beta1 { get; } = beta1;
+    /// <summary>Decay of the infinity norm.</summary>
+    public double Beta2 { get; } = beta2;
+    /// <summary>Added to u.</summary>
+    public double Epsilon { get; } = epsilon;
+    /// <inheritdoc />
+    public override string Name => "adamax";
+    /// <inheritdoc />
+    protected override void Build(IReadOnlyList<Variable> variables)
+    {
+        m = variables.Select(x => AddSlot(x)).ToArray();
+        u = variables.Select(x => AddSlot(x)).ToArray();
+    }
+    /// <inheritdoc />
+    protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
+    {
+        long t = Iterations + 1;
+        m[i].mul_(Beta1).add_(g, alpha: 1 - Beta1);
+        u[i].copy_(torch.maximum(u[i] * Beta2, g.abs()));
+        w.sub_(m[i] * lr / ((1 - Math.Pow(Beta1, t)) * (u[i] + Epsilon)));
+    }
+}
+
+/// <summary>
+/// Nadam (Keras 3): momentum schedule <c>u_t = b1 (1 - 0.5 * 0.96^t)</c> with running product,
+/// <c>m_hat = u_{t+1} m / (1 - prod_{t+1}) + (1 - u_t) g / (1 - prod_t)</c>, <c>v_hat = v / (1 - b2^t)</c>,
+/// <c>w -= lr m_hat / (sqrt(v_hat) + eps)</c>.
+/// </summary>
+public sealed class Nadam(LearningRate? learningRate = null, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7,
+    double? weightDecay = null, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
+    : Optimizer(learningRate ?? 0.001, weightDecay, clipNorm, clipValue, globalClipNorm)
+{
+    private Tensor[] m = [], v = [];
+    private double uProduct = 1.0;
+    /// <summary>Decay of the first moment.</summary>
+    public double Beta1 { get; } = beta1;
+    /// <summary>Decay of the second moment.</summary>
+    public double Beta2 { get; } = beta2;
+    /// <summary>Added to sqrt(v_hat).</summary>
+    public double Epsilon { get; } = epsilon;
+    /// <inheritdoc />
+    public override string Name => "nadam";
+    /// <inheritdoc />
+    protected override void Build(IReadOnlyList<Variable> variables)
+    {
+        m = variables.Select(x => AddSlot(x)).ToArray();
+        v = variables.Select(x => AddSlot(x)).ToArray();
+    }
+    /// <inheritdoc />
+    protected override void BeforeStep() => uProduct *= Beta1 * (1 - 0.5 * Math.Pow(0.96, Iterations + 1));
+    /// <inheritdoc />
+    protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
+    {
+        long t = Iterations + 1;
+        double ut = Beta1 * (1 - 0.5 * Math.Pow(0.96, t));
+        double ut1 = Beta1 * (1 - 0.5 * Math.Pow(0.96, t + 1));
+        double uProductNext = uProduct * ut1;
+        m[i].mul_(Beta1).add_(g, alpha: 1 - Beta1);
+        v[i].mul_(Beta2).addcmul_(g, g, 1 - Beta2);
+        var mHat = m[i] * (ut1 / (1 - uProductNext)) + g * ((1 - ut) / (1 - uProduct));
+        var vHat = v[i] / (1 - Math.Pow(Beta2, t));
+        w.sub_(mHat * lr / (vHat.sqrt() + Epsilon));
+    }
+}
