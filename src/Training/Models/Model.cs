@@ -53,7 +53,8 @@ public abstract class Model : Layer
     /// <example><code>model.Compile(optimizer: new Adam(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);</code></example>
     public void Compile(Optimizer? optimizer = null, Loss? loss = null, IEnumerable<Metric>? metrics = null)
     {
-        this.optimizer?.Dispose();
+        // Recompiling with the same optimizer instance keeps it (and its state), as in Keras; only a replaced one is released.
+        if (!ReferenceEquals(this.optimizer, optimizer)) this.optimizer?.Dispose();
         this.optimizer = optimizer ?? new RMSprop();
         this.loss = loss ?? throw new ArgumentException("Compile needs a loss, e.g. loss: \"categorical_crossentropy\". Valid names: " + string.Join(", ", LossRegistry.Names.Order()) + ".");
         foreach (var m in this.metrics) m.Dispose();
