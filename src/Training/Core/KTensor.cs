@@ -4,26 +4,50 @@ using static TorchSharp.torch;
 namespace OnnxKeras;
 
 /// <summary>
-/// The value that flows between layers, the counterpart of a Keras tensor. Layers compute on it only
-/// through <see cref="Ops"/>, which keeps layer code independent of the backend that runs it: today the
-/// eager TorchSharp backend (training, Predict); the symbolic backends for shape inference and ONNX export
-/// dispatch on the same calls.
+/// The value that flows between layers, the counterpart of a Keras tensor. It is either <b>eager</b> (it holds a
+/// TorchSharp tensor: training and Predict) or <b>symbolic</b> (it holds only a shape and the layer call that
+/// produced it: the functional API's <see cref="Keras.Input"/> and the graph built from it). Layers compute on it
+/// only through <see cref="Ops"/>, which keeps layer code independent of the backend that runs it.
 /// </summary>
-/// <remarks>An eager KTensor does not own its native tensor beyond the current dispose scope: the
-/// training loop runs each step in <c>torch.NewDisposeScope()</c>.</remarks>
+/// <remarks>An eager KTensor does not own its native tensor beyond the current dispose scope: the training loop
+/// runs each step in <c>torch.NewDisposeScope()</c>.</remarks>
 public sealed class KTensor
 {
+    private readonly Tensor? value;
+    private readonly Shape? symbolicShape;
+
     /// <summary>Wraps an eager TorchSharp tensor.</summary>
-    public KTensor(Tensor value) => Value = value ?? throw new ArgumentNullException(nameof(value));
+    public KTensor(Tensor value) => this.value = value ?? throw new ArgumentNullException(nameof(value));
+
+    private KTensor(Shape shape, string? name, KerasHistory? history)
+    {
+        symbolicShape = shape;
+        Name = name;
+        History = history;
+    }
+
+    /// <summary>A symbolic tensor of <paramref name="shape"/> (batch dimension included, usually null).</summary>
+    internal static KTensor Symbolic(Shape shape, string? name, KerasHistory? history) => new(shape, name, history);
+
+    /// <summary>True for a symbolic tensor of the functional API (no data).</summary>
+    public bool IsSymbolic => value is null;
 
     /// <summary>The eager TorchSharp tensor.</summary>
-    public Tensor Value { get; }
+    /// <exception cref="InvalidOperationException">The tensor is symbolic.</exception>
+    public Tensor Value => value ?? throw new InvalidOperationException(
+        $"{this} is symbolic (from Keras.Input): it has a shape but no data. Call layers on it to build a model, then new Model(inputs, outputs).");
 
-    /// <summary>The shape, with the batch dimension known.</summary>
-    public Shape Shape => Shape.Of(Value.shape);
+    /// <summary>The shape: for eager tensors with the batch dimension known, for symbolic ones usually with batch null.</summary>
+    public Shape Shape => symbolicShape ?? Shape.Of(value!.shape);
 
     /// <summary>Number of dimensions.</summary>
-    public int Rank => (int)Value.dim();
+    public int Rank => symbolicShape?.Rank ?? (int)value!.dim();
+
+    /// <summary>Name of a symbolic input (from <see cref="Keras.Input"/>), else null.</summary>
+    public string? Name { get; }
+
+    /// <summary>For a symbolic tensor: the layer call that produced it.</summary>
+    internal KerasHistory? History { get; }
 
     /// <summary>Wraps a TorchSharp tensor.</summary>
     public static implicit operator KTensor(Tensor value) => new(value);
@@ -50,5 +74,10 @@ public sealed class KTensor
     public static KTensor operator -(KTensor a) => Ops.Negative(a);
 
     /// <inheritdoc />
-    public override string ToString() => $"KTensor(shape={Shape}, dtype={Value.dtype})";
+    public override string ToString() => IsSymbolic
+        ? $"<KerasTensor shape={Shape}{(Name is null ? "" : $", name={Name}")}{(History is null ? "" : $", from {History.Layer.Name}")}>"
+        : $"KTensor(shape={Shape}, dtype={value!.dtype})";
 }
+
+/// <summary>Where a symbolic tensor came from: output <see cref="TensorIndex"/> of call <see cref="Node"/> of <see cref="Layer"/>.</summary>
+internal sealed record KerasHistory(Layers.Layer Layer, Layers.Node Node, int TensorIndex);

@@ -12,6 +12,22 @@ public static class Keras
     private static Device device = CPU;
 
     /// <summary>
+    /// A symbolic input of the functional API (Keras's <c>keras.Input</c>): per-sample <paramref name="shape"/> without
+    /// the batch dimension. Call layers on it, then make a model with <c>new Model(inputs, outputs)</c>.
+    /// </summary>
+    /// <example><code>
+    /// var input = Keras.Input(shape: [72]);
+    /// var hidden = new Dense(32, activation: "relu").Apply(input);
+    /// var model = new Models.Model(input, new Dense(10, activation: "softmax").Apply(hidden));
+    /// </code></example>
+    public static KTensor Input(Shape shape, string? name = null, string dtype = "float32")
+    {
+        if (dtype is not ("float32" or "int32" or "int64")) throw new ArgumentException($"Input dtype must be float32, int32 or int64; got '{dtype}'.");
+        var layer = name is null ? new Layers.InputLayer(shape) : new Layers.InputLayer(shape) { Name = name };
+        return Layers.Node.Input(layer, shape.WithBatch(), layer.Name);
+    }
+
+    /// <summary>
     /// Seeds every source of randomness OnnxKeras uses (weight initialization, dropout, shuffling),
     /// like <c>keras.utils.set_random_seed</c>: the same seed gives the same run.
     /// </summary>

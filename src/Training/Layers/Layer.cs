@@ -6,10 +6,10 @@ using static TorchSharp.torch;
 namespace OnnxKeras.Layers;
 
 /// <summary>
-/// Base of every layer, with Keras's contract: the constructor stores the config; <see cref="Build"/>
-/// creates the weights with <see cref="AddWeight"/> and runs lazily on the first call; <see cref="Call"/>
+/// Base of every layer, with Keras's contract: the constructor stores the config; <see cref="Build(Shape)"/>
+/// creates the weights with <see cref="AddWeight"/> and runs lazily on the first call; <see cref="Call(KTensor, bool)"/>
 /// computes with <see cref="Ops"/>; <see cref="ComputeOutputShape"/> and <see cref="GetConfig"/> describe it.
-/// Invoke a layer with <see cref="Apply"/> (Keras's <c>layer(x)</c>), which builds it and checks the input.
+/// Invoke a layer with <see cref="Apply(KTensor, bool)"/> (Keras's <c>layer(x)</c>), which builds it and checks the input.
 /// </summary>
 /// <example><code>
 /// public sealed class MyLayer(int outputDim) : Layer
@@ -50,33 +50,57 @@ public abstract class Layer : IDisposable
         }
     }
 
-    /// <summary>True once <see cref="Build"/> has run.</summary>
+    /// <summary>True once <see cref="Build(Shape)"/> has run.</summary>
     public bool Built { get; protected set; }
 
     /// <summary>The input shape the layer was built for (batch dimension null).</summary>
     public Shape? BuildInputShape { get; private set; }
 
-    /// <summary>Optional constraint on the inputs checked by <see cref="Apply"/> (set in <see cref="Build"/>).</summary>
+    /// <summary>Optional constraint on the inputs checked by <see cref="Apply(KTensor, bool)"/> (set in <see cref="Build(Shape)"/>).</summary>
     protected InputSpec? InputSpec { get; set; }
 
     /// <summary>Creates the layer's weights for <paramref name="inputShape"/> (batch dimension null). Called once, lazily.</summary>
     public virtual void Build(Shape inputShape) { }
 
-    /// <summary>The computation, with <see cref="Ops"/>. <paramref name="training"/> selects training behaviour (Dropout, BatchNormalization).</summary>
-    public abstract KTensor Call(KTensor inputs, bool training = false);
+    /// <summary>Build for a layer called on several inputs (merge layers); the default accepts exactly one.</summary>
+    public virtual void Build(IReadOnlyList<Shape> inputShapes)
+    {
+        if (inputShapes.Count != 1) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes one input; got {inputShapes.Count}.");
+        Build(inputShapes[0]);
+    }
 
-    /// <summary>Output shape for an input shape (batch dimension may be null). The default assumes shape is preserved.</summary>
-    public virtual Shape ComputeOutputShape(Shape inputShape) => inputShape;
+    /// <summary>The computation, with <see cref="Ops"/>. <paramref name="training"/> selects training behaviour (Dropout, BatchNormalization).</summary>
+    public virtual KTensor Call(KTensor inputs, bool training = false) =>
+        throw new NotSupportedException($"Layer '{Name}' ({GetType().Name}) does not override Call(KTensor); a custom layer must implement its computation there.");
+
+    /// <summary>The computation for several inputs and/or outputs (merge layers, RNNs with states). The default runs the single-input <see cref="Call(KTensor, bool)"/>.</summary>
+    public virtual IReadOnlyList<KTensor> Call(IReadOnlyList<KTensor> inputs, bool training = false)
+    {
+        if (inputs.Count != 1) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes one input; got {inputs.Count}.");
+        return [Call(inputs[0], training)];
+    }
+
+    /// <summary>
+    /// Output shape for an input shape (batch dimension may be null). The default infers it by running the layer once on
+    /// zeros (unknown dimensions tried at two sizes), so custom layers need not override it; built-in layers compute it directly.
+    /// </summary>
+    public virtual Shape ComputeOutputShape(Shape inputShape) => InferOutputShapes([inputShape])[0];
+
+    /// <summary>Output shapes for several inputs; the default handles one input through <see cref="ComputeOutputShape(Shape)"/>, else infers them.</summary>
+    public virtual IReadOnlyList<Shape> ComputeOutputShapes(IReadOnlyList<Shape> inputShapes) =>
+        inputShapes.Count == 1 ? [ComputeOutputShape(inputShapes[0])] : InferOutputShapes(inputShapes);
 
     /// <summary>The constructor arguments as Keras config (snake_case keys). Subclasses add theirs to the base config.</summary>
     public virtual LayerConfig GetConfig() => new LayerConfig().With("name", Name).With("trainable", Trainable).With("dtype", "float32");
 
     /// <summary>
-    /// Calls the layer: builds it on first use from the input's shape, checks the input against the layer's
-    /// spec, and runs <see cref="Call"/>. Errors name the layer and the shapes.
+    /// Calls the layer (Keras's <c>layer(x)</c>): builds it on first use from the input's shape, checks the input against
+    /// the layer's spec, and runs <see cref="Call(KTensor, bool)"/>. On a symbolic tensor (functional API) it records the
+    /// call and returns a symbolic output with the inferred shape. Errors name the layer and the shapes.
     /// </summary>
     public KTensor Apply(KTensor inputs, bool training = false)
     {
+        if (inputs.IsSymbolic) return Single(ApplyMany([inputs], training));
         ObjectDisposedException.ThrowIf(disposed, this);
         var shape = inputs.Shape;
         if (!Built) EnsureBuilt(new Shape([null, .. shape.Dims[1..]]));
@@ -91,15 +115,86 @@ public abstract class Layer : IDisposable
         }
     }
 
+    /// <summary>Calls a layer on several inputs (e.g. <c>new Add().Apply([a, b])</c>) that has one output.</summary>
+    public KTensor Apply(IReadOnlyList<KTensor> inputs, bool training = false) => Single(ApplyMany(inputs, training));
+
+    /// <summary>Calls a layer on several inputs and returns all its outputs (e.g. an RNN with <c>returnState</c>).</summary>
+    public IReadOnlyList<KTensor> ApplyMany(IReadOnlyList<KTensor> inputs, bool training = false)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (inputs.Count == 0) throw new ArgumentException($"Layer '{Name}' was called with no inputs.");
+        bool symbolic = inputs[0].IsSymbolic;
+        if (inputs.Any(t => t.IsSymbolic != symbolic))
+            throw new ArgumentException($"Layer '{Name}' was called on a mix of symbolic (Keras.Input) and eager tensors.");
+        var shapes = inputs.Select(t => t.Shape).ToList();
+        if (!Built) EnsureBuilt(shapes.Select(s => new Shape([null, .. s.Dims[1..]])).ToList());
+        if (InputSpec is not null) foreach (var s in shapes) InputSpec.Check(this, s);
+        if (symbolic) return Node.Record(this, inputs, ComputeOutputShapes(shapes));
+        try
+        {
+            return inputs.Count == 1 ? [Call(inputs[0], training)] : Call(inputs, training);
+        }
+        catch (System.Runtime.InteropServices.ExternalException e)
+        {
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) failed on inputs of shapes {string.Join(", ", shapes)}: {FirstLine(e.Message)}", e);
+        }
+    }
+
+    private KTensor Single(IReadOnlyList<KTensor> outputs) => outputs.Count == 1 ? outputs[0]
+        : throw new InvalidOperationException($"Layer '{Name}' returns {outputs.Count} outputs; use ApplyMany to get them all.");
+
+    /// <summary>The calls of this layer on symbolic tensors (one per use in functional models; several for a shared layer).</summary>
+    public IReadOnlyList<Node> InboundNodes => inboundNodes;
+
+    private readonly List<Node> inboundNodes = [];
+
+    internal void AddInboundNode(Node node) => inboundNodes.Add(node);
+
+    /// <summary>Runs the layer once on zeros to learn its output shapes (Keras's compute_output_spec).</summary>
+    private IReadOnlyList<Shape> InferOutputShapes(IReadOnlyList<Shape> inputShapes)
+    {
+        bool unknownInner = inputShapes.Any(s => s.Skip(1).Any(d => d is null));
+        var first = RunOnZeros(inputShapes, 5);
+        var second = unknownInner ? RunOnZeros(inputShapes, 7) : first;
+        bool batchUnknown = inputShapes.Any(s => s.Rank > 0 && s[0] is null);
+        return first.Select((shape, k) => new Shape(shape.Select((d, i) =>
+            (i == 0 && batchUnknown) || second[k][i] != d ? null : (long?)d).ToArray())).ToList();
+    }
+
+    private List<long[]> RunOnZeros(IReadOnlyList<Shape> inputShapes, long unknown)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var inputs = inputShapes.Select(s => (KTensor)zeros(s.Select((d, i) => d ?? (i == 0 ? 2 : unknown)).ToArray(), ScalarType.Float32, Keras.Device)).ToList();
+        if (!Built) EnsureBuilt(inputShapes.Select(s => new Shape([null, .. s.Dims[1..]])).ToList());
+        try
+        {
+            var outputs = inputs.Count == 1 ? [Call(inputs[0], false)] : Call(inputs, false);
+            return outputs.Select(o => o.Value.shape).ToList();
+        }
+        catch (System.Runtime.InteropServices.ExternalException e)
+        {
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) cannot take inputs of shape {string.Join(", ", inputShapes)}: {FirstLine(e.Message)}", e);
+        }
+    }
+
     /// <summary>Builds the layer for <paramref name="inputShape"/> if it is not built yet.</summary>
-    public void EnsureBuilt(Shape inputShape)
+    public void EnsureBuilt(Shape inputShape) => EnsureBuilt([inputShape]);
+
+    /// <summary>Builds the layer for several input shapes if it is not built yet.</summary>
+    public void EnsureBuilt(IReadOnlyList<Shape> inputShapes)
     {
         if (Built) return;
-        if (inputShape.Rank == 0) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) cannot take a scalar input.");
-        Build(inputShape);
-        BuildInputShape = inputShape;
+        if (inputShapes.Any(s => s.Rank == 0)) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) cannot take a scalar input.");
+        if (inputShapes.Count == 1) Build(inputShapes[0]);
+        else Build(inputShapes);
+        BuildInputShape = inputShapes[0];
+        BuildInputShapes = inputShapes;
         Built = true;
     }
+
+    /// <summary>All input shapes the layer was built for (several for merge layers).</summary>
+    public IReadOnlyList<Shape>? BuildInputShapes { get; private set; }
 
     /// <summary>
     /// Creates a weight (Keras's <c>add_weight</c>) in Keras's layout, initialized by <paramref name="initializer"/>

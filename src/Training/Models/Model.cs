@@ -13,11 +13,72 @@ namespace OnnxKeras.Models;
 /// <summary>
 /// A layer with training and inference (Keras's <c>Model</c>): <see cref="Compile"/>, <see cref="Fit(Array, Array?, int?, int, int, IEnumerable{Callback}?, double, ValidationData?, bool, IReadOnlyDictionary{int, double}?, Array?, int, int?, int?, int)"/>,
 /// <see cref="Evaluate(Array, Array, int?, int, Array?, IEnumerable{Callback}?)"/>, <see cref="Predict(Array, int?, int)"/> and their
-/// batch variants. Subclass it and override <see cref="Layer.Call"/> for a subclassed model (layers held in fields are
+/// batch variants. Make a functional model with <c>new Model(inputs, outputs)</c> from <see cref="Keras.Input"/> tensors,
+/// subclass it and override <see cref="Layer.Call(KTensor, bool)"/> for a subclassed model (layers held in fields are
 /// tracked automatically), or use <see cref="Sequential"/>.
 /// </summary>
-public abstract class Model : Layer
+/// <example><code>
+/// var input = Keras.Input(shape: [72]);
+/// var hidden = new Dense(32, activation: "relu").Apply(input);
+/// var output = new Dense(10, activation: "softmax").Apply(hidden);
+/// var model = new Model(input, output);
+/// </code></example>
+public class Model : Layer
 {
+    private readonly FunctionalGraph? graph;
+
+    /// <summary>For subclassed models: create layers in the constructor and override <see cref="Layer.Call(KTensor, bool)"/>.</summary>
+    protected Model() { }
+
+    /// <summary>A functional model from a <see cref="Keras.Input"/> tensor to an output tensor.</summary>
+    public Model(KTensor inputs, KTensor outputs, string? name = null) : this([inputs], [outputs], name) { }
+
+    /// <summary>A functional model with several inputs and/or outputs.</summary>
+    public Model(IReadOnlyList<KTensor> inputs, IReadOnlyList<KTensor> outputs, string? name = null)
+    {
+        if (name is not null) Name = name;
+        graph = new FunctionalGraph(inputs, outputs, Name);
+        EnsureBuilt(graph.Inputs.Select(t => t.Shape).ToList());
+    }
+
+    /// <summary>The layer graph of a functional model; null for a subclassed model.</summary>
+    public FunctionalGraph? Graph => graph;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Layer> Sublayers => graph?.Layers ?? base.Sublayers;
+
+    /// <inheritdoc />
+    public override void Build(Shape inputShape)
+    {
+        if (graph is null) base.Build(inputShape);
+    }
+
+    /// <inheritdoc />
+    public override void Build(IReadOnlyList<Shape> inputShapes)
+    {
+        if (graph is null) base.Build(inputShapes);
+    }
+
+    /// <inheritdoc />
+    public override KTensor Call(KTensor inputs, bool training = false)
+    {
+        if (graph is null) return base.Call(inputs, training);
+        var outs = graph.Run([inputs], training);
+        return outs.Count == 1 ? outs[0] : throw new InvalidOperationException($"Model '{Name}' has {outs.Count} outputs; call it with ApplyMany.");
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<KTensor> Call(IReadOnlyList<KTensor> inputs, bool training = false) =>
+        graph is null ? base.Call(inputs, training) : graph.Run(inputs, training);
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Shape> ComputeOutputShapes(IReadOnlyList<Shape> inputShapes) =>
+        graph is null ? base.ComputeOutputShapes(inputShapes) : graph.Outputs.Select(o => new Shape([inputShapes[0][0], .. o.Shape.Dims[1..]])).ToList();
+
+    /// <inheritdoc />
+    public override Shape ComputeOutputShape(Shape inputShape) =>
+        graph is null ? base.ComputeOutputShape(inputShape) : ComputeOutputShapes([inputShape])[0];
+
     private Optimizer? optimizer;
     private Loss? loss;
     private List<Metric> metrics = [];
@@ -519,7 +580,9 @@ public abstract class Model : Layer
     };
 
     /// <summary>The rows of <see cref="Summary"/>: each layer and its output shape (null when unknown).</summary>
-    protected virtual IEnumerable<(Layer Layer, Shape? OutputShape)> SummaryRows() => Layers.Select(l => (l, (Shape?)null));
+    protected virtual IEnumerable<(Layer Layer, Shape? OutputShape)> SummaryRows() =>
+        graph is null ? Layers.Select(l => (l, (Shape?)null))
+        : Layers.Select(l => (l, (Shape?)(l is InputLayer input ? input.Shape.WithBatch() : l.InboundNodes.FirstOrDefault(n => graph.Nodes.Contains(n))?.Outputs[0].Shape)));
 
     // ------------------------------------------------------------------ helpers
 

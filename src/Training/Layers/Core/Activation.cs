@@ -11,5 +11,8 @@ public sealed class Activation(ActivationFunction activation) : Layer
     public override KTensor Call(KTensor inputs, bool training = false) => Function.Apply(inputs);
 
     /// <inheritdoc />
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+
+    /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().With("activation", Function.Name);
 }

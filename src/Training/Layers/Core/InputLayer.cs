@@ -21,5 +21,8 @@ public sealed class InputLayer : Layer
     public override KTensor Call(KTensor inputs, bool training = false) => inputs;
 
     /// <inheritdoc />
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+
+    /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().With("batch_shape", Shape.WithBatch().Dims);
 }

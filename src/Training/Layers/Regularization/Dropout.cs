@@ -30,5 +30,8 @@ public sealed class Dropout : Layer
     }
 
     /// <inheritdoc />
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+
+    /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().With("rate", Rate).With("seed", Seed);
 }
