@@ -1,0 +1,145 @@
+using System.Reflection;
+
+namespace OnnxKeras.Layers;
+
+/// <summary>
+/// Registers a custom layer or model class under a name for deserialization (Keras's
+/// <c>register_keras_serializable</c>). Built-in layers are registered under their class names.
+/// </summary>
+/// <example><code>[RegisterSerializable("MyLayer")] public sealed class MyLayer(int outputDim) : Layer { ... }</code></example>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class RegisterSerializableAttribute(string name, string package = "Custom") : Attribute
+{
+    /// <summary>The registered class name.</summary>
+    public string Name { get; } = name;
+
+    /// <summary>The package prefix (Keras writes <c>package&gt;name</c> as the registered name).</summary>
+    public string Package { get; } = package;
+}
+
+/// <summary>
+/// Maps Keras class names to layer types and rebuilds layers from their configs (<see cref="FromConfig(string, LayerConfig)"/>).
+/// A layer is rebuilt by calling its public constructor with the config's snake_case keys matched to the constructor's
+/// parameter names (<c>use_bias</c> to <c>useBias</c>), converting names of activations, initializers and regularizers.
+/// </summary>
+public static class LayerRegistry
+{
+    private static readonly Dictionary<string, Type> Types = new(StringComparer.Ordinal);
+    private static readonly HashSet<Assembly> Scanned = [];
+
+    static LayerRegistry()
+    {
+        ScanAssembly(typeof(Layer).Assembly);
+    }
+
+    /// <summary>Registers <typeparamref name="T"/> under <paramref name="name"/> (default: its attribute's name or class name).</summary>
+    public static void Register<T>(string? name = null) where T : Layer => Register(typeof(T), name);
+
+    /// <summary>Registers a layer type.</summary>
+    public static void Register(Type type, string? name = null)
+    {
+        if (!typeof(Layer).IsAssignableFrom(type)) throw new ArgumentException($"{type.Name} is not a Layer.");
+        lock (Types)
+        {
+            var attr = type.GetCustomAttribute<RegisterSerializableAttribute>();
+            string key = name ?? attr?.Name ?? type.Name;
+            if (Types.TryGetValue(key, out var existing) && existing != type)
+                throw new ArgumentException($"The name '{key}' is already registered for {existing.FullName}; choose another name for {type.FullName}.");
+            Types[key] = type;
+            if (attr is not null) Types[$"{attr.Package}>{attr.Name}"] = type;
+        }
+    }
+
+    /// <summary>Registers every class with <see cref="RegisterSerializableAttribute"/> in <paramref name="assembly"/> (and, for this library, every public layer).</summary>
+    public static void ScanAssembly(Assembly assembly)
+    {
+        lock (Types)
+        {
+            if (!Scanned.Add(assembly)) return;
+            foreach (var t in assembly.GetTypes())
+            {
+                if (t.IsAbstract || !typeof(Layer).IsAssignableFrom(t)) continue;
+                if (t.GetCustomAttribute<RegisterSerializableAttribute>() is not null || (assembly == typeof(Layer).Assembly && t.IsPublic)) Register(t);
+            }
+        }
+    }
+
+    /// <summary>The type registered under <paramref name="className"/>.</summary>
+    /// <exception cref="ArgumentException">Unknown name; the message says how to register a custom class.</exception>
+    public static Type Resolve(string className)
+    {
+        lock (Types)
+        {
+            if (Types.TryGetValue(className, out var t)) return t;
+        }
+        foreach (var asm in AppDomain.CurrentDomain.GetAssemblies()) ScanAssembly(asm);
+        lock (Types)
+        {
+            if (Types.TryGetValue(className, out var t)) return t;
+        }
+        throw new ArgumentException($"Unknown layer class '{className}'. If it is a custom layer, mark it with [RegisterSerializable(\"{className}\")] or call LayerRegistry.Register<YourLayer>(\"{className}\") before loading.");
+    }
+
+    /// <summary>Rebuilds a layer of the registered class <paramref name="className"/> from its config.</summary>
+    public static Layer FromConfig(string className, LayerConfig config) => FromConfig(Resolve(className), config);
+
+    /// <summary>Rebuilds a layer of <paramref name="type"/> from its config (Keras's <c>from_config</c>).</summary>
+    public static Layer FromConfig(Type type, LayerConfig config)
+    {
+        var ctors = type.GetConstructors().OrderByDescending(c => c.GetParameters().Count(p => config.ContainsKey(Layer.SnakeCase(p.Name!)))).ToList();
+        if (ctors.Count == 0) throw new ArgumentException($"{type.Name} has no public constructor, so it cannot be rebuilt from a config.");
+        var ctor = ctors[0];
+        var args = ctor.GetParameters().Select(p =>
+        {
+            string key = Layer.SnakeCase(p.Name!);
+            if (config.TryGetValue(key, out var value)) return ConfigValues.Convert(value, p.ParameterType, $"{type.Name}.{key}");
+            if (p.HasDefaultValue) return p.DefaultValue;
+            throw new ArgumentException($"Config for {type.Name} lacks '{key}', which its constructor needs.");
+        }).ToArray();
+        Layer layer;
+        try
+        {
+            layer = (Layer)ctor.Invoke(args);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            throw e.InnerException;
+        }
+        var nameProp = typeof(Layer).GetProperty(nameof(Layer.Name))!;
+        if (config.TryGetValue("name", out var name) && name is string s) nameProp.SetValue(layer, s);
+        if (config.TryGetValue("trainable", out var trainable) && trainable is bool tr) layer.Trainable = tr;
+        return layer;
+    }
+}
+
+/// <summary>Conversions between config values and constructor argument types.</summary>
+internal static class ConfigValues
+{
+    public static object? Convert(object? value, Type target, string what)
+    {
+        if (value is null) return null;
+        var type = Nullable.GetUnderlyingType(target) ?? target;
+        if (type.IsInstanceOfType(value)) return value;
+        try
+        {
+            if (type == typeof(ActivationFunction) && value is string a) return Activations.Get(a);
+            if (type == typeof(Initializer) && value is string i) return Initializers.Get(i);
+            if (type == typeof(Regularizer) && value is string r) return Regularizers.Get(r);
+            if (type == typeof(Shape) && value is System.Collections.IEnumerable dims)
+                return new Shape(dims.Cast<object?>().Select(d => d is null ? null : (long?)System.Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+            if (type.IsArray && value is System.Collections.IEnumerable items)
+            {
+                var list = items.Cast<object?>().Select(x => Convert(x, type.GetElementType()!, what)).ToArray();
+                var arr = Array.CreateInstance(type.GetElementType()!, list.Length);
+                for (int k = 0; k < list.Length; k++) arr.SetValue(list[k], k);
+                return arr;
+            }
+            if (type.IsEnum && value is string e) return Enum.Parse(type, e.Replace("_", ""), ignoreCase: true);
+            return System.Convert.ChangeType(value, type, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is InvalidCastException or FormatException or OverflowException)
+        {
+            throw new ArgumentException($"Config value for {what} ({value}) cannot be converted to {type.Name}.", ex);
+        }
+    }
+}
