@@ -196,7 +196,11 @@ public sealed class SquaredHinge : Loss
         (1.0 - Crossentropy.HingeLabels(MatchingLabels(yTrue, yPred)) * yPred.Value).clamp_min(0).square().mean([-1L]);
 }
 
-/// <summary><c>-sum(l2_normalize(t) * l2_normalize(p), axis=-1)</c>: -1 for identical directions.</summary>
+/// <summary>
+/// <c>-sum(l2_normalize(t) * l2_normalize(p), axis=-1)</c>: -1 for identical directions. Keras normalizes with
+/// <c>x * min(rsqrt(sum(x^2)), 1 / 1e-7)</c>, i.e. the norm is floored at 1e-7; this computes the same value as
+/// <c>x / sqrt(max(sum(x^2), 1e-14))</c>, whose gradient stays finite for a zero vector (which gives 0).
+/// </summary>
 public sealed class CosineSimilarity : Loss
 {
     /// <inheritdoc />
@@ -206,7 +210,7 @@ public sealed class CosineSimilarity : Loss
     {
         var t = MatchingLabels(yTrue, yPred);
         return -(Normalize(t) * Normalize(yPred.Value)).sum(-1);
-        static Tensor Normalize(Tensor x) => x / x.square().sum(-1, true).clamp_min(1e-12).sqrt();
+        static Tensor Normalize(Tensor x) => x / x.square().sum(-1, true).clamp_min(Epsilon * Epsilon).sqrt();
     }
 }
 

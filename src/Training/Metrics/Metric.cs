@@ -25,7 +25,7 @@ public abstract class Metric : IDisposable
     /// <summary>Clears the state.</summary>
     public abstract void ResetState();
 
-    /// <summary>Looks up a metric by Keras name (<c>accuracy</c> is resolved against the loss at Compile).</summary>
+    /// <summary>Looks up a metric by Keras name (<c>accuracy</c> is resolved by the model from the shapes of labels and predictions).</summary>
     public static implicit operator Metric(string name) => MetricRegistry.Get(name);
 
     /// <inheritdoc />

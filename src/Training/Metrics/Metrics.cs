@@ -29,11 +29,11 @@ public static class MetricFunctions
         return p.gt(threshold).to_type(p.dtype).eq(t).to_type(ScalarType.Float32).mean([-1L]);
     }
 
-    /// <summary>1 where the true class (argmax of the one-hot label) is among the k largest predictions.</summary>
+    /// <summary>1 where the true class (argmax of the one-hot label) is among the k largest predictions (ties with the k-th count).</summary>
     public static KTensor TopKCategoricalAccuracy(KTensor yTrue, KTensor yPred, int k = 5) =>
         InTopK(yTrue.Value.argmax(-1), yPred.Value, k);
 
-    /// <summary>1 where the integer label is among the k largest predictions.</summary>
+    /// <summary>1 where the integer label is among the k largest predictions (ties with the k-th count).</summary>
     public static KTensor SparseTopKCategoricalAccuracy(KTensor yTrue, KTensor yPred, int k = 5)
     {
         var t = yTrue.Value;
@@ -41,11 +41,13 @@ public static class MetricFunctions
         return InTopK(t.to_type(ScalarType.Int64), yPred.Value, k);
     }
 
+    /// <summary>Keras's <c>in_top_k</c>: the target is in when its prediction is &gt;= the k-th largest, so ties at the boundary count.</summary>
     private static KTensor InTopK(Tensor target, Tensor pred, int k)
     {
         long kk = Math.Min(k, pred.shape[^1]);
-        var top = pred.topk((int)kk, -1).indexes;
-        return top.eq(target.unsqueeze(-1)).any(-1).to_type(ScalarType.Float32);
+        var kth = pred.topk((int)kk, -1).values[TensorIndex.Ellipsis, TensorIndex.Slice(-1)];
+        var targetValue = pred.gather(-1, target.unsqueeze(-1));
+        return targetValue.ge(kth).squeeze(-1).to_type(ScalarType.Float32);
     }
 }
 
@@ -68,10 +70,10 @@ public static class MetricRegistry
         ["auc"] = n => new AUC(name: n),
     };
 
-    /// <summary>All names <see cref="Get"/> accepts (plus <c>accuracy</c>/<c>acc</c>, resolved from the loss).</summary>
+    /// <summary>All names <see cref="Get"/> accepts (plus <c>accuracy</c>/<c>acc</c>, resolved at the first batch from the shapes of labels and predictions).</summary>
     public static IReadOnlyCollection<string> Names => [.. Factories.Keys, "accuracy", "acc"];
 
-    /// <summary>A new metric for a Keras name. <c>accuracy</c> needs the loss to resolve; see <see cref="Resolve"/>.</summary>
+    /// <summary>A new metric for a Keras name. <c>accuracy</c> is resolved by the model at its first batch; see <see cref="Resolve"/>.</summary>
     public static Metric Get(string name)
     {
         if (name is "accuracy" or "acc") return new AccuracyPlaceholder(name);
@@ -80,27 +82,23 @@ public static class MetricRegistry
     }
 
     /// <summary>
-    /// Resolves <c>accuracy</c> the way Keras does: binary_accuracy for binary cross-entropy,
-    /// sparse_categorical_accuracy for the sparse loss, else decided by the shapes of labels and predictions.
+    /// Resolves <c>accuracy</c> the way Keras 3 does (<c>compile_utils.get_metric</c>), from the shapes of labels and
+    /// predictions only, not from the loss: binary_accuracy when the predictions have one column,
+    /// sparse_categorical_accuracy when the labels have lower rank or one column against several, else
+    /// categorical_accuracy (so multi-label binary cross-entropy gets categorical accuracy, as in Keras 3).
     /// </summary>
-    internal static Metric Resolve(Metric metric, Loss? loss, Shape yTrue, Shape yPred)
+    internal static Metric Resolve(Metric metric, Shape yTrue, Shape yPred)
     {
         if (metric is not AccuracyPlaceholder a) return metric;
-        string kind = loss switch
-        {
-            BinaryCrossentropy => "binary_accuracy",
-            SparseCategoricalCrossentropy => "sparse_categorical_accuracy",
-            CategoricalCrossentropy => "categorical_accuracy",
-            _ when yPred[^1] == 1 => "binary_accuracy",
-            _ when yTrue.Rank == yPred.Rank - 1 || (yTrue[^1] == 1 && yPred[^1] != 1) => "sparse_categorical_accuracy",
-            _ => "categorical_accuracy",
-        };
+        bool isBinary = yPred[^1] == 1;
+        bool isSparseCategorical = yTrue.Rank < yPred.Rank || (yTrue[^1] == 1 && yPred[^1] > 1);
+        string kind = isBinary ? "binary_accuracy" : isSparseCategorical ? "sparse_categorical_accuracy" : "categorical_accuracy";
         return Factories[kind](a.Name);
     }
 
     private sealed class AccuracyPlaceholder(string name) : Metric(name)
     {
-        private InvalidOperationException Unresolved() => new($"Metric '{Name}' is resolved against the loss at Compile; use it through model.Compile(metrics: [\"{Name}\"]).");
+        private InvalidOperationException Unresolved() => new($"Metric '{Name}' is resolved by the model from the shapes of its labels and predictions; use it through model.Compile(metrics: [\"{Name}\"]).");
         public override void UpdateState(KTensor yTrue, KTensor yPred, KTensor? sampleWeight = null) => throw Unresolved();
         public override double Result() => throw Unresolved();
         public override void ResetState() { }
@@ -115,7 +113,13 @@ public abstract class ConfusionMetric : Metric
     /// <summary>Counts per threshold: [4, T] for tp, fp, tn, fn.</summary>
     protected Tensor? Counts { get; private set; }
 
-    /// <summary>Creates the metric for the given thresholds (a prediction counts positive when it is greater than the threshold).</summary>
+    /// <summary>Whether predictions are clipped to [0, 1] before thresholding (Keras does so for AUC).</summary>
+    protected virtual bool ClipPredictions => false;
+
+    /// <summary>
+    /// Creates the metric for the given thresholds: a prediction counts positive when it is greater than the
+    /// threshold, a label when it is non-zero (Keras casts labels to bool).
+    /// </summary>
     protected ConfusionMetric(string name, double[] thresholds) : base(name)
     {
         if (thresholds.Length == 0) throw new ArgumentException($"{name}: needs at least one threshold.");
@@ -128,7 +132,8 @@ public abstract class ConfusionMetric : Metric
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var p = yPred.Value.detach().to_type(ScalarType.Float64).reshape(-1);
-        var t = yTrue.Value.to_type(ScalarType.Float64).reshape(-1) > 0.5;
+        if (ClipPredictions) p = p.clamp(0.0, 1.0);
+        var t = yTrue.Value.to_type(ScalarType.Float64).reshape(-1) != 0.0;
         if (t.numel() != p.numel()) throw new ArgumentException($"{Name}: labels of shape {Shape.Of(yTrue.Value.shape)} do not match predictions of shape {Shape.Of(yPred.Value.shape)}.");
         thresholdTensor ??= tensor(thresholds, ScalarType.Float64, p.device).DetachFromDisposeScope();
         var w = sampleWeight is null ? ones_like(p) : sampleWeight.Value.to_type(ScalarType.Float64).reshape(-1, 1).expand(-1, p.numel() / sampleWeight.Value.shape[0]).reshape(-1);
@@ -197,10 +202,13 @@ public sealed class Recall(double threshold = 0.5, string name = "recall") : Con
 
 /// <summary>
 /// Area under the ROC curve, Keras's method: <paramref name="numThresholds"/> thresholds evenly spaced in [0, 1]
-/// (plus -1e-7 and 1 + 1e-7 at the ends), and the trapezoidal rule over (false positive rate, recall).
+/// (plus -1e-7 and 1 + 1e-7 at the ends), predictions clipped to [0, 1], and the trapezoidal rule over (false positive rate, recall).
 /// </summary>
 public sealed class AUC(int numThresholds = 200, string name = "auc") : ConfusionMetric(name, Thresholds(numThresholds))
 {
+    /// <summary>Keras clips AUC predictions to [0, 1], so scores outside that range land in the end buckets.</summary>
+    protected override bool ClipPredictions => true;
+
     private static double[] Thresholds(int n)
     {
         if (n < 2) throw new ArgumentException($"AUC: numThresholds must be > 1; got {n}.");

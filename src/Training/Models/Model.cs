@@ -109,7 +109,7 @@ public class Model : Layer
 
     /// <summary>
     /// Configures training: the optimizer (object or name; Keras's default is rmsprop), the loss (object or name)
-    /// and metrics (objects or names; <c>accuracy</c> is resolved from the loss as Keras does).
+    /// and metrics (objects or names; <c>accuracy</c> is resolved from the shapes of labels and predictions as Keras 3 does).
     /// </summary>
     /// <example><code>model.Compile(optimizer: new Adam(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);</code></example>
     public void Compile(Optimizer? optimizer = null, Loss? loss = null, IEnumerable<Metric>? metrics = null)
@@ -371,7 +371,7 @@ public class Model : Layer
     private void ResolveMetrics(Tensor y, KTensor yPred)
     {
         if (metricsResolved) return;
-        metrics = requestedMetrics.Select(m => MetricRegistry.Resolve(m, loss, Shape.Of(y.shape), yPred.Shape)).ToList();
+        metrics = requestedMetrics.Select(m => MetricRegistry.Resolve(m, Shape.Of(y.shape), yPred.Shape)).ToList();
         metricsResolved = true;
     }
 
