@@ -10,7 +10,7 @@ namespace OnnxKeras;
 /// with these ops needs no backend-specific code.
 /// </summary>
 /// <example><code>KTensor y = Ops.Relu(Ops.MatMul(x, kernel) + bias);</code></example>
-public static class Ops
+public static partial class Ops
 {
     // ---- arithmetic -------------------------------------------------------------------------------
 
