@@ -2,8 +2,11 @@ namespace OnnxKeras;
 
 /// <summary>
 /// An activation function with the name Keras serializes it under. Converts implicitly from a Keras
-/// name (<c>"relu"</c>) and from a delegate, so <c>new Dense(32, activation: "relu")</c> and
-/// <c>new Dense(32, activation: Ops.Relu)</c> both read naturally.
+/// name (<c>"relu"</c>) and from a <c>Func&lt;KTensor, KTensor&gt;</c> delegate, so
+/// <c>new Dense(32, activation: "relu")</c> and <c>new Dense(32, activation: (Func&lt;KTensor, KTensor&gt;)Ops.Relu)</c>
+/// both work. C# applies no user-defined conversion to a bare method group or lambda, so
+/// <c>activation: Ops.Relu</c> does not compile: cast it to <c>Func&lt;KTensor, KTensor&gt;</c> or use
+/// <c>new ActivationFunction("my_relu", Ops.Relu)</c>.
 /// </summary>
 public sealed class ActivationFunction
 {

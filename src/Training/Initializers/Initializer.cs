@@ -31,8 +31,11 @@ public abstract class Initializer
     /// <summary>Draws values for <paramref name="shape"/> using <paramref name="generator"/>.</summary>
     protected abstract Tensor Sample(long[] shape, Generator generator);
 
-    /// <summary>Keras config of this initializer (constructor arguments, snake_case keys).</summary>
-    public virtual IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["seed"] = Seed };
+    /// <summary>
+    /// Keras config of this initializer (constructor arguments, snake_case keys). Empty by default, as Keras's
+    /// <c>Initializer.get_config</c>; random initializers add their <c>seed</c>.
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?>();
 
     /// <summary>Looks up an initializer by Keras name.</summary>
     public static implicit operator Initializer(string name) => Initializers.Get(name);
@@ -56,11 +59,22 @@ public abstract class Initializer
         }
     }
 
-    /// <summary>Samples a normal distribution truncated at two standard deviations, as Keras does.</summary>
+    /// <summary>
+    /// Samples a normal distribution truncated at two standard deviations, as Keras does, by inverting the CDF:
+    /// <c>u ~ U(-erf(sqrt 2), erf(sqrt 2))</c>, <c>x = mean + stddev * sqrt(2) * erfinv(u)</c>.
+    /// </summary>
+    /// <remarks>TorchSharp 0.107's <c>nn.init.trunc_normal_</c> is not usable here: it ignores its generator
+    /// (so seeds have no effect) and its native code multiplies by the mean and adds the standard deviation,
+    /// so with mean 0 every value equals the standard deviation.</remarks>
     protected static Tensor TruncatedNormal(long[] shape, double mean, double stddev, Generator g)
     {
+        const double ErfSqrt2 = 0.95449973610364158; // P(|Z| < 2) = Phi(2) - Phi(-2)
         var t = empty(shape, ScalarType.Float32);
-        using (no_grad()) nn.init.trunc_normal_(t, mean, stddev, mean - 2 * stddev, mean + 2 * stddev, g);
+        using (no_grad())
+        {
+            t.uniform_(-ErfSqrt2, ErfSqrt2, g);
+            t.erfinv_().mul_(stddev * Math.Sqrt(2.0)).add_(mean).clamp_(mean - 2 * stddev, mean + 2 * stddev);
+        }
         return t;
     }
 }
@@ -224,18 +238,29 @@ public class VarianceScaling(double scale = 1.0, FanMode mode = FanMode.FanIn, S
     };
 }
 
+/// <summary>
+/// A fixed VarianceScaling preset (Glorot, He, LeCun). As in Keras, its config holds only the seed: the
+/// preset's constructor takes no scale, mode or distribution.
+/// </summary>
+public abstract class VarianceScalingPreset(double scale, FanMode mode, ScalingDistribution distribution, string name)
+    : VarianceScaling(scale, mode, distribution, name)
+{
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["seed"] = Seed };
+}
+
 /// <summary>Glorot (Xavier) uniform: limit <c>sqrt(6 / (fan_in + fan_out))</c>. Keras's default kernel initializer.</summary>
-public sealed class GlorotUniform() : VarianceScaling(1.0, FanMode.FanAvg, ScalingDistribution.Uniform, "glorot_uniform");
+public sealed class GlorotUniform() : VarianceScalingPreset(1.0, FanMode.FanAvg, ScalingDistribution.Uniform, "glorot_uniform");
 /// <summary>Glorot (Xavier) truncated normal: stddev <c>sqrt(2 / (fan_in + fan_out))</c>.</summary>
-public sealed class GlorotNormal() : VarianceScaling(1.0, FanMode.FanAvg, ScalingDistribution.TruncatedNormal, "glorot_normal");
+public sealed class GlorotNormal() : VarianceScalingPreset(1.0, FanMode.FanAvg, ScalingDistribution.TruncatedNormal, "glorot_normal");
 /// <summary>He uniform: limit <c>sqrt(6 / fan_in)</c>.</summary>
-public sealed class HeUniform() : VarianceScaling(2.0, FanMode.FanIn, ScalingDistribution.Uniform, "he_uniform");
+public sealed class HeUniform() : VarianceScalingPreset(2.0, FanMode.FanIn, ScalingDistribution.Uniform, "he_uniform");
 /// <summary>He truncated normal: stddev <c>sqrt(2 / fan_in)</c>.</summary>
-public sealed class HeNormal() : VarianceScaling(2.0, FanMode.FanIn, ScalingDistribution.TruncatedNormal, "he_normal");
+public sealed class HeNormal() : VarianceScalingPreset(2.0, FanMode.FanIn, ScalingDistribution.TruncatedNormal, "he_normal");
 /// <summary>LeCun uniform: limit <c>sqrt(3 / fan_in)</c>.</summary>
-public sealed class LecunUniform() : VarianceScaling(1.0, FanMode.FanIn, ScalingDistribution.Uniform, "lecun_uniform");
+public sealed class LecunUniform() : VarianceScalingPreset(1.0, FanMode.FanIn, ScalingDistribution.Uniform, "lecun_uniform");
 /// <summary>LeCun truncated normal: stddev <c>sqrt(1 / fan_in)</c>.</summary>
-public sealed class LecunNormal() : VarianceScaling(1.0, FanMode.FanIn, ScalingDistribution.TruncatedNormal, "lecun_normal");
+public sealed class LecunNormal() : VarianceScalingPreset(1.0, FanMode.FanIn, ScalingDistribution.TruncatedNormal, "lecun_normal");
 
 /// <summary>
 /// Orthogonal matrix (Saxe et al.) scaled by <paramref name="gain"/>, Keras's algorithm: QR of a normal matrix
@@ -295,6 +320,7 @@ public static class Initializers
     private static readonly Dictionary<string, Func<Initializer>> Factories = new(StringComparer.Ordinal)
     {
         ["zeros"] = () => new Zeros(), ["ones"] = () => new Ones(), ["constant"] = () => new Constant(),
+        ["zero"] = () => new Zeros(), ["one"] = () => new Ones(),
         ["random_uniform"] = () => new RandomUniform(), ["random_normal"] = () => new RandomNormal(),
         ["uniform"] = () => new RandomUniform(), ["normal"] = () => new RandomNormal(),
         ["truncated_normal"] = () => new TruncatedNormalInitializer(), ["variance_scaling"] = () => new VarianceScaling(),
