@@ -41,8 +41,11 @@ public class Model : Layer
         EnsureBuilt(graph.Inputs.Select(t => t.Shape).ToList());
     }
 
-    /// <summary>The layer graph of a functional model; null for a subclassed model.</summary>
-    public FunctionalGraph? Graph => graph;
+    /// <summary>
+    /// The layer graph: a functional model's, or a built <see cref="Sequential"/>'s chain; null for a subclassed model
+    /// (its computation is C# code, not a graph).
+    /// </summary>
+    public virtual FunctionalGraph? Graph => graph;
 
     /// <inheritdoc />
     public override IReadOnlyList<Layer> Sublayers => graph?.Layers ?? base.Sublayers;

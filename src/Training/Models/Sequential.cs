@@ -83,6 +83,24 @@ public sealed class Sequential : Model
         declaredInput ??= inputShape.Slice(1, inputShape.Rank);
     }
 
+    private FunctionalGraph? chain;
+
+    /// <summary>
+    /// The model as a layer graph (Keras 3 builds a Sequential as a functional model): an input followed by each layer,
+    /// available once the input shape is known. Export and saving walk this graph.
+    /// </summary>
+    public override FunctionalGraph? Graph
+    {
+        get
+        {
+            if (chain is not null || declaredInput is null || layers.Count == 0) return chain;
+            var input = Keras.Input(declaredInput);
+            var x = input;
+            foreach (var l in layers) x = l.Apply(x);
+            return chain = new FunctionalGraph([input], [x], Name);
+        }
+    }
+
     /// <inheritdoc />
     public override KTensor Call(KTensor inputs, bool training = false)
     {

@@ -2,10 +2,9 @@ using OnnxKeras.Layers;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace OnnxKeras.Tests.Activations;
+namespace OnnxKeras.Tests.ActivationsFamily;
 
 // The test namespace shadows the OnnxKeras.Activations class; an alias inside the namespace wins.
-using Activations = OnnxKeras.Activations;
 
 /// <summary>
 /// Keras 3 activations (keras/src/activations/activations.py) checked against their formulas evaluated in

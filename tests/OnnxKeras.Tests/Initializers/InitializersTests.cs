@@ -3,10 +3,9 @@ using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace OnnxKeras.Tests.Initializers;
+namespace OnnxKeras.Tests.InitializersFamily;
 
 // The test namespace shadows the OnnxKeras.Initializers class; an alias inside the namespace wins.
-using Initializers = OnnxKeras.Initializers;
 
 /// <summary>
 /// Keras 3 initializers (keras/src/initializers/random_initializers.py, constant_initializers.py): moments and

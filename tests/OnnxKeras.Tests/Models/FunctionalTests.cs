@@ -136,3 +136,22 @@ public class FunctionalTests
         Assert.Throws<ArgumentException>(() => new Model((KTensor)rand(2, 4), new Dense(2).Apply(x)));
     }
 }
+
+public class SequentialGraphTests
+{
+    [Fact]
+    public void SequentialExposesTheSameLayerGraphAsTheFunctionalApi()
+    {
+        var first = new Dense(4, activation: "relu");
+        var second = new Dense(2);
+        using var model = new Sequential(new InputLayer([3]), first, second);
+        var graph = model.Graph!;
+        Assert.Equal(new Shape(null, 3), graph.Inputs[0].Shape);
+        Assert.Equal(new Shape(null, 2), graph.Outputs[0].Shape);
+        Assert.Equal(new OnnxKeras.Layers.Layer[] { first, second }, graph.Layers.Where(l => l is not InputLayer).ToArray());
+        Assert.Equal(3, graph.Nodes.Count);
+
+        using var unbuilt = new Sequential(new Dense(2));
+        Assert.Null(unbuilt.Graph);
+    }
+}

@@ -4,10 +4,9 @@ using OnnxKeras.Optimizers;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace OnnxKeras.Tests.Regularizers;
+namespace OnnxKeras.Tests.RegularizersFamily;
 
 // The test namespace shadows the OnnxKeras.Regularizers class; an alias inside the namespace wins.
-using Regularizers = OnnxKeras.Regularizers;
 
 /// <summary>
 /// Keras 3 weight regularizers (keras/src/regularizers/regularizers.py): the penalty values, defaults,
