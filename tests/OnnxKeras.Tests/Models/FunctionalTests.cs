@@ -9,19 +9,6 @@ namespace OnnxKeras.Tests.Models;
 
 public class FunctionalTests
 {
-    private static (float[,] X, float[,] Y) RandomData(int n, int features, int classes, int seed)
-    {
-        var rng = new Random(seed);
-        var x = new float[n, features];
-        var y = new float[n, classes];
-        for (int i = 0; i < n; i++)
-        {
-            for (int j = 0; j < features; j++) x[i, j] = (float)rng.NextDouble();
-            y[i, rng.Next(classes)] = 1;
-        }
-        return (x, y);
-    }
-
     [Fact]
     public void QuickStartFunctionalModelTrainsAndReducesLoss()
     {
@@ -36,7 +23,7 @@ public class FunctionalTests
         Assert.Equal(new Shape(null, 10), predictions.Shape);
         Assert.Equal(72 * 32 + 32 + 32 * 32 + 32 + 32 * 10 + 10, model.CountParams());
 
-        var (dx, dy) = RandomData(1000, 72, 10, 1);
+        var (dx, dy) = TestData.RandomClassification(1000, 72, 10, 1);
         model.Compile(optimizer: new RMSprop(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
         var h = model.Fit(dx, dy, batchSize: 32, epochs: 5, verbose: 0);
         Assert.True(h["loss"][^1] < h["loss"][0], $"loss {h["loss"][0]} -> {h["loss"][^1]}");

@@ -47,25 +47,12 @@ public sealed class PairwiseProducts : Layer
 
 public class SubclassedAndCustomTests
 {
-    private static (float[,] X, float[,] Y) Data(int n, int f, int c)
-    {
-        var rng = new Random(3);
-        var x = new float[n, f];
-        var y = new float[n, c];
-        for (int i = 0; i < n; i++)
-        {
-            for (int j = 0; j < f; j++) x[i, j] = (float)rng.NextDouble();
-            y[i, rng.Next(c)] = 1;
-        }
-        return (x, y);
-    }
-
     [Fact]
     public void SubclassedModelTracksLayersTrainsAndSummarizes()
     {
         Keras.SetRandomSeed(11);
         using var model = new MyModel(numClasses: 10);
-        var (x, y) = Data(500, 32, 10);
+        var (x, y) = TestData.RandomClassification(500, 32, 10, 3);
         model.Compile(optimizer: new RMSprop(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
         var h = model.Fit(x, y, batchSize: 32, epochs: 5, verbose: 0);
         Assert.True(h["loss"][^1] < h["loss"][0]);
@@ -89,7 +76,7 @@ public class SubclassedAndCustomTests
         // "uniform" is RandomUniform(-0.05, 0.05).
         Assert.All(mine.GetWeights()[0].Data, v => Assert.InRange(v, -0.05f, 0.05f));
         model.Compile(optimizer: new RMSprop(0.001), loss: "categorical_crossentropy");
-        var (x, y) = Data(300, 32, 10);
+        var (x, y) = TestData.RandomClassification(300, 32, 10, 3);
         var h = model.Fit(x, y, batchSize: 32, epochs: 5, verbose: 0);
         Assert.True(h["loss"][^1] < h["loss"][0]);
         Assert.Equal(10, mine.GetConfig().Get("output_dim", 0));
