@@ -79,8 +79,12 @@ public sealed class EarlyStopping : Callback
         throw new ArgumentException($"EarlyStopping cannot tell whether '{monitor}' should go up or down; pass mode: \"min\" or \"max\".");
     }
 
-    private bool IsImprovement(double value, double? reference) =>
-        reference is not double r || (minimize ? value + MinDelta < r : value - MinDelta > r);
+    // With no best yet the reference is +inf (min) or -inf (max), as in Keras, so a NaN is never an improvement.
+    private bool IsImprovement(double value, double? reference)
+    {
+        double r = reference ?? (minimize ? double.PositiveInfinity : double.NegativeInfinity);
+        return minimize ? value + MinDelta < r : value - MinDelta > r;
+    }
 
     /// <inheritdoc />
     public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
@@ -91,7 +95,12 @@ public sealed class EarlyStopping : Callback
             return;
         }
         if (epoch < StartFromEpoch) return;
-        if (RestoreBestWeights && bestWeights is null) bestWeights = Model!.GetWeights();
+        if (RestoreBestWeights && bestWeights is null)
+        {
+            // Until an epoch improves, the first watched epoch's weights are the best (Keras).
+            bestWeights = Model!.GetWeights();
+            BestEpoch = epoch;
+        }
         wait++;
         if (IsImprovement(current, best))
         {

@@ -281,13 +281,14 @@ internal sealed class TakeSkipDataset(Dataset inner, long skip, long? take) : Da
 
     public override IEnumerable<Tensor[]> Elements()
     {
+        // Stop as soon as the count is reached, without pulling (and so computing) one more element from the input.
+        if (take is 0) yield break;
         long i = 0, yielded = 0;
         foreach (var e in inner.Elements())
         {
-            if (take is long t && yielded >= t) yield break;
             if (i++ < skip) continue;
-            yielded++;
             yield return e;
+            if (take is long t && ++yielded >= t) yield break;
         }
     }
 }

@@ -87,6 +87,7 @@ public class Model : Layer
     private List<Metric> metrics = [];
     private List<Metric> requestedMetrics = [];
     private bool metricsResolved;
+    private bool warnedNoTrainableWeights;
 
     /// <summary>Set by callbacks to end <c>Fit</c> after the current batch/epoch.</summary>
     public bool StopTraining { get; set; }
@@ -166,6 +167,7 @@ public class Model : Layer
         if (y is null) throw new ArgumentException("Fit on arrays or tensors needs labels y.", nameof(y));
         if (validationSplit is < 0 or >= 1) throw new ArgumentException($"validationSplit must be in [0, 1); got {validationSplit}.", nameof(validationSplit));
         if (validationSplit > 0 && validationData is not null) throw new ArgumentException("Give either validationSplit or validationData, not both.");
+        if (sampleWeight is not null && classWeight is not null) throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
         int bs = CheckBatchSize(batchSize);
         Tensor[] parts = sampleWeight is null ? [x, y] : [x, y, sampleWeight];
         var source = new SliceSource(parts);
@@ -186,7 +188,8 @@ public class Model : Layer
 
     /// <summary>
     /// Trains on a dataset of <c>(x, y)</c> or <c>(x, y, sampleWeight)</c> batches. An infinite dataset
-    /// (<see cref="Dataset.Repeat"/>) needs <paramref name="stepsPerEpoch"/>; with it the dataset is read on across epochs.
+    /// (<see cref="Dataset.Repeat"/>) needs <paramref name="stepsPerEpoch"/>; with it the dataset is read on across epochs
+    /// (a finite dataset starts over once all its batches are read, ending that epoch early if needed, as in Keras 3).
     /// </summary>
     /// <example><code>model.Fit(ds, epochs: 10, stepsPerEpoch: 30, validationData: valDs, validationSteps: 3);</code></example>
     public History Fit(Dataset dataset, int epochs = 1, int verbose = 1, IEnumerable<Callback>? callbacks = null, ValidationData? validationData = null,
@@ -227,7 +230,11 @@ public class Model : Layer
 
         using var tracker = new LossTracker();
         using var classWeights = ClassWeightTensor(classWeight);
+        // With stepsPerEpoch one iterator is read on across epochs (Keras 3's EpochIterator): when it has produced all
+        // the batches of a finite dataset, the epoch ends early if it must, and the next epoch starts a fresh iterator.
         IEnumerator<Tensor[]>? persistent = null;
+        long seen = 0;
+        long? numBatches = train.Cardinality >= 0 ? train.Cardinality : null;
         var epochLogs = new Dictionary<string, double>();
         try
         {
@@ -238,13 +245,23 @@ public class Model : Layer
                 progbar.EpochBegin(epoch, epochs);
                 IEnumerator<Tensor[]> it;
                 if (stepsPerEpoch is not null) it = persistent ??= train.Elements().GetEnumerator();
-                else it = train.Elements().GetEnumerator();
+                else
+                {
+                    it = train.Elements().GetEnumerator();
+                    seen = 0;
+                }
                 int step = 0;
                 bool ranOut = false;
                 try
                 {
                     while (stepsPerEpoch is null || step < stepsPerEpoch)
                     {
+                        // All batches of a dataset of known size read: stop before the batch hooks, as Keras does.
+                        if (seen >= numBatches)
+                        {
+                            ranOut = stepsPerEpoch is not null;
+                            break;
+                        }
                         if (batchLogs)
                         {
                             foreach (var c in cbs) c.OnTrainBatchBegin(step, empty);
@@ -259,6 +276,7 @@ public class Model : Layer
                             TrainStep(it.Current, tracker, classWeights);
                         }
                         step++;
+                        seen++;
                         if (batchLogs)
                         {
                             var logs = CurrentLogs(tracker);
@@ -272,11 +290,19 @@ public class Model : Layer
                 {
                     if (stepsPerEpoch is null) it.Dispose();
                 }
-                if (step == 0 && ranOut)
+                if (ranOut)
                 {
-                    Console.Error.WriteLine("Your input ran out of data; interrupting training. Make sure the dataset can produce at least stepsPerEpoch * epochs batches (use Repeat()).");
-                    break;
+                    Console.Error.WriteLine(step == 0
+                        ? "Your input ran out of data: the dataset is empty; interrupting training."
+                        : "Your input ran out of data: this epoch ends early and the next one reads the dataset from the start. Make sure the dataset can produce at least stepsPerEpoch * epochs batches (use Repeat()).");
                 }
+                if (stepsPerEpoch is not null && (ranOut || seen >= numBatches))
+                {
+                    persistent?.Dispose();
+                    persistent = null;
+                    seen = 0;
+                }
+                if (step == 0 && ranOut) break; // an empty dataset: nothing to train on
                 epochLogs = CurrentLogs(tracker);
                 if (valDataset is not null && (epoch + 1) % validationFreq == 0)
                 {
@@ -285,11 +311,6 @@ public class Model : Layer
                 }
                 progbar.EpochEnd(step, epochLogs);
                 foreach (var c in cbs) c.OnEpochEnd(epoch, epochLogs);
-                if (ranOut)
-                {
-                    Console.Error.WriteLine("Your input ran out of data; interrupting training. Make sure the dataset can produce at least stepsPerEpoch * epochs batches (use Repeat()).");
-                    break;
-                }
             }
         }
         finally
@@ -320,9 +341,18 @@ public class Model : Layer
         var total = lossValue;
         foreach (var penalty in Losses) total = total + penalty.Value;
         var trainable = TrainableWeights;
-        foreach (var v in trainable) v.Value.grad = null;
-        total.backward();
-        Optimizer.Apply(trainable);
+        if (trainable.Count > 0)
+        {
+            foreach (var v in trainable) v.Value.grad = null;
+            total.backward();
+            Optimizer.Apply(trainable);
+        }
+        else if (!warnedNoTrainableWeights)
+        {
+            // Keras warns and goes on (the loss and metrics are still computed); backward would fail here.
+            warnedNoTrainableWeights = true;
+            Console.Error.WriteLine($"Model '{Name}' does not have any trainable weights: training leaves it unchanged.");
+        }
         using (no_grad())
         {
             tracker.Add(total.detach(), x.shape[0]);
@@ -365,10 +395,18 @@ public class Model : Layer
     private static Tensor? ApplyClassWeights(Tensor y, Tensor? w, Tensor? classWeights)
     {
         if (classWeights is null) return w;
-        var labels = y.is_floating_point() && y.dim() >= 2 && y.shape[^1] > 1 ? y.argmax(-1) : y.reshape(y.shape[0], -1)[.., 0].to_type(ScalarType.Int64);
+        // Keras raises when both are given (array adapter, tf.data adapter and train_on_batch alike).
+        if (w is not null) throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
+        // Keras's class of a sample: argmax of one-hot labels, else the label rounded to the nearest integer.
+        Tensor labels;
+        if (y.is_floating_point() && y.dim() >= 2 && y.shape[^1] > 1) labels = y.argmax(-1);
+        else
+        {
+            var column = y.reshape(y.shape[0], -1)[.., 0];
+            labels = (column.is_floating_point() ? column.round() : column).to_type(ScalarType.Int64);
+        }
         if (labels.max().item<long>() >= classWeights.shape[0]) throw new ArgumentException($"classWeight has no entry for class {labels.max().item<long>()}; give a weight for every class that occurs.");
-        var cw = classWeights.index_select(0, labels.reshape(-1)).reshape(labels.shape);
-        return w is null ? cw : w.reshape(cw.shape) * cw;
+        return classWeights.index_select(0, labels.reshape(-1)).reshape(labels.shape);
     }
 
     private void ResolveMetrics(Tensor y, KTensor yPred)
@@ -433,8 +471,10 @@ public class Model : Layer
         ResetMetrics(tracker);
         int step = 0;
         progbar?.EpochBegin(0, 1);
+        // Stop at the dataset's known size too, so batch hooks only run for batches that exist (as in Keras).
+        long? total = dataset.Cardinality >= 0 ? Math.Min(steps ?? long.MaxValue, dataset.Cardinality) : steps;
         using var it = dataset.Elements().GetEnumerator();
-        while (steps is null || step < steps)
+        while (total is null || step < total)
         {
             if (batchLogs) foreach (var c in cbs) c.OnTestBatchBegin(step, empty);
             using (var scope = NewDisposeScope())
@@ -455,7 +495,7 @@ public class Model : Layer
                 var logs = CurrentLogs(tracker);
                 foreach (var c in cbs) c.OnTestBatchEnd(step - 1, logs);
             }
-            progbar?.Update(step, steps is int st ? st : dataset.Cardinality >= 0 ? dataset.Cardinality : null, () => CurrentLogs(tracker));
+            progbar?.Update(step, total, () => CurrentLogs(tracker));
         }
         if (step == 0) throw new ArgumentException("Evaluate got no data: the dataset is empty.");
         var result = CurrentLogs(tracker);
@@ -517,6 +557,7 @@ public class Model : Layer
     public Dictionary<string, double> TrainOnBatch(Array x, Array y, Array? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null)
     {
         RequireCompiled(nameof(TrainOnBatch));
+        if (sampleWeight is not null && classWeight is not null) throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
         using var xt = TensorConvert.ToTensor(x, nameof(x));
         using var yt = TensorConvert.ToTensor(y, nameof(y));
         using var wt = sampleWeight is null ? null : TensorConvert.ToTensor(sampleWeight, nameof(sampleWeight));
@@ -577,10 +618,14 @@ public class Model : Layer
     private static string FormatBytes(long bytes) => bytes switch
     {
         < 1024 => $"{bytes:0.00} B",
-        < 1024 * 1024 => $"{bytes / 1024.0:0.00} KB",
-        < 1024L * 1024 * 1024 => $"{bytes / 1024.0 / 1024:0.00} MB",
-        _ => $"{bytes / 1024.0 / 1024 / 1024:0.00} GB",
+        < 1024 * 1024 => $"{TwoDecimals(bytes / 1024.0)} KB",
+        < 1024L * 1024 * 1024 => $"{TwoDecimals(bytes / 1024.0 / 1024)} MB",
+        _ => $"{TwoDecimals(bytes / 1024.0 / 1024 / 1024)} GB",
     };
+
+    // Python's "{:.2f}" rounds exact ties to even (9.125 -> 9.12); .NET's "0.00" rounds them away from zero (9.13).
+    private static string TwoDecimals(double v) =>
+        Math.Round(v, 2, MidpointRounding.ToEven).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The rows of <see cref="Summary"/>: each layer and its output shape (null when unknown).</summary>
     protected virtual IEnumerable<(Layer Layer, Shape? OutputShape)> SummaryRows() =>
