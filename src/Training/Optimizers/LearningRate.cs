@@ -25,7 +25,7 @@ public sealed class ConstantLearningRate : LearningRate
     public double Value
     {
         get => value;
-        set => this.value = value > 0 && double.IsFinite(value) ? value : throw new ArgumentException($"Learning rate must be a positive finite number; got {value}.");
+        set => this.value = value >= 0 && double.IsFinite(value) ? value : throw new ArgumentException($"Learning rate must be a finite number >= 0; got {value}.");
     }
 
     /// <inheritdoc />

@@ -298,11 +298,14 @@ public class FitApiTests
         var r = model.Evaluate(x, y, batchSize: 1);
         Assert.Equal(5.0, r["loss"], 6);  // (1 + 9) / 2
         Assert.Equal(2.0, r["mae"], 6);   // (1 + 3) / 2
-        // Sample weights (1, 0.5): the loss divides by the number of samples (sum_over_batch_size),
-        // the Mean metric by the sum of weights.
+        // Sample weights (1, 0.5): the loss divides by the number of samples (sum_over_batch_size).
+        // Keras 3: `metrics` ignore sample weights, `weighted_metrics` divide by the sum of weights.
         var w = model.Evaluate(x, y, batchSize: 1, sampleWeight: new float[] { 1, 0.5f });
         Assert.Equal((1 * 1 + 0.5 * 9) / 2, w["loss"], 6);
-        Assert.Equal((1 * 1 + 0.5 * 3) / 1.5, w["mae"], 6);
+        Assert.Equal((1 + 3) / 2.0, w["mae"], 6);
+        model.Compile(new SGD(0.01), "mse", weightedMetrics: ["mae"]);
+        var weighted = model.Evaluate(x, y, batchSize: 1, sampleWeight: new float[] { 1, 0.5f });
+        Assert.Equal((1 * 1 + 0.5 * 3) / 1.5, weighted["mae"], 6);
     }
 
     [Fact]

@@ -172,7 +172,8 @@ public class OptimizerBehaviorTests
         SetGrad(holder.Vars[0], [1.0]);
         opt.Apply(holder.Vars);
         AssertClose([0.4], Values(holder.Vars));
-        Assert.Throws<ArgumentException>(() => lr.Value = 0.0);
+        Assert.Throws<ArgumentException>(() => lr.Value = -0.1);
+        lr.Value = 0.0; // Keras accepts a zero learning rate (no update)
         Assert.Throws<ArgumentException>(() => lr.Value = double.NaN);
     }
 

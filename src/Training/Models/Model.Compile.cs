@@ -1,0 +1,97 @@
+using OnnxKeras.Losses;
+using OnnxKeras.Metrics;
+using OnnxKeras.Optimizers;
+
+namespace OnnxKeras.Models;
+
+public partial class Model
+{
+    private Optimizer? optimizer;
+    private CompiledObjectives? compiled;
+
+    /// <summary>The optimizer given to Compile.</summary>
+    public Optimizer Optimizer => optimizer ?? throw NotCompiled("Optimizer");
+
+    /// <summary>The loss of the (first) output given to Compile.</summary>
+    public Loss Loss => (compiled ?? throw NotCompiled("Loss")).Losses[0];
+
+    /// <summary>The loss of each output.</summary>
+    public IReadOnlyList<Loss> OutputLosses => (compiled ?? throw NotCompiled("Loss")).Losses;
+
+    /// <summary>True after Compile.</summary>
+    public bool IsCompiled => optimizer is not null && compiled is not null;
+
+    /// <summary>The compiled metrics (after the first batch, <c>accuracy</c> is resolved to its concrete kind).</summary>
+    public IReadOnlyList<Metric> Metrics => compiled?.Metrics ?? [];
+
+    /// <summary>
+    /// Configures training (Keras's <c>compile</c>): the optimizer (object or name; Keras's default is rmsprop), the loss
+    /// (object or name; with several outputs one loss applies to each, or give <paramref name="losses"/> in output order or
+    /// <paramref name="outputLosses"/> by output name, weighted by <paramref name="lossWeights"/>), and metrics (objects or
+    /// names; <c>accuracy</c> is resolved from the shapes of labels and predictions as Keras 3 does). Metrics in
+    /// <paramref name="metrics"/> ignore sample weights, those in <paramref name="weightedMetrics"/> use them (Keras 3).
+    /// With several outputs, give metrics per output in <paramref name="outputMetrics"/> (by output name).
+    /// </summary>
+    /// <example><code>
+    /// model.Compile(optimizer: new Adam(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
+    /// multiOutput.Compile("adam", outputLosses: new() { ["class"] = "sparse_categorical_crossentropy", ["score"] = "mse" },
+    ///     lossWeights: [1.0, 0.5], outputMetrics: new() { ["class"] = ["accuracy"] });
+    /// </code></example>
+    public void Compile(Optimizer? optimizer = null, Loss? loss = null, IEnumerable<Metric>? metrics = null,
+        IReadOnlyList<double>? lossWeights = null, IEnumerable<Metric>? weightedMetrics = null,
+        IReadOnlyList<Loss>? losses = null, Dictionary<string, Loss>? outputLosses = null, Dictionary<string, Metric[]>? outputMetrics = null)
+    {
+        var names = OutputNames;
+        int n = names.Count;
+        var perOutput = new Loss[n];
+        int given = new object?[] { loss, losses, outputLosses }.Count(o => o is not null);
+        if (given != 1)
+            throw new ArgumentException(given == 0
+                ? "Compile needs a loss, e.g. loss: \"categorical_crossentropy\". Valid names: " + string.Join(", ", LossRegistry.Names.Order()) + "."
+                : "Give the loss one way: loss (one for every output), losses (per output, in order) or outputLosses (by output name).");
+        if (loss is not null) Array.Fill(perOutput, loss);
+        else if (losses is not null)
+        {
+            if (losses.Count != n) throw new ArgumentException($"Model '{Name}' has {n} output(s) ({string.Join(", ", names)}); got {losses.Count} losses.");
+            for (int k = 0; k < n; k++) perOutput[k] = losses[k];
+        }
+        else
+        {
+            var unknown = outputLosses!.Keys.Except(names).ToList();
+            if (unknown.Count > 0) throw new ArgumentException($"outputLosses names unknown output(s) {string.Join(", ", unknown)}; the outputs are {string.Join(", ", names)}.");
+            for (int k = 0; k < n; k++)
+                perOutput[k] = outputLosses.TryGetValue(names[k], out var l) ? l : throw new ArgumentException($"outputLosses has no loss for output '{names[k]}'.");
+        }
+        var weights = lossWeights?.ToArray() ?? Enumerable.Repeat(1.0, n).ToArray();
+        if (weights.Length != n) throw new ArgumentException($"lossWeights needs one weight per output ({n}); got {weights.Length}.");
+        if (weights.Any(w => w < 0 || !double.IsFinite(w))) throw new ArgumentException("lossWeights must be finite and >= 0.");
+
+        var entries = new List<(int, Metric, bool)>();
+        void AddAll(IEnumerable<Metric>? ms, bool weighted)
+        {
+            if (ms is null) return;
+            if (n > 1) throw new ArgumentException($"Model '{Name}' has {n} outputs: give metrics per output with outputMetrics (by output name: {string.Join(", ", names)}).");
+            entries.AddRange(ms.Select(m => (0, m, weighted)));
+        }
+        AddAll(metrics, false);
+        AddAll(weightedMetrics, true);
+        if (outputMetrics is not null)
+        {
+            foreach (var (name, ms) in outputMetrics)
+            {
+                int k = names.ToList().IndexOf(name);
+                if (k < 0) throw new ArgumentException($"outputMetrics names unknown output '{name}'; the outputs are {string.Join(", ", names)}.");
+                entries.AddRange(ms.Select(m => (k, m, false)));
+            }
+        }
+        var objectives = new CompiledObjectives(perOutput, weights, names.ToArray(), entries);
+
+        // Recompiling with the same optimizer instance keeps it (and its state), as in Keras; only a replaced one is released.
+        if (!ReferenceEquals(this.optimizer, optimizer)) this.optimizer?.Dispose();
+        this.optimizer = optimizer ?? new RMSprop();
+        compiled?.Dispose();
+        compiled = objectives;
+    }
+
+    private CompiledObjectives Objectives => compiled ?? throw NotCompiled("loss");
+}

@@ -1,0 +1,328 @@
+using OnnxKeras.Callbacks;
+using OnnxKeras.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OnnxKeras.Models;
+
+public partial class Model
+{
+    private bool warnedNoTrainableWeights;
+
+    /// <summary>
+    /// Trains on arrays for <paramref name="epochs"/> epochs (Keras's <c>fit</c>): batches of <paramref name="batchSize"/>
+    /// (32 by default), shuffled each epoch unless <paramref name="shuffle"/> is false; the last
+    /// <paramref name="validationSplit"/> fraction of the samples (before shuffling) or <paramref name="validationData"/>
+    /// is evaluated after each epoch. Returns the <see cref="History"/> of per-epoch results.
+    /// </summary>
+    /// <example><code>History h = model.Fit(trainX, trainY, epochs: 10, batchSize: 100, validationData: (valX, valY));</code></example>
+    public History Fit(Array x, Array? y = null, int? batchSize = null, int epochs = 1, int verbose = 1, IEnumerable<Callback>? callbacks = null,
+        double validationSplit = 0.0, ValidationData? validationData = null, bool shuffle = true, IReadOnlyDictionary<int, double>? classWeight = null,
+        Array? sampleWeight = null, int initialEpoch = 0, int? stepsPerEpoch = null, int? validationSteps = null, int validationFreq = 1)
+    {
+        if (y is null) throw new ArgumentException("Fit on arrays or tensors needs labels y.", nameof(y));
+        using var xt = TensorConvert.ToTensor(x, nameof(x));
+        using var yt = TensorConvert.ToTensor(y, nameof(y));
+        using var wt = sampleWeight is null ? null : TensorConvert.ToTensor(sampleWeight, nameof(sampleWeight));
+        return FitTensors([xt], [yt], batchSize, epochs, verbose, callbacks, validationSplit, validationData, shuffle, classWeight, wt, initialEpoch, stepsPerEpoch, validationSteps, validationFreq);
+    }
+
+    /// <summary>Trains on tensors (rows are samples); see the array overload for the parameters.</summary>
+    public History Fit(Tensor x, Tensor? y, int? batchSize = null, int epochs = 1, int verbose = 1, IEnumerable<Callback>? callbacks = null,
+        double validationSplit = 0.0, ValidationData? validationData = null, bool shuffle = true, IReadOnlyDictionary<int, double>? classWeight = null,
+        Tensor? sampleWeight = null, int initialEpoch = 0, int? stepsPerEpoch = null, int? validationSteps = null, int validationFreq = 1)
+    {
+        if (y is null) throw new ArgumentException("Fit on arrays or tensors needs labels y.", nameof(y));
+        return FitTensors([x], [y], batchSize, epochs, verbose, callbacks, validationSplit, validationData, shuffle, classWeight, sampleWeight, initialEpoch, stepsPerEpoch, validationSteps, validationFreq);
+    }
+
+    /// <summary>
+    /// Trains a model with several inputs and/or outputs on arrays given by name (<see cref="InputNames"/>,
+    /// <see cref="OutputNames"/>); the other parameters are those of the single-array overload. A sample weight array
+    /// applies to every output.
+    /// </summary>
+    /// <example><code>model.Fit(new Dictionary&lt;string, Array&gt; { ["title"] = titles, ["body"] = bodies }, new Dictionary&lt;string, Array&gt; { ["priority"] = p, ["department"] = d }, epochs: 2);</code></example>
+    public History Fit(Dictionary<string, Array> x, Dictionary<string, Array> y, int? batchSize = null, int epochs = 1, int verbose = 1,
+        IEnumerable<Callback>? callbacks = null, double validationSplit = 0.0, bool shuffle = true, Array? sampleWeight = null, int initialEpoch = 0)
+    {
+        var xs = ByName(x, InputNames, "input");
+        var ys = ByName(y, OutputNames, "output");
+        using var wt = sampleWeight is null ? null : TensorConvert.ToTensor(sampleWeight, nameof(sampleWeight));
+        try
+        {
+            return FitTensors(xs, ys, batchSize, epochs, verbose, callbacks, validationSplit, null, shuffle, null, wt, initialEpoch, null, null, 1);
+        }
+        finally
+        {
+            foreach (var t in xs.Concat(ys)) t.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Trains on a dataset of batches holding the inputs, then the targets, then optionally sample weights (for one input and
+    /// output: <c>(x, y)</c> or <c>(x, y, sampleWeight)</c>). An infinite dataset (<see cref="Dataset.Repeat"/>) needs
+    /// <paramref name="stepsPerEpoch"/>; with it the dataset is read on across epochs (a finite dataset starts over once all
+    /// its batches are read, ending that epoch early if needed, as in Keras 3).
+    /// </summary>
+    /// <example><code>model.Fit(ds, epochs: 10, stepsPerEpoch: 30, validationData: valDs, validationSteps: 3);</code></example>
+    public History Fit(Dataset dataset, int epochs = 1, int verbose = 1, IEnumerable<Callback>? callbacks = null, ValidationData? validationData = null,
+        IReadOnlyDictionary<int, double>? classWeight = null, int initialEpoch = 0, int? stepsPerEpoch = null, int? validationSteps = null, int validationFreq = 1)
+    {
+        if (!dataset.IsBatched) throw new ArgumentException("Fit needs a batched dataset: call .Batch(n) on it first.", nameof(dataset));
+        return FitCore(dataset, epochs, verbose, callbacks, validationData, classWeight, initialEpoch, stepsPerEpoch, validationSteps, validationFreq, null);
+    }
+
+    private History FitTensors(Tensor[] xs, Tensor[] ys, int? batchSize, int epochs, int verbose, IEnumerable<Callback>? callbacks,
+        double validationSplit, ValidationData? validationData, bool shuffle, IReadOnlyDictionary<int, double>? classWeight,
+        Tensor? sampleWeight, int initialEpoch, int? stepsPerEpoch, int? validationSteps, int validationFreq)
+    {
+        if (validationSplit is < 0 or >= 1) throw new ArgumentException($"validationSplit must be in [0, 1); got {validationSplit}.", nameof(validationSplit));
+        if (validationSplit > 0 && validationData is not null) throw new ArgumentException("Give either validationSplit or validationData, not both.");
+        if (sampleWeight is not null && classWeight is not null) throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
+        int bs = CheckBatchSize(batchSize);
+        long n = xs[0].shape[0];
+        foreach (var (t, what) in xs.Skip(1).Select(t => (t, "an input")).Concat(ys.Select(t => (t, "y"))).Concat(sampleWeight is null ? [] : new[] { (sampleWeight, "sampleWeight") }))
+        {
+            if (t.shape[0] != n) throw new ArgumentException($"x has {n} samples but {what} has {t.shape[0]}; they must have the same number of samples.");
+        }
+        Tensor[] parts = [.. xs, .. ys, .. sampleWeight is null ? Array.Empty<Tensor>() : [sampleWeight]];
+        var source = new SliceSource(parts);
+        ValidationData? validation = validationData;
+        Dataset train;
+        if (validationSplit > 0)
+        {
+            long splitAt = (long)(source.Length * (1 - validationSplit));
+            if (splitAt == 0 || splitAt == source.Length) throw new ArgumentException($"validationSplit {validationSplit} leaves an empty training or validation set for {source.Length} samples.");
+            var all = new SliceDataset(source);
+            train = all.Take(splitAt);
+            validation = all.Skip(splitAt).Batch(bs);
+        }
+        else train = new SliceDataset(source);
+        if (shuffle) train = train.Shuffle((int)Math.Min(int.MaxValue, source.Length));
+        return FitCore(train.Batch(bs), epochs, verbose, callbacks, validation, classWeight, initialEpoch, stepsPerEpoch, validationSteps, validationFreq, bs);
+    }
+
+    private History FitCore(Dataset train, int epochs, int verbose, IEnumerable<Callback>? callbacks, ValidationData? validation,
+        IReadOnlyDictionary<int, double>? classWeight, int initialEpoch, int? stepsPerEpoch, int? validationSteps, int validationFreq, int? batchSize)
+    {
+        RequireCompiled(nameof(Fit));
+        if (epochs < 0) throw new ArgumentException($"epochs must be >= 0; got {epochs}.");
+        if (initialEpoch < 0 || initialEpoch > epochs) throw new ArgumentException($"initialEpoch must be in [0, epochs]; got {initialEpoch} with epochs {epochs}.");
+        if (stepsPerEpoch is <= 0) throw new ArgumentException($"stepsPerEpoch must be positive; got {stepsPerEpoch}.");
+        if (validationFreq <= 0) throw new ArgumentException($"validationFreq must be positive; got {validationFreq}.");
+        if (verbose is < 0 or > 2) throw new ArgumentException($"verbose must be 0, 1 or 2; got {verbose}.");
+        if (classWeight is not null && NumOutputs > 1) throw new ArgumentException("classWeight is only supported for models with one output (as in Keras); use sample weights.");
+        if (train.Cardinality == Dataset.Infinite && stepsPerEpoch is null)
+            throw new ArgumentException("The training dataset is infinite (Repeat() without a count): pass stepsPerEpoch so each epoch knows when to end.");
+        var owned = new List<Tensor>();
+        try
+        {
+            var valDataset = ValidationDataset(validation, batchSize, validationSteps, owned);
+            return RunEpochs(train, epochs, verbose, callbacks, valDataset, classWeight, initialEpoch, stepsPerEpoch, validationSteps, validationFreq);
+        }
+        finally
+        {
+            foreach (var t in owned) t.Dispose();
+        }
+    }
+
+    private History RunEpochs(Dataset train, int epochs, int verbose, IEnumerable<Callback>? callbacks, Dataset? valDataset,
+        IReadOnlyDictionary<int, double>? classWeight, int initialEpoch, int? stepsPerEpoch, int? validationSteps, int validationFreq)
+    {
+        var history = new History();
+        var cbs = new List<Callback> { history };
+        if (callbacks is not null) cbs.AddRange(callbacks);
+        long? steps = stepsPerEpoch is int spe ? spe : train.Cardinality >= 0 ? train.Cardinality : null;
+        var fitParams = new Dictionary<string, object?> { ["epochs"] = epochs, ["steps"] = steps, ["verbose"] = verbose };
+        foreach (var c in cbs)
+        {
+            c.Model = this;
+            c.Params = fitParams;
+        }
+        bool batchLogs = cbs.Any(c => c.WatchesTrainBatches);
+        var progbar = new Progbar(verbose);
+        StopTraining = false;
+        var empty = new Dictionary<string, double>();
+        foreach (var c in cbs) c.OnTrainBegin(empty);
+
+        using var tracker = new LossTracker();
+        using var classWeights = ClassWeightTensor(classWeight);
+        // With stepsPerEpoch one iterator is read on across epochs (Keras 3's EpochIterator): when it has produced all
+        // the batches of a finite dataset, the epoch ends early if it must, and the next epoch starts a fresh iterator.
+        IEnumerator<Tensor[]>? persistent = null;
+        long seen = 0;
+        long? numBatches = train.Cardinality >= 0 ? train.Cardinality : null;
+        var epochLogs = new Dictionary<string, double>();
+        try
+        {
+            for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
+            {
+                ResetMetrics(tracker);
+                foreach (var c in cbs) c.OnEpochBegin(epoch, empty);
+                progbar.EpochBegin(epoch, epochs);
+                IEnumerator<Tensor[]> it;
+                if (stepsPerEpoch is not null) it = persistent ??= train.Elements().GetEnumerator();
+                else
+                {
+                    it = train.Elements().GetEnumerator();
+                    seen = 0;
+                }
+                int step = 0;
+                bool ranOut = false;
+                try
+                {
+                    while (stepsPerEpoch is null || step < stepsPerEpoch)
+                    {
+                        // All batches of a dataset of known size read: stop before the batch hooks, as Keras does.
+                        if (seen >= numBatches)
+                        {
+                            ranOut = stepsPerEpoch is not null;
+                            break;
+                        }
+                        if (batchLogs)
+                        {
+                            foreach (var c in cbs) c.OnTrainBatchBegin(step, empty);
+                        }
+                        using (var scope = NewDisposeScope())
+                        {
+                            if (!it.MoveNext())
+                            {
+                                ranOut = stepsPerEpoch is not null;
+                                break;
+                            }
+                            TrainStep(it.Current, tracker, classWeights);
+                        }
+                        step++;
+                        seen++;
+                        if (batchLogs)
+                        {
+                            var logs = CurrentLogs(tracker);
+                            foreach (var c in cbs) c.OnTrainBatchEnd(step - 1, logs);
+                        }
+                        progbar.Update(step, steps, () => CurrentLogs(tracker));
+                        if (StopTraining) break;
+                    }
+                }
+                finally
+                {
+                    if (stepsPerEpoch is null) it.Dispose();
+                }
+                if (ranOut)
+                {
+                    Console.Error.WriteLine(step == 0
+                        ? "Your input ran out of data: the dataset is empty; interrupting training."
+                        : "Your input ran out of data: this epoch ends early and the next one reads the dataset from the start. Make sure the dataset can produce at least stepsPerEpoch * epochs batches (use Repeat()).");
+                }
+                if (stepsPerEpoch is not null && (ranOut || seen >= numBatches))
+                {
+                    persistent?.Dispose();
+                    persistent = null;
+                    seen = 0;
+                }
+                if (step == 0 && ranOut) break; // an empty dataset: nothing to train on
+                epochLogs = CurrentLogs(tracker);
+                if (valDataset is not null && (epoch + 1) % validationFreq == 0)
+                {
+                    var val = EvaluateCore(valDataset, validationSteps, cbs, progbar: null);
+                    foreach (var (k, v) in val) epochLogs["val_" + k] = v;
+                }
+                progbar.EpochEnd(step, epochLogs);
+                foreach (var c in cbs) c.OnEpochEnd(epoch, epochLogs);
+            }
+        }
+        finally
+        {
+            persistent?.Dispose();
+        }
+        foreach (var c in cbs) c.OnTrainEnd(epochLogs);
+        return history;
+    }
+
+    private static Dataset? ValidationDataset(ValidationData? validation, int? batchSize, int? validationSteps, List<Tensor> owned)
+    {
+        if (validation is null) return null;
+        Dataset ds = validation.Dataset ?? new SliceDataset(new SliceSource(validation.Tensors(owned))).Batch(batchSize ?? 32);
+        if (!ds.IsBatched) throw new ArgumentException("validationData dataset must be batched: call .Batch(n) on it.");
+        if (ds.Cardinality == Dataset.Infinite && validationSteps is null)
+            throw new ArgumentException("The validation dataset is infinite: pass validationSteps.");
+        return ds;
+    }
+
+    private void TrainStep(Tensor[] batch, LossTracker tracker, Tensor? classWeights)
+    {
+        var (x, y, w) = Unpack(batch, requireY: true);
+        if (classWeights is not null) w[0] = ApplyClassWeights(y![0], w[0], classWeights);
+        var predictions = Forward(x, training: true);
+        long batchSize = x[0].shape[0];
+        var total = Objectives.ComputeLoss(y!, predictions, w, batchSize);
+        foreach (var penalty in Losses) total = total + penalty.Value;
+        var trainable = TrainableWeights;
+        if (trainable.Count > 0)
+        {
+            foreach (var v in trainable) v.Value.grad = null;
+            total.backward();
+            Optimizer.Apply(trainable);
+        }
+        else if (!warnedNoTrainableWeights)
+        {
+            // Keras warns and goes on (the loss and metrics are still computed); backward would fail here.
+            warnedNoTrainableWeights = true;
+            Console.Error.WriteLine($"Model '{Name}' does not have any trainable weights: training leaves it unchanged.");
+        }
+        using (no_grad())
+        {
+            tracker.Add(total.detach(), batchSize);
+            Objectives.UpdateMetrics(y!, predictions, w);
+        }
+    }
+
+    private static Tensor? ClassWeightTensor(IReadOnlyDictionary<int, double>? classWeight)
+    {
+        if (classWeight is null || classWeight.Count == 0) return null;
+        if (classWeight.Keys.Any(k => k < 0)) throw new ArgumentException("classWeight keys must be class indices >= 0.");
+        var table = new float[classWeight.Keys.Max() + 1];
+        Array.Fill(table, 1f);
+        foreach (var (k, v) in classWeight) table[k] = (float)v;
+        return tensor(table, ScalarType.Float32, Keras.Device);
+    }
+
+    private static Tensor? ApplyClassWeights(Tensor y, Tensor? w, Tensor? classWeights)
+    {
+        if (classWeights is null) return w;
+        // Keras raises when both are given (array adapter, tf.data adapter and train_on_batch alike).
+        if (w is not null) throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
+        // Keras's class of a sample: argmax of one-hot labels, else the label rounded to the nearest integer.
+        Tensor labels;
+        if (y.is_floating_point() && y.dim() >= 2 && y.shape[^1] > 1) labels = y.argmax(-1);
+        else
+        {
+            var column = y.reshape(y.shape[0], -1)[.., 0];
+            labels = (column.is_floating_point() ? column.round() : column).to_type(ScalarType.Int64);
+        }
+        if (labels.max().item<long>() >= classWeights.shape[0]) throw new ArgumentException($"classWeight has no entry for class {labels.max().item<long>()}; give a weight for every class that occurs.");
+        return classWeights.index_select(0, labels.reshape(-1)).reshape(labels.shape);
+    }
+
+    private void ResetMetrics(LossTracker tracker)
+    {
+        tracker.Reset();
+        compiled?.Reset();
+    }
+
+    private Dictionary<string, double> CurrentLogs(LossTracker tracker) => Objectives.Logs(tracker);
+
+    /// <summary>One gradient update on a single batch; returns the loss and metrics of that batch (Keras's <c>train_on_batch</c>).</summary>
+    public Dictionary<string, double> TrainOnBatch(Array x, Array y, Array? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null)
+    {
+        RequireCompiled(nameof(TrainOnBatch));
+        if (sampleWeight is not null && classWeight is not null) throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
+        using var xt = TensorConvert.ToTensor(x, nameof(x));
+        using var yt = TensorConvert.ToTensor(y, nameof(y));
+        using var wt = sampleWeight is null ? null : TensorConvert.ToTensor(sampleWeight, nameof(sampleWeight));
+        using var tracker = new LossTracker();
+        using var cw = ClassWeightTensor(classWeight);
+        ResetMetrics(tracker);
+        using (var scope = NewDisposeScope()) TrainStep(wt is null ? [xt, yt] : [xt, yt, wt], tracker, cw);
+        return CurrentLogs(tracker);
+    }
+}
