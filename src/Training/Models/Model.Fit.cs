@@ -147,6 +147,7 @@ public partial class Model
 
         using var tracker = new LossTracker();
         using var classWeights = ClassWeightTensor(classWeight);
+        var plan = PlanStep();
         // With stepsPerEpoch one iterator is read on across epochs (Keras 3's EpochIterator): when it has produced all
         // the batches of a finite dataset, the epoch ends early if it must, and the next epoch starts a fresh iterator.
         IEnumerator<Tensor[]>? persistent = null;
@@ -190,7 +191,7 @@ public partial class Model
                                 ranOut = stepsPerEpoch is not null;
                                 break;
                             }
-                            TrainStep(it.Current, tracker, classWeights);
+                            TrainStep(it.Current, tracker, classWeights, plan);
                         }
                         step++;
                         seen++;
@@ -248,15 +249,27 @@ public partial class Model
         return ds;
     }
 
-    private void TrainStep(Tensor[] batch, LossTracker tracker, Tensor? classWeights)
+    /// <summary>
+    /// The variables a training step updates and the regularized ones, gathered once per Fit (as Keras builds its train
+    /// function once; change <see cref="OnnxKeras.Layers.Layer.Trainable"/> between Fit calls, not inside one).
+    /// </summary>
+    private sealed record StepPlan(IReadOnlyList<Variable> Trainable, IReadOnlyList<Variable> Regularized);
+
+    private StepPlan PlanStep()
+    {
+        var trainable = TrainableWeights;
+        return new StepPlan(trainable, trainable.Where(v => v.Regularizer is not null).ToList());
+    }
+
+    private void TrainStep(Tensor[] batch, LossTracker tracker, Tensor? classWeights, StepPlan plan)
     {
         var (x, y, w) = Unpack(batch, requireY: true);
         if (classWeights is not null) w[0] = ApplyClassWeights(y![0], w[0], classWeights);
         var predictions = Forward(x, training: true);
         long batchSize = x[0].shape[0];
         var total = Objectives.ComputeLoss(y!, predictions, w, batchSize);
-        foreach (var penalty in Losses) total = total + penalty.Value;
-        var trainable = TrainableWeights;
+        foreach (var v in plan.Regularized) total = total + v.Regularizer!.Compute(v).Value;
+        var trainable = plan.Trainable;
         if (trainable.Count > 0)
         {
             foreach (var v in trainable) v.Value.grad = null;
@@ -322,7 +335,7 @@ public partial class Model
         using var tracker = new LossTracker();
         using var cw = ClassWeightTensor(classWeight);
         ResetMetrics(tracker);
-        using (var scope = NewDisposeScope()) TrainStep(wt is null ? [xt, yt] : [xt, yt, wt], tracker, cw);
+        using (var scope = NewDisposeScope()) TrainStep(wt is null ? [xt, yt] : [xt, yt, wt], tracker, cw, PlanStep());
         return CurrentLogs(tracker);
     }
 }
