@@ -127,6 +127,8 @@ internal static class ConfigValues
             if (type == typeof(Regularizer) && value is string r) return Regularizers.Get(r);
             if (type == typeof(Shape) && value is System.Collections.IEnumerable dims)
                 return new Shape(dims.Cast<object?>().Select(d => d is null ? null : (long?)System.Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+            // Keras accepts a single int where it takes a list of axes (LayerNormalization axis, PReLU shared_axes).
+            if (type.IsArray && value is not System.Collections.IEnumerable) return Convert(new[] { value }, type, what);
             if (type.IsArray && value is System.Collections.IEnumerable items)
             {
                 var list = items.Cast<object?>().Select(x => Convert(x, type.GetElementType()!, what)).ToArray();
