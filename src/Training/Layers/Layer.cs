@@ -132,7 +132,7 @@ public abstract class Layer : IDisposable
         if (symbolic) return Node.Record(this, inputs, ComputeOutputShapes(shapes));
         try
         {
-            return inputs.Count == 1 ? [Call(inputs[0], training)] : Call(inputs, training);
+            return Call(inputs, training);
         }
         catch (System.Runtime.InteropServices.ExternalException e)
         {
@@ -169,7 +169,7 @@ public abstract class Layer : IDisposable
         if (!Built) EnsureBuilt(inputShapes.Select(s => new Shape([null, .. s.Dims[1..]])).ToList());
         try
         {
-            var outputs = inputs.Count == 1 ? [Call(inputs[0], false)] : Call(inputs, false);
+            var outputs = Call(inputs, false);
             return outputs.Select(o => o.Value.shape).ToList();
         }
         catch (System.Runtime.InteropServices.ExternalException e)

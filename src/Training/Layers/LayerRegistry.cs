@@ -83,6 +83,45 @@ public static class LayerRegistry
     /// <summary>Rebuilds a layer of the registered class <paramref name="className"/> from its config.</summary>
     public static Layer FromConfig(string className, LayerConfig config) => FromConfig(Resolve(className), config);
 
+    /// <summary>
+    /// A layer as Keras's <c>serialize_keras_object</c> writes it inside another config (e.g. Bidirectional's <c>layer</c>):
+    /// <c>{"module", "class_name", "config", "registered_name"}</c>. <see cref="Deserialize"/> rebuilds it.
+    /// </summary>
+    public static Dictionary<string, object?> Serialize(Layer layer)
+    {
+        var type = layer.GetType();
+        var attr = type.GetCustomAttribute<RegisterSerializableAttribute>();
+        return new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["module"] = attr is null ? "keras.layers" : null,
+            ["class_name"] = attr?.Name ?? type.Name,
+            ["config"] = layer.GetConfig(),
+            ["registered_name"] = attr is null ? null : $"{attr.Package}>{attr.Name}",
+        };
+    }
+
+    /// <summary>Rebuilds a layer from its serialized form (<see cref="Serialize"/>; a <c>class_name</c> and a <c>config</c>).</summary>
+    public static Layer Deserialize(IDictionary<string, object?> serialized)
+    {
+        if (!serialized.TryGetValue("class_name", out var cn) || cn is not string className)
+            throw new ArgumentException("A serialized layer needs a 'class_name' string.");
+        var config = serialized.TryGetValue("config", out var c) ? c switch
+        {
+            LayerConfig lc => lc,
+            IDictionary<string, object?> d => d.Aggregate(new LayerConfig(), (acc, kv) => acc.With(kv.Key, kv.Value)),
+            null => new LayerConfig(),
+            _ => throw new ArgumentException($"The config of serialized layer '{className}' must be an object; got {c.GetType().Name}."),
+        } : new LayerConfig();
+        if (serialized.TryGetValue("registered_name", out var rn) && rn is string registered)
+        {
+            lock (Types)
+            {
+                if (Types.TryGetValue(registered, out var t)) return FromConfig(t, config);
+            }
+        }
+        return FromConfig(className, config);
+    }
+
     /// <summary>Rebuilds a layer of <paramref name="type"/> from its config (Keras's <c>from_config</c>).</summary>
     public static Layer FromConfig(Type type, LayerConfig config)
     {
@@ -125,6 +164,11 @@ internal static class ConfigValues
             if (type == typeof(ActivationFunction) && value is string a) return Activations.Get(a);
             if (type == typeof(Initializer) && value is string i) return Initializers.Get(i);
             if (type == typeof(Regularizer) && value is string r) return Regularizers.Get(r);
+            if (typeof(Layer).IsAssignableFrom(type) && value is IDictionary<string, object?> serialized)
+            {
+                var layer = LayerRegistry.Deserialize(serialized);
+                return type.IsInstanceOfType(layer) ? layer : throw new ArgumentException($"Config value for {what} is a {layer.GetType().Name}; expected a {type.Name}.");
+            }
             if (type == typeof(Shape) && value is System.Collections.IEnumerable dims)
                 return new Shape(dims.Cast<object?>().Select(d => d is null ? null : (long?)System.Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray());
             // Keras accepts a single int where it takes a list of axes (LayerNormalization axis, PReLU shared_axes).

@@ -147,7 +147,7 @@ public partial class Model
 
         using var tracker = new LossTracker();
         using var classWeights = ClassWeightTensor(classWeight);
-        var plan = PlanStep();
+        plan = null;
         // With stepsPerEpoch one iterator is read on across epochs (Keras 3's EpochIterator): when it has produced all
         // the batches of a finite dataset, the epoch ends early if it must, and the next epoch starts a fresh iterator.
         IEnumerator<Tensor[]>? persistent = null;
@@ -191,7 +191,7 @@ public partial class Model
                                 ranOut = stepsPerEpoch is not null;
                                 break;
                             }
-                            TrainStep(it.Current, tracker, classWeights, plan);
+                            TrainStep(it.Current, tracker, classWeights);
                         }
                         step++;
                         seen++;
@@ -255,17 +255,20 @@ public partial class Model
     /// </summary>
     private sealed record StepPlan(IReadOnlyList<Variable> Trainable, IReadOnlyList<Variable> Regularized);
 
+    private StepPlan? plan;
+
     private StepPlan PlanStep()
     {
         var trainable = TrainableWeights;
         return new StepPlan(trainable, trainable.Where(v => v.Regularizer is not null).ToList());
     }
 
-    private void TrainStep(Tensor[] batch, LossTracker tracker, Tensor? classWeights, StepPlan plan)
+    private void TrainStep(Tensor[] batch, LossTracker tracker, Tensor? classWeights)
     {
         var (x, y, w) = Unpack(batch, requireY: true);
         if (classWeights is not null) w[0] = ApplyClassWeights(y![0], w[0], classWeights);
         var predictions = Forward(x, training: true);
+        plan ??= PlanStep(); // after the first forward pass, which builds a model that had not seen data yet
         long batchSize = x[0].shape[0];
         var total = Objectives.ComputeLoss(y!, predictions, w, batchSize);
         foreach (var v in plan.Regularized) total = total + v.Regularizer!.Compute(v).Value;
@@ -335,7 +338,8 @@ public partial class Model
         using var tracker = new LossTracker();
         using var cw = ClassWeightTensor(classWeight);
         ResetMetrics(tracker);
-        using (var scope = NewDisposeScope()) TrainStep(wt is null ? [xt, yt] : [xt, yt, wt], tracker, cw, PlanStep());
+        plan = null;
+        using (var scope = NewDisposeScope()) TrainStep(wt is null ? [xt, yt] : [xt, yt, wt], tracker, cw);
         return CurrentLogs(tracker);
     }
 }

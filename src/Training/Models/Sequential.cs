@@ -72,7 +72,9 @@ public sealed class Sequential : Model
     public override void Build(Shape inputShape)
     {
         if (layers.Count == 0) throw new InvalidOperationException($"Sequential model '{Name}' has no layers; add some before training.");
-        if (declaredInput is not null && !inputShape.Slice(1, inputShape.Rank).Equals(declaredInput))
+        // A None (null) dimension of the declared shape, e.g. the timesteps of a sequence, accepts any size.
+        if (declaredInput is not null && (inputShape.Rank != declaredInput.Rank + 1
+            || declaredInput.Zip(inputShape.Skip(1)).Any(p => p.First is long d && p.Second != d)))
             throw new ArgumentException($"Model '{Name}' was declared for inputs of shape {declaredInput.WithBatch()}; got data of shape {inputShape}.");
         var shape = inputShape;
         foreach (var l in layers)

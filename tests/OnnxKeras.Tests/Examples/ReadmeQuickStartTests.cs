@@ -19,7 +19,7 @@ public class ReadmeQuickStartTests
 
         using var model = new Sequential(
             new InputLayer([784]),
-            new Dense(64, activation: "relu", kernelRegularizer: global::OnnxKeras.Regularizers.L2(0.01)),
+            new Dense(64, activation: "relu", kernelRegularizer: Regularizers.L2(0.01)),
             new Dense(64, activation: new ActivationFunction("my_relu", x => Ops.Relu(x)), kernelInitializer: new Orthogonal(gain: 1.0)),
             new Dense(10, activation: "softmax"));
         var summary = new StringWriter();

@@ -6,7 +6,7 @@ namespace OnnxKeras.Tests.Layers;
 public class CoreLayerTests
 {
     [Fact]
-    public void Dense() => LayerTestHarness.Run(new Dense(5, activation: "relu", kernelRegularizer: global::OnnxKeras.Regularizers.L2(0.01)), [3], [5], 2, 0);
+    public void Dense() => LayerTestHarness.Run(new Dense(5, activation: "relu", kernelRegularizer: Regularizers.L2(0.01)), [3], [5], 2, 0);
 
     [Fact]
     public void DenseWithoutBiasOnRank3Input() => LayerTestHarness.Run(new Dense(4, useBias: false), [2, 3], [2, 4], 1, 0);

@@ -55,7 +55,7 @@ public class SubclassedAndCustomTests
         var (x, y) = TestData.RandomClassification(500, 32, 10, 3);
         model.Compile(optimizer: new RMSprop(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
         var h = model.Fit(x, y, batchSize: 32, epochs: 5, verbose: 0);
-        Assert.True(h["loss"][^1] < h["loss"][0]);
+        Assert.True(h["loss"][^1] < h["loss"][0], string.Join(", ", h["loss"]));
         Assert.Equal(2, model.Layers.Count);
         Assert.Equal(4, model.TrainableWeights.Count);
         Assert.Equal(32 * 32 + 32 + 32 * 10 + 10, model.CountParams());

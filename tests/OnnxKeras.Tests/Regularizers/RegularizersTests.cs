@@ -6,8 +6,6 @@ using static TorchSharp.torch;
 
 namespace OnnxKeras.Tests.RegularizersFamily;
 
-// The test namespace shadows the OnnxKeras.Regularizers class; an alias inside the namespace wins.
-
 /// <summary>
 /// Keras 3 weight regularizers (keras/src/regularizers/regularizers.py): the penalty values, defaults,
 /// lookup, and the penalty's place in the loss a compiled model reports and differentiates.

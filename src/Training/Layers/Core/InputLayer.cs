@@ -7,10 +7,13 @@ namespace OnnxKeras.Layers;
 /// <example><code>var model = new Sequential(new InputLayer([784]), new Dense(10, activation: "softmax"));</code></example>
 public sealed class InputLayer : Layer
 {
-    /// <summary>Creates an input declaration for samples of <paramref name="shape"/> (without the batch dimension).</summary>
+    /// <summary>
+    /// Creates an input declaration for samples of <paramref name="shape"/> (without the batch dimension); a null
+    /// dimension is unknown until data arrives (Keras's None, e.g. the timesteps of variable-length sequences).
+    /// </summary>
     public InputLayer(Shape shape)
     {
-        if (shape.Any(d => d is null or <= 0)) throw new ArgumentException($"InputLayer: every per-sample dimension must be a positive number; got {shape}.");
+        if (shape.Any(d => d is <= 0)) throw new ArgumentException($"InputLayer: every per-sample dimension must be a positive number or None; got {shape}.");
         Shape = shape;
     }
 
