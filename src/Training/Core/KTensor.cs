@@ -26,6 +26,25 @@ public sealed class KTensor
         History = history;
     }
 
+    private KTensor(Tensor example, IOpTracer tracer, object symbol)
+    {
+        value = example;
+        Tracer = tracer;
+        Symbol = symbol;
+    }
+
+    /// <summary>
+    /// A traced tensor for a symbolic interpreter of <see cref="Ops"/> (ONNX export): <paramref name="example"/> is data
+    /// of the right shape that ops compute on, <paramref name="symbol"/> is the tracer's name for the value.
+    /// </summary>
+    public static KTensor Traced(Tensor example, IOpTracer tracer, object symbol) => new(example, tracer, symbol);
+
+    /// <summary>The tracer of a traced tensor, else null.</summary>
+    public IOpTracer? Tracer { get; }
+
+    /// <summary>The tracer's name for a traced tensor, else null.</summary>
+    public object? Symbol { get; }
+
     /// <summary>A symbolic tensor of <paramref name="shape"/> (batch dimension included, usually null).</summary>
     internal static KTensor Symbolic(Shape shape, string? name, KerasHistory? history) => new(shape, name, history);
 

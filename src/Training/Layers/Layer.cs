@@ -100,7 +100,7 @@ public abstract class Layer : IDisposable
     /// </summary>
     public KTensor Apply(KTensor inputs, bool training = false)
     {
-        if (inputs.IsSymbolic) return Single(ApplyMany([inputs], training));
+        if (inputs.IsSymbolic || inputs.Tracer is not null) return Single(ApplyMany([inputs], training));
         ObjectDisposedException.ThrowIf(disposed, this);
         var shape = inputs.Shape;
         if (!Built) EnsureBuilt(new Shape([null, .. shape.Dims[1..]]));
@@ -130,6 +130,8 @@ public abstract class Layer : IDisposable
         if (!Built) EnsureBuilt(shapes.Select(s => new Shape([null, .. s.Dims[1..]])).ToList());
         if (InputSpec is not null) foreach (var s in shapes) InputSpec.Check(this, s);
         if (symbolic) return Node.Record(this, inputs, ComputeOutputShapes(shapes));
+        var tracer = inputs.FirstOrDefault(t => t.Tracer is not null)?.Tracer;
+        if (tracer is not null) return tracer.CallLayer(this, inputs, () => Call(inputs, training));
         try
         {
             return Call(inputs, training);

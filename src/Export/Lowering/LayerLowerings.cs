@@ -1,0 +1,49 @@
+using OnnxKeras.Export.Tracing;
+using OnnxKeras.Layers;
+using static TorchSharp.torch;
+
+namespace OnnxKeras.Export;
+
+/// <summary>What an explicit lowering gets: the traced inputs and a way to write ONNX ops that have no <see cref="Ops"/> counterpart.</summary>
+public sealed class LoweringArgs
+{
+    private readonly TraceRecorder recorder;
+
+    internal LoweringArgs(IReadOnlyList<KTensor> inputs, TraceRecorder recorder)
+    {
+        Inputs = inputs;
+        this.recorder = recorder;
+    }
+
+    /// <summary>The layer's traced inputs (their <see cref="KTensor.Value"/> is example data of the right shape).</summary>
+    public IReadOnlyList<KTensor> Inputs { get; }
+
+    /// <summary>
+    /// Writes the ONNX op <paramref name="opType"/> (default domain) on <paramref name="inputs"/> (traced values or constants
+    /// such as weights) with <paramref name="attributes"/> (long, double, string, long[]); <paramref name="example"/> is the
+    /// op's result on the inputs' example data, computed eagerly by the caller (it gives the output's shape and type).
+    /// </summary>
+    public KTensor OnnxNode(string opType, IReadOnlyList<KTensor> inputs, Tensor example, params (string Name, object Value)[] attributes) =>
+        recorder.Record("onnx:" + opType, inputs, example, attributes.ToDictionary(a => a.Name, a => (object?)a.Value));
+}
+
+/// <summary>Lowerings by layer type; a lowering registered for a base type applies to subclasses.</summary>
+internal sealed class LayerLoweringRegistry : ILayerLowerings
+{
+    private readonly Dictionary<Type, Func<Layer, LoweringArgs, IReadOnlyList<KTensor>>> lowerings = [];
+
+    public void Register(Type type, Func<Layer, LoweringArgs, IReadOnlyList<KTensor>> lowering)
+    {
+        lock (lowerings) lowerings[type] = lowering;
+    }
+
+    public IReadOnlyList<KTensor>? TryLower(Layer layer, IReadOnlyList<KTensor> inputs, TraceRecorder recorder)
+    {
+        Func<Layer, LoweringArgs, IReadOnlyList<KTensor>>? lowering = null;
+        lock (lowerings)
+        {
+            for (var t = layer.GetType(); t is not null && lowering is null; t = t.BaseType) lowerings.TryGetValue(t, out lowering);
+        }
+        return lowering?.Invoke(layer, new LoweringArgs(inputs, recorder));
+    }
+}

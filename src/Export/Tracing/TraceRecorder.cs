@@ -1,0 +1,107 @@
+using OnnxKeras.Layers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OnnxKeras.Export.Tracing;
+
+/// <summary>One op recorded while tracing: its Ops name, input value names, output value name, attributes and example output.</summary>
+internal sealed record RecordedOp(string Op, string[] Inputs, string Output, IReadOnlyDictionary<string, object?> Attributes, long[] Shape, ScalarType DType, string Scope);
+
+/// <summary>
+/// The tracer of one export run: records the ops layers compute on traced tensors, names values by layer scope, turns
+/// untraced operands (weights, folded constants) into constants, and collects layers that produced untraced outputs
+/// (they compute outside <see cref="Ops"/> and need an explicit lowering).
+/// </summary>
+internal sealed class TraceRecorder : IOpTracer
+{
+    private readonly Dictionary<Tensor, string> constantNames = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Tensor, string> variableNames;
+    private readonly Stack<string> scopes = new();
+    private readonly HashSet<string> usedNames = new(StringComparer.Ordinal);
+    private readonly ILayerLowerings lowerings;
+
+
+    public TraceRecorder(IReadOnlyDictionary<Tensor, string> variableNames, ILayerLowerings lowerings)
+    {
+        this.variableNames = new Dictionary<Tensor, string>(variableNames, ReferenceEqualityComparer.Instance);
+        this.lowerings = lowerings;
+    }
+
+    public List<RecordedOp> Ops { get; } = [];
+
+    /// <summary>Constants by value name, in first-use order (weights keep their variable path as name).</summary>
+    public List<(string Name, Tensor Value)> Constants { get; } = [];
+
+    /// <summary>Layers that could not be traced, with the reason.</summary>
+    public List<string> Unsupported { get; } = [];
+
+    public KTensor Input(string name, Tensor example)
+    {
+        usedNames.Add(name);
+        return KTensor.Traced(example, this, name);
+    }
+
+    public KTensor Record(string op, IReadOnlyList<KTensor> inputs, Tensor example, IReadOnlyDictionary<string, object?>? attributes = null)
+    {
+        var names = inputs.Select(NameOf).ToArray();
+        string scope = scopes.Count > 0 ? scopes.Peek() : "";
+        string output = Fresh(scope.Length > 0 ? $"{scope}/{op}" : op);
+        var result = example.detach();
+        Ops.Add(new RecordedOp(op, names, output, attributes ?? new Dictionary<string, object?>(), result.shape, result.dtype, scope));
+        return KTensor.Traced(result, this, output);
+    }
+
+    public IReadOnlyList<KTensor> CallLayer(Layer layer, IReadOnlyList<KTensor> inputs, Func<IReadOnlyList<KTensor>> call)
+    {
+        string scope = scopes.Count > 0 ? $"{scopes.Peek()}/{layer.Name}" : layer.Name;
+        scopes.Push(scope);
+        try
+        {
+            IReadOnlyList<KTensor> outputs;
+            try
+            {
+                outputs = lowerings.TryLower(layer, inputs, this) ?? call();
+            }
+            catch (Exception e) when (e is not OnnxExportException)
+            {
+                Unsupported.Add($"{layer.Name} ({layer.GetType().Name}): {e.Message}");
+                return [Record("Unsupported", inputs, inputs[0].Value, null)];
+            }
+            if (outputs.All(o => o.Tracer == this)) return outputs;
+            Unsupported.Add($"{layer.Name} ({layer.GetType().Name}): it computes outside Ops (raw TorchSharp), so it needs an explicit ONNX lowering (OnnxExport.RegisterLowering)");
+            return outputs.Select(o => o.Tracer == this ? o : Record("Unsupported", inputs, o.Value, null)).ToList();
+        }
+        finally
+        {
+            scopes.Pop();
+        }
+    }
+
+    /// <summary>The value name of a traced tensor, or of a constant (registered on first use).</summary>
+    public string NameOf(KTensor t)
+    {
+        if (t.Tracer == this) return (string)t.Symbol!;
+        if (t.Tracer is not null) throw new OnnxExportException("A tensor from another export run was used; export one model at a time.");
+        var value = t.Value;
+        if (constantNames.TryGetValue(value, out var existing)) return existing;
+        string name = variableNames.TryGetValue(value, out var path) ? Fresh(path) : Fresh(scopes.Count > 0 ? $"{scopes.Peek()}/const" : "const");
+        var copy = value.detach().cpu().contiguous().clone();
+        constantNames[value] = name;
+        Constants.Add((name, copy));
+        return name;
+    }
+
+    private string Fresh(string baseName)
+    {
+        string name = baseName;
+        for (int k = 1; !usedNames.Add(name); k++) name = $"{baseName}_{k}";
+        return name;
+    }
+}
+
+/// <summary>Explicit lowerings of layers whose ONNX form differs from (or cannot be traced from) their Call.</summary>
+internal interface ILayerLowerings
+{
+    /// <summary>The lowered outputs, or null when the layer has no explicit lowering (its Call is traced).</summary>
+    IReadOnlyList<KTensor>? TryLower(Layer layer, IReadOnlyList<KTensor> inputs, TraceRecorder recorder);
+}

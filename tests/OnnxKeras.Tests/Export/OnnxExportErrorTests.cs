@@ -1,0 +1,105 @@
+using OnnxKeras.Export;
+using OnnxKeras.Layers;
+using OnnxKeras.Models;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace OnnxKeras.Tests.Export;
+
+/// <summary>A custom layer that computes with raw TorchSharp, outside Ops: it cannot be traced.</summary>
+public sealed class RawCube : Layer
+{
+    public override KTensor Call(KTensor inputs, bool training = false) => inputs.Value.pow(3);
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+}
+
+/// <summary>Another raw layer, to check every unsupported layer is listed.</summary>
+public sealed class RawAbs : Layer
+{
+    public override KTensor Call(KTensor inputs, bool training = false) => inputs.Value.abs();
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+}
+
+/// <summary>Raw layers that no test registers a lowering for (lowerings are process-wide).</summary>
+public sealed class UnloweredCube : Layer
+{
+    public override KTensor Call(KTensor inputs, bool training = false) => inputs.Value.pow(3);
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+}
+
+/// <summary>See <see cref="UnloweredCube"/>.</summary>
+public sealed class UnloweredAbs : Layer
+{
+    public override KTensor Call(KTensor inputs, bool training = false) => inputs.Value.abs();
+    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
+}
+
+public class OnnxExportErrorTests
+{
+    [Fact]
+    public void EveryUnsupportedLayerIsListedInOneError()
+    {
+        using var model = new Sequential(new InputLayer([3]), new UnloweredCube { Name = "cube" }, new Dense(2), new UnloweredAbs { Name = "absolute" });
+        var e = Assert.Throws<OnnxExportException>(() => model.ExportOnnxBytes(out _));
+        Assert.Contains("2 layer(s)", e.Message);
+        Assert.Contains("cube (UnloweredCube)", e.Message);
+        Assert.Contains("absolute (UnloweredAbs)", e.Message);
+    }
+
+    [Fact]
+    public void AnExplicitLoweringMakesARawLayerExportable()
+    {
+        OnnxExport.RegisterLowering<RawCube>((layer, args) => [Ops.Power(args.Inputs[0], 3)]);
+        OnnxExport.RegisterLowering<RawAbs>((layer, args) => [args.OnnxNode("Abs", [args.Inputs[0]], args.Inputs[0].Value.abs())]);
+        using var model = new Sequential(new InputLayer([3]), new RawCube(), new Dense(2), new RawAbs());
+        var bytes = model.ExportOnnxBytes(out var report, new OnnxExportOptions { Verify = true });
+        Assert.Contains("Pow", report.NodesByOpType.Keys);
+        Assert.Contains("Abs", report.NodesByOpType.Keys);
+        OnnxTestHelpers.AssertParity(model, bytes, 3);
+    }
+
+    [Theory]
+    [InlineData(16)]
+    [InlineData(22)]
+    public void UnsupportedOpsetsAreRejected(int opset)
+    {
+        using var model = new Sequential(new InputLayer([3]), new Dense(2));
+        var e = Assert.Throws<OnnxExportException>(() => model.ExportOnnxBytes(out _, new OnnxExportOptions { Opset = opset }));
+        Assert.Contains("17 to 21", e.Message);
+    }
+
+    [Fact]
+    public void NameCollisionsBadDynamicAxesAndUnbuiltModelsAreRejected()
+    {
+        using var model = new Sequential(new InputLayer([3]), new Dense(2));
+        Assert.Contains("'x'", Assert.Throws<OnnxExportException>(() => model.ExportOnnxBytes(out _, new OnnxExportOptions { InputNames = ["x"], OutputNames = ["x"] })).Message);
+        var axes = new Dictionary<string, IReadOnlyDictionary<int, string>> { ["input"] = new Dictionary<int, string> { [3] = "seq" } };
+        Assert.Contains("axis 3 does not exist", Assert.Throws<OnnxExportException>(() => model.ExportOnnxBytes(out _, new OnnxExportOptions { DynamicAxes = axes })).Message);
+        var unknownInput = new Dictionary<string, IReadOnlyDictionary<int, string>> { ["nope"] = new Dictionary<int, string> { [1] = "seq" } };
+        Assert.Contains("'nope'", Assert.Throws<OnnxExportException>(() => model.ExportOnnxBytes(out _, new OnnxExportOptions { DynamicAxes = unknownInput })).Message);
+        using var unbuilt = new Sequential(new Dense(2));
+        Assert.Contains("not built", Assert.Throws<OnnxExportException>(() => unbuilt.ExportOnnxBytes(out _)).Message);
+    }
+
+    [Fact]
+    public void FailedExportLeavesNoPartialFileAndKeepsThePreviousOne()
+    {
+        var dir = Directory.CreateTempSubdirectory("onnxkeras-export-");
+        try
+        {
+            using var good = new Sequential(new InputLayer([3]), new Dense(2));
+            var target = Path.Combine(dir.FullName, "model.onnx");
+            good.ExportOnnx(target);
+            var before = File.ReadAllBytes(target);
+            using var bad = new Sequential(new InputLayer([3]), new UnloweredCube { Name = "raw_layer" });
+            Assert.Throws<OnnxExportException>(() => bad.ExportOnnx(target));
+            Assert.Equal(before, File.ReadAllBytes(target));
+            Assert.Single(Directory.GetFiles(dir.FullName));
+            Assert.Throws<DirectoryNotFoundException>(() => good.ExportOnnx(Path.Combine(dir.FullName, "missing", "model.onnx")));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
