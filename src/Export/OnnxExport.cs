@@ -23,7 +23,16 @@ namespace OnnxKeras.Export;
 /// </code></example>
 public static class OnnxExport
 {
-    private static readonly LayerLoweringRegistry Lowerings = new();
+    private static readonly LayerLoweringRegistry Lowerings = BuiltInLowerings();
+
+    /// <summary>The lowerings of built-in layers: every <see cref="ILayerLoweringFamily"/> in this assembly.</summary>
+    private static LayerLoweringRegistry BuiltInLowerings()
+    {
+        var registry = new LayerLoweringRegistry();
+        foreach (var family in typeof(OnnxExport).Assembly.GetTypes().Where(t => typeof(ILayerLoweringFamily).IsAssignableFrom(t) && !t.IsInterface))
+            ((ILayerLoweringFamily)Activator.CreateInstance(family)!).Register(registry);
+        return registry;
+    }
 
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> atomically (a temporary file in the same folder, then a rename).</summary>
     public static ExportReport ExportOnnx(this Model model, string path, OnnxExportOptions? options = null)

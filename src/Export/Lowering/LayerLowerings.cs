@@ -47,3 +47,10 @@ internal sealed class LayerLoweringRegistry : ILayerLowerings
         return lowering?.Invoke(layer, new LoweringArgs(inputs, recorder));
     }
 }
+
+/// <summary>Explicit lowerings of a family of built-in layers, in their own file; registered when export starts.</summary>
+internal interface ILayerLoweringFamily
+{
+    /// <summary>Registers the family's lowerings by layer type.</summary>
+    void Register(LayerLoweringRegistry registry);
+}

@@ -10,7 +10,7 @@ namespace OnnxKeras.Export.Lowering;
 /// </summary>
 internal static class OpEmitters
 {
-    private delegate void Emitter(EmitContext ctx, RecordedOp op, long?[] shape);
+    internal delegate void Emitter(EmitContext ctx, RecordedOp op, long?[] shape);
 
     private static readonly Dictionary<string, Emitter> Table = new(StringComparer.Ordinal)
     {
@@ -63,6 +63,13 @@ internal static class OpEmitters
         [nameof(Ops.Linear)] = Linear,
     };
 
+    static OpEmitters()
+    {
+        // Emitters of op families kept in their own files (Lowering/*Emitters.cs).
+        foreach (var family in typeof(OpEmitters).Assembly.GetTypes().Where(t => typeof(IEmitterFamily).IsAssignableFrom(t) && !t.IsInterface))
+            ((IEmitterFamily)Activator.CreateInstance(family)!).Register(Table);
+    }
+
     /// <summary>Ops that have an ONNX form.</summary>
     public static bool Supports(string op) => Table.ContainsKey(op);
 
@@ -88,11 +95,11 @@ internal static class OpEmitters
         _ => throw new OnnxExportException($"Attribute '{name}' has a value of type {value?.GetType().Name ?? "null"}, which ONNX attributes cannot hold here."),
     };
 
-    private static Emitter Simple(string onnx) => (ctx, op, shape) => ctx.Node(onnx, op.Inputs, op.Output, shape, ElemType(op.DType));
+    internal static Emitter Simple(string onnx) => (ctx, op, shape) => ctx.Node(onnx, op.Inputs, op.Output, shape, ElemType(op.DType));
 
-    private static double D(RecordedOp op, string key) => Convert.ToDouble(op.Attributes[key], System.Globalization.CultureInfo.InvariantCulture);
+    internal static double D(RecordedOp op, string key) => Convert.ToDouble(op.Attributes[key], System.Globalization.CultureInfo.InvariantCulture);
 
-    private static long I(RecordedOp op, string key) => Convert.ToInt64(op.Attributes[key], System.Globalization.CultureInfo.InvariantCulture);
+    internal static long I(RecordedOp op, string key) => Convert.ToInt64(op.Attributes[key], System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Dense: Gemm for a rank-2 input with constant kernel (Keras's [in, out] layout is Gemm's B as is), else MatMul (+ Add).</summary>
     private static void Linear(EmitContext ctx, RecordedOp op, long?[] shape)
@@ -156,4 +163,11 @@ internal static class OpEmitters
         if (ctx.Opset >= axesInputFrom) ctx.Node(onnx, [op.Inputs[0], ctx.Int64s([a], op.Output)], op.Output, shape, 1, Int("keepdims", keep ? 1 : 0));
         else ctx.Node(onnx, [op.Inputs[0]], op.Output, shape, 1, Ints("axes", [a]), Int("keepdims", keep ? 1 : 0));
     };
+}
+
+/// <summary>A family of op emitters in its own file; every implementation is registered when the emitters load.</summary>
+internal interface IEmitterFamily
+{
+    /// <summary>Adds the family's emitters (by <see cref="Ops"/> method name) to <paramref name="table"/>.</summary>
+    void Register(Dictionary<string, OpEmitters.Emitter> table);
 }
