@@ -4,7 +4,7 @@ using OnnxKeras.Optimizers;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace OnnxKeras.Tests.Regularizers;
+namespace OnnxKeras.Tests.RegularizerTests;
 
 // The test namespace shadows the OnnxKeras.Regularizers class; an alias inside the namespace wins.
 using Regularizers = OnnxKeras.Regularizers;
