@@ -305,9 +305,10 @@ public abstract class Layer : IDisposable
             char c = s[i];
             if (char.IsUpper(c))
             {
-                bool prevLower = i > 0 && (char.IsLower(s[i - 1]) || char.IsDigit(s[i - 1]));
+                // Keras's to_snake_case: "_" before a capitalized word or after a lowercase letter, so Conv2DTranspose -> conv2d_transpose.
+                bool prevLower = i > 0 && char.IsLower(s[i - 1]);
                 bool nextLower = i + 1 < s.Length && char.IsLower(s[i + 1]);
-                if (i > 0 && (prevLower || (nextLower && char.IsUpper(s[i - 1])))) sb.Append('_');
+                if (i > 0 && s[i - 1] != '_' && (prevLower || nextLower)) sb.Append('_');
                 sb.Append(char.ToLowerInvariant(c));
             }
             else sb.Append(c);

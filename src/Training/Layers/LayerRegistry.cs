@@ -171,6 +171,7 @@ internal static class ConfigValues
             }
             if (type == typeof(Shape) && value is System.Collections.IEnumerable dims)
                 return new Shape(dims.Cast<object?>().Select(d => d is null ? null : (long?)System.Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+            if (FromImplicitOperator(value, type, what) is { } converted) return converted;
             // Keras accepts a single int where it takes a list of axes (LayerNormalization axis, PReLU shared_axes).
             if (type.IsArray && value is not System.Collections.IEnumerable) return Convert(new[] { value }, type, what);
             if (type.IsArray && value is System.Collections.IEnumerable items)
@@ -187,5 +188,23 @@ internal static class ConfigValues
         {
             throw new ArgumentException($"Config value for {what} ({value}) cannot be converted to {type.Name}.", ex);
         }
+    }
+
+    /// <summary>
+    /// Argument types that take several forms (IntTuple: an int or an int array) convert through their public implicit
+    /// operator from an array (for list values) or from a primitive (for scalar values); null when none applies.
+    /// </summary>
+    private static object? FromImplicitOperator(object value, Type type, string what)
+    {
+        if (type.IsPrimitive || type == typeof(string)) return null;
+        foreach (var op in type.GetMethods(BindingFlags.Public | BindingFlags.Static))
+        {
+            if (op.Name != "op_Implicit" || op.ReturnType != type) continue;
+            var from = op.GetParameters()[0].ParameterType;
+            bool fits = from.IsArray ? value is System.Collections.IEnumerable and not string
+                : from.IsPrimitive && value is IConvertible and not string;
+            if (fits) return op.Invoke(null, [Convert(value, from, what)]);
+        }
+        return null;
     }
 }

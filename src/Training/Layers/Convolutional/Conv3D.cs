@@ -1,0 +1,20 @@
+namespace OnnxKeras.Layers;
+
+/// <summary>
+/// 3D convolution over [batch, depth, height, width, channels] inputs (Keras's <c>Conv3D</c>).
+/// Computes <c>activation(conv(inputs, kernel) + bias)</c> with the kernel [kd, kh, kw, input_channels / groups, filters] and bias [filters] in Keras's layout;
+/// "same" padding puts the extra pixel at the end, as Keras does.
+/// </summary>
+/// <example><code>new Conv3D(32, kernelSize: 3, activation: "relu")</code></example>
+public sealed class Conv3D : BaseConv
+{
+    /// <summary>Creates a Conv3D layer with Keras's defaults (stride 1, "valid" padding, glorot_uniform kernel, zero bias, linear activation).</summary>
+    public Conv3D(int filters, IntTuple kernelSize, IntTuple? strides = null, string padding = "valid", string? dataFormat = null,
+        IntTuple? dilationRate = null, int groups = 1, ActivationFunction? activation = null, bool useBias = true,
+        Initializer? kernelInitializer = null, Initializer? biasInitializer = null,
+        Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null)
+        : base(3, filters, kernelSize, strides, padding, dataFormat, dilationRate, groups, activation, useBias,
+            kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer)
+    {
+    }
+}
