@@ -160,6 +160,9 @@ public static class OnnxExport
             ctx.ValueInfo[inputNames[i]] = (shapes[inputNames[i]], 1);
         }
         GraphOptimizer.Run(graph, ctx.ValueInfo);
+        // Weights rewritten in another layout (convolution kernels) leave their Keras-layout originals unused.
+        var used = new HashSet<string>(graph.Node.SelectMany(n => n.Input), StringComparer.Ordinal);
+        foreach (var unused in graph.Initializer.Where(t => !used.Contains(t.Name)).ToList()) graph.Initializer.Remove(unused);
 
         for (int k = 0; k < outputNames.Count; k++)
         {

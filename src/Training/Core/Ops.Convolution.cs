@@ -65,7 +65,11 @@ public static partial class Ops
     /// groups is <c>C_in / kernel.shape[-2]</c>. Optional <paramref name="bias"/> [C_out]. Padding "valid", "same"
     /// (extra pixel at the end) or, for 1D, "causal" (all padding before). Returns [N, *out_spatial, C_out].
     /// </summary>
-    public static KTensor Conv(KTensor inputs, KTensor kernel, KTensor? bias = null, int[]? strides = null, string padding = "valid", int[]? dilationRate = null)
+    public static KTensor Conv(KTensor inputs, KTensor kernel, KTensor? bias = null, int[]? strides = null, string padding = "valid", int[]? dilationRate = null) =>
+        Emit(nameof(Conv), bias is null ? [inputs, kernel] : [inputs, kernel, bias], () => ConvEager(inputs, kernel, bias, strides, padding, dilationRate),
+            () => new Dictionary<string, object?> { ["strides"] = strides, ["padding"] = padding, ["dilation"] = dilationRate });
+
+    private static Tensor ConvEager(KTensor inputs, KTensor kernel, KTensor? bias, int[]? strides, string padding, int[]? dilationRate)
     {
         var x = inputs.Value;
         var k = kernel.Value;
@@ -121,7 +125,29 @@ public static partial class Ops
     /// cropped at the end, as the gradient of a "same" convolution.
     /// </summary>
     public static KTensor ConvTranspose(KTensor inputs, KTensor kernel, KTensor? bias = null, int[]? strides = null, string padding = "valid",
-        int[]? outputPadding = null, int[]? dilationRate = null)
+        int[]? outputPadding = null, int[]? dilationRate = null) =>
+        Emit(nameof(ConvTranspose), bias is null ? [inputs, kernel] : [inputs, kernel, bias],
+            () => ConvTransposeEager(inputs, kernel, bias, strides, padding, outputPadding, dilationRate),
+            () => new Dictionary<string, object?> { ["strides"] = strides, ["padding"] = padding, ["output_padding"] = outputPadding, ["dilation"] = dilationRate });
+
+    /// <summary>
+    /// The cropping of a transposed convolution per spatial axis, as (before, after) amounts removed from libtorch's full
+    /// output (negative after: extra output at the end). Shared by the eager op and the ONNX export.
+    /// </summary>
+    public static (long Before, long After)[] ConvTransposeCrops(long[] inputSpatial, long[] kernelSpatial, string padding, long[] strides, long[]? outputPadding, long[] dilation)
+    {
+        var crops = new (long Before, long After)[inputSpatial.Length];
+        for (int i = 0; i < inputSpatial.Length; i++)
+        {
+            long n = inputSpatial[i], effective = (kernelSpatial[i] - 1) * dilation[i] + 1, full = (n - 1) * strides[i] + effective;
+            long output = ConvTransposeOutputLength(n, kernelSpatial[i], padding, strides[i], outputPadding?[i], dilation[i])!.Value;
+            long before = padding == "same" ? Math.Max((n - 1) * strides[i] + effective - output, 0) / 2 : 0;
+            crops[i] = (before, full - output - before);
+        }
+        return crops;
+    }
+
+    private static Tensor ConvTransposeEager(KTensor inputs, KTensor kernel, KTensor? bias, int[]? strides, string padding, int[]? outputPadding, int[]? dilationRate)
     {
         var x = inputs.Value;
         var k = kernel.Value;
@@ -134,13 +160,10 @@ public static partial class Ops
         long[]? op = outputPadding is null ? null : PerAxis(outputPadding, rank, "output_padding", allowZero: true);
         var torchPad = new long[rank];
         var torchOutPad = new long[rank];
-        var crops = new (long Before, long After)[rank];
+        var crops = ConvTransposeCrops(x.shape[1..^1], k.shape[..rank], padding, s, op, d);
         for (int i = 0; i < rank; i++)
         {
-            long n = x.shape[1 + i], effective = (k.shape[i] - 1) * d[i] + 1, full = (n - 1) * s[i] + effective;
-            long output = ConvTransposeOutputLength(n, k.shape[i], padding, s[i], op?[i], d[i])!.Value;
-            long before = padding == "same" ? Math.Max((n - 1) * s[i] + effective - output, 0) / 2 : 0;
-            long after = full - output - before;
+            var (before, after) = crops[i];
             if (after >= 0)
             {
                 // libtorch's padding crops both sides equally; crop the rest with a slice.
@@ -168,7 +191,8 @@ public static partial class Ops
     /// <paramref name="strides"/> default to <paramref name="poolSize"/>; with "same" the padding (extra at the end) never wins the max.
     /// </summary>
     public static KTensor MaxPool(KTensor inputs, int[] poolSize, int[]? strides = null, string padding = "valid") =>
-        Pool(inputs, poolSize, strides, padding, max: true);
+        Emit(nameof(MaxPool), [inputs], () => Pool(inputs, poolSize, strides, padding, max: true),
+            () => new Dictionary<string, object?> { ["pool_size"] = poolSize, ["strides"] = strides, ["padding"] = padding });
 
     /// <summary>
     /// Average pooling (Keras's <c>ops.average_pool</c>) over 1 or 2 spatial axes of channels_last <paramref name="inputs"/>.
@@ -176,24 +200,22 @@ public static partial class Ops
     /// (TensorFlow's rule).
     /// </summary>
     public static KTensor AveragePool(KTensor inputs, int[] poolSize, int[]? strides = null, string padding = "valid") =>
-        Pool(inputs, poolSize, strides, padding, max: false);
+        Emit(nameof(AveragePool), [inputs], () => Pool(inputs, poolSize, strides, padding, max: false),
+            () => new Dictionary<string, object?> { ["pool_size"] = poolSize, ["strides"] = strides, ["padding"] = padding });
 
     /// <summary>Mean over the spatial axes of channels_last <paramref name="inputs"/> [N, *spatial, C] (kept with size 1 when <paramref name="keepDims"/>).</summary>
-    public static KTensor GlobalAveragePool(KTensor inputs, bool keepDims = false)
-    {
-        var x = inputs.Value;
-        return x.mean(SpatialAxes(x), keepDims);
-    }
+    public static KTensor GlobalAveragePool(KTensor inputs, bool keepDims = false) =>
+        Emit(nameof(GlobalAveragePool), [inputs], () => inputs.Value.mean(SpatialAxes(inputs.Value), keepDims), () => new Dictionary<string, object?> { ["keepdims"] = keepDims });
 
     /// <summary>Maximum over the spatial axes of channels_last <paramref name="inputs"/> [N, *spatial, C] (kept with size 1 when <paramref name="keepDims"/>).</summary>
-    public static KTensor GlobalMaxPool(KTensor inputs, bool keepDims = false)
-    {
-        var x = inputs.Value;
-        return x.amax(SpatialAxes(x), keepDims);
-    }
+    public static KTensor GlobalMaxPool(KTensor inputs, bool keepDims = false) =>
+        Emit(nameof(GlobalMaxPool), [inputs], () => inputs.Value.amax(SpatialAxes(inputs.Value), keepDims), () => new Dictionary<string, object?> { ["keepdims"] = keepDims });
 
     /// <summary>Pads the spatial axes of channels_last <paramref name="inputs"/> with zeros; one (before, after) pair per spatial axis.</summary>
-    public static KTensor ZeroPad(KTensor inputs, (int Before, int After)[] padding)
+    public static KTensor ZeroPad(KTensor inputs, (int Before, int After)[] padding) =>
+        Emit(nameof(ZeroPad), [inputs], () => ZeroPadEager(inputs, padding), () => new Dictionary<string, object?> { ["padding"] = padding });
+
+    private static Tensor ZeroPadEager(KTensor inputs, (int Before, int After)[] padding)
     {
         var x = inputs.Value;
         if (padding.Length != x.dim() - 2) throw new ArgumentException($"zero_pad: need one (before, after) pair per spatial axis of input {Shape.Of(x.shape)}; got {padding.Length}.");
@@ -203,7 +225,10 @@ public static partial class Ops
     }
 
     /// <summary>Crops the spatial axes of channels_last <paramref name="inputs"/>; one (before, after) pair per spatial axis. The result is a view.</summary>
-    public static KTensor Crop(KTensor inputs, (int Before, int After)[] cropping)
+    public static KTensor Crop(KTensor inputs, (int Before, int After)[] cropping) =>
+        Emit(nameof(Crop), [inputs], () => CropEager(inputs, cropping), () => new Dictionary<string, object?> { ["cropping"] = cropping });
+
+    private static Tensor CropEager(KTensor inputs, (int Before, int After)[] cropping)
     {
         var x = inputs.Value;
         if (cropping.Length != x.dim() - 2) throw new ArgumentException($"crop: need one (before, after) pair per spatial axis of input {Shape.Of(x.shape)}; got {cropping.Length}.");
@@ -220,7 +245,10 @@ public static partial class Ops
     /// Upsamples the spatial axes of channels_last <paramref name="inputs"/> by integer factors: "nearest" repeats each
     /// value (Keras's <c>ops.repeat</c> per axis), "bilinear" interpolates with half-pixel centers (Keras's <c>image.resize</c>).
     /// </summary>
-    public static KTensor UpSample(KTensor inputs, int[] size, string interpolation = "nearest")
+    public static KTensor UpSample(KTensor inputs, int[] size, string interpolation = "nearest") =>
+        Emit(nameof(UpSample), [inputs], () => UpSampleEager(inputs, size, interpolation), () => new Dictionary<string, object?> { ["size"] = size, ["interpolation"] = interpolation });
+
+    private static Tensor UpSampleEager(KTensor inputs, int[] size, string interpolation)
     {
         var x = inputs.Value;
         int rank = SpatialRank(x, "upsample");
@@ -252,7 +280,7 @@ public static partial class Ops
 
     // ---- helpers ----------------------------------------------------------------------------------
 
-    private static KTensor Pool(KTensor inputs, int[] poolSize, int[]? strides, string padding, bool max)
+    private static Tensor Pool(KTensor inputs, int[] poolSize, int[]? strides, string padding, bool max)
     {
         var x = inputs.Value;
         string name = max ? "max_pool" : "average_pool";
