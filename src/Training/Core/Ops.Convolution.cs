@@ -170,7 +170,11 @@ public static partial class Ops
                 torchPad[i] = Math.Min(before, after);
                 crops[i] = (before - torchPad[i], after - torchPad[i]);
             }
-            else torchOutPad[i] = -after; // before is 0 here; libtorch's output_padding extends the end
+            else
+            {
+                torchOutPad[i] = -after; // before is 0 here; libtorch's output_padding extends the end
+                crops[i] = (0, 0);
+            }
         }
         if (rank == 1) (x, k, s, d, torchPad, torchOutPad, crops) = (x.unsqueeze(1), k.unsqueeze(0), [1, .. s], [1, .. d], [0, .. torchPad], [0, .. torchOutPad], [(0, 0), .. crops]);
         var xf = ChannelsFirst(x);
