@@ -34,6 +34,7 @@ public class ModelArtifactsTests
     {
         var names = Directory.GetFiles(ModelsFolder(), "*.onnx").Select(Path.GetFileName).ToList();
         Assert.Contains("mnist_mlp.onnx", names);
+        Assert.Contains("mnist_cnn.onnx", names);
     }
 
     [Theory]
