@@ -16,6 +16,7 @@ public sealed class Sequential : Model
 {
     private readonly List<Layer> layers = [];
     private Shape? declaredInput;
+    private bool inputDeclared; // by an InputLayer or the first layer's InputShape, not learned from the first data
 
     /// <summary>Creates a model from layers (an <see cref="InputLayer"/> first declares the input shape).</summary>
     public Sequential(params Layer[] layers)
@@ -33,18 +34,23 @@ public sealed class Sequential : Model
     public void Add(Layer layer)
     {
         ArgumentNullException.ThrowIfNull(layer);
-        if (Built) throw new InvalidOperationException($"Model '{Name}' is already built; add layers before it is called or trained.");
         if (layer is InputLayer input)
         {
             if (layers.Count > 0 || declaredInput is not null) throw new ArgumentException("An InputLayer can only be the first layer of a Sequential model.");
             declaredInput = input.Shape;
+            inputDeclared = true;
             return;
         }
         if (layers.Contains(layer)) throw new ArgumentException($"Layer '{layer.Name}' is already in model '{Name}'.");
         if (layers.Any(l => l.Name == layer.Name)) throw new ArgumentException($"Model '{Name}' already has a layer named '{layer.Name}'; layer names must be unique.");
-        if (layers.Count == 0 && declaredInput is null && layer.InputShape is not null) declaredInput = layer.InputShape;
+        if (layers.Count == 0 && declaredInput is null && layer.InputShape is not null)
+        {
+            declaredInput = layer.InputShape;
+            inputDeclared = true;
+        }
         layers.Add(layer);
         InvalidateSublayers();
+        chain = null;
         if (declaredInput is not null) BuildFromDeclared();
     }
 
@@ -52,9 +58,9 @@ public sealed class Sequential : Model
     public void Pop()
     {
         if (layers.Count == 0) throw new InvalidOperationException("There are no layers to remove.");
-        if (Built) throw new InvalidOperationException("Cannot remove layers from a built model.");
         layers.RemoveAt(layers.Count - 1);
         InvalidateSublayers();
+        chain = null;
     }
 
     private void BuildFromDeclared()
@@ -66,6 +72,7 @@ public sealed class Sequential : Model
             l.EnsureBuilt(shape);
             shape = l.ComputeOutputShape(shape);
         }
+        Built = true; // as in Keras, a Sequential with a known input shape is built (and rebuilt as layers are added)
     }
 
     /// <inheritdoc />
@@ -106,6 +113,12 @@ public sealed class Sequential : Model
     /// <inheritdoc />
     public override KTensor Call(KTensor inputs, bool training = false)
     {
+        if (inputDeclared && declaredInput is not null)
+        {
+            var shape = inputs.Shape;
+            if (shape.Rank != declaredInput.Rank + 1 || declaredInput.Select((d, i) => d is null || d == shape[i + 1]).Any(ok => !ok))
+                throw new ArgumentException($"Model '{Name}' was declared for inputs of shape {declaredInput.WithBatch()}; got data of shape {shape}.");
+        }
         var x = inputs;
         foreach (var l in layers) x = l.Apply(x, training);
         return x;

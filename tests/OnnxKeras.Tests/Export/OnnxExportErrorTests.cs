@@ -103,3 +103,34 @@ public class OnnxExportErrorTests
         }
     }
 }
+
+public class OnnxExternalDataTests
+{
+    [Fact]
+    public void LargeWeightsGoToAnExternalDataFileThatOnnxRuntimeLoads()
+    {
+        var dir = Directory.CreateTempSubdirectory("onnxkeras-external-");
+        try
+        {
+            Keras.SetRandomSeed(5);
+            using var model = new Sequential(new InputLayer([64]), new Dense(32, activation: "relu"), new Dense(4));
+            var path = Path.Combine(dir.FullName, "big.onnx");
+            // A threshold below the weights' size (64*32 + 32 + 32*4 + 4 floats) stands in for the 2 GB protobuf limit.
+            var report = model.ExportOnnx(path, new OnnxExportOptions { ExternalDataThreshold = 1024, Verify = true });
+            Assert.Equal(path + ".data", report.ExternalDataPath);
+            // Tensors of 1 KB and more move out (the 64x32 kernel: 8,192 bytes); smaller ones stay inline, as onnx's own
+            // convert_model_to_external_data does with its default size_threshold of 1024.
+            Assert.Equal(64 * 32 * 4, new FileInfo(path + ".data").Length);
+            Assert.True(new FileInfo(path).Length < 4096, $"the model file keeps only the graph; it has {new FileInfo(path).Length} bytes");
+            var parsed = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+            var kernel = parsed.Graph.Initializer.Single(t => t.Dims.SequenceEqual(new long[] { 64, 32 }));
+            Assert.Equal(Onnx.TensorProto.Types.DataLocation.External, kernel.DataLocation);
+            Assert.Equal("big.onnx.data", kernel.ExternalData.Single(e => e.Key == "location").Value);
+            Assert.True(report.MaxAbsDifference <= 1e-5, $"max diff {report.MaxAbsDifference}");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
