@@ -1,0 +1,229 @@
+using OnnxKeras.Export;
+using OnnxKeras.Layers;
+using OnnxKeras.Models;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace OnnxKeras.Tests.Export;
+
+/// <summary>
+/// Export of the normalization, embedding, reshaping, activation-layer layers, and of recurrent layers traced step by step: ONNX Runtime against the
+/// TorchSharp forward at opsets 17 and 21, batch 1 and batch &gt; 1, and the node types the lowering prescribes.
+/// </summary>
+public class LayerExportTests
+{
+    /// <summary>Sets every weight to random values (uniform in [-0.8, 0.8); variances in [0.5, 1.5)) so no weight is trivial.</summary>
+    private static void Randomize(Layer model, int seed)
+    {
+        var generator = new Generator((ulong)seed);
+        model.SetWeights(model.Weights.Select(v =>
+        {
+            var r = rand(v.Value.shape, ScalarType.Float32, generator: generator);
+            var values = v.Name == "moving_variance" ? r + 0.5 : r * 1.6 - 0.8;
+            return new NDArray(values.data<float>().ToArray(), v.Value.shape);
+        }).ToList());
+    }
+
+    /// <summary>Exports with verification at <paramref name="opset"/>, checks parity at batch 1 and 4, returns the graph.</summary>
+    private static Onnx.GraphProto ExportChecked(Model model, int opset)
+    {
+        var bytes = model.ExportOnnxBytes(out var report, new OnnxExportOptions { Opset = opset, Verify = true });
+        Assert.Equal(opset, report.Opset);
+        OnnxTestHelpers.AssertParity(model, bytes, 1);
+        OnnxTestHelpers.AssertParity(model, bytes, 4, seed: 2);
+        return Onnx.ModelProto.Parser.ParseFrom(bytes).Graph;
+    }
+
+    /// <summary>Parity on given inputs (e.g. integer indices for Embedding, or another sequence length).</summary>
+    private static void AssertParityOn(Model model, byte[] onnx, params Tensor[] inputs)
+    {
+        var expected = model.ApplyMany(inputs.Select(x => (KTensor)x).ToList()).Select(t => t.Value.contiguous().data<float>().ToArray()).ToList();
+        var actual = OnnxTestHelpers.RunOrt(onnx, inputs.Select((x, i) => (model.InputNames[i], x.contiguous().data<float>().ToArray(), x.shape)).ToArray());
+        Assert.Equal(expected.Count, actual.Length);
+        for (int k = 0; k < expected.Count; k++)
+        {
+            Assert.Equal(expected[k].Length, actual[k].Length);
+            for (int j = 0; j < actual[k].Length; j++)
+                Assert.True(Math.Abs(actual[k][j] - expected[k][j]) <= 1e-5 + 1e-4 * Math.Abs(expected[k][j]), $"output {k} element {j}: onnx {actual[k][j]} vs torch {expected[k][j]}");
+        }
+    }
+
+    private static string[] OpTypes(Onnx.GraphProto g) => g.Node.Select(n => n.OpType).ToArray();
+
+    /// <summary>A functional model on a [batch, steps, features] input.</summary>
+    private static Model Recurrent(Func<KTensor, IReadOnlyList<KTensor>> body, long? steps = 5, long features = 3)
+    {
+        var input = Keras.Input([steps, features]);
+        return new Model([input], body(input));
+    }
+
+    // ---- normalization ----------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(17)]
+    [InlineData(21)]
+    public void BatchNormalizationFoldsToMulAndAddWithoutStatisticsUpdates(int opset)
+    {
+        Keras.SetRandomSeed(opset);
+        using var model = new Sequential(new InputLayer([3, 4]), new BatchNormalization(epsilon: 0.01) { Name = "bn" });
+        Randomize(model, 1);
+        var before = model.GetWeights().Select(w => w.Data.ToArray()).ToList();
+        var g = ExportChecked(model, opset);
+        Assert.Equal(new[] { "Mul", "Add" }, OpTypes(g));
+        // The folded scale and shift replace gamma, beta and the moving statistics.
+        Assert.Equal(2, g.Initializer.Count);
+        Assert.All(g.Initializer, i => Assert.Equal(new long[] { 4 }, i.Dims.ToArray()));
+        Assert.Equal(before, model.GetWeights().Select(w => w.Data.ToArray()).ToList());
+
+        // Another axis, and no gamma / beta.
+        using var channels = new Sequential(new InputLayer([3, 4]), new BatchNormalization(axis: 1, center: false, scale: false));
+        Randomize(channels, 2);
+        var gc = ExportChecked(channels, opset);
+        Assert.Equal(new[] { "Mul", "Add" }, OpTypes(gc));
+        Assert.All(gc.Initializer, i => Assert.Equal(new long[] { 3, 1 }, i.Dims.ToArray()));
+    }
+
+    [Theory]
+    [InlineData(17)]
+    [InlineData(21)]
+    public void LayerNormalizationIsOnnxLayerNormalization(int opset)
+    {
+        Keras.SetRandomSeed(opset);
+        using var last = new Sequential(new InputLayer([3, 4]), new LayerNormalization());
+        Randomize(last, 1);
+        Assert.Equal(new[] { "LayerNormalization" }, OpTypes(ExportChecked(last, opset)));
+
+        // Several trailing axes, without gamma and beta (ONNX needs a Scale: ones).
+        using var plain = new Sequential(new InputLayer([3, 4]), new LayerNormalization([1, 2], center: false, scale: false));
+        var gp = ExportChecked(plain, opset);
+        Assert.Equal(new[] { "LayerNormalization" }, OpTypes(gp));
+        Assert.Equal(1, gp.Node[0].Attribute.Single(a => a.Name == "axis").I);
+
+        // A middle axis: moved last and back.
+        using var middle = new Sequential(new InputLayer([3, 4]), new LayerNormalization(1, epsilon: 0.1));
+        Randomize(middle, 2);
+        Assert.Equal(new[] { "Transpose", "LayerNormalization", "Transpose" }, OpTypes(ExportChecked(middle, opset)));
+    }
+
+    [Fact]
+    public void RmsScalingLayerNormalizationFailsClearly()
+    {
+        using var model = new Sequential(new InputLayer([4]), new LayerNormalization(rmsScaling: true) { Name = "rms" });
+        var e = Assert.Throws<OnnxExportException>(() => model.ExportOnnxBytes(out _));
+        Assert.Contains("rms_scaling", e.Message);
+        Assert.Contains("rms", e.Message);
+    }
+
+    // ---- embedding, reshaping, preprocessing, noise -----------------------------------------------
+
+    [Theory]
+    [InlineData(17)]
+    [InlineData(21)]
+    public void EmbeddingIsGatherOnInt64Indices(int opset)
+    {
+        Keras.SetRandomSeed(opset);
+        using var model = new Sequential(new InputLayer([5]), new Embedding(10, 3));
+        var bytes = model.ExportOnnxBytes(out _, new OnnxExportOptions { Opset = opset, Verify = true });
+        var g = Onnx.ModelProto.Parser.ParseFrom(bytes).Graph;
+        Assert.Equal(new[] { "Cast", "Gather" }, OpTypes(g));
+        Assert.Equal(1, g.Input.Single().Type.TensorType.ElemType);
+        var generator = new Generator(5);
+        AssertParityOn(model, bytes, randint(0, 10, [1, 5], ScalarType.Float32, generator: generator));
+        AssertParityOn(model, bytes, randint(0, 10, [6, 5], ScalarType.Float32, generator: generator));
+    }
+
+    [Theory]
+    [InlineData(17)]
+    [InlineData(21)]
+    public void ReshapingLayersRescalingAndGaussianNoiseExport(int opset)
+    {
+        Keras.SetRandomSeed(opset);
+        using var model = new Sequential(new InputLayer([6]),
+            new Rescaling(2.0, -1.0), new GaussianNoise(0.5, seed: 3), new Reshape([2, 3]), new Permute([2, 1]), new Reshape([-1]), new RepeatVector(3));
+        var g = ExportChecked(model, opset);
+        Assert.Equal(new[] { "Cast", "Mul", "Add", "Reshape", "Transpose", "Reshape", "Unsqueeze", "Tile" }, OpTypes(g));
+
+        // GaussianNoise is the identity at inference: nothing is written for it.
+        using var noisy = new Sequential(new InputLayer([4]), new GaussianNoise(0.9), new Dense(2));
+        Assert.Equal(new[] { "Gemm" }, OpTypes(ExportChecked(noisy, opset)));
+    }
+
+    // ---- activation layers ------------------------------------------------------------------------
+
+    public static TheoryData<int, string, string[]> ReluCases()
+    {
+        var data = new TheoryData<int, string, string[]>();
+        foreach (var opset in new[] { 17, 21 })
+        {
+            data.Add(opset, "plain", ["Relu"]);
+            data.Add(opset, "max", ["Clip"]);
+            data.Add(opset, "slope", ["LeakyRelu"]);
+            data.Add(opset, "threshold", ["Greater", "Where"]);
+            data.Add(opset, "all", ["Greater", "Where", "Clip", "Sub", "Relu", "Mul", "Sub"]);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ReluCases))]
+    public void ReluLayerWithMaxValueThresholdAndNegativeSlope(int opset, string variant, string[] nodes)
+    {
+        Keras.SetRandomSeed(opset);
+        var relu = variant switch
+        {
+            "plain" => new ReLU(),
+            "max" => new ReLU(maxValue: 0.4),
+            "slope" => new ReLU(negativeSlope: 0.1),
+            "threshold" => new ReLU(threshold: 0.2),
+            _ => new ReLU(maxValue: 0.5, negativeSlope: 0.1, threshold: 0.2),
+        };
+        // Rescaling spreads the inputs over [-1, 1) so every branch is taken.
+        using var model = new Sequential(new InputLayer([16]), new Rescaling(2.0, -1.0), relu);
+        var g = ExportChecked(model, opset);
+        Assert.Equal(new[] { "Cast", "Mul", "Add" }.Concat(nodes).ToArray(), OpTypes(g));
+    }
+
+    [Theory]
+    [InlineData(17)]
+    [InlineData(21)]
+    public void LeakyReluPreluEluAndSoftmaxLayersExport(int opset)
+    {
+        Keras.SetRandomSeed(opset);
+        var rescale = new Rescaling(2.0, -1.0);
+        using var model = new Sequential(new InputLayer([3, 4]), new Rescaling(4.0, -2.0), new LeakyReLU(0.3), new ELU(0.7), new PReLU(), new Softmax());
+        Randomize(model, 1);
+        Assert.Equal(new[] { "Cast", "Mul", "Add", "LeakyRelu", "Elu", "PRelu", "Softmax" }, OpTypes(ExportChecked(model, opset)));
+
+        // PReLU with a shared axis (alpha [1, 4] broadcasts), softmax over two axes (ReduceMax, Exp, ReduceSum, Div).
+        using var shared = new Sequential(new InputLayer([3, 4]), rescale, new PReLU(sharedAxes: [1]), new Softmax([1, 2]));
+        Randomize(shared, 2);
+        var g = ExportChecked(shared, opset);
+        Assert.Equal(new[] { "Cast", "Mul", "Add", "PRelu", "ReduceMax", "Sub", "Exp", "ReduceSum", "Div" }, OpTypes(g));
+    }
+
+    // ---- recurrent ops, traced step by step ------------------------------------------------------
+
+    [Theory]
+    [InlineData(17)]
+    [InlineData(21)]
+    public void RecurrentLayersWithoutAnOnnxRnnActivationAreTracedStepByStep(int opset)
+    {
+        // softsign is not an activation of ONNX's RNN ops: the layers' steps are traced (SelectAlong, SplitAlong,
+        // NarrowAlong, StackAlong, ReverseAlong, ZeroState), which needs a fixed sequence length.
+        Keras.SetRandomSeed(opset);
+        using var model = Recurrent(x =>
+        {
+            var h = new Bidirectional(new SimpleRNN(3, activation: "softsign", returnSequences: true), "sum").Apply(x);
+            return
+            [
+                new GRU(2, activation: "softsign", resetAfter: false, returnSequences: true, goBackwards: true).Apply(h),
+                new LSTM(2, activation: "softsign").Apply(h),
+            ];
+        }, steps: 4);
+        Randomize(model, opset);
+        var g = ExportChecked(model, opset);
+        Assert.DoesNotContain(g.Node, n => n.OpType is "RNN" or "GRU" or "LSTM");
+        foreach (var op in new[] { "Softsign", "Gather", "Slice", "Unsqueeze", "Concat", "ConstantOfShape" }) Assert.Contains(g.Node, n => n.OpType == op);
+    }
+}
