@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace OnnxKeras.Tests.Export;
 
 /// <summary>
-/// Export of the normalization, embedding, reshaping, activation-layer layers, and of recurrent layers traced step by step: ONNX Runtime against the
+/// Export of the normalization, embedding, reshaping, activation-layer and recurrent layers: ONNX Runtime against the
 /// TorchSharp forward at opsets 17 and 21, batch 1 and batch &gt; 1, and the node types the lowering prescribes.
 /// </summary>
 public class LayerExportTests
@@ -225,5 +225,160 @@ public class LayerExportTests
         var g = ExportChecked(model, opset);
         Assert.DoesNotContain(g.Node, n => n.OpType is "RNN" or "GRU" or "LSTM");
         foreach (var op in new[] { "Softsign", "Gather", "Slice", "Unsqueeze", "Concat", "ConstantOfShape" }) Assert.Contains(g.Node, n => n.OpType == op);
+    }
+
+    // ---- recurrent layers -------------------------------------------------------------------------
+
+    public static TheoryData<int, string> RecurrentCases()
+    {
+        string[] cases =
+        [
+            "lstm", "lstm_seq", "lstm_back", "lstm_back_seq", "lstm_state", "lstm_seq_state", "lstm_activations",
+            "gru", "gru_seq", "gru_no_reset_after", "gru_no_reset_after_seq", "gru_back_seq", "gru_state", "gru_activations", "gru_no_bias",
+            "rnn", "rnn_seq", "rnn_back_seq", "rnn_relu", "rnn_linear_state",
+        ];
+        var data = new TheoryData<int, string>();
+        foreach (var opset in new[] { 17, 21 })
+            foreach (var c in cases) data.Add(opset, c);
+        return data;
+    }
+
+    private static RecurrentLayer RecurrentLayerFor(string variant) => variant switch
+    {
+        "lstm" => new LSTM(4),
+        "lstm_seq" => new LSTM(4, returnSequences: true),
+        "lstm_back" => new LSTM(4, goBackwards: true),
+        "lstm_back_seq" => new LSTM(4, returnSequences: true, goBackwards: true),
+        "lstm_state" => new LSTM(4, returnState: true),
+        "lstm_seq_state" => new LSTM(4, returnSequences: true, returnState: true, goBackwards: true),
+        "lstm_activations" => new LSTM(4, activation: "relu", recurrentActivation: "hard_sigmoid", returnSequences: true),
+        "gru" => new GRU(4),
+        "gru_seq" => new GRU(4, returnSequences: true),
+        "gru_no_reset_after" => new GRU(4, resetAfter: false),
+        "gru_no_reset_after_seq" => new GRU(4, resetAfter: false, returnSequences: true),
+        "gru_back_seq" => new GRU(4, returnSequences: true, goBackwards: true),
+        "gru_state" => new GRU(4, returnSequences: true, returnState: true),
+        "gru_activations" => new GRU(4, recurrentActivation: "hard_sigmoid", returnSequences: true, resetAfter: false),
+        "gru_no_bias" => new GRU(4, useBias: false, returnSequences: true),
+        "rnn" => new SimpleRNN(4),
+        "rnn_seq" => new SimpleRNN(4, returnSequences: true),
+        "rnn_back_seq" => new SimpleRNN(4, returnSequences: true, goBackwards: true),
+        "rnn_relu" => new SimpleRNN(4, activation: "relu", returnSequences: true),
+        "rnn_linear_state" => new SimpleRNN(4, activation: "linear", returnState: true),
+        _ => throw new ArgumentException(variant),
+    };
+
+    [Theory]
+    [MemberData(nameof(RecurrentCases))]
+    public void RecurrentLayersLowerToOneOnnxOp(int opset, string variant)
+    {
+        Keras.SetRandomSeed(opset);
+        var layer = RecurrentLayerFor(variant);
+        using var model = Recurrent(x => layer.ApplyMany([x]));
+        Randomize(model, opset);
+        var g = ExportChecked(model, opset);
+        string op = layer switch { LSTM => "LSTM", GRU => "GRU", _ => "RNN" };
+        var node = Assert.Single(g.Node, n => n.OpType == op);
+        Assert.DoesNotContain(g.Node, n => n.OpType is "Loop" or "Scan" or "MatMul" or "Gemm");
+        Assert.Equal(layer.GoBackwards ? "reverse" : "forward", node.Attribute.Single(a => a.Name == "direction").S.ToStringUtf8());
+        if (layer is GRU gru) Assert.Equal(gru.ResetAfter ? 1 : 0, node.Attribute.Single(a => a.Name == "linear_before_reset").I);
+        Assert.Equal(layer.ReturnState ? (layer is LSTM ? 3 : 2) : 1, g.Output.Count);
+    }
+
+    [Fact]
+    public void LstmWeightsAreReorderedToOnnxGateOrder()
+    {
+        Keras.SetRandomSeed(9);
+        var layer = new LSTM(2);
+        using var model = Recurrent(x => layer.ApplyMany([x]), steps: 2, features: 1);
+        Randomize(model, 9);
+        var g = Onnx.ModelProto.Parser.ParseFrom(model.ExportOnnxBytes(out _)).Graph;
+        var node = g.Node.Single(n => n.OpType == "LSTM");
+        float[] Init(string name)
+        {
+            var t = g.Initializer.Single(i => i.Name == name);
+            return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+        }
+        // Keras kernel [1, 8] has the gate blocks i, f, c, o; ONNX W [1, 8, 1] has i, o, f, c.
+        var kernel = layer.Kernel.ToArray();
+        var w = Init(node.Input[1]);
+        float[] expected = [.. kernel[0..2], .. kernel[6..8], .. kernel[2..4], .. kernel[4..6]];
+        Assert.Equal(expected, w);
+        var bias = layer.Bias!.ToArray();
+        var b = Init(node.Input[3]);
+        Assert.Equal([.. bias[0..2], .. bias[6..8], .. bias[2..4], .. bias[4..6], .. new float[8]], b);
+    }
+
+    public static TheoryData<int, string?, bool, bool> BidirectionalCases()
+    {
+        var data = new TheoryData<int, string?, bool, bool>();
+        foreach (var opset in new[] { 17, 21 })
+        {
+            data.Add(opset, "concat", true, false);
+            data.Add(opset, "concat", false, false);
+            data.Add(opset, "sum", true, false);
+            data.Add(opset, "ave", false, false);
+            data.Add(opset, "mul", true, false);
+            data.Add(opset, null, true, false);
+            data.Add(opset, "concat", true, true);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(BidirectionalCases))]
+    public void BidirectionalIsOneBidirectionalOp(int opset, string? mergeMode, bool returnSequences, bool returnState)
+    {
+        Keras.SetRandomSeed(opset);
+        foreach (var inner in new RecurrentLayer[] { new LSTM(3, returnSequences: returnSequences, returnState: returnState), new GRU(3, returnSequences: returnSequences, returnState: returnState) })
+        {
+            using var model = Recurrent(x => new Bidirectional(inner, mergeMode).ApplyMany([x]));
+            Randomize(model, opset);
+            var g = ExportChecked(model, opset);
+            var node = Assert.Single(g.Node, n => n.OpType is "LSTM" or "GRU");
+            Assert.Equal("bidirectional", node.Attribute.Single(a => a.Name == "direction").S.ToStringUtf8());
+            Assert.DoesNotContain(g.Node, n => n.OpType is "MatMul" or "Gemm");
+            int outputs = (mergeMode is null ? 2 : 1) + (returnState ? (inner is LSTM ? 4 : 2) : 0);
+            Assert.Equal(outputs, g.Output.Count);
+        }
+    }
+
+    [Fact]
+    public void BidirectionalOfAGoBackwardsLayerAndMixedDirectionsExport()
+    {
+        Keras.SetRandomSeed(5);
+        using var reversed = Recurrent(x => new Bidirectional(new SimpleRNN(3, returnSequences: true, goBackwards: true), "concat").ApplyMany([x]));
+        Randomize(reversed, 5);
+        Assert.Single(ExportChecked(reversed, 17).Node, n => n.OpType == "RNN");
+
+        // Different backward layer: one op per direction.
+        using var mixed = Recurrent(x => new Bidirectional(new LSTM(3, returnSequences: true), "sum",
+            backwardLayer: new GRU(3, returnSequences: true, goBackwards: true)).ApplyMany([x]));
+        Randomize(mixed, 6);
+        var g = ExportChecked(mixed, 21);
+        Assert.Single(g.Node, n => n.OpType == "LSTM");
+        Assert.Single(g.Node, n => n.OpType == "GRU");
+    }
+
+    [Theory]
+    [InlineData(17)]
+    [InlineData(21)]
+    public void RecurrentLayersExportWithADynamicSequenceLength(int opset)
+    {
+        Keras.SetRandomSeed(opset);
+        using var model = Recurrent(x =>
+        {
+            var h = new Bidirectional(new LSTM(3, returnSequences: true)).Apply(x);
+            return [new GRU(2, goBackwards: true).Apply(new SimpleRNN(4, returnSequences: true).Apply(h))];
+        }, steps: null);
+        Randomize(model, opset);
+        var bytes = model.ExportOnnxBytes(out _, new OnnxExportOptions { Opset = opset, Verify = true });
+        var g = Onnx.ModelProto.Parser.ParseFrom(bytes).Graph;
+        var seq = g.Input.Single().Type.TensorType.Shape.Dim[1];
+        Assert.False(string.IsNullOrEmpty(seq.DimParam));
+        Assert.Equal(new[] { "LSTM", "RNN", "GRU" }, g.Node.Select(n => n.OpType).Where(t => t is "LSTM" or "GRU" or "RNN").ToArray());
+        var generator = new Generator(11);
+        foreach (var (batch, steps) in new[] { (1L, 1L), (1L, 9L), (3L, 2L), (2L, 12L) })
+            AssertParityOn(model, bytes, rand([batch, steps, 3], ScalarType.Float32, generator: generator));
     }
 }
