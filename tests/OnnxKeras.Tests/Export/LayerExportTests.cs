@@ -381,4 +381,19 @@ public class LayerExportTests
         foreach (var (batch, steps) in new[] { (1L, 1L), (1L, 9L), (3L, 2L), (2L, 12L) })
             AssertParityOn(model, bytes, rand([batch, steps, 3], ScalarType.Float32, generator: generator));
     }
+
+    [Fact]
+    public void StackedRecurrentLayersWithTheInnerSequenceAlsoAnOutputExport()
+    {
+        // The Transposes back to [batch, seq, units] and forward to [seq, batch, units] between the layers cancel, except
+        // that the inner sequence is a model output and must still be computed.
+        Keras.SetRandomSeed(12);
+        var input = Keras.Input([null, 3]);
+        var inner = new SimpleRNN(4, returnSequences: true).Apply(input);
+        var outer = new GRU(2).Apply(inner);
+        using var model = new Model([input], [inner, outer]);
+        Randomize(model, 12);
+        var g = ExportChecked(model, 17);
+        Assert.Equal(2, g.Output.Count);
+    }
 }
