@@ -159,17 +159,14 @@ public static class OnnxExport
             graph.Input.Add(ValueInfo(inputNames[i], InputDims(inputShapes[i], dynamicAxes[i], options), 1));
             ctx.ValueInfo[inputNames[i]] = (shapes[inputNames[i]], 1);
         }
-        GraphOptimizer.Run(graph, ctx.ValueInfo);
-        // Weights rewritten in another layout (convolution kernels) leave their Keras-layout originals unused.
-        var used = new HashSet<string>(graph.Node.SelectMany(n => n.Input), StringComparer.Ordinal);
-        foreach (var unused in graph.Initializer.Where(t => !used.Contains(t.Name)).ToList()) graph.Initializer.Remove(unused);
-
         for (int k = 0; k < outputNames.Count; k++)
         {
             var value = run1.Outputs[k];
             var elem = run1.Recorder.Ops.FirstOrDefault(o => o.Output == value) is { } producer ? EmitContext.ElemType(producer.DType) : 1;
             graph.Output.Add(ValueInfo(outputNames[k], OutputDims(shapes.GetValueOrDefault(value) ?? [], run1, run2, k, dynamicAxes, options), elem));
         }
+        // After the outputs are declared: the optimizer keeps every value that is a graph output.
+        GraphOptimizer.Run(graph, ctx.ValueInfo);
         var produced = new HashSet<string>(graph.Node.SelectMany(n => n.Output), StringComparer.Ordinal);
         foreach (var (name, (dims, elem)) in ctx.ValueInfo)
         {

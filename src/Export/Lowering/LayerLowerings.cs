@@ -1,3 +1,4 @@
+using OnnxKeras.Export.Lowering;
 using OnnxKeras.Export.Tracing;
 using OnnxKeras.Layers;
 using static TorchSharp.torch;
@@ -25,6 +26,30 @@ public sealed class LoweringArgs
     /// </summary>
     public KTensor OnnxNode(string opType, IReadOnlyList<KTensor> inputs, Tensor example, params (string Name, object Value)[] attributes) =>
         recorder.Record("onnx:" + opType, inputs, example, attributes.ToDictionary(a => a.Name, a => (object?)a.Value));
+
+    /// <summary>
+    /// Writes the ONNX op <paramref name="opType"/> with several outputs (e.g. LSTM's Y, Y_h, Y_c): <paramref name="examples"/>
+    /// has one entry per output position, the output's eager result on the inputs' example data, or null for an output that
+    /// is not wanted (written as an empty name). Attributes may also be double[] and string[] (e.g. an RNN's activations).
+    /// Returns the traced outputs (null where not wanted).
+    /// </summary>
+    public IReadOnlyList<KTensor?> OnnxNodeOutputs(string opType, IReadOnlyList<KTensor> inputs, IReadOnlyList<Tensor?> examples, params (string Name, object Value)[] attributes)
+    {
+        var nodeAttributes = attributes.ToDictionary(a => a.Name, a => (object?)a.Value);
+        nodeAttributes[OnnxNodeEmitters.OpTypeKey] = opType;
+        // The node's own value is a placeholder; its outputs are the output ops' values (named once recorded).
+        var node = recorder.Record(OnnxNodeEmitters.NodeOp, inputs, empty(0), nodeAttributes);
+        var outputs = new KTensor?[examples.Count];
+        for (int k = 0; k < examples.Count; k++)
+        {
+            if (examples[k] is not { } example) continue;
+            var outputAttributes = new Dictionary<string, object?> { ["index"] = (long)k };
+            outputs[k] = recorder.Record(OnnxNodeEmitters.OutputOp, [node], example, outputAttributes);
+            outputAttributes[OnnxNodeEmitters.RecordedNameKey] = (string)outputs[k]!.Symbol!;
+        }
+        nodeAttributes[OnnxNodeEmitters.OutputsKey] = outputs.Select(o => o is null ? "" : (string)o.Symbol!).ToArray();
+        return outputs;
+    }
 }
 
 /// <summary>Lowerings by layer type; a lowering registered for a base type applies to subclasses.</summary>

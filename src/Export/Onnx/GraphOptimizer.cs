@@ -16,6 +16,17 @@ internal static class GraphOptimizer
     {
         bool changed = true;
         while (changed) changed = SwapTransposeWithElementwise(graph, valueInfo) || CancelTransposePairs(graph);
+        RemoveUnusedInitializers(graph);
+    }
+
+    /// <summary>
+    /// Drops initializers no node reads: constants that an emitter folded into others (BatchNormalization's statistics,
+    /// folded into one scale and one shift). Model outputs that are constants are read by an Identity, so they stay.
+    /// </summary>
+    private static void RemoveUnusedInitializers(GraphProto g)
+    {
+        var used = new HashSet<string>(g.Node.SelectMany(n => n.Input), StringComparer.Ordinal);
+        foreach (var unused in g.Initializer.Where(i => !used.Contains(i.Name)).ToList()) g.Initializer.Remove(unused);
     }
 
     private static long[] Perm(NodeProto n) => n.Attribute.First(a => a.Name == "perm").Ints.ToArray();

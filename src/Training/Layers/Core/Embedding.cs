@@ -59,7 +59,8 @@ public sealed class Embedding : Layer
             if (min < 0 || max >= InputDim)
                 throw new ArgumentException($"Layer '{Name}' (Embedding) takes indices in [0, {InputDim}) (input_dim {InputDim}); got indices from {min} to {max} in input of shape {inputs.Shape}.");
         }
-        return Ops.Take(embeddings!, indices, 0);
+        // Take casts the indices itself, so a traced input (ONNX export) stays traced: Gather on Cast(indices, int64).
+        return Ops.Take(embeddings!, inputs, 0);
     }
 
     /// <inheritdoc />

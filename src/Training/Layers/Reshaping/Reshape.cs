@@ -27,8 +27,11 @@ public sealed class Reshape : Layer
     public override KTensor Call(KTensor inputs, bool training = false)
     {
         var shape = inputs.Shape;
-        var resolved = Resolve(shape);
-        return Ops.Reshape(inputs, [shape[0]!.Value, .. resolved.Select(d => d!.Value)]);
+        var resolved = Resolve(shape).Select(d => d!.Value).ToArray();
+        // -1 for the batch (the target is fully resolved), so the op does not depend on the batch size (ONNX export);
+        // with an empty sample the batch cannot be inferred and is given.
+        long batch = resolved.Aggregate(1L, (a, b) => a * b) == 0 ? shape[0]!.Value : -1;
+        return Ops.Reshape(inputs, [batch, .. resolved]);
     }
 
     /// <inheritdoc />
