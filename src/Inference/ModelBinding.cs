@@ -15,7 +15,8 @@ namespace OnnxKeras.Inference;
 /// <para><b>Ownership.</b> The binding owns its buffers (pinned managed arrays) and native handles. Spans returned by
 /// <see cref="GetInputBuffer{T}(string)"/> and <see cref="GetOutput(string)"/> point into them: they stay valid until the
 /// binding is disposed, and output spans are overwritten by the next <see cref="Run"/>. Use
-/// <see cref="GetOutputCopy(string)"/> for a result that outlives the binding. Dispose the binding before its model.</para>
+/// <see cref="GetOutputCopy(string)"/> for a result that outlives the binding. Disposing the model disposes its open
+/// bindings.</para>
 /// <para><b>Outputs.</b> Float32 outputs whose shape is fixed or uses only symbolic dimensions named in an input
 /// (e.g. <c>batch</c>) are preallocated and written in place by ONNX Runtime; other float32 outputs are allocated by ONNX
 /// Runtime on each run and copied into the binding's buffer. Outputs of other element types are not bound (not computed).
@@ -33,7 +34,8 @@ public sealed class ModelBinding : IDisposable
     private readonly bool anyUnsizedOutput;
     private int running;
     private bool hasRun;
-    private bool disposed;
+    private volatile bool disposed;
+    private int disposeState;
 
     private sealed class BoundInput(Array buffer, long[] shape, OrtValue value)
     {
@@ -158,11 +160,12 @@ public sealed class ModelBinding : IDisposable
     public void Run()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        model.ThrowIfDisposed();
+        using var call = model.EnterCall();
         if (Interlocked.Exchange(ref running, 1) == 1)
             throw new InvalidOperationException("ModelBinding.Run was called while another thread runs this binding; use one binding per thread.");
         try
         {
+            ObjectDisposedException.ThrowIf(disposed, this);
             // ONNX Runtime keeps the value it allocated for a device-bound output and would reuse it as a preallocated
             // buffer next time (failing if the shape changes), so unsized outputs are re-bound before every run.
             if (anyUnsizedOutput)
@@ -230,8 +233,11 @@ public sealed class ModelBinding : IDisposable
     /// <summary>Releases the native binding and values. The buffers become garbage.</summary>
     public void Dispose()
     {
-        if (disposed) return;
+        if (Interlocked.Exchange(ref disposeState, 1) != 0) return;
         disposed = true;
+        var spin = new SpinWait();
+        while (Volatile.Read(ref running) != 0) spin.SpinOnce(); // a Run in flight on another thread (misuse) finishes first
+        model.Forget(this);
         binding.Dispose();
         foreach (var input in inputs.Values) input.Value.Dispose();
         foreach (var output in outputs.Values) output.Value?.Dispose();

@@ -10,7 +10,8 @@ namespace OnnxKeras.Inference;
 /// <remarks>
 /// <para><b>Threads.</b> One instance serves any number of concurrent callers: every <c>Predict</c> call creates its
 /// own native values and run options, and ONNX Runtime's <c>InferenceSession.Run</c> is thread-safe. Create one
-/// model per process and share it. <see cref="Dispose"/> must not race with calls in flight.</para>
+/// model per process and share it. <see cref="Dispose"/> waits for calls in flight to finish before it releases the
+/// session; calls that start after it throw <see cref="ObjectDisposedException"/>.</para>
 /// <para><b>Ownership.</b> Inputs stay owned by the caller and are read in place (pinned only during the call).
 /// Outputs are copied into new managed arrays before the native values are released; the caller owns them and they
 /// outlive the model. The model owns its native session; dispose it when done.</para>
@@ -31,8 +32,10 @@ public sealed class OnnxModel : IDisposable
     private readonly Dictionary<string, ModelTensorInfo> outputsByName;
     private readonly Action<string>? log;
     private readonly int? defaultMaxBatchSize;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ModelBinding, byte> bindings = new();
     private int splitWarningLogged;
-    private volatile bool disposed;
+    private int activeCalls;
+    private int disposeState; // 0 = live, 1 = disposed
 
     private OnnxModel(InferenceSession session, string provider, string source, InferenceOptions options)
     {
@@ -294,7 +297,7 @@ public sealed class OnnxModel : IDisposable
         IReadOnlyDictionary<string, TensorInput> inputs, IReadOnlyCollection<string>? outputNames = null, int? maxBatchSize = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        ThrowIfDisposed();
+        using var call = EnterCall();
         if (maxBatchSize is <= 0)
             throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize, "maxBatchSize must be positive.");
         ValidateInputs(inputs.Select(kv => (kv.Key, kv.Value?.ElementType ?? TensorElementType.Float, (IReadOnlyList<long>?)kv.Value?.Shape, (long?)kv.Value?.Length)),
@@ -341,18 +344,45 @@ public sealed class OnnxModel : IDisposable
         ThrowIfDisposed();
         ValidateInputs(inputShapes.Select(kv => (kv.Key, inputsByName.TryGetValue(kv.Key, out var i) ? i.ElementType : TensorElementType.Float,
                                                  (IReadOnlyList<long>?)kv.Value, (long?)null)), nameof(inputShapes));
-        return new ModelBinding(this, session, inputShapes);
+        using var call = EnterCall();
+        var binding = new ModelBinding(this, session, inputShapes);
+        bindings[binding] = 0;
+        return binding;
     }
 
-    /// <summary>Releases the native session. Calls after this throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>
+    /// Releases the native session, after waiting for calls in flight to finish, and disposes the bindings created from
+    /// this model that are still open. Later calls throw <see cref="ObjectDisposedException"/>. Idempotent.
+    /// </summary>
     public void Dispose()
     {
-        if (disposed) return;
-        disposed = true;
+        if (Interlocked.Exchange(ref disposeState, 1) != 0) return;
+        var spin = new SpinWait();
+        while (Volatile.Read(ref activeCalls) != 0) spin.SpinOnce();
+        foreach (var binding in bindings.Keys) binding.Dispose();
         session.Dispose();
     }
 
-    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref disposeState) != 0, this);
+
+    /// <summary>Marks a call in flight (Dispose waits for it); throws if the model is disposed.</summary>
+    internal CallScope EnterCall()
+    {
+        Interlocked.Increment(ref activeCalls);
+        if (Volatile.Read(ref disposeState) != 0)
+        {
+            Interlocked.Decrement(ref activeCalls);
+            throw new ObjectDisposedException(nameof(OnnxModel));
+        }
+        return new CallScope(this);
+    }
+
+    internal readonly struct CallScope(OnnxModel model) : IDisposable
+    {
+        public void Dispose() => Interlocked.Decrement(ref model.activeCalls);
+    }
+
+    internal void Forget(ModelBinding binding) => bindings.TryRemove(binding, out _);
 
     internal ModelTensorInfo InputInfo(string name) => inputsByName[name];
 

@@ -95,11 +95,16 @@ public class BindingTests
     }
 
     [Fact]
-    public void BindingOfADisposedModelRefusesToRun()
+    public void DisposingTheModelDisposesItsOpenBindings()
     {
         var m = OnnxModel.Load(TestModels.Dense(), TestModels.Cpu());
-        using var b = m.CreateBinding(1, 3);
+        var b = m.CreateBinding(1, 3);
+        using (var closed = m.CreateBinding(2, 3)) closed.Run();
+        b.SetInput<float>("x", [1, 2, 3]);
+        b.Run();
         m.Dispose();
         Assert.Throws<ObjectDisposedException>(() => b.Run());
+        Assert.Throws<ObjectDisposedException>(() => b.GetInputBuffer<float>("x"));
+        b.Dispose(); // idempotent after the model disposed it
     }
 }

@@ -73,4 +73,44 @@ public class ConcurrencyTests
         for (int t = 0; t < Threads; t++)
             Assert.Equal(m.Predict(inputs[t], [1, 3]).Data, results[t]);
     }
+
+    [Fact]
+    public void DisposeWhileCallsAreInFlightWaitsForThemAndLaterCallsThrowObjectDisposed()
+    {
+        var m = OnnxModel.Load(TestModels.Dense(), TestModels.Cpu());
+        var x = new float[64 * 3];
+        var reference = TestModels.DenseReference(x);
+        int completed = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+        using var started = new CountdownEvent(4);
+        var workers = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            started.Signal();
+            while (true)
+            {
+                try
+                {
+                    var y = m.Predict(x, [64, 3]).Data;
+                    if (Math.Abs(y[0] - reference[0]) > 1e-6) failures.Add(new Exception($"wrong value {y[0]}"));
+                    Interlocked.Increment(ref completed);
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    failures.Add(e);
+                    return;
+                }
+            }
+        })).ToArray();
+        foreach (var w in workers) w.Start();
+        started.Wait();
+        while (Volatile.Read(ref completed) < 20) Thread.Yield();
+        m.Dispose();
+        foreach (var w in workers) w.Join();
+        Assert.Empty(failures);
+        Assert.Throws<ObjectDisposedException>(() => m.Predict(x, [64, 3]));
+    }
 }
