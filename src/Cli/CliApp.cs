@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using OnnxKeras.Inference;
+
+namespace OnnxKeras.Cli;
+
+/// <summary>
+/// The <c>onnxkeras</c> command line: <c>inspect</c> and <c>predict</c>. The logic lives here, not in <c>Main</c>, so
+/// that tests run commands in-process.
+/// </summary>
+public sealed class CliApp
+{
+    /// <summary>Exit code for success.</summary>
+    public const int Ok = 0;
+
+    /// <summary>Exit code for a failure while doing the work (unreadable model or input, shape mismatch, ...).</summary>
+    public const int Failure = 1;
+
+    /// <summary>Exit code for a malformed command line.</summary>
+    public const int Usage = 2;
+
+    private const string Help = """
+        onnxkeras: inspect ONNX models and run them with ONNX Runtime.
+
+        Usage:
+          onnxkeras inspect <model.onnx>
+          onnxkeras predict <model.onnx> --input <file.csv|file.npy> [options]
+          onnxkeras predict <model.onnx> --input <name>=<file> --input <name>=<file> [options]
+
+        predict options:
+          --input, -i <[name=]file>   input data: .csv (rows of numbers, optional header row) or .npy
+                                      (float32/float64/int32/int64, C order); name= is needed for multi-input models
+          --output, -o <file>         write the result here (default: standard output)
+          --format <csv|json>         output format (default: from the --output extension, else csv)
+          --outputs <a,b>             compute only these outputs
+          --batch-size <n>            run at most n rows per ONNX Runtime call
+          --device <cpu|auto|cuda>    execution device (default cpu)
+          --threads <n>               intra-op threads (default: ONNX Runtime's)
+
+        CSV output has one line per row (first dimension) and a header of column names (output_index); outputs
+        are placed side by side, so they must share the first dimension (use json otherwise). JSON output is
+        {"outputs": {"name": {"shape": [...], "data": [nested rows]}}}. NaN and infinities are written as NaN,
+        Infinity, -Infinity (as strings in JSON).
+        """;
+
+    /// <summary>Runs one command.</summary>
+    /// <param name="args">The command-line arguments (without the program name).</param>
+    /// <param name="stdout">Receives results.</param>
+    /// <param name="stderr">Receives errors and warnings.</param>
+    /// <returns><see cref="Ok"/>, <see cref="Failure"/> or <see cref="Usage"/>.</returns>
+    public int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            (args.Length == 0 ? stderr : stdout).WriteLine(Help);
+            return args.Length == 0 ? Usage : Ok;
+        }
+        try
+        {
+            return args[0] switch
+            {
+                "inspect" => Inspect(args[1..], stdout),
+                "predict" => Predict(args[1..], stdout, stderr),
+                _ => throw new UsageException($"unknown command '{args[0]}'; use inspect or predict."),
+            };
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            stderr.WriteLine("Run 'onnxkeras help' for usage.");
+            return Usage;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or NotSupportedException
+                                      or InvalidOperationException or UnauthorizedAccessException
+                                      or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return Failure;
+        }
+    }
+
+    private sealed class UsageException(string message) : Exception(message);
+
+    private static int Inspect(string[] args, TextWriter stdout)
+    {
+        if (args.Length != 1 || args[0].StartsWith('-'))
+            throw new UsageException("inspect takes exactly one argument: the model file.");
+        var path = Path.GetFullPath(args[0]);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        stdout.Write(ModelInspector.Describe(path));
+        return Ok;
+    }
+
+    private static int Predict(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        string? modelPath = null, outputPath = null, format = null;
+        int? batchSize = null, threads = null;
+        var device = ExecutionDevice.Cpu;
+        var inputs = new List<(string? Name, string File)>();
+        string[]? outputNames = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value.");
+            switch (args[i])
+            {
+                case "--input" or "-i":
+                    var v = Value();
+                    int eq = v.IndexOf('=');
+                    inputs.Add(eq > 0 && !File.Exists(v) ? (v[..eq], v[(eq + 1)..]) : (null, v));
+                    break;
+                case "--output" or "-o": outputPath = Value(); break;
+                case "--format":
+                    format = Value().ToLowerInvariant();
+                    if (format is not ("csv" or "json")) throw new UsageException($"--format must be csv or json, not '{format}'.");
+                    break;
+                case "--outputs":
+                    outputNames = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    break;
+                case "--batch-size": batchSize = PositiveInt(args[i], Value()); break;
+                case "--threads": threads = PositiveInt(args[i], Value()); break;
+                case "--device":
+                    var d = Value();
+                    device = d.ToLowerInvariant() switch
+                    {
+                        "cpu" => ExecutionDevice.Cpu,
+                        "auto" => ExecutionDevice.Auto,
+                        "cuda" or "gpu" => ExecutionDevice.Cuda,
+                        _ => throw new UsageException($"--device must be cpu, auto or cuda, not '{d}'."),
+                    };
+                    break;
+                default:
+                    if (args[i].StartsWith('-')) throw new UsageException($"unknown option '{args[i]}'.");
+                    if (modelPath is not null) throw new UsageException($"unexpected argument '{args[i]}' (the model is '{modelPath}').");
+                    modelPath = args[i];
+                    break;
+            }
+        }
+        if (modelPath is null) throw new UsageException("predict needs a model file.");
+        if (inputs.Count == 0) throw new UsageException("predict needs at least one --input.");
+        format ??= outputPath is not null && Path.GetExtension(outputPath).Equals(".json", StringComparison.OrdinalIgnoreCase) ? "json" : "csv";
+
+        using var model = OnnxModel.Load(modelPath, new InferenceOptions
+        {
+            Device = device,
+            IntraOpThreads = threads ?? 0,
+            Log = m => stderr.WriteLine($"warning: {m}"),
+        });
+
+        var feeds = new Dictionary<string, TensorInput>();
+        foreach (var (name, file) in inputs)
+        {
+            ModelTensorInfo info;
+            if (name is null)
+            {
+                if (model.Inputs.Count != 1)
+                    throw new UsageException(
+                        $"the model has {model.Inputs.Count} inputs ({string.Join(", ", model.Inputs.Select(x => x.Name))}); " +
+                        "name each: --input name=file.");
+                info = model.Inputs[0];
+            }
+            else
+            {
+                info = model.Inputs.FirstOrDefault(x => x.Name == name)
+                       ?? throw new ArgumentException($"The model has no input named '{name}'. Its inputs are: {string.Join("; ", model.Inputs)}.");
+            }
+            if (feeds.ContainsKey(info.Name)) throw new UsageException($"input '{info.Name}' is given twice.");
+            feeds[info.Name] = ToTensor(info, ArrayFiles.Read(file), file);
+        }
+
+        var results = model.Predict(feeds, outputNames, batchSize);
+        string text = format == "json" ? ToJson(results) : ToCsv(results);
+        if (outputPath is null)
+        {
+            stdout.Write(text);
+        }
+        else
+        {
+            var full = Path.GetFullPath(outputPath);
+            var temp = full + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+            File.WriteAllText(temp, text, new UTF8Encoding(false));
+            File.Move(temp, full, overwrite: true);
+        }
+        return Ok;
+    }
+
+    private static int PositiveInt(string option, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new UsageException($"{option} must be a positive integer, not '{value}'.");
+
+    /// <summary>Converts file data to the input's element type and shape. A [rows, columns] CSV or array feeds a
+    /// higher-rank input whose dimensions after the first are fixed and multiply to the column count.</summary>
+    private static TensorInput ToTensor(ModelTensorInfo info, NumericArray array, string file)
+    {
+        long[] shape = array.Shape;
+        if (info.Rank > 2 && shape.Length == 2 && info.Dimensions.Skip(1).All(d => d.IsFixed)
+            && info.Dimensions.Skip(1).Aggregate(1L, (a, d) => a * d.Value!.Value) == shape[1])
+            shape = [shape[0], .. info.Dimensions.Skip(1).Select(d => d.Value!.Value)];
+        else if (info.Rank == 1 && shape.Length == 2 && shape[1] == 1)
+            shape = [shape[0]];
+        switch (info.ElementType)
+        {
+            case TensorElementType.Float:
+                return new TensorInput(array.Values.Select(v => (float)v).ToArray(), shape);
+            case TensorElementType.Int64 or TensorElementType.Int32:
+                if (!array.IsInteger)
+                    throw new InvalidDataException($"Input '{info.Name}' takes {info.ElementType} values but '{file}' holds non-integers.");
+                return info.ElementType == TensorElementType.Int64
+                    ? new TensorInput(array.Values.Select(v => (long)v).ToArray(), shape)
+                    : new TensorInput(array.Values.Select(v => checked((int)v)).ToArray(), shape);
+            default:
+                throw new NotSupportedException($"Input '{info.Name}' is {info.ElementType}; predict feeds float32, int64 and int32 inputs.");
+        }
+    }
+
+    private static string Number(float v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static string ToCsv(IReadOnlyDictionary<string, DenseTensorResult> results)
+    {
+        var list = results.ToList();
+        if (list.Any(r => r.Value.Rank == 0) || list.Select(r => r.Value.Shape[0]).Distinct().Count() > 1)
+            throw new InvalidOperationException(
+                $"CSV needs outputs that share a first (row) dimension, but the shapes are {string.Join(", ", list.Select(r => $"{r.Key} {r.Value}"))}; " +
+                "use --format json or --outputs.");
+        long rows = list[0].Value.Shape[0];
+        var sb = new StringBuilder();
+        var header = new List<string>();
+        foreach (var (name, r) in list)
+        {
+            long width = rows == 0 ? r.Shape.Skip(1).Aggregate(1L, (a, b) => a * b) : r.Data.Length / rows;
+            if (r.Rank == 1) header.Add(name);
+            else for (long j = 0; j < width; j++) header.Add($"{name}_{j}");
+        }
+        sb.Append(string.Join(",", header)).Append('\n');
+        for (long i = 0; i < rows; i++)
+        {
+            bool first = true;
+            foreach (var (_, r) in list)
+            {
+                long width = r.Data.Length / rows;
+                for (long j = 0; j < width; j++)
+                {
+                    if (!first) sb.Append(',');
+                    sb.Append(Number(r.Data[i * width + j]));
+                    first = false;
+                }
+            }
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static string ToJson(IReadOnlyDictionary<string, DenseTensorResult> results)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false }))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("outputs");
+            foreach (var (name, r) in results)
+            {
+                w.WriteStartObject(name);
+                w.WriteStartArray("shape");
+                foreach (var d in r.Shape) w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WritePropertyName("data");
+                int k = 0;
+                WriteNested(w, r, 0, ref k);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    private static void WriteNested(Utf8JsonWriter w, DenseTensorResult r, int dim, ref int k)
+    {
+        if (dim == r.Rank)
+        {
+            float v = r.Data[k++];
+            if (float.IsFinite(v)) w.WriteNumberValue(v);
+            else w.WriteStringValue(Number(v));
+            return;
+        }
+        w.WriteStartArray();
+        for (long i = 0; i < r.Shape[dim]; i++) WriteNested(w, r, dim + 1, ref k);
+        w.WriteEndArray();
+    }
+}

@@ -1,0 +1,1 @@
+return new OnnxKeras.Cli.CliApp().Run(args, Console.Out, Console.Error);
