@@ -75,19 +75,7 @@ internal static class CnnBenchmark
 
         void FitEpoch() => model.Fit(xNhwc, y, batchSize: batch, epochs: 1, verbose: 0, shuffle: false);
 
-        FitEpoch();
-        HandEpoch();
-        var fitTimes = new List<double>();
-        var handTimes = new List<double>();
-        for (int r = 0; r < repeats; r++)
-        {
-            var sw = Stopwatch.StartNew();
-            FitEpoch();
-            fitTimes.Add(sw.Elapsed.TotalMilliseconds / steps);
-            sw.Restart();
-            HandEpoch();
-            handTimes.Add(sw.Elapsed.TotalMilliseconds / steps);
-        }
+        var (fitTimes, handTimes) = FitBenchmark.Alternate(FitEpoch, HandEpoch, repeats, steps);
         double fit = FitBenchmark.Median(fitTimes), hand = FitBenchmark.Median(handTimes);
         Console.WriteLine($"| MNIST CNN conv32-pool-conv64-pool-fc10 | {fit:0.00} | {hand:0.00} | {fit / hand:0.000} | {fitTimes.Min():0.0}-{fitTimes.Max():0.0} / {handTimes.Min():0.0}-{handTimes.Max():0.0} |");
         foreach (var m in new nn.Module[] { conv1, conv2, linear }) m.Dispose();

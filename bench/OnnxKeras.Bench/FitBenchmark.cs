@@ -90,23 +90,32 @@ internal static class FitBenchmark
 
         void FitEpoch() => model.Fit(x, y, batchSize: batch, epochs: 1, verbose: 0, shuffle: false);
 
-        // Warm up both (JIT, allocator, optimizer state).
-        FitEpoch();
-        HandEpoch();
-        var fitTimes = new List<double>();
-        var handTimes = new List<double>();
-        for (int r = 0; r < repeats; r++)
-        {
-            var sw = Stopwatch.StartNew();
-            for (int e = 0; e < epochsPerSample; e++) FitEpoch();
-            fitTimes.Add(sw.Elapsed.TotalMilliseconds / (steps * epochsPerSample));
-            sw.Restart();
-            for (int e = 0; e < epochsPerSample; e++) HandEpoch();
-            handTimes.Add(sw.Elapsed.TotalMilliseconds / (steps * epochsPerSample));
-        }
+        var (fitTimes, handTimes) = Alternate(FitEpoch, HandEpoch, repeats, steps * epochsPerSample, epochsPerSample);
         double fit = Median(fitTimes), hand = Median(handTimes);
         Console.WriteLine($"| {name} | {batch} | {steps} | {fit:0.000} | {hand:0.000} | {fit / hand:0.000} ({(fit / hand <= goal ? "<=" : ">")} {goal:0.00}) | {Spread(fitTimes)} / {Spread(handTimes)} |");
         foreach (var l in linears) l.Dispose();
+    }
+
+    /// <summary>
+    /// Warms both up once, then times <paramref name="repeats"/> alternating samples of <paramref name="perSample"/> runs
+    /// each; returns milliseconds per step for each side.
+    /// </summary>
+    internal static (List<double> First, List<double> Second) Alternate(Action first, Action second, int repeats, long stepsPerSample, int perSample = 1)
+    {
+        first();
+        second();
+        var a = new List<double>();
+        var b = new List<double>();
+        for (int r = 0; r < repeats; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int e = 0; e < perSample; e++) first();
+            a.Add(sw.Elapsed.TotalMilliseconds / stepsPerSample);
+            sw.Restart();
+            for (int e = 0; e < perSample; e++) second();
+            b.Add(sw.Elapsed.TotalMilliseconds / stepsPerSample);
+        }
+        return (a, b);
     }
 
     internal static double Median(List<double> xs)
