@@ -22,6 +22,7 @@ public sealed class MyModel : Model
 }
 
 /// <summary>The quick-start's custom layer: a matmul with a uniform-initialized kernel.</summary>
+[RegisterSerializable("MyLayer")]
 public sealed class MyLayer(int outputDim) : Layer
 {
     private Variable? kernel;
