@@ -65,7 +65,7 @@ internal sealed class TraceRecorder : IOpTracer
             catch (Exception e) when (e is not OnnxExportException)
             {
                 Unsupported.Add($"{layer.Name} ({layer.GetType().Name}): {e.Message}");
-                return [Record("Unsupported", inputs, inputs[0].Value, null)];
+                return Placeholders(layer, inputs);
             }
             if (outputs.All(o => o.Tracer == this)) return outputs;
             Unsupported.Add($"{layer.Name} ({layer.GetType().Name}): it computes outside Ops (raw TorchSharp), so it needs an explicit ONNX lowering (OnnxExport.RegisterLowering)");
@@ -75,6 +75,21 @@ internal sealed class TraceRecorder : IOpTracer
         {
             scopes.Pop();
         }
+    }
+
+    /// <summary>Stand-ins with the layer's output shapes, so tracing goes on and finds every unsupported layer.</summary>
+    private IReadOnlyList<KTensor> Placeholders(Layer layer, IReadOnlyList<KTensor> inputs)
+    {
+        IReadOnlyList<Shape> shapes;
+        try
+        {
+            shapes = layer.ComputeOutputShapes(inputs.Select(i => Shape.Of(i.Value.shape)).ToList());
+        }
+        catch (ArgumentException)
+        {
+            shapes = [Shape.Of(inputs[0].Value.shape)];
+        }
+        return shapes.Select(s => Record("Unsupported", inputs, zeros(s.Select(d => d ?? 1).ToArray(), inputs[0].Value.dtype, inputs[0].Value.device), null)).ToList();
     }
 
     /// <summary>The value name of a traced tensor, or of a constant (registered on first use).</summary>

@@ -101,7 +101,16 @@ public static partial class Ops
     public static KTensor Power(KTensor x, double p) => Emit(nameof(Power), [x], () => x.Value.pow(p), () => new Dictionary<string, object?> { ["exponent"] = p });
 
     /// <summary>Clips to [min, max].</summary>
-    public static KTensor Clip(KTensor x, double min, double max) => Emit(nameof(Clip), [x], () => x.Value.clamp(min, max), () => new Dictionary<string, object?> { ["min"] = min, ["max"] = max });
+    public static KTensor Clip(KTensor x, double min, double max) => Emit(nameof(Clip), [x], () => ClampEager(x.Value, min, max), () => new Dictionary<string, object?> { ["min"] = min, ["max"] = max });
+
+    /// <summary>libtorch's clamp with bounds beyond float32's range (e.g. infinity) treated as no bound.</summary>
+    private static Tensor ClampEager(Tensor x, double min, double max)
+    {
+        bool hasMin = min > float.MinValue, hasMax = max < float.MaxValue;
+        if (hasMin && hasMax) return x.clamp(min, max);
+        if (hasMin) return x.clamp_min(min);
+        return hasMax ? x.clamp_max(max) : x.alias();
+    }
 
     /// <summary>Sign of x (-1, 0, 1).</summary>
     public static KTensor Sign(KTensor x) => Emit(nameof(Sign), [x], () => x.Value.sign());

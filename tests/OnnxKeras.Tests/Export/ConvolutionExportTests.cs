@@ -18,6 +18,9 @@ public class ConvolutionExportTests
 
     [Theory]
     [InlineData(17)]
+    [InlineData(18)]
+    [InlineData(19)]
+    [InlineData(20)]
     [InlineData(21)]
     public void MnistCnnExportsWithTransposesOnlyAtTheLayoutEdges(int opset)
     {
@@ -65,7 +68,7 @@ public class ConvolutionExportTests
         };
         Shape inputShape = name == "conv1d_causal" ? [9, 2] : [7, 9, 3];
         using var model = new Sequential(new InputLayer(inputShape), layer);
-        foreach (int opset in new[] { 17, 21 })
+        foreach (int opset in OnnxTestHelpers.Opsets)
         {
             var bytes = model.ExportOnnxBytes(out _, new OnnxExportOptions { Opset = opset, Verify = true });
             OnnxTestHelpers.AssertParity(model, bytes, 2);

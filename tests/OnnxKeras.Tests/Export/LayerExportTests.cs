@@ -62,6 +62,9 @@ public class LayerExportTests
 
     [Theory]
     [InlineData(17)]
+    [InlineData(18)]
+    [InlineData(19)]
+    [InlineData(20)]
     [InlineData(21)]
     public void BatchNormalizationFoldsToMulAndAddWithoutStatisticsUpdates(int opset)
     {
@@ -86,6 +89,9 @@ public class LayerExportTests
 
     [Theory]
     [InlineData(17)]
+    [InlineData(18)]
+    [InlineData(19)]
+    [InlineData(20)]
     [InlineData(21)]
     public void LayerNormalizationIsOnnxLayerNormalization(int opset)
     {
@@ -119,6 +125,9 @@ public class LayerExportTests
 
     [Theory]
     [InlineData(17)]
+    [InlineData(18)]
+    [InlineData(19)]
+    [InlineData(20)]
     [InlineData(21)]
     public void EmbeddingIsGatherOnInt64Indices(int opset)
     {
@@ -135,6 +144,9 @@ public class LayerExportTests
 
     [Theory]
     [InlineData(17)]
+    [InlineData(18)]
+    [InlineData(19)]
+    [InlineData(20)]
     [InlineData(21)]
     public void ReshapingLayersRescalingAndGaussianNoiseExport(int opset)
     {
@@ -154,7 +166,7 @@ public class LayerExportTests
     public static TheoryData<int, string, string[]> ReluCases()
     {
         var data = new TheoryData<int, string, string[]>();
-        foreach (var opset in new[] { 17, 21 })
+        foreach (var opset in OnnxTestHelpers.Opsets)
         {
             data.Add(opset, "plain", ["Relu"]);
             data.Add(opset, "max", ["Clip"]);
@@ -186,6 +198,9 @@ public class LayerExportTests
 
     [Theory]
     [InlineData(17)]
+    [InlineData(18)]
+    [InlineData(19)]
+    [InlineData(20)]
     [InlineData(21)]
     public void LeakyReluPreluEluAndSoftmaxLayersExport(int opset)
     {
@@ -206,6 +221,9 @@ public class LayerExportTests
 
     [Theory]
     [InlineData(17)]
+    [InlineData(18)]
+    [InlineData(19)]
+    [InlineData(20)]
     [InlineData(21)]
     public void RecurrentLayersWithoutAnOnnxRnnActivationAreTracedStepByStep(int opset)
     {
@@ -238,7 +256,7 @@ public class LayerExportTests
             "rnn", "rnn_seq", "rnn_back_seq", "rnn_relu", "rnn_linear_state",
         ];
         var data = new TheoryData<int, string>();
-        foreach (var opset in new[] { 17, 21 })
+        foreach (var opset in OnnxTestHelpers.Opsets)
             foreach (var c in cases) data.Add(opset, c);
         return data;
     }
@@ -312,7 +330,7 @@ public class LayerExportTests
     public static TheoryData<int, string?, bool, bool> BidirectionalCases()
     {
         var data = new TheoryData<int, string?, bool, bool>();
-        foreach (var opset in new[] { 17, 21 })
+        foreach (var opset in OnnxTestHelpers.Opsets)
         {
             data.Add(opset, "concat", true, false);
             data.Add(opset, "concat", false, false);
@@ -362,6 +380,9 @@ public class LayerExportTests
 
     [Theory]
     [InlineData(17)]
+    [InlineData(18)]
+    [InlineData(19)]
+    [InlineData(20)]
     [InlineData(21)]
     public void RecurrentLayersExportWithADynamicSequenceLength(int opset)
     {

@@ -135,4 +135,28 @@ public class OnnxExportTests
         Assert.Contains("MatMul", report.NodesByOpType.Keys);
         OnnxTestHelpers.AssertParity(custom, customBytes, 2);
     }
+
+    [Theory]
+    [InlineData(17)]
+    [InlineData(18)]
+    [InlineData(19)]
+    [InlineData(20)]
+    [InlineData(21)]
+    public void CoreAndMergeLayersExportWithParityAtEveryOpset(int opset)
+    {
+        Keras.SetRandomSeed(30 + opset);
+        var a = Keras.Input([2, 3], name: "a");
+        var b = Keras.Input([2, 3], name: "b");
+        var fa = new Flatten().Apply(new Dropout(0.3).Apply(a));
+        var fb = new Flatten().Apply(b);
+        Layer[] merges = [new Add(), new Subtract(), new Multiply(), new Average(), new Maximum(), new Minimum(), new Concatenate()];
+        var merged = merges.Select(m => m.Apply([fa, fb])).ToList();
+        var dot = new Dot(1, normalize: true).Apply([fa, fb]);
+        var all = new Concatenate().Apply([.. merged, dot]);
+        using var model = new Model([a, b], [new Dense(3, activation: "softmax").Apply(new Activation("tanh").Apply(all))]);
+        var bytes = model.ExportOnnxBytes(out var report, new OnnxExportOptions { Opset = opset, Verify = true });
+        Assert.DoesNotContain("Dropout", report.NodesByOpType.Keys);
+        OnnxTestHelpers.AssertParity(model, bytes, 1);
+        OnnxTestHelpers.AssertParity(model, bytes, 5);
+    }
 }

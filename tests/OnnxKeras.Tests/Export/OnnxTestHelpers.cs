@@ -10,6 +10,9 @@ namespace OnnxKeras.Tests.Export;
 /// <summary>Runs exported bytes in ONNX Runtime and compares with the TorchSharp forward of the model.</summary>
 internal static class OnnxTestHelpers
 {
+    /// <summary>Every opset the exporter supports.</summary>
+    public static readonly int[] Opsets = [17, 18, 19, 20, 21];
+
     public static float[][] RunOrt(byte[] onnx, params (string Name, float[] Data, long[] Shape)[] inputs)
     {
         using var options = new SessionOptions { IntraOpNumThreads = 1 };

@@ -32,4 +32,16 @@ public class CoreLayerTests
             Assert.Equal(LayerTestHarness.Canon(layer.GetConfig()), LayerTestHarness.Canon(rebuilt.GetConfig()));
         }
     }
+
+    [Fact]
+    public void DotWithNormalizeIsTheCosineSimilarity()
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        // a = (3, 4), b = (4, 3): cos = (12 + 12) / (5 * 5) = 0.96; a with itself: 1.
+        var a = TorchSharp.torch.tensor(new float[] { 3, 4, 3, 4 }, [2, 2]);
+        var b = TorchSharp.torch.tensor(new float[] { 4, 3, 3, 4 }, [2, 2]);
+        var y = new Dot(1, normalize: true).Apply([a, b]).Value.data<float>().ToArray();
+        Assert.Equal(0.96f, y[0], 6);
+        Assert.Equal(1f, y[1], 6);
+    }
 }

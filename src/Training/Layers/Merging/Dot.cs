@@ -52,8 +52,8 @@ public sealed class Dot : Merge
         int ax = Norm(Axes[0], a.Rank), bx = Norm(Axes[1], b.Rank);
         if (Normalize)
         {
-            a = Ops.Divide(a, Ops.Sqrt(Ops.Clip(Ops.Sum(Ops.Square(a), ax, keepDims: true), 1e-12, double.MaxValue)));
-            b = Ops.Divide(b, Ops.Sqrt(Ops.Clip(Ops.Sum(Ops.Square(b), bx, keepDims: true), 1e-12, double.MaxValue)));
+            a = Ops.Divide(a, Ops.Sqrt(Ops.Clip(Ops.Sum(Ops.Square(a), ax, keepDims: true), 1e-12, double.PositiveInfinity)));
+            b = Ops.Divide(b, Ops.Sqrt(Ops.Clip(Ops.Sum(Ops.Square(b), bx, keepDims: true), 1e-12, double.PositiveInfinity)));
         }
         if (a.Rank == 2) return Ops.Sum(Ops.Multiply(a, b), 1, keepDims: true);
         // rank 3: move the summed axes so that a is [batch, m, k] and b is [batch, k, n].
