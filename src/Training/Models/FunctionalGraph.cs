@@ -83,7 +83,9 @@ public sealed class FunctionalGraph
         {
             var expected = Inputs[i].Shape;
             var actual = inputs[i].Shape;
-            if (actual.Rank != expected.Rank || expected.Zip(actual).Any(p => p.First is long e && p.Second != e))
+            // Traced inputs (export) may vary axes the exporter was told are dynamic; everything else must fit.
+            bool traced = inputs[i].Tracer is not null;
+            if (actual.Rank != expected.Rank || (!traced && expected.Zip(actual).Any(p => p.First is long e && p.Second != e)))
                 throw new ArgumentException($"Input '{Inputs[i].Name}' expects shape {expected}; got {actual}.");
             values[Inputs[i]] = inputs[i];
         }

@@ -159,4 +159,31 @@ public class OnnxExportTests
         OnnxTestHelpers.AssertParity(model, bytes, 1);
         OnnxTestHelpers.AssertParity(model, bytes, 5);
     }
+
+    [Fact]
+    public void ExtraDynamicAxesBecomeNamedDimensionsThatAcceptOtherSizes()
+    {
+        Keras.SetRandomSeed(40);
+        var input = Keras.Input([4, 3], name: "tokens");
+        var dense = new Dense(2, activation: "tanh");
+        using var model = new Model(input, dense.Apply(input));
+        var axes = new Dictionary<string, IReadOnlyDictionary<int, string>> { ["tokens"] = new Dictionary<int, string> { [1] = "sequence" } };
+        var bytes = model.ExportOnnxBytes(out _, new OnnxExportOptions { DynamicAxes = axes });
+        var g = Onnx.ModelProto.Parser.ParseFrom(bytes).Graph;
+        Assert.Equal(new[] { "batch", "sequence", "" }, g.Input[0].Type.TensorType.Shape.Dim.Select(d => d.DimParam).ToArray());
+        Assert.Equal(new[] { "batch", "sequence", "" }, g.Output[0].Type.TensorType.Shape.Dim.Select(d => d.DimParam).ToArray());
+        // A sequence of 6 (the model was declared with 4) runs, and equals tanh(x W + b) computed here.
+        var x = Enumerable.Range(0, 2 * 6 * 3).Select(i => (float)Math.Sin(i)).ToArray();
+        var actual = OnnxTestHelpers.RunOrt(bytes, ("tokens", x, [2, 6, 3]))[0];
+        var w = dense.Kernel.ToArray();
+        var b = dense.Bias!.ToArray();
+        Assert.Equal(2 * 6 * 2, actual.Length);
+        for (int row = 0; row < 12; row++)
+            for (int j = 0; j < 2; j++)
+            {
+                double z = b[j];
+                for (int k = 0; k < 3; k++) z += x[row * 3 + k] * w[k * 2 + j];
+                Assert.Equal(Math.Tanh(z), actual[row * 2 + j], 5);
+            }
+    }
 }
