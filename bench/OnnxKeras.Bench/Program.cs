@@ -3,7 +3,7 @@ using OnnxKeras;
 using OnnxKeras.Bench;
 
 // Benchmarks that compare OnnxKeras against a baseline measured in the same process and report ratios.
-// Usage: dotnet run -c Release --project bench/OnnxKeras.Bench -- [fit|cnn|export|memory|all] [--threads N] [--repeats N]
+// Usage: dotnet run -c Release --project bench/OnnxKeras.Bench -- [fit|cnn|export|inference|memory|all|gpu] [--threads N] [--repeats N]
 string mode = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "all";
 int threads = ArgValue("--threads", 2);
 int repeats = ArgValue("--repeats", 7);
@@ -13,6 +13,8 @@ Console.WriteLine($"Machine: {Environment.ProcessorCount} logical cores, {Enviro
 if (mode is "fit" or "all") FitBenchmark.Run(repeats);
 if (mode is "cnn" or "all") CnnBenchmark.Run(Math.Max(3, repeats / 2));
 if (mode is "export" or "all") ExportBenchmark.Run(repeats);
+if (mode is "inference" or "all") InferenceBenchmark.Run();
+if (mode is "gpu") InferenceBenchmark.RunGpu();
 if (mode is "memory" or "all") MemoryBenchmark.Run(steps: ArgValue("--steps", 10_000));
 
 int ArgValue(string name, int fallback)

@@ -28,6 +28,8 @@ public sealed class OnnxModel : IDisposable
     internal const string CudaProvider = "CUDAExecutionProvider";
 
     private readonly InferenceSession session;
+    // One RunOptions for every Predict call: it carries no per-call state we use, and creating one per call costs a native allocation.
+    private readonly RunOptions runOptions = new();
     private readonly Dictionary<string, ModelTensorInfo> inputsByName;
     private readonly Dictionary<string, ModelTensorInfo> outputsByName;
     private readonly Action<string>? log;
@@ -361,6 +363,7 @@ public sealed class OnnxModel : IDisposable
         while (Volatile.Read(ref activeCalls) != 0) spin.SpinOnce();
         foreach (var binding in bindings.Keys) binding.Dispose();
         session.Dispose();
+        runOptions.Dispose();
     }
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref disposeState) != 0, this);
@@ -408,23 +411,23 @@ public sealed class OnnxModel : IDisposable
             if (type != info.ElementType)
                 throw new ArgumentException(
                     $"Input '{name}' expects {info.ElementType} elements but got {type}.", paramName);
-            string actual = TensorInput.ShapeText(shape);
+            string Actual() => TensorInput.ShapeText(shape); // only formatted for error messages (hot path)
             if (shape.Count != info.Rank)
                 throw new ArgumentException(
-                    $"Input '{name}' expects shape {info.ShapeText} (rank {info.Rank}) but got shape {actual} (rank {shape.Count}).", paramName);
+                    $"Input '{name}' expects shape {info.ShapeText} (rank {info.Rank}) but got shape {Actual()} (rank {shape.Count}).", paramName);
             for (int d = 0; d < shape.Count; d++)
             {
                 var dim = info.Dimensions[d];
                 if (shape[d] < 0)
-                    throw new ArgumentException($"Input '{name}' got shape {actual} with a negative dimension {d}.", paramName);
+                    throw new ArgumentException($"Input '{name}' got shape {Actual()} with a negative dimension {d}.", paramName);
                 if (dim.Value is long fixedSize && shape[d] != fixedSize)
                     throw new ArgumentException(
-                        $"Input '{name}' expects shape {info.ShapeText} but got shape {actual}: dimension {d} must be {fixedSize}.", paramName);
+                        $"Input '{name}' expects shape {info.ShapeText} but got shape {Actual()}: dimension {d} must be {fixedSize}.", paramName);
                 if (dim.Name is { } symbol)
                 {
                     if (symbols.TryGetValue(symbol, out var other) && other.Value != shape[d])
                         throw new ArgumentException(
-                            $"Input '{name}' got shape {actual} with {symbol} = {shape[d]}, but input '{other.Input}' has {symbol} = {other.Value}; " +
+                            $"Input '{name}' got shape {Actual()} with {symbol} = {shape[d]}, but input '{other.Input}' has {symbol} = {other.Value}; " +
                             $"inputs that share the dimension '{symbol}' must agree.", paramName);
                     symbols[symbol] = (name, shape[d]);
                 }
@@ -440,7 +443,7 @@ public sealed class OnnxModel : IDisposable
                 }
                 if (overflow || needed != len)
                     throw new ArgumentException(
-                        $"Input '{name}' has shape {actual}, which needs {(overflow ? "more than long.MaxValue" : needed.ToString(System.Globalization.CultureInfo.InvariantCulture))} " +
+                        $"Input '{name}' has shape {Actual()}, which needs {(overflow ? "more than long.MaxValue" : needed.ToString(System.Globalization.CultureInfo.InvariantCulture))} " +
                         $"elements, but its data holds {len}.", paramName);
             }
         }
@@ -539,7 +542,6 @@ public sealed class OnnxModel : IDisposable
         {
             foreach (var v in values)
                 ortValues.Add(v.ToOrtValue(rowStart, rowCount));
-            using var runOptions = new RunOptions();
             using var results = session.Run(runOptions, inputNames, ortValues, outputs);
             var dict = new Dictionary<string, DenseTensorResult>(outputs.Length);
             int k = 0;
