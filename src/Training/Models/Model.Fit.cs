@@ -129,9 +129,12 @@ public partial class Model
     private History RunEpochs(Dataset train, int epochs, int verbose, IEnumerable<Callback>? callbacks, Dataset? valDataset,
         IReadOnlyDictionary<int, double>? classWeight, int initialEpoch, int? stepsPerEpoch, int? validationSteps, int validationFreq)
     {
+        // History comes after the user's callbacks, as in Keras (CallbackList appends it), so it records what they add
+        // to the epoch logs (learning_rate from ReduceLROnPlateau or LearningRateScheduler).
         var history = new History();
-        var cbs = new List<Callback> { history };
+        var cbs = new List<Callback>();
         if (callbacks is not null) cbs.AddRange(callbacks);
+        cbs.Add(history);
         long? steps = stepsPerEpoch is int spe ? spe : train.Cardinality >= 0 ? train.Cardinality : null;
         var fitParams = new Dictionary<string, object?> { ["epochs"] = epochs, ["steps"] = steps, ["verbose"] = verbose };
         foreach (var c in cbs)

@@ -1,0 +1,155 @@
+using OnnxKeras.Models;
+
+namespace OnnxKeras.Callbacks;
+
+/// <summary>
+/// Saves the model's weights during training (Keras 3's <c>ModelCheckpoint</c> with <c>save_weights_only=True</c>):
+/// at each epoch end, or every <c>saveFreq</c> batches, the file path is formatted from <c>filepath</c> as Python's
+/// <c>str.format</c> does, with <c>epoch</c> (1-based), <c>batch</c> (1-based, batch-level saves) and the logs
+/// (<c>weights-{epoch:02d}-{val_loss:.2f}.weights.h5</c>), its folder is created, and <c>save(model, path)</c> writes it.
+/// With <c>saveBestOnly</c> a save happens only when <see cref="Monitor"/> beats the best so far (strictly; a missing
+/// value warns and saves). Until the project's model saving is available the writer is given as a delegate
+/// (e.g. one that writes <see cref="Layers.Layer.GetWeights"/>); Keras's checks of the file extension are not made.
+/// </summary>
+/// <example><code>new ModelCheckpoint("ckpt/w-{epoch:02d}-{val_loss:.2f}.weights.h5", (m, path) =&gt; MySave(m, path), saveBestOnly: true)</code></example>
+public sealed class ModelCheckpoint : Callback
+{
+    private readonly Action<Model, string> save;
+    private readonly TextWriter? output;
+    private bool? minimize;
+    private int currentEpoch;
+    private int batchesSinceSave;
+    private int lastBatchSeen;
+
+    /// <summary>
+    /// Creates the callback. <paramref name="mode"/> is <c>min</c>, <c>max</c> or <c>auto</c> (losses and errors
+    /// minimize, accuracy/AUC/precision/recall maximize; an unknown name throws at the first epoch end, as in Keras).
+    /// <paramref name="saveFreq"/> null saves at each epoch end, a number every that many batches.
+    /// <paramref name="initialValueThreshold"/> is the best value to beat at first.
+    /// </summary>
+    public ModelCheckpoint(string filepath, Action<Model, string> save, string monitor = "val_loss", int verbose = 0, bool saveBestOnly = false,
+        string mode = "auto", int? saveFreq = null, double? initialValueThreshold = null, TextWriter? output = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(filepath);
+        this.save = save ?? throw new ArgumentNullException(nameof(save));
+        if (saveFreq is <= 0) throw new ArgumentException($"ModelCheckpoint: saveFreq must be a positive number of batches or null (each epoch); got {saveFreq}.");
+        this.output = output;
+        if (mode is not ("auto" or "min" or "max"))
+        {
+            (output ?? Console.Error).WriteLine($"ModelCheckpoint mode '{mode}' is unknown, fallback to auto mode.");
+            mode = "auto";
+        }
+        Filepath = filepath;
+        Monitor = monitor;
+        Verbose = verbose;
+        SaveBestOnly = saveBestOnly;
+        Mode = mode;
+        SaveFreq = saveFreq;
+        Best = initialValueThreshold;
+    }
+
+    /// <summary>The path template.</summary>
+    public string Filepath { get; }
+    /// <summary>The logged quantity watched with <see cref="SaveBestOnly"/>.</summary>
+    public string Monitor { get; }
+    /// <summary>1 prints a message at each save decision.</summary>
+    public int Verbose { get; }
+    /// <summary>Whether only improvements are saved.</summary>
+    public bool SaveBestOnly { get; }
+    /// <summary><c>min</c>, <c>max</c> or <c>auto</c>.</summary>
+    public string Mode { get; }
+    /// <summary>Batches between saves, or null for each epoch.</summary>
+    public int? SaveFreq { get; }
+    /// <summary>The best value seen (or the initial threshold); null before the first epoch end.</summary>
+    public double? Best { get; private set; }
+    /// <summary>The paths saved so far, in order.</summary>
+    public List<string> Saved { get; } = [];
+
+    /// <inheritdoc />
+    public override void OnEpochBegin(int epoch, IReadOnlyDictionary<string, double> logs) => currentEpoch = epoch;
+
+    /// <inheritdoc />
+    public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
+    {
+        if (SaveFreq is not int freq) return;
+        // Keras: a batch number not above the last one seen starts a new epoch.
+        batchesSinceSave += batch <= lastBatchSeen ? batch + 1 : batch - lastBatchSeen;
+        lastBatchSeen = batch;
+        if (batchesSinceSave < freq) return;
+        batchesSinceSave = 0;
+        SaveModel(currentEpoch, batch, logs);
+    }
+
+    /// <inheritdoc />
+    public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
+    {
+        if (minimize is null)
+        {
+            minimize = Mode switch
+            {
+                "min" => true,
+                "max" => false,
+                _ => CallbackSupport.AutoMinimize(Monitor, nameof(ModelCheckpoint)),
+            };
+            Best ??= minimize.Value ? double.PositiveInfinity : double.NegativeInfinity;
+        }
+        if (SaveFreq is null) SaveModel(epoch, null, logs);
+    }
+
+    /// <summary>The path for a save at <paramref name="epoch"/> (0-based) and <paramref name="batch"/> (0-based, null at epoch end).</summary>
+    public string FilePathFor(int epoch, int? batch, IReadOnlyDictionary<string, double> logs)
+    {
+        var values = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var (k, v) in logs) values[k] = v;
+        values["epoch"] = epoch + 1;
+        if (batch is int b && !logs.ContainsKey("batch")) values["batch"] = b + 1;
+        try
+        {
+            return PythonFormat.Format(Filepath, values);
+        }
+        catch (KeyNotFoundException e)
+        {
+            throw new KeyNotFoundException($"Failed to format this callback filepath: \"{Filepath}\". Reason: {e.Message}", e);
+        }
+    }
+
+    private void SaveModel(int epoch, int? batch, IReadOnlyDictionary<string, double> logs)
+    {
+        var model = Model ?? throw new InvalidOperationException("ModelCheckpoint needs a model (set by Fit).");
+        string path = FilePathFor(epoch, batch, logs);
+        if (!ShouldSave(epoch, logs, path)) return;
+        string? dir = Path.GetDirectoryName(path);
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        if (Directory.Exists(path)) throw new IOException($"Please specify a non-directory filepath for ModelCheckpoint. Filepath used is an existing directory: {path}");
+        save(model, path);
+        Saved.Add(path);
+        if (Verbose > 0) Print($"\nEpoch {epoch + 1}: finished saving model to {path}");
+    }
+
+    private bool ShouldSave(int epoch, IReadOnlyDictionary<string, double> logs, string path)
+    {
+        if (!SaveBestOnly)
+        {
+            if (Verbose > 0) Print($"\nEpoch {epoch + 1}: saving model to {path}");
+            return true;
+        }
+        if (!logs.TryGetValue(Monitor, out var current))
+        {
+            (output ?? Console.Error).WriteLine($"Can save best model only with {Monitor} available.");
+            return true;
+        }
+        minimize ??= Mode == "max" ? false : Mode == "min" || CallbackSupport.AutoMinimize(Monitor, nameof(ModelCheckpoint));
+        Best ??= minimize.Value ? double.PositiveInfinity : double.NegativeInfinity;
+        string bestText = PythonFormat.FormatValue(Best.Value, ".5f");
+        if (minimize.Value ? current < Best.Value : current > Best.Value)
+        {
+            if (Verbose > 0) Print($"\nEpoch {epoch + 1}: {Monitor} improved from {bestText} to {PythonFormat.FormatValue(current, ".5f")}, saving model to {path}");
+            Best = current;
+            return true;
+        }
+        if (Verbose > 0) Print($"\nEpoch {epoch + 1}: {Monitor} did not improve from {bestText}");
+        return false;
+    }
+
+    private void Print(string message) => (output ?? Console.Out).WriteLine(message);
+}
