@@ -542,6 +542,8 @@ public sealed class OnnxModel : IDisposable
         {
             foreach (var v in values)
                 ortValues.Add(v.ToOrtValue(rowStart, rowCount));
+            if (KnownOutputShapes(inputNames, values, outputs, rowCount) is { } shapes && TryRunIntoArrays(inputNames, ortValues, outputs, shapes) is { } direct)
+                return direct;
             using var results = session.Run(runOptions, inputNames, ortValues, outputs);
             var dict = new Dictionary<string, DenseTensorResult>(outputs.Length);
             int k = 0;
@@ -555,6 +557,69 @@ public sealed class OnnxModel : IDisposable
         finally
         {
             foreach (var v in ortValues) v.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Output shapes when every output is float32 and each dimension is fixed or a symbol that an input fixes (such as
+    /// <c>batch</c>); null otherwise. Then ONNX Runtime can write straight into managed arrays (no output copy).
+    /// </summary>
+    private long[][]? KnownOutputShapes(string[] inputNames, TensorInput[] values, string[] outputs, long rowCount)
+    {
+        var symbols = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < inputNames.Length; i++)
+        {
+            var dims = inputsByName[inputNames[i]].Dimensions;
+            for (int d = 0; d < dims.Count && d < values[i].Shape.Count; d++)
+                if (dims[d].Name is string name) symbols[name] = d == 0 && rowCount >= 0 ? rowCount : values[i].Shape[d];
+        }
+        var result = new long[outputs.Length][];
+        for (int k = 0; k < outputs.Length; k++)
+        {
+            var info = outputsByName[outputs[k]];
+            if (info.ElementType != TensorElementType.Float) return null;
+            var shape = new long[info.Rank];
+            for (int d = 0; d < shape.Length; d++)
+            {
+                var dim = info.Dimensions[d];
+                if (dim.Value is long v) shape[d] = v;
+                else if (dim.Name is string name && symbols.TryGetValue(name, out var bound)) shape[d] = bound;
+                else return null;
+            }
+            result[k] = shape;
+        }
+        return result;
+    }
+
+    /// <summary>Runs with outputs pre-allocated as managed arrays; null if ONNX Runtime's output shapes differ from the metadata's.</summary>
+    private Dictionary<string, DenseTensorResult>? TryRunIntoArrays(string[] inputNames, List<OrtValue> inputs, string[] outputs, long[][] shapes)
+    {
+        var arrays = new float[outputs.Length][];
+        var outValues = new List<OrtValue>(outputs.Length);
+        try
+        {
+            for (int k = 0; k < outputs.Length; k++)
+            {
+                long n = 1;
+                foreach (var d in shapes[k]) n = checked(n * d);
+                arrays[k] = new float[n];
+                outValues.Add(OrtValue.CreateTensorValueFromMemory(arrays[k], shapes[k]));
+            }
+            try
+            {
+                session.Run(runOptions, inputNames, inputs, outputs, outValues);
+            }
+            catch (OnnxRuntimeException)
+            {
+                return null; // the model's metadata promised other shapes: fall back to letting ONNX Runtime allocate
+            }
+            var dict = new Dictionary<string, DenseTensorResult>(outputs.Length);
+            for (int k = 0; k < outputs.Length; k++) dict[outputs[k]] = new DenseTensorResult(arrays[k], shapes[k]);
+            return dict;
+        }
+        finally
+        {
+            foreach (var v in outValues) v.Dispose();
         }
     }
 
