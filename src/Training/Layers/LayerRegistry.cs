@@ -164,6 +164,9 @@ internal static class ConfigValues
             if (type == typeof(ActivationFunction) && value is string a) return Activations.Get(a);
             if (type == typeof(Initializer) && value is string i) return Initializers.Get(i);
             if (type == typeof(Regularizer) && value is string r) return Regularizers.Get(r);
+            // Keras's nested {class_name, config} form of initializers and regularizers (configs read from JSON).
+            if (type == typeof(Initializer) && value is IDictionary<string, object?> si) return Saving.ModelConfig.InitializerFrom(si);
+            if (type == typeof(Regularizer) && value is IDictionary<string, object?> sr) return Saving.ModelConfig.RegularizerFrom(sr);
             if (typeof(Layer).IsAssignableFrom(type) && value is IDictionary<string, object?> serialized)
             {
                 var layer = LayerRegistry.Deserialize(serialized);
