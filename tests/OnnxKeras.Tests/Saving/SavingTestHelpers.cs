@@ -16,9 +16,14 @@ internal static class SavingTestHelpers
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OnnxKeras.sln"))) dir = dir.Parent;
-        if (dir?.Parent is null) return null;
-        var fixtures = Path.Combine(dir.Parent.FullName, "shared", "fixtures", "keras");
-        return Directory.Exists(fixtures) ? fixtures : null;
+        if (Environment.GetEnvironmentVariable("ONNXKERAS_KERAS_FIXTURES") is { Length: > 0 } env && Directory.Exists(env)) return env;
+        // ../shared/fixtures/keras from the repository root; a git worktree may sit a level deeper, so keep walking up.
+        for (var d = dir?.Parent; d is not null; d = d.Parent)
+        {
+            var fixtures = Path.Combine(d.FullName, "shared", "fixtures", "keras");
+            if (Directory.Exists(fixtures)) return fixtures;
+        }
+        return null;
     }
 
     /// <summary>Reads a little-endian float32/float64 C-order .npy file as float32 values and its shape.</summary>
