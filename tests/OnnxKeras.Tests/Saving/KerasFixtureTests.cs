@@ -1,3 +1,4 @@
+using PureHDF;
 using OnnxKeras.Layers;
 using OnnxKeras.Models;
 using Xunit;
@@ -111,13 +112,36 @@ public class KerasFixtureTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Dl4jSimpleLstmH5LoadsWeights()
+    public void Dl4jSimpleLstmH5LoadsButOutputsAreUnexplained()
     {
         if (Fixture("dl4j_simple_lstm_tf_keras_2_model.h5") is not { } path) return;
-        // Keras 2.0.6 LSTM with recurrent_activation "hard_sigmoid" (Keras 2: clip(0.2x + 0.5, 0, 1)); the weights load either way.
+        if (Fixture("dl4j_simple_lstm_tf_keras_2_inputs_and_outputs.h5") is not { } ioPath) return;
+        float[] x, expected;
+        using (var io = H5File.OpenRead(ioPath))
+        {
+            x = io.Group("inputs").Dataset("lstm_1_input").Read<float[]>();
+            expected = io.Group("outputs").Dataset("dense_1").Read<float[]>();
+        }
+        var input = ToArray(x, [100, 1, 1]);
+        output.WriteLine($"x: {string.Join(", ", x.Take(5))}; expected: {string.Join(", ", expected.Take(5))}");
+
+        // Loaded as is, "hard_sigmoid" means Keras 3's relu6(x + 3) / 6, not Keras 2's clip(0.2x + 0.5, 0, 1).
         var model = Model.LoadModel(path);
         Assert.Equal(10_451, model.CountParams());
-        output.WriteLine(model.ToJson());
+        double keras3Diff = model.Predict(input).Data.Zip(expected).Max(p => Math.Abs(p.First - p.Second));
+        output.WriteLine($"max |diff| with Keras 3 hard_sigmoid: {keras3Diff}");
+
+        // Keras 2's hard_sigmoid as recurrent activation, with the same weights loaded by order.
+        var keras2HardSigmoid = new ActivationFunction("keras2_hard_sigmoid", t => new KTensor(TorchSharp.torch.clamp(t.Value * 0.2 + 0.5, 0.0, 1.0)));
+        var rebuilt = new Sequential(new InputLayer([1, 1]), new LSTM(50, recurrentActivation: keras2HardSigmoid), new Dense(1));
+        rebuilt.LoadWeights(path);
+        output.WriteLine($"ours (Keras 2 hard_sigmoid): {string.Join(", ", rebuilt.Predict(input).Data.Take(5))}");
+        double keras2Diff = rebuilt.Predict(input).Data.Zip(expected).Max(p => Math.Abs(p.First - p.Second));
+        output.WriteLine($"max |diff| with Keras 2 hard_sigmoid: {keras2Diff}");
+        // Neither matches the stored outputs (max |diff| ~85 on inputs up to ~100; ours saturate where the stored outputs
+        // track the inputs almost linearly), so the stored "outputs" may not be this model's predictions. Not asserted;
+        // investigating needs Keras 2 itself. The weights do load (shapes checked) in both models.
+        Assert.True(double.IsFinite(keras3Diff) && double.IsFinite(keras2Diff));
     }
 
     [Fact]
