@@ -21,7 +21,9 @@ internal static class KerasArchive
         if (!path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"Save writes Keras 3's '.keras' format; '{path}' has another extension. Use SaveWeights for weights only (.weights.h5 or safetensors).");
         if (!model.Built) throw new InvalidOperationException($"Model '{model.Name}' is not built, so its weights do not exist yet; give it an input shape or call it on data before saving.");
-        var config = ConfigJson.Write(ModelConfig.Serialize(model));
+        var configTree = ModelConfig.Serialize(model);
+        if (CompileConfig.Serialize(model) is { } compile) configTree["compile_config"] = compile;
+        var config = ConfigJson.Write(configTree);
         var metadata = ConfigJson.Write(new Dictionary<string, object?>
         {
             ["keras_version"] = FormatKerasVersion,
@@ -53,9 +55,11 @@ internal static class KerasArchive
             return LoadLegacyH5(path);
         var (config, weights) = ReadArchive(path);
         Model model;
+        IDictionary<string, object?> tree;
         try
         {
-            model = ModelConfig.FromJson(config);
+            tree = ModelConfig.ParseJson(config) as IDictionary<string, object?> ?? throw new ArgumentException("config.json is not a JSON object.");
+            model = ModelConfig.Deserialize(tree);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
@@ -63,6 +67,7 @@ internal static class KerasArchive
         }
         var stored = WeightFiles.ReadH5($"{path}!model.weights.h5", () => new MemoryStream(weights));
         WeightFiles.Assign(model, stored, path, byName: false, skipMismatch: false);
+        if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> compile) CompileConfig.Apply(model, compile, path);
         return model;
     }
 

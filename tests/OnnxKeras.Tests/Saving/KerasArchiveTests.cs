@@ -118,3 +118,34 @@ public class KerasArchiveTests
         Assert.Equal(0.0, MaxDiff(model.Predict(x), other.Predict(x)));
     }
 }
+
+public class CompileConfigTests
+{
+    [Fact]
+    public void CompileConfigRoundTrips()
+    {
+        using var dir = NewTempDir();
+        var path = dir.File("compiled.keras");
+        var model = new Sequential(new InputLayer([3]), new Dense(2, activation: "softmax"));
+        model.Compile(new OnnxKeras.Optimizers.Adam(0.01, beta1: 0.8), "categorical_crossentropy", ["accuracy"]);
+        model.Save(path);
+        var loaded = Model.LoadModel(path);
+        Assert.True(loaded.IsCompiled);
+        var adam = Assert.IsType<OnnxKeras.Optimizers.Adam>(loaded.Optimizer);
+        Assert.Equal(0.8, adam.Beta1);
+        Assert.Equal(0.01, adam.LearningRate.At(0), 6);
+        Assert.Equal(model.Loss.Name, loaded.Loss.Name);
+        Assert.Equal(model.Metrics.Select(m => m.Name), loaded.Metrics.Select(m => m.Name));
+        var (x, y) = TestData.RandomClassification(8, 3, 2, seed: 1);
+        loaded.Fit(x, y, epochs: 1, verbose: 0);
+    }
+
+    [Fact]
+    public void FlownetCompileConfigIsApplied()
+    {
+        if (FixturesDir() is not { } dir) return;
+        var model = Model.LoadModel(Path.Combine(dir, "flownet_final_model.keras"));
+        Assert.True(model.IsCompiled);
+        Assert.IsType<OnnxKeras.Optimizers.Adam>(model.Optimizer);
+    }
+}
