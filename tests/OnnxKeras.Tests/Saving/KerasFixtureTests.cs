@@ -69,6 +69,39 @@ public class KerasFixtureTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void OurWeightsH5HasTheSameDatasetPathsAsKerasOwn()
+    {
+        if (Fixture("flownet_final_model.keras") is not { } path) return;
+        static SortedSet<string> Datasets(Stream s)
+        {
+            var found = new SortedSet<string>(StringComparer.Ordinal);
+            using var f = H5File.Open(s, leaveOpen: true);
+            void Walk(IH5Group g, string prefix)
+            {
+                foreach (var c in g.Children())
+                {
+                    if (c is IH5Group sub) Walk(sub, $"{prefix}/{c.Name}");
+                    else if (c is IH5Dataset ds) found.Add($"{prefix}/{c.Name} {string.Join("x", ds.Space.Dimensions)}");
+                }
+            }
+            Walk(f.Group("layers"), "layers");
+            return found;
+        }
+        using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+        using var keras = new MemoryStream();
+        using (var e = zip.GetEntry("model.weights.h5")!.Open()) e.CopyTo(keras);
+        keras.Position = 0;
+        var expected = Datasets(keras);
+
+        using var dir = NewTempDir();
+        var ours = dir.File("flownet.weights.h5");
+        Model.LoadModel(path).SaveWeights(ours);
+        using var fs = File.OpenRead(ours);
+        Assert.Equal(expected, Datasets(fs));
+        Assert.Contains("layers/dense/vars/0 2x128", expected);
+    }
+
+    [Fact]
     public void Dl4jCnnBatchNormH5ReproducesKerasPredictions()
     {
         if (Fixture("dl4j_cnn_batch_norm.h5") is not { } path) return;
