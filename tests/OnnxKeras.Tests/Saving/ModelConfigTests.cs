@@ -199,3 +199,51 @@ public class ModelConfigTests
         Assert.Throws<ArgumentException>(() => Model.FromJson("not json"));
     }
 }
+
+public class ModelConfigEdgeTests
+{
+    [Fact]
+    public void UnbuiltSequentialRoundTripsAndBuildsOnData()
+    {
+        var model = new Sequential(new Dense(3, activation: "relu"), new Dense(1));
+        var json = model.ToJson();
+        Assert.DoesNotContain("InputLayer", json);
+        var copy = Model.FromJson(json);
+        Assert.Equal(json, copy.ToJson());
+        Assert.Equal([4L, 1L], copy.Predict(SavingTestHelpers.Random(1, 4, 5)).Shape);
+    }
+
+    [Fact]
+    public void WeightsOnlyFileIsNotAModel()
+    {
+        using var dir = SavingTestHelpers.NewTempDir();
+        var path = dir.File("w.weights.h5");
+        new Sequential(new InputLayer([2]), new Dense(1)).SaveWeights(path);
+        var e = Assert.Throws<InvalidDataException>(() => Model.LoadModel(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("weights only", e.Message);
+    }
+
+    [Fact]
+    public void SubclassedModelHasNoJsonButSavesWeights()
+    {
+        using var dir = SavingTestHelpers.NewTempDir();
+        var model = new TwoDense();
+        var x = SavingTestHelpers.Random(2, 3, 4);
+        var y = model.Predict(x);
+        Assert.Throws<NotSupportedException>(() => model.ToJson());
+        model.SaveWeights(dir.File("sub.safetensors"));
+        var other = new TwoDense();
+        other.Predict(x);
+        other.LoadWeights(dir.File("sub.safetensors"));
+        Assert.Equal(0.0, SavingTestHelpers.MaxDiff(y, other.Predict(x)));
+    }
+
+    private sealed class TwoDense : Model
+    {
+        private readonly Dense first = new(5, activation: "relu");
+        private readonly Dense second = new(2);
+
+        public override KTensor Call(KTensor inputs, bool training = false) => second.Apply(first.Apply(inputs, training), training);
+    }
+}
