@@ -178,6 +178,39 @@ public class ModelConfigTests
     }
 
     [Fact]
+    public void ReadsKeras3FunctionalAsKerasWritesIt()
+    {
+        const string json = """
+        {"module": "keras.src.models.functional", "class_name": "Functional", "config": {"name": "functional", "trainable": true,
+          "layers": [
+            {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 3], "dtype": "float32", "sparse": false, "ragged": false, "name": "input_layer"}, "registered_name": null, "name": "input_layer", "inbound_nodes": []},
+            {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "trainable": true,
+               "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null},
+               "units": 3, "activation": "relu", "use_bias": true,
+               "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null},
+               "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null},
+               "kernel_regularizer": {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01}, "registered_name": null},
+               "bias_regularizer": null, "kernel_constraint": null, "bias_constraint": null},
+             "registered_name": null, "build_config": {"input_shape": [null, 3]}, "name": "dense",
+             "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [null, 3], "dtype": "float32", "keras_history": ["input_layer", 0, 0]}}], "kwargs": {}}]},
+            {"module": "keras.layers", "class_name": "Add", "config": {"name": "add", "trainable": true, "dtype": "float32"}, "registered_name": null,
+             "build_config": {"input_shape": [[null, 3], [null, 3]]}, "name": "add",
+             "inbound_nodes": [{"args": [[{"class_name": "__keras_tensor__", "config": {"shape": [null, 3], "dtype": "float32", "keras_history": ["input_layer", 0, 0]}},
+                                          {"class_name": "__keras_tensor__", "config": {"shape": [null, 3], "dtype": "float32", "keras_history": ["dense", 0, 0]}}]], "kwargs": {}}]}
+          ],
+          "input_layers": [["input_layer", 0, 0]], "output_layers": [["add", 0, 0]]}, "registered_name": "Functional", "build_config": {"input_shape": null}}
+        """;
+        var model = Model.FromJson(json);
+        Assert.Equal("functional", model.Name);
+        var dense = (Dense)model.GetLayer("dense");
+        Assert.Equal(0.01, Assert.IsType<L2Regularizer>(dense.KernelRegularizer).L2);
+        var x = new float[,] { { 1, -2, 3 } };
+        var h = dense.Apply(new KTensor(TorchSharp.torch.tensor(new float[] { 1, -2, 3 }, [1, 3])));
+        var y = model.Predict(x);
+        for (int j = 0; j < 3; j++) Assert.Equal(x[0, j] + h.Value[0, j].item<float>(), y[0, j], 5);
+    }
+
+    [Fact]
     public void ReadsKeras2SequentialListForm()
     {
         const string json = """
