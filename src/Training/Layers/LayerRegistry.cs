@@ -127,14 +127,30 @@ public static class LayerRegistry
     {
         var ctors = type.GetConstructors().OrderByDescending(c => c.GetParameters().Count(p => config.ContainsKey(Layer.SnakeCase(p.Name!)))).ToList();
         if (ctors.Count == 0) throw new ArgumentException($"{type.Name} has no public constructor, so it cannot be rebuilt from a config.");
-        var ctor = ctors[0];
-        var args = ctor.GetParameters().Select(p =>
+        // Overloads that match equally well (Dot(int axes) / Dot(int[] axes)) are tried in turn until the values convert.
+        ConstructorInfo ctor = ctors[0];
+        object?[]? args = null;
+        ArgumentException? firstError = null;
+        foreach (var candidate in ctors)
         {
-            string key = Layer.SnakeCase(p.Name!);
-            if (config.TryGetValue(key, out var value)) return ConfigValues.Convert(value, p.ParameterType, $"{type.Name}.{key}");
-            if (p.HasDefaultValue) return p.DefaultValue;
-            throw new ArgumentException($"Config for {type.Name} lacks '{key}', which its constructor needs.");
-        }).ToArray();
+            try
+            {
+                args = candidate.GetParameters().Select(p =>
+                {
+                    string key = Layer.SnakeCase(p.Name!);
+                    if (config.TryGetValue(key, out var value)) return ConfigValues.Convert(value, p.ParameterType, $"{type.Name}.{key}");
+                    if (p.HasDefaultValue) return p.DefaultValue;
+                    throw new ArgumentException($"Config for {type.Name} lacks '{key}', which its constructor needs.");
+                }).ToArray();
+                ctor = candidate;
+                break;
+            }
+            catch (ArgumentException e)
+            {
+                firstError ??= e;
+            }
+        }
+        if (args is null) throw firstError!;
         Layer layer;
         try
         {
@@ -164,6 +180,9 @@ internal static class ConfigValues
             if (type == typeof(ActivationFunction) && value is string a) return Activations.Get(a);
             if (type == typeof(Initializer) && value is string i) return Initializers.Get(i);
             if (type == typeof(Regularizer) && value is string r) return Regularizers.Get(r);
+            // Keras's nested {class_name, config} form of initializers and regularizers (configs read from JSON).
+            if (type == typeof(Initializer) && value is IDictionary<string, object?> si) return Saving.ModelConfig.InitializerFrom(si);
+            if (type == typeof(Regularizer) && value is IDictionary<string, object?> sr) return Saving.ModelConfig.RegularizerFrom(sr);
             if (typeof(Layer).IsAssignableFrom(type) && value is IDictionary<string, object?> serialized)
             {
                 var layer = LayerRegistry.Deserialize(serialized);

@@ -1,0 +1,38 @@
+using OnnxKeras.Saving;
+
+namespace OnnxKeras.Models;
+
+// Saving and loading (Keras's save_weights/load_weights, to_json/model_from_json, save/load_model).
+public partial class Model
+{
+    /// <summary>
+    /// Writes the weights to <paramref name="path"/>, atomically: Keras 3's layout for <c>.weights.h5</c>
+    /// (<c>layers/&lt;layer&gt;/vars/0..</c>), safetensors for any other extension (tensor names are the variables' paths).
+    /// </summary>
+    public void SaveWeights(string path) => WeightFiles.Save(this, path);
+
+    /// <summary>
+    /// Loads weights from safetensors, Keras 3 <c>.weights.h5</c>, legacy Keras 2 <c>.h5</c> or a <c>.keras</c> file.
+    /// Everything is read and checked before any weight changes. Layers are matched by position (layers with weights,
+    /// in model order), or by name when <paramref name="byName"/> is set or the names all agree;
+    /// <paramref name="skipMismatch"/> skips layers whose weight counts or shapes differ instead of failing.
+    /// </summary>
+    /// <returns>The warnings about skipped layers (also written to standard error); empty when all matched.</returns>
+    /// <exception cref="InvalidDataException">A mismatch (naming the layer and both shapes) or an unreadable file (naming it).</exception>
+    public IReadOnlyList<string> LoadWeights(string path, bool byName = false, bool skipMismatch = false) => WeightFiles.Load(this, path, byName, skipMismatch);
+
+    /// <summary>The architecture as Keras 3's JSON config (<c>model.to_json()</c>); Sequential and functional models only.</summary>
+    public string ToJson(bool indented = false) => ConfigJson.Write(ModelConfig.Serialize(this), indented);
+
+    /// <summary>Rebuilds a model with fresh weights from a Keras 3 (or Keras 2) JSON config (<c>keras.models.model_from_json</c>).</summary>
+    public static Model FromJson(string json) => ModelConfig.FromJson(json);
+
+    /// <summary>Saves the whole model (config and weights) as Keras 3's <c>.keras</c> zip, atomically.</summary>
+    public void Save(string path) => KerasArchive.Save(this, path);
+
+    /// <summary>
+    /// Loads a whole model (<c>keras.models.load_model</c>): a Keras 3 <c>.keras</c> file or a legacy Keras 2 <c>.h5</c>/<c>.hdf5</c>
+    /// with <c>model_config</c>. The config is rebuilt and all weights are checked before the model is returned.
+    /// </summary>
+    public static Model LoadModel(string path) => KerasArchive.Load(path);
+}

@@ -1,0 +1,369 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using OnnxKeras.Layers;
+using OnnxKeras.Models;
+
+namespace OnnxKeras.Saving;
+
+/// <summary>
+/// Model architecture as Keras 3's JSON config (<c>model.to_json()</c>): <c>Sequential</c> with its layer list (an
+/// <c>InputLayer</c> first) and <c>Functional</c> with per-layer <c>inbound_nodes</c> of <c>__keras_tensor__</c> references.
+/// Reading also accepts Keras 2's forms (<c>inbound_nodes: [[["name", 0, 0, {}]]]</c>, <c>batch_input_shape</c>,
+/// a Sequential config that is a bare layer list, class name <c>Model</c>).
+/// </summary>
+public static class ModelConfig
+{
+    // ------------------------------------------------------------------ writing
+
+    /// <summary>The model's Keras 3 config as a JSON object tree (dictionaries and lists).</summary>
+    public static Dictionary<string, object?> Serialize(Model model)
+    {
+        if (model is Sequential seq) return SerializeSequential(seq);
+        if (model.Graph is null || model.GetType() != typeof(Model))
+            throw new NotSupportedException($"Model '{model.Name}' ({model.GetType().Name}) is a subclassed model: its computation is C# code, so it has no Keras config. Save its weights with SaveWeights instead.");
+        return SerializeFunctional(model, model.Graph);
+    }
+
+    private static Dictionary<string, object?> Wrap(string className, Dictionary<string, object?> config, object? buildConfig) => new(StringComparer.Ordinal)
+    {
+        ["module"] = "keras",
+        ["class_name"] = className,
+        ["config"] = config,
+        ["registered_name"] = null,
+        ["build_config"] = buildConfig,
+    };
+
+    private static Dictionary<string, object?> SerializeSequential(Sequential model)
+    {
+        var layers = new List<object?>();
+        var graph = model.Graph;
+        if (graph is not null)
+        {
+            // A Sequential keeps only its InputLayer's shape, so the entry gets a fixed name and the JSON round-trips exactly.
+            var input = LayerRegistry.Serialize(graph.Inputs[0].History!.Layer);
+            ((LayerConfig)input["config"]!)["name"] = "input_layer";
+            layers.Add(input);
+        }
+        foreach (var l in model.Layers) layers.Add(SerializeLayer(l));
+        var config = new Dictionary<string, object?>(StringComparer.Ordinal) { ["name"] = model.Name, ["trainable"] = model.Trainable, ["dtype"] = "float32", ["layers"] = layers };
+        object? build = null;
+        if (graph is not null)
+        {
+            config["build_input_shape"] = graph.Inputs[0].Shape.Dims;
+            build = new Dictionary<string, object?> { ["input_shape"] = graph.Inputs[0].Shape.Dims };
+        }
+        return Wrap("Sequential", config, build);
+    }
+
+    private static Dictionary<string, object?> SerializeLayer(Layer l)
+    {
+        var d = LayerRegistry.Serialize(l);
+        if (l.Built && l.BuildInputShapes is { } shapes)
+            d["build_config"] = new Dictionary<string, object?> { ["input_shape"] = shapes.Count == 1 ? shapes[0].Dims : shapes.Select(s => (object?)s.Dims).ToList() };
+        return d;
+    }
+
+    private static Dictionary<string, object?> SerializeFunctional(Model model, FunctionalGraph graph)
+    {
+        // Node indices count only this graph's calls of each layer, in call order (Keras's node_conversion_map).
+        var nodeIndex = new Dictionary<Node, int>();
+        foreach (var group in graph.Nodes.GroupBy(n => n.Layer))
+        {
+            int k = 0;
+            foreach (var n in group.Key.InboundNodes.Where(n => group.Contains(n))) nodeIndex[n] = k++;
+        }
+        object? Ref(KTensor t) => new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["class_name"] = "__keras_tensor__",
+            ["config"] = new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["shape"] = t.Shape.Dims,
+                ["dtype"] = "float32",
+                ["keras_history"] = new List<object?> { t.History!.Layer.Name, nodeIndex[t.History.Node], t.History.TensorIndex },
+            },
+        };
+        var layers = new List<object?>();
+        foreach (var layer in graph.Layers)
+        {
+            var d = layer is InputLayer ? LayerRegistry.Serialize(layer) : SerializeLayer(layer);
+            d["name"] = layer.Name;
+            d["inbound_nodes"] = layer is InputLayer ? new List<object?>() : graph.Nodes.Where(n => n.Layer == layer).OrderBy(n => nodeIndex[n]).Select(n => (object?)new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["args"] = n.Inputs.Count == 1 ? new List<object?> { Ref(n.Inputs[0]) } : new List<object?> { n.Inputs.Select(Ref).ToList() },
+                ["kwargs"] = new Dictionary<string, object?>(),
+            }).ToList();
+            layers.Add(d);
+        }
+        List<object?> Ends(IReadOnlyList<KTensor> ts) => ts.Select(t => (object?)new List<object?> { t.History!.Layer.Name, nodeIndex[t.History.Node], t.History.TensorIndex }).ToList();
+        var config = new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["name"] = model.Name,
+            ["trainable"] = model.Trainable,
+            ["layers"] = layers,
+            ["input_layers"] = Ends(graph.Inputs),
+            ["output_layers"] = Ends(graph.Outputs),
+        };
+        return Wrap("Functional", config, new Dictionary<string, object?> { ["input_shape"] = graph.Inputs.Count == 1 ? graph.Inputs[0].Shape.Dims : graph.Inputs.Select(i => (object?)i.Shape.Dims).ToList() });
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    /// <summary>Parses JSON into config values: objects as dictionaries, arrays as lists, integers as long, other numbers as double.</summary>
+    public static object? ParseJson(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return Convert(doc.RootElement);
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"The model config is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    private static object? Convert(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => e.EnumerateObject().Aggregate(new Dictionary<string, object?>(StringComparer.Ordinal), (d, p) => { d[p.Name] = Convert(p.Value); return d; }),
+        JsonValueKind.Array => e.EnumerateArray().Select(Convert).ToList(),
+        JsonValueKind.String => e.GetString(),
+        JsonValueKind.Number => e.TryGetInt64(out long l) ? l : e.GetDouble(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => null,
+    };
+
+    /// <summary>Rebuilds a model (new layers, fresh weights) from its Keras config JSON.</summary>
+    public static Model FromJson(string json)
+    {
+        if (ParseJson(json) is not Dictionary<string, object?> root) throw new ArgumentException("A model config must be a JSON object with 'class_name' and 'config'.");
+        return Deserialize(root);
+    }
+
+    /// <summary>Rebuilds a model from its config object tree.</summary>
+    public static Model Deserialize(IDictionary<string, object?> root)
+    {
+        string className = root.TryGetValue("class_name", out var cn) && cn is string s ? s : throw new ArgumentException("A model config needs a 'class_name' string.");
+        root.TryGetValue("config", out var config);
+        return className switch
+        {
+            "Sequential" => ReadSequential(config),
+            "Functional" or "Model" => ReadFunctional(config as IDictionary<string, object?> ?? throw new ArgumentException("A Functional model config needs a 'config' object.")),
+            _ => throw new NotSupportedException($"Model class '{className}' cannot be rebuilt from its config: only Sequential and Functional (Model) configs are supported; a subclassed model needs its C# class."),
+        };
+    }
+
+    private static Sequential ReadSequential(object? config)
+    {
+        IEnumerable<object?> entries;
+        string? name = null;
+        object? build = null;
+        if (config is IDictionary<string, object?> d)
+        {
+            entries = d.TryGetValue("layers", out var ls) && ls is IEnumerable<object?> list ? list : throw new ArgumentException("A Sequential config needs a 'layers' list.");
+            name = d.TryGetValue("name", out var n) ? n as string : null;
+            build = d.TryGetValue("build_input_shape", out var b) ? b : null;
+        }
+        else if (config is IEnumerable<object?> list) entries = list; // Keras 2.0/2.1: the config is the layer list itself
+        else throw new ArgumentException("A Sequential config must be an object with 'layers' (or, from Keras 2, a list of layers).");
+
+        var layers = new List<Layer>();
+        foreach (var entry in entries)
+        {
+            if (entry is not IDictionary<string, object?> ld) throw new ArgumentException("Every entry of a Sequential's 'layers' must be an object.");
+            var cfg = ld.TryGetValue("config", out var c) ? c as IDictionary<string, object?> : null;
+            // Keras 2 put the input shape on the first layer; Keras 3 has an InputLayer (or only a build_config).
+            if (layers.Count == 0 && cfg is not null && !IsInputLayer(ld) && cfg.TryGetValue("batch_input_shape", out var bis) && bis is IEnumerable<object?> dims)
+                layers.Add(new InputLayer(WithoutBatch(dims)) { Name = $"{cfg["name"]}_input" });
+            if (layers.Count == 0 && !IsInputLayer(ld) && ld.TryGetValue("build_config", out var bc) && bc is IDictionary<string, object?> bcd && bcd.TryGetValue("input_shape", out var ish) && ish is IEnumerable<object?> ishape && ishape.All(x => x is null or long))
+                layers.Add(new InputLayer(WithoutBatch(ishape)));
+            layers.Add(DeserializeLayer(ld));
+        }
+        if (layers.Count > 0 && layers[0] is not InputLayer && build is IEnumerable<object?> bshape && bshape.All(x => x is null or long))
+            layers.Insert(0, new InputLayer(WithoutBatch(bshape)));
+        var model = name is null ? new Sequential() : new Sequential { Name = name };
+        foreach (var l in layers) model.Add(l);
+        return model;
+    }
+
+    private static bool IsInputLayer(IDictionary<string, object?> d) => d.TryGetValue("class_name", out var c) && c is "InputLayer";
+
+    private static Shape WithoutBatch(IEnumerable<object?> dims) => new(dims.Skip(1).Select(x => x is null ? null : (long?)System.Convert.ToInt64(x, CultureInfo.InvariantCulture)).ToArray());
+
+    /// <summary>A layer from <c>{class_name, config, ...}</c>, with Keras's InputLayer forms and nested objects converted.</summary>
+    public static Layer DeserializeLayer(IDictionary<string, object?> serialized)
+    {
+        if (IsInputLayer(serialized))
+        {
+            var cfg = serialized.TryGetValue("config", out var c) && c is IDictionary<string, object?> d ? d : new Dictionary<string, object?>();
+            Shape shape = cfg.TryGetValue("batch_shape", out var bs) && bs is IEnumerable<object?> b ? WithoutBatch(b)
+                : cfg.TryGetValue("batch_input_shape", out var bis) && bis is IEnumerable<object?> b2 ? WithoutBatch(b2)
+                : cfg.TryGetValue("shape", out var sh) && sh is IEnumerable<object?> s ? new Shape(s.Select(x => x is null ? null : (long?)System.Convert.ToInt64(x, CultureInfo.InvariantCulture)).ToArray())
+                : throw new ArgumentException("An InputLayer config needs 'batch_shape' (Keras 3) or 'batch_input_shape' (Keras 2).");
+            return cfg.TryGetValue("name", out var n) && n is string name ? new InputLayer(shape) { Name = name } : new InputLayer(shape);
+        }
+        return LayerRegistry.Deserialize(serialized);
+    }
+
+    private static Model ReadFunctional(IDictionary<string, object?> config)
+    {
+        string? modelName = config.TryGetValue("name", out var mn) ? mn as string : null;
+        if (!config.TryGetValue("layers", out var ls) || ls is not IEnumerable<object?> layerEntries) throw new ArgumentException("A Functional config needs a 'layers' list.");
+        var entries = layerEntries.Select(e => e as IDictionary<string, object?> ?? throw new ArgumentException("Every entry of a Functional's 'layers' must be an object.")).ToList();
+        var layers = new Dictionary<string, Layer>(StringComparer.Ordinal);
+        var pending = new List<(string Name, List<List<(string Layer, int Node, int Tensor)>> Nodes)>();
+        var tensors = new Dictionary<(string, int, int), KTensor>();
+        var nodeCount = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var e in entries)
+        {
+            string name = e.TryGetValue("name", out var n) && n is string s ? s
+                : e.TryGetValue("config", out var c) && c is IDictionary<string, object?> cd && cd.TryGetValue("name", out var n2) && n2 is string s2 ? s2
+                : throw new ArgumentException("Every layer of a Functional config needs a 'name'.");
+            if (layers.ContainsKey(name)) throw new ArgumentException($"The Functional config lists layer '{name}' twice.");
+            var layer = DeserializeLayer(e);
+            layers[name] = layer;
+            if (layer is InputLayer input)
+            {
+                var t = Node.Input(input, input.Shape.WithBatch(), input.Name);
+                tensors[(name, 0, 0)] = t;
+                nodeCount[name] = 1;
+                continue;
+            }
+            var nodes = e.TryGetValue("inbound_nodes", out var ib) && ib is IEnumerable<object?> ibl ? ibl.Select(ParseNode).ToList() : [];
+            pending.Add((name, nodes));
+        }
+        // Apply each layer's calls once their inputs exist (Keras's process_node loop).
+        var next = pending.ToDictionary(p => p.Name, _ => 0, StringComparer.Ordinal);
+        bool progress = true;
+        while (progress)
+        {
+            progress = false;
+            foreach (var (name, nodes) in pending)
+            {
+                while (next[name] < nodes.Count && nodes[next[name]].All(r => tensors.ContainsKey(r)))
+                {
+                    var args = nodes[next[name]].Select(r => tensors[r]).ToList();
+                    var outs = layers[name].ApplyMany(args);
+                    int idx = nodeCount.GetValueOrDefault(name);
+                    for (int k = 0; k < outs.Count; k++) tensors[(name, idx, k)] = outs[k];
+                    nodeCount[name] = idx + 1;
+                    next[name]++;
+                    progress = true;
+                }
+            }
+        }
+        var stuck = pending.FirstOrDefault(p => next[p.Name] < p.Nodes.Count);
+        if (stuck.Name is not null)
+        {
+            var missing = stuck.Nodes[next[stuck.Name]].First(r => !tensors.ContainsKey(r));
+            throw new ArgumentException($"The Functional config cannot be rebuilt: layer '{stuck.Name}' is called on output {missing.Item3} of call {missing.Item2} of layer '{missing.Item1}', which no layer produces.");
+        }
+        List<KTensor> Ends(string key)
+        {
+            if (!config.TryGetValue(key, out var v) || v is not IEnumerable<object?> list) throw new ArgumentException($"A Functional config needs '{key}'.");
+            var items = list.ToList();
+            // A single [name, 0, 0] triple instead of a list of them.
+            if (items.Count == 3 && items[0] is string) items = [items];
+            return items.Select(x =>
+            {
+                var r = ParseRef(x);
+                return tensors.TryGetValue(r, out var t) ? t : throw new ArgumentException($"'{key}' refers to output {r.Tensor} of call {r.Node} of layer '{r.Layer}', which the config does not produce.");
+            }).ToList();
+        }
+        return new Model(Ends("input_layers"), Ends("output_layers"), modelName);
+    }
+
+    /// <summary>One inbound node: Keras 3 <c>{"args": [...], "kwargs": {}}</c> or Keras 2 <c>[["name", node, tensor, {}], ...]</c>.</summary>
+    private static List<(string Layer, int Node, int Tensor)> ParseNode(object? node)
+    {
+        var refs = new List<(string, int, int)>();
+        if (node is IDictionary<string, object?> d)
+        {
+            if (d.TryGetValue("args", out var args)) Collect(args, refs);
+        }
+        else if (node is IEnumerable<object?> list)
+        {
+            foreach (var item in list) refs.Add(ParseRef(item));
+        }
+        else throw new ArgumentException("An inbound node must be an object with 'args' (Keras 3) or a list of [name, node, tensor] references (Keras 2).");
+        return refs;
+
+        static void Collect(object? v, List<(string, int, int)> into)
+        {
+            if (v is IDictionary<string, object?> t && t.TryGetValue("class_name", out var c) && c is "__keras_tensor__")
+            {
+                var cfg = t["config"] as IDictionary<string, object?> ?? throw new ArgumentException("A __keras_tensor__ needs a config.");
+                into.Add(ParseRef(cfg["keras_history"]));
+            }
+            else if (v is IEnumerable<object?> l)
+            {
+                foreach (var x in l) Collect(x, into);
+            }
+        }
+    }
+
+    private static (string Layer, int Node, int Tensor) ParseRef(object? v)
+    {
+        if (v is IEnumerable<object?> l && l.ToList() is { Count: >= 3 } items && items[0] is string name)
+            return (name, System.Convert.ToInt32(items[1], CultureInfo.InvariantCulture), System.Convert.ToInt32(items[2], CultureInfo.InvariantCulture));
+        throw new ArgumentException("A tensor reference must be [layer_name, node_index, tensor_index].");
+    }
+
+    // ------------------------------------------------------------------ nested objects
+
+    /// <summary>An initializer from Keras's <c>{class_name, config}</c> form (Keras 2 and 3), e.g. <c>{"class_name": "VarianceScaling", ...}</c>.</summary>
+    internal static Initializer InitializerFrom(IDictionary<string, object?> serialized)
+    {
+        string className = serialized.TryGetValue("class_name", out var c) && c is string s ? s : throw new ArgumentException("A serialized initializer needs a 'class_name'.");
+        var config = serialized.TryGetValue("config", out var cfg) && cfg is IDictionary<string, object?> d ? d : new Dictionary<string, object?>();
+        var type = typeof(Initializer).Assembly.GetTypes().FirstOrDefault(t => !t.IsAbstract && typeof(Initializer).IsAssignableFrom(t) && t.IsPublic
+            && (t.Name == className || t.Name == className + "Initializer"));
+        Initializer init;
+        try
+        {
+            init = type is not null ? Construct<Initializer>(type, config) : Initializers.Get(className);
+        }
+        catch (ArgumentException)
+        {
+            init = Initializers.Get(className); // an unusual argument (e.g. Keras 2's distribution "normal"): the default of that class
+        }
+        if (config.TryGetValue("seed", out var seed) && seed is not null && init.Seed is null)
+            typeof(Initializer).GetProperty(nameof(Initializer.Seed))!.SetValue(init, System.Convert.ToInt64(seed, CultureInfo.InvariantCulture));
+        return init;
+    }
+
+    /// <summary>A regularizer from Keras's <c>{class_name, config}</c> form (<c>L1</c>, <c>L2</c>, <c>L1L2</c>).</summary>
+    internal static Regularizer RegularizerFrom(IDictionary<string, object?> serialized)
+    {
+        string className = serialized.TryGetValue("class_name", out var c) && c is string s ? s : throw new ArgumentException("A serialized regularizer needs a 'class_name'.");
+        var config = serialized.TryGetValue("config", out var cfg) && cfg is IDictionary<string, object?> d ? d : new Dictionary<string, object?>();
+        double Get(string k) => config.TryGetValue(k, out var v) && v is not null ? System.Convert.ToDouble(v, CultureInfo.InvariantCulture) : 0.0;
+        return className switch
+        {
+            "L1" or "l1" => new L1Regularizer(Get("l1")),
+            "L2" or "l2" => new L2Regularizer(Get("l2")),
+            "L1L2" or "l1_l2" => Get("l1") == 0 && config.ContainsKey("l2") && !config.ContainsKey("l1") ? new L2Regularizer(Get("l2")) : new L1L2Regularizer(Get("l1"), Get("l2")),
+            _ => throw new ArgumentException($"Unknown regularizer class '{className}'; supported: L1, L2, L1L2."),
+        };
+    }
+
+    private static T Construct<T>(Type type, IDictionary<string, object?> config)
+    {
+        var ctor = type.GetConstructors().OrderByDescending(k => k.GetParameters().Length).First();
+        var args = ctor.GetParameters().Select(p =>
+        {
+            string key = Layer.SnakeCase(p.Name!);
+            return config.TryGetValue(key, out var v) && v is not null ? ConfigValues.Convert(v, p.ParameterType, $"{type.Name}.{key}")
+                : p.HasDefaultValue ? p.DefaultValue : throw new ArgumentException($"Config for {type.Name} lacks '{key}'.");
+        }).ToArray();
+        try
+        {
+            return (T)ctor.Invoke(args);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is ArgumentException a)
+        {
+            throw a;
+        }
+    }
+}

@@ -1,0 +1,214 @@
+using PureHDF;
+using OnnxKeras.Layers;
+using OnnxKeras.Models;
+using Xunit;
+using Xunit.Abstractions;
+using static OnnxKeras.Tests.Saving.SavingTestHelpers;
+
+namespace OnnxKeras.Tests.Saving;
+
+/// <summary>Real files written by Keras (../shared/fixtures/keras); each test returns early, with a logged note, when they are absent.</summary>
+public class KerasFixtureTests(ITestOutputHelper output)
+{
+    private string? Fixture(string name)
+    {
+        var dir = FixturesDir();
+        var path = dir is null ? null : Path.Combine(dir, name);
+        if (path is null || !File.Exists(path))
+        {
+            output.WriteLine($"SKIPPED: fixture {name} not found (expected in ../shared/fixtures/keras next to the repository).");
+            return null;
+        }
+        return path;
+    }
+
+    [Fact]
+    public void FlownetKerasFileLoadsAndPredictsLikeItsWeights()
+    {
+        if (Fixture("flownet_final_model.keras") is not { } path) return;
+        var model = Model.LoadModel(path);
+        Assert.IsType<Sequential>(model);
+        Assert.Equal(10_786, model.CountParams());
+        Assert.Equal(["dense", "dropout", "dense_1", "leaky_re_lu", "dense_2", "leaky_re_lu_1", "dense_3"], model.Layers.Select(l => l.Name));
+        var x = Random(3, 5, 2);
+        var y = model.Predict(x);
+        Assert.Equal([5L, 2L], y.Shape);
+
+        // The same forward pass written out by hand from the loaded weights (relu, linear+LeakyReLU(0.2) x2, linear).
+        var dense = model.Layers.OfType<Dense>().ToList();
+        var input = (float[,])x;
+        var expected = new double[5, 2];
+        for (int s = 0; s < 5; s++)
+        {
+            double[] h = [input[s, 0], input[s, 1]];
+            for (int k = 0; k < 4; k++)
+            {
+                var w = dense[k].Weights[0];
+                var b = dense[k].Weights[1].ToArray();
+                var wd = w.ToArray();
+                int n = (int)w.Shape[1]!.Value;
+                var o = new double[n];
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = b[j];
+                    for (int i = 0; i < h.Length; i++) acc += h[i] * wd[i * n + j];
+                    o[j] = k == 0 ? Math.Max(acc, 0) : k < 3 ? (acc > 0 ? acc : 0.2 * acc) : acc;
+                }
+                h = o;
+            }
+            expected[s, 0] = h[0];
+            expected[s, 1] = h[1];
+        }
+        for (int s = 0; s < 5; s++)
+            for (int j = 0; j < 2; j++) Assert.Equal(expected[s, j], y[s, j], 1e-4);
+
+        // Its weights also load into a model built in code, from the .keras file itself.
+        var again = (Sequential)Model.FromJson(model.ToJson());
+        again.LoadWeights(path);
+        Assert.Equal(0.0, MaxDiff(y, again.Predict(x)));
+    }
+
+    [Fact]
+    public void OurWeightsH5HasTheSameDatasetPathsAsKerasOwn()
+    {
+        if (Fixture("flownet_final_model.keras") is not { } path) return;
+        static SortedSet<string> Datasets(Stream s)
+        {
+            var found = new SortedSet<string>(StringComparer.Ordinal);
+            using var f = H5File.Open(s, leaveOpen: true);
+            void Walk(IH5Group g, string prefix)
+            {
+                foreach (var c in g.Children())
+                {
+                    if (c is IH5Group sub) Walk(sub, $"{prefix}/{c.Name}");
+                    else if (c is IH5Dataset ds) found.Add($"{prefix}/{c.Name} {string.Join("x", ds.Space.Dimensions)}");
+                }
+            }
+            Walk(f.Group("layers"), "layers");
+            return found;
+        }
+        using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+        using var keras = new MemoryStream();
+        using (var e = zip.GetEntry("model.weights.h5")!.Open()) e.CopyTo(keras);
+        keras.Position = 0;
+        var expected = Datasets(keras);
+
+        using var dir = NewTempDir();
+        var ours = dir.File("flownet.weights.h5");
+        Model.LoadModel(path).SaveWeights(ours);
+        using var fs = File.OpenRead(ours);
+        Assert.Equal(expected, Datasets(fs));
+        Assert.Contains("layers/dense/vars/0 2x128", expected);
+    }
+
+    [Fact]
+    public void Dl4jCnnBatchNormH5ReproducesKerasPredictions()
+    {
+        if (Fixture("dl4j_cnn_batch_norm.h5") is not { } path) return;
+        if (Fixture("dl4j_cnn_batch_norm_input.npy") is not { } inputPath) return;
+        if (Fixture("dl4j_cnn_batch_norm_predictions.npy") is not { } predPath) return;
+        var model = Model.LoadModel(path);
+        Assert.Equal(79, model.CountParams());
+        var (xData, xShape) = ReadNpy(inputPath);
+        var (yData, yShape) = ReadNpy(predPath);
+        var y = model.Predict(ToArray(xData, xShape));
+        Assert.Equal(yShape, y.Shape);
+        for (int i = 0; i < yData.Length; i++) Assert.True(Math.Abs(yData[i] - y.Data[i]) <= 1e-5, $"sample {i}: Keras {yData[i]}, ours {y.Data[i]}");
+    }
+
+    [Fact]
+    public void Fer2013FunctionalH5LoadsAndPredicts()
+    {
+        if (Fixture("fer2013_mini_XCEPTION.102-0.66.hdf5") is not { } path) return;
+        var model = Model.LoadModel(path);
+        Assert.Equal(58_423, model.CountParams());
+        Assert.Equal(56_951, model.TrainableWeights.Sum(w => w.Size));
+        var y = model.Predict(Random(4, 2, 64, 64, 1));
+        Assert.Equal([2L, 7L], y.Shape);
+        for (int s = 0; s < 2; s++) Assert.Equal(1.0, Enumerable.Range(0, 7).Sum(j => (double)y[s, j]), 1e-4);
+        // The rebuilt functional model survives our own JSON round trip.
+        var again = Model.FromJson(model.ToJson());
+        again.LoadWeights(path);
+        var x = Random(5, 2, 64, 64, 1);
+        Assert.Equal(0.0, MaxDiff(model.Predict(x), again.Predict(x)));
+    }
+
+    [Fact]
+    public void Dl4jEmbeddingLstmH5Loads()
+    {
+        if (Fixture("dl4j_embedding_lstm_tensorflow_2.h5") is not { } path) return;
+        var model = Model.LoadModel(path);
+        Assert.Equal(308, model.CountParams());
+        var x = new float[2, 10];
+        for (int i = 0; i < 10; i++) x[0, i] = x[1, 9 - i] = i % 4;
+        Assert.Equal([2L, 10L, 6L], model.Predict(x).Shape);
+    }
+
+    [Fact]
+    public void Dl4jSimpleLstmH5LoadsButOutputsAreUnexplained()
+    {
+        if (Fixture("dl4j_simple_lstm_tf_keras_2_model.h5") is not { } path) return;
+        if (Fixture("dl4j_simple_lstm_tf_keras_2_inputs_and_outputs.h5") is not { } ioPath) return;
+        float[] x, expected;
+        using (var io = H5File.OpenRead(ioPath))
+        {
+            x = io.Group("inputs").Dataset("lstm_1_input").Read<float[]>();
+            expected = io.Group("outputs").Dataset("dense_1").Read<float[]>();
+        }
+        var input = ToArray(x, [100, 1, 1]);
+        output.WriteLine($"max x {x.Max()}, max expected {expected.Max()}; x: {string.Join(", ", x.Take(5))}; expected: {string.Join(", ", expected.Take(5))}");
+
+        // Loaded as is, "hard_sigmoid" means Keras 3's relu6(x + 3) / 6, not Keras 2's clip(0.2x + 0.5, 0, 1).
+        var model = Model.LoadModel(path);
+        Assert.Equal(10_451, model.CountParams());
+        double keras3Diff = model.Predict(input).Data.Zip(expected).Max(p => Math.Abs(p.First - p.Second));
+        output.WriteLine($"max |diff| with Keras 3 hard_sigmoid: {keras3Diff}");
+
+        // Keras 2's hard_sigmoid as recurrent activation, with the same weights loaded by order.
+        var keras2HardSigmoid = new ActivationFunction("keras2_hard_sigmoid", t => new KTensor(TorchSharp.torch.clamp(t.Value * 0.2 + 0.5, 0.0, 1.0)));
+        var rebuilt = new Sequential(new InputLayer([1, 1]), new LSTM(50, recurrentActivation: keras2HardSigmoid), new Dense(1));
+        rebuilt.LoadWeights(path);
+        output.WriteLine($"ours (Keras 2 hard_sigmoid): {string.Join(", ", rebuilt.Predict(input).Data.Take(5))}");
+        double keras2Diff = rebuilt.Predict(input).Data.Zip(expected).Max(p => Math.Abs(p.First - p.Second));
+        output.WriteLine($"max |diff| with Keras 2 hard_sigmoid: {keras2Diff}");
+        // Neither matches the stored outputs (max |diff| ~85; the stored outputs track the inputs almost linearly up to ~77),
+        // and they exceed what this architecture can output at all (bound below: ~29.7 vs ~93.9), so they are not this
+        // model's predictions. The hard_sigmoid difference cannot be checked with this pair.
+        Assert.True(double.IsFinite(keras3Diff) && double.IsFinite(keras2Diff));
+        // Bound: |h| <= 1 for an LSTM with tanh, so |output| <= sum|dense kernel| + |dense bias| whatever the gate activation.
+        var dense = model.Layers.OfType<Dense>().Single();
+        double bound = dense.Weights[0].ToArray().Sum(v => Math.Abs(v)) + Math.Abs(dense.Weights[1].ToArray()[0]);
+        output.WriteLine($"largest output this model can produce: {bound}; largest stored output: {expected.Max(Math.Abs)}");
+        Assert.True(expected.Max(Math.Abs) > bound, "the stored outputs are now reachable: compare them with the predictions");
+    }
+
+    [Fact]
+    public void MlxLstmWeightsLoadFromTheCellGroupIntoAModelBuiltInCode()
+    {
+        if (Fixture("keras_mlx_branch_model.keras") is not { } path) return;
+        // The Masking layer is not implemented, so rebuild the LSTM part in code and load the weights (layers/lstm/cell/vars).
+        var model = new Sequential(new InputLayer([3, 2]), new LSTM(1));
+        Assert.Empty(model.LoadWeights(path));
+        Assert.Equal([[2L, 4L], [1L, 4L], [4L]], model.Weights.Select(w => w.Value.shape));
+        Assert.Equal(16, model.CountParams());
+        Assert.NotEqual(new float[4], model.Weights[2].ToArray()); // unit_forget_bias and training moved the bias off zero
+    }
+
+    [Fact]
+    public void UnsupportedFixturesFailWithClearMessages()
+    {
+        if (Fixture("keras_mlx_branch_model.keras") is { } mlx)
+        {
+            var e = Assert.ThrowsAny<Exception>(() => Model.LoadModel(mlx));
+            output.WriteLine(e.Message);
+            Assert.Contains(mlx, e.Message);
+            Assert.Contains("Masking", e.Message);
+        }
+        if (Fixture("pre_pr22362_nested_container.keras") is { } nested)
+        {
+            var e = Assert.ThrowsAny<Exception>(() => Model.LoadModel(nested));
+            output.WriteLine(e.Message);
+            Assert.Contains(nested, e.Message);
+        }
+    }
+}
