@@ -8,10 +8,10 @@ namespace OnnxKeras.Callbacks;
 /// <c>str.format</c> does, with <c>epoch</c> (1-based), <c>batch</c> (1-based, batch-level saves) and the logs
 /// (<c>weights-{epoch:02d}-{val_loss:.2f}.weights.h5</c>), its folder is created, and <c>save(model, path)</c> writes it.
 /// With <c>saveBestOnly</c> a save happens only when <see cref="Monitor"/> beats the best so far (strictly; a missing
-/// value warns and saves). Until the project's model saving is available the writer is given as a delegate
-/// (e.g. one that writes <see cref="Layers.Layer.GetWeights"/>); Keras's checks of the file extension are not made.
+/// value warns and saves). The Keras-style constructor saves with <see cref="Model.SaveWeights"/> (<c>saveWeightsOnly</c>) or
+/// <see cref="Model.Save"/>; the other constructor takes any writer as a delegate.
 /// </summary>
-/// <example><code>new ModelCheckpoint("ckpt/w-{epoch:02d}-{val_loss:.2f}.weights.h5", (m, path) =&gt; MySave(m, path), saveBestOnly: true)</code></example>
+/// <example><code>new ModelCheckpoint("ckpt/w-{epoch:02d}-{val_loss:.2f}.weights.h5", saveWeightsOnly: true, saveBestOnly: true)</code></example>
 public sealed class ModelCheckpoint : Callback
 {
     private readonly Action<Model, string> save;
@@ -20,6 +20,27 @@ public sealed class ModelCheckpoint : Callback
     private int currentEpoch;
     private int batchesSinceSave;
     private int lastBatchSeen;
+
+    /// <summary>
+    /// Keras's <c>ModelCheckpoint(filepath, monitor, verbose, save_best_only, save_weights_only, mode, save_freq)</c>:
+    /// with <paramref name="saveWeightsOnly"/> the path must end in <c>.weights.h5</c> (saved with <see cref="Model.SaveWeights"/>),
+    /// otherwise in <c>.keras</c> (the whole model, <see cref="Model.Save"/>), as Keras 3 requires.
+    /// </summary>
+    public ModelCheckpoint(string filepath, string monitor = "val_loss", int verbose = 0, bool saveBestOnly = false, bool saveWeightsOnly = false,
+        string mode = "auto", int? saveFreq = null, double? initialValueThreshold = null, TextWriter? output = null)
+        : this(filepath, Writer(filepath, saveWeightsOnly), monitor, verbose, saveBestOnly, mode, saveFreq, initialValueThreshold, output)
+    {
+    }
+
+    private static Action<Model, string> Writer(string filepath, bool weightsOnly)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(filepath);
+        if (weightsOnly && !filepath.EndsWith(".weights.h5", StringComparison.Ordinal))
+            throw new ArgumentException($"ModelCheckpoint with saveWeightsOnly needs a filepath ending in '.weights.h5'; got '{filepath}'.");
+        if (!weightsOnly && !filepath.EndsWith(".keras", StringComparison.Ordinal))
+            throw new ArgumentException($"ModelCheckpoint saving the whole model needs a filepath ending in '.keras' (or use saveWeightsOnly with '.weights.h5'); got '{filepath}'.");
+        return weightsOnly ? (m, p) => m.SaveWeights(p) : (m, p) => m.Save(p);
+    }
 
     /// <summary>
     /// Creates the callback. <paramref name="mode"/> is <c>min</c>, <c>max</c> or <c>auto</c> (losses and errors

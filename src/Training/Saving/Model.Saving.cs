@@ -27,6 +27,12 @@ public partial class Model
     /// <summary>Rebuilds a model with fresh weights from a Keras 3 (or Keras 2) JSON config (<c>keras.models.model_from_json</c>).</summary>
     public static Model FromJson(string json) => ModelConfig.FromJson(json);
 
+    /// <summary>The architecture as YAML (Keras 2's <c>to_yaml</c>): the same config as <see cref="ToJson"/>, as YAML text.</summary>
+    public string ToYaml() => ConfigYaml.FromJson(ToJson());
+
+    /// <summary>Rebuilds a model from <see cref="ToYaml"/>'s YAML (plain mappings, sequences and scalars only; YAML tags are rejected).</summary>
+    public static Model FromYaml(string yaml) => FromJson(ConfigYaml.ToJson(yaml));
+
     /// <summary>Saves the whole model (config and weights) as Keras 3's <c>.keras</c> zip, atomically.</summary>
     public void Save(string path) => KerasArchive.Save(this, path);
 

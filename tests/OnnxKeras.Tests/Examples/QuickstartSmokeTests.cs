@@ -30,7 +30,7 @@ public class QuickstartSmokeTests
         }
         var output = await stdout;
         Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}\n{output}\n{await stderr}");
-        foreach (var section in new[] { "== 1.", "== 2.", "== 3.", "== 4.", "== 5.", "== 6.", "== 7.", "== 8.", "== 9.", "== 13." })
+        foreach (var section in new[] { "== 1.", "== 2.", "== 3.", "== 4.", "== 5.", "== 6.", "== 7.", "== 8.", "== 9.", "== 10.", "== 11.", "== 12.", "== 13." })
             Assert.Contains(section, output);
         Assert.Contains("Quickstart completed.", output);
     }
