@@ -222,22 +222,104 @@ public sealed class ServerTests
         await AssertStillServing(s.Http);
     }
 
+    /// <summary>A body that sends its first byte, then waits for <paramref name="gate"/> before the rest: the server
+    /// has the request (and counts it in flight) while its body is still coming.</summary>
+    private sealed class GatedContent(string body, Task gate) : HttpContent
+    {
+        private readonly byte[] bytes = Encoding.UTF8.GetBytes(body);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(bytes.AsMemory(0, 1));
+            await stream.FlushAsync();
+            await gate;
+            await stream.WriteAsync(bytes.AsMemory(1));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return true;
+        }
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> PostGated(HttpClient http, string body, Task gate)
+    {
+        using var content = new GatedContent(body, gate);
+        content.Headers.ContentType = new("application/json");
+        using var r = await http.PostAsync("v2/models/m/infer", content);
+        return (r.StatusCode, JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.Clone());
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (int i = 0; i < 400 && !condition(); i++) await Task.Delay(25);
+        Assert.True(condition(), "timed out waiting");
+    }
+
     [Fact]
     public async Task OverTheConcurrencyLimitGets503()
     {
-        // One slot; the first request waits in the batching queue for 1.5 s, so the second finds the slot taken.
-        await using var s = await Start(TestModels.Dense(), new ServerOptions
-        {
-            ModelName = "m", MaxConcurrency = 1, MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromMilliseconds(1500),
-        });
-        Assert.True(s.Server.DynamicBatching);
-        var first = Post(s.Http, "v2/models/m/infer", DenseRequest([1, 2, 3]));
-        await Task.Delay(300);
+        await using var s = await Start(TestModels.Dense(), new ServerOptions { ModelName = "m", MaxConcurrency = 1 });
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = PostGated(s.Http, DenseRequest([1, 2, 3]), gate.Task);
+        await WaitUntil(() => s.Server.RequestsInFlight == 1);
         var (status, error) = await Post(s.Http, "v2/models/m/infer", DenseRequest([1, 2, 3]));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Contains("limit of 1 concurrent", error.GetProperty("error").GetString(), StringComparison.Ordinal);
+        gate.SetResult();
         Assert.Equal(HttpStatusCode.OK, (await first).Status);
         await AssertStillServing(s.Http);
+    }
+
+    [Fact]
+    public async Task DynamicBatchingRunsRequestsInFlightAsOneBatch()
+    {
+        // RowCounter: y = x, rows = the number of rows ONNX Runtime saw in the run. All 16 requests are in flight
+        // (bodies held back) before any is queued, so the batcher waits for all of them: one run of 16 rows.
+        await using var s = await Start(TestModels.RowCounter(), new ServerOptions
+        {
+            ModelName = "m", MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromSeconds(5),
+        });
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = Enumerable.Range(0, 16).Select(k => PostGated(s.Http,
+            $$"""{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [{{k}}, {{-k}}]}]}""", gate.Task)).ToArray();
+        await WaitUntil(() => s.Server.RequestsInFlight == 16);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        gate.SetResult();
+        var results = await Task.WhenAll(tasks);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"the batch waited out its delay: {clock.Elapsed}");
+        for (int k = 0; k < 16; k++)
+        {
+            Assert.Equal(HttpStatusCode.OK, results[k].Status);
+            Assert.Equal([(float)k, -k], Floats(results[k].Body.GetProperty("outputs")[0]));
+            Assert.Equal([16f], Floats(results[k].Body.GetProperty("outputs")[1]));
+        }
+        Assert.Equal(16, s.Server.RequestsServed);
+        Assert.Equal(1, s.Server.ModelRuns);
+    }
+
+    [Fact]
+    public async Task WithoutBatchingEachRequestIsItsOwnRun()
+    {
+        await using var s = await Start(TestModels.RowCounter());
+        Assert.False(s.Server.DynamicBatching);
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(k => Post(s.Http, "v2/models/m/infer",
+            $$"""{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [{{k}}, {{-k}}]}]}""")));
+        Assert.All(results, r => Assert.Equal([1f], Floats(r.Body.GetProperty("outputs")[1])));
+        Assert.Equal(16, s.Server.ModelRuns);
+    }
+
+    [Fact]
+    public async Task ALoneRequestDoesNotWaitOutTheBatchDelay()
+    {
+        await using var s = await Start(TestModels.Dense(), new ServerOptions
+        {
+            ModelName = "m", MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromSeconds(10),
+        });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await AssertStillServing(s.Http);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
     }
 
     [Theory]
@@ -272,39 +354,24 @@ public sealed class ServerTests
         }
     }
 
-    [Theory]
-    [InlineData(1)]
-    [InlineData(64)]
-    public async Task DynamicBatchingRunsConcurrentRequestsTogether(int maxBatchSize)
-    {
-        // RowCounter: y = x, rows = the number of rows ONNX Runtime saw in the run.
-        await using var s = await Start(TestModels.RowCounter(), new ServerOptions
-        {
-            ModelName = "m", MaxBatchSize = maxBatchSize, MaxBatchDelay = TimeSpan.FromMilliseconds(100),
-        });
-        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(async k =>
-        {
-            var (status, body) = await Post(s.Http, "v2/models/m/infer",
-                $$"""{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [{{k}}, {{-k}}]}]}""");
-            Assert.Equal(HttpStatusCode.OK, status);
-            Assert.Equal([(float)k, -k], Floats(body.GetProperty("outputs")[0]));
-            return Floats(body.GetProperty("outputs")[1])[0];
-        }));
-        if (maxBatchSize == 1) Assert.All(results, r => Assert.Equal(1f, r));
-        else Assert.Contains(results, r => r > 1);
-    }
-
     [Fact]
     public async Task BatchedBadRequestGetsItsOwnErrorAndTheOthersSucceed()
     {
         await using var s = await Start(TestModels.Dense(), new ServerOptions
         {
-            ModelName = "m", MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromMilliseconds(100),
+            ModelName = "m", MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromSeconds(5),
         });
-        var tasks = Enumerable.Range(0, 8).Select(k => Post(s.Http, "v2/models/m/infer", k == 3
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = Enumerable.Range(0, 8).Select(k => PostGated(s.Http, k == 3
             ? """{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2]}]}"""
-            : DenseRequest([k, 1, 2]))).ToArray();
+            : DenseRequest([k, 1, 2]), gate.Task)).ToArray();
+        await WaitUntil(() => s.Server.RequestsInFlight == 8);
+        gate.SetResult();
         var results = await Task.WhenAll(tasks);
+        // The bad request is queued apart (its rows differ in size) and fails alone; the 7 others run as one batch.
+        Assert.Equal(2, s.Server.ModelRuns);
+        for (int k = 0; k < 8; k++)
+            if (k != 3) Assert.Equal(s.Model.Predict(new float[] { k, 1, 2 }, [1L, 3L]).Data, Floats(results[k].Body.GetProperty("outputs")[0]));
         for (int k = 0; k < 8; k++)
             Assert.Equal(k == 3 ? HttpStatusCode.BadRequest : HttpStatusCode.OK, results[k].Status);
         Assert.Contains("data holds 2", results[3].Body.GetProperty("error").GetString(), StringComparison.Ordinal);

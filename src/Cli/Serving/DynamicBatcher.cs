@@ -9,7 +9,8 @@ namespace OnnxKeras.Cli.Serving;
 /// more (up to the row limit), concatenates the requests that agree on input names, datatypes, non-batch dimensions and
 /// requested outputs along the first dimension, runs them as one <see cref="OnnxModel.Predict(IReadOnlyDictionary{string, TensorInput}, IReadOnlyCollection{string}?, int?)"/>
 /// and splits the outputs back by rows. If a combined run fails (a bad request among them), each request is rerun
-/// alone so that every caller gets its own result or error.
+/// alone so that every caller gets its own result or error. The wait also ends as soon as every inference request in
+/// flight on the server is in the batch: nobody else is about to join, so waiting would only add latency.
 /// </summary>
 internal sealed class DynamicBatcher : IAsyncDisposable
 {
@@ -20,6 +21,11 @@ internal sealed class DynamicBatcher : IAsyncDisposable
     private readonly CancellationTokenSource stop = new();
     private readonly Task loop;
     private readonly Action<string>? log;
+    private readonly Func<int> inFlight;
+    private long runs;
+
+    /// <summary>ONNX Runtime runs made (a combined batch counts once).</summary>
+    public long Runs => Interlocked.Read(ref runs);
 
     private sealed class Item(InferRequest request, long rows, string key)
     {
@@ -30,8 +36,9 @@ internal sealed class DynamicBatcher : IAsyncDisposable
             new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public DynamicBatcher(OnnxModel model, int maxRows, TimeSpan delay, Action<string>? log)
+    public DynamicBatcher(OnnxModel model, int maxRows, TimeSpan delay, Func<int> inFlight, Action<string>? log)
     {
+        this.inFlight = inFlight;
         this.model = model;
         this.maxRows = maxRows;
         this.delay = delay;
@@ -72,8 +79,11 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         return item.Done.Task;
     }
 
-    private IReadOnlyDictionary<string, DenseTensorResult> RunAlone(InferRequest request) =>
-        model.Predict(request.Inputs.ToDictionary(i => i.Name, i => i.ToTensorInput()), request.Outputs);
+    private IReadOnlyDictionary<string, DenseTensorResult> RunAlone(InferRequest request)
+    {
+        Interlocked.Increment(ref runs);
+        return model.Predict(request.Inputs.ToDictionary(i => i.Name, i => i.ToTensorInput()), request.Outputs);
+    }
 
     private async Task LoopAsync()
     {
@@ -103,6 +113,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
                         rows += next.Rows;
                         continue;
                     }
+                    if (inFlight() <= batch.Count) break;
                     long remaining = deadline - Stopwatch.GetTimestamp();
                     if (remaining <= 0) break;
                     using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
@@ -173,6 +184,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
             }
             feeds[name] = (first.Inputs[k] with { Shape = shape, Data = merged }).ToTensorInput();
         }
+        Interlocked.Increment(ref runs);
         var results = model.Predict(feeds, first.Outputs);
         foreach (var (name, r) in results)
             if (r.Rank == 0 || r.Shape[0] != total || r.Data.Length % total != 0)

@@ -33,6 +33,8 @@ public sealed class KServeServer : IAsyncDisposable
     private readonly DynamicBatcher? batcher;
     private readonly SemaphoreSlim slots;
     private int stopped;
+    private long requestsServed;
+    private long directRuns;
 
     private KServeServer(WebApplication app, OnnxModel model, ServerOptions options, string name, DynamicBatcher? batcher)
     {
@@ -52,6 +54,16 @@ public sealed class KServeServer : IAsyncDisposable
 
     /// <summary>The model's name in URLs.</summary>
     public string ModelName { get; }
+
+    /// <summary>Inference requests being handled now (from receipt of the headers to the response).</summary>
+    public int RequestsInFlight => options.MaxConcurrency - slots.CurrentCount;
+
+    /// <summary>Inference requests answered with HTTP 200 so far.</summary>
+    public long RequestsServed => Interlocked.Read(ref requestsServed);
+
+    /// <summary>ONNX Runtime runs made for inference requests so far (fewer than <see cref="RequestsServed"/> when
+    /// dynamic batching combined requests).</summary>
+    public long ModelRuns => batcher?.Runs ?? Interlocked.Read(ref directRuns);
 
     /// <summary>Whether dynamic batching is on (requested and the model has a batch dimension).</summary>
     public bool DynamicBatching => batcher is not null;
@@ -78,10 +90,11 @@ public sealed class KServeServer : IAsyncDisposable
             : !string.IsNullOrWhiteSpace(model.GraphName) ? model.GraphName : "model";
 
         DynamicBatcher? batcher = null;
+        KServeServer? self = null;
         if (options.MaxBatchSize > 1)
         {
             if (DynamicBatcher.CanBatch(model, out var why))
-                batcher = new DynamicBatcher(model, options.MaxBatchSize, options.MaxBatchDelay, options.Log);
+                batcher = new DynamicBatcher(model, options.MaxBatchSize, options.MaxBatchDelay, () => self?.RequestsInFlight ?? 0, options.Log);
             else
                 options.Log?.Invoke($"dynamic batching is off: {why}.");
         }
@@ -95,7 +108,7 @@ public sealed class KServeServer : IAsyncDisposable
             k.Listen(address, options.Port);
         });
         var app = builder.Build();
-        var server = new KServeServer(app, model, options, name, batcher);
+        var server = self = new KServeServer(app, model, options, name, batcher);
         server.MapRoutes();
         try
         {
@@ -218,11 +231,19 @@ public sealed class KServeServer : IAsyncDisposable
             if (outputs is { Length: 0 })
                 throw new RequestException(400, "The model has no FP32 outputs; this server returns FP32 outputs only.");
             request = request with { Outputs = outputs };
-            IReadOnlyDictionary<string, DenseTensorResult> results = batcher is null
-                ? model.Predict(request.Inputs.ToDictionary(i => i.Name, i => i.ToTensorInput()), request.Outputs)
-                : await batcher.PredictAsync(request).ConfigureAwait(false);
+            IReadOnlyDictionary<string, DenseTensorResult> results;
+            if (batcher is null)
+            {
+                Interlocked.Increment(ref directRuns);
+                results = model.Predict(request.Inputs.ToDictionary(i => i.Name, i => i.ToTensorInput()), request.Outputs);
+            }
+            else
+            {
+                results = await batcher.PredictAsync(request).ConfigureAwait(false);
+            }
             var order = request.Outputs ?? model.Outputs.Select(o => o.Name).ToArray();
             var list = order.Select(n => (n, results[n])).ToList();
+            Interlocked.Increment(ref requestsServed);
             await Json(c, 200, w => InferCodec.WriteResponse(w, ModelName, options.ModelVersion, request.Id, list)).ConfigureAwait(false);
         }
         catch (RequestException e)

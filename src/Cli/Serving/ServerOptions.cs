@@ -21,7 +21,8 @@ public sealed class ServerOptions
     /// </summary>
     public int MaxBatchSize { get; init; } = 1;
 
-    /// <summary>How long the first request of a batch waits for others (dynamic batching only). Default 2 ms.</summary>
+    /// <summary>How long the first request of a batch waits for others (dynamic batching only); the wait ends early
+    /// when the batch is full or holds every inference request in flight. Default 2 ms.</summary>
     public TimeSpan MaxBatchDelay { get; init; } = TimeSpan.FromMilliseconds(2);
 
     /// <summary>The largest request body accepted; larger ones get HTTP 413. Default 64 MiB.</summary>
