@@ -1,7 +1,8 @@
 // Load benchmark of the Open Inference Protocol server: starts it in-process on 127.0.0.1 (port 0) with an ONNX model,
 // runs 1, 8 and 64 concurrent clients with and without dynamic batching, each setting a fixed number of single-row
-// requests (default 2,000) capped at a wall-clock limit (default 20 s), and prints a markdown table.
-// Usage: dotnet run -c Release --project bench/OnnxKeras.ServerBench [-- --model models/mnist_mlp.onnx --requests 2000 --seconds 20]
+// requests (default 2,000, split over 2 alternating rounds) capped at a wall-clock limit (default 20 s), and prints a
+// markdown table.
+// Usage: dotnet run -c Release --project bench/OnnxKeras.ServerBench [-- --model models/mnist_mlp.onnx --requests 2000 --seconds 20 --rounds 2 --threads 1]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -13,6 +14,7 @@ using OnnxKeras.Inference;
 string? modelPath = null;
 int totalRequests = 2000, threads = 1;
 double capSeconds = 20;
+int rounds = 2;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -20,6 +22,7 @@ for (int i = 0; i < args.Length; i++)
         case "--model": modelPath = args[++i]; break;
         case "--requests": totalRequests = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--seconds": capSeconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--rounds": rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--threads": threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
@@ -39,35 +42,89 @@ var bodies = Enumerable.Range(0, 16).Select(_ => JsonSerializer.Serialize(new
 })).Select(Encoding.UTF8.GetBytes).ToArray();
 
 Console.WriteLine($"Model: {Path.GetFileName(modelPath)} ({input.Name} {input.ShapeText}), request body {bodies[0].Length:N0} bytes, " +
-                  $"ONNX Runtime intra-op threads {threads}, {Environment.ProcessorCount} cores, {totalRequests:N0} requests per setting (cap {capSeconds} s).");
+                  $"ONNX Runtime intra-op threads {threads}, {Environment.ProcessorCount} cores, {totalRequests:N0} requests per setting in {rounds} rounds (cap {capSeconds} s).");
 Console.WriteLine();
-Console.WriteLine("| batching | clients | requests | errors | requests/s | p50 ms | p99 ms | requests per model run |");
-Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+// Both servers run side by side; both are warmed up before anything is measured (JIT tiers, connections), and the
+// settings alternate (round 1: off then dynamic, round 2: dynamic then off) so that drift on a shared machine and
+// leftover warm-up affect both alike. Each row aggregates its rounds.
+var servers = new Dictionary<bool, (KServeServer Server, HttpClient Http)>();
 foreach (var batching in new[] { false, true })
 {
-    await using var server = await KServeServer.StartAsync(model, new ServerOptions
+    var server = await KServeServer.StartAsync(model, new ServerOptions
     {
         ModelName = "bench",
         MaxBatchSize = batching ? 64 : 1,
         MaxBatchDelay = TimeSpan.FromMilliseconds(2),
         MaxConcurrency = 1024,
     });
-    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 })
+    var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 })
     {
         BaseAddress = server.BaseAddress,
         Timeout = TimeSpan.FromSeconds(30),
     };
-    await RunSetting(http, 4, 200, capSeconds); // warm-up (JIT, connections), not reported
+    servers[batching] = (server, http);
+}
+for (int w = 0; w < 2; w++)
+    foreach (var (server, http) in servers.Values)
+        foreach (var clients in new[] { 1, 8, 64 })
+            await RunSetting(http, clients, 1000, Math.Min(capSeconds, 3));
+
+var rows = new Dictionary<(bool, int), (int Done, int Errors, double Seconds, List<double> Latencies, long Served, long Runs)>();
+for (int round = 0; round < rounds; round++)
+    foreach (var clients in new[] { 1, 8, 64 })
+        foreach (var batching in round % 2 == 0 ? new[] { false, true } : new[] { true, false })
+        {
+            var (server, http) = servers[batching];
+            long served0 = server.RequestsServed, runs0 = server.ModelRuns;
+            var (done, errors, seconds, latencies) = await RunSetting(http, clients, totalRequests / rounds, capSeconds / rounds);
+            var r = rows.GetValueOrDefault((batching, clients), (0, 0, 0, new List<double>(), 0, 0));
+            r.Latencies.AddRange(latencies);
+            rows[(batching, clients)] = (r.Done + done, r.Errors + errors, r.Seconds + seconds, r.Latencies,
+                                         r.Served + server.RequestsServed - served0, r.Runs + server.ModelRuns - runs0);
+        }
+Console.WriteLine("| batching | clients | requests | errors | requests/s | p50 ms | p99 ms | requests per model run |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+foreach (var batching in new[] { false, true })
     foreach (var clients in new[] { 1, 8, 64 })
     {
-        long served0 = server.RequestsServed, runs0 = server.ModelRuns;
-        var (done, errors, seconds, latencies) = await RunSetting(http, clients, totalRequests, capSeconds);
-        double perRun = (double)(server.RequestsServed - served0) / Math.Max(1, server.ModelRuns - runs0);
-        Array.Sort(latencies);
+        var r = rows[(batching, clients)];
+        var sorted = r.Latencies.ToArray();
+        Array.Sort(sorted);
         string label = batching ? "dynamic (max 64 rows, 2 ms)" : "off";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {label} | {clients} | {done} | {errors} | {done / seconds:F0} | {Percentile(latencies, 0.50):F2} | {Percentile(latencies, 0.99):F2} | {perRun:F1} |"));
+            $"| {label} | {clients} | {r.Done} | {r.Errors} | {r.Done / r.Seconds:F0} | {Percentile(sorted, 0.50):F2} | {Percentile(sorted, 0.99):F2} | {(double)r.Served / Math.Max(1, r.Runs):F1} |"));
     }
+foreach (var (server, http) in servers.Values)
+{
+    http.Dispose();
+    await server.StopAsync();
+}
+
+// Correctness under load: 64 concurrent requests through the batching server vs. direct one-row Predict calls.
+{
+    await using var server = await KServeServer.StartAsync(model, new ServerOptions
+    {
+        ModelName = "bench", MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromMilliseconds(2),
+    });
+    using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    var expected = bodies.Select(b =>
+    {
+        var data = JsonDocument.Parse(b).RootElement.GetProperty("inputs")[0].GetProperty("data").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        return model.Predict(data, shape).Data;
+    }).ToArray();
+    long runs0 = server.ModelRuns;
+    var same = await Task.WhenAll(Enumerable.Range(0, 256).Select(async k =>
+    {
+        using var content = new ByteArrayContent(bodies[k % bodies.Length]);
+        content.Headers.ContentType = new("application/json");
+        using var response = await http.PostAsync("v2/models/bench/infer", content);
+        var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var got = doc.RootElement.GetProperty("outputs")[0].GetProperty("data").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        return got.AsSpan().SequenceEqual(expected[k % bodies.Length]);
+    }));
+    Console.WriteLine();
+    Console.WriteLine($"Batched vs. direct one-row Predict: {same.Count(x => x)}/{same.Length} responses bit-identical " +
+                      $"({same.Length} requests in {server.ModelRuns - runs0} model runs).");
 }
 return 0;
 
