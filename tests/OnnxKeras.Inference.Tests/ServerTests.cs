@@ -119,6 +119,12 @@ public sealed class ServerTests
         await using var s = await Start(TestModels.Dense());
         // Row [1, 2, 3]: h = xW + b = [1 + 3, 2 - 3 + 0.5] = [4, -0.5]; relu [4, 0]; softmax [e^4, 1] / (e^4 + 1).
         // Row [0, 0, 0]: h = b = [0, 0.5]; softmax [1, e^0.5] / (1 + e^0.5).
+        using (var raw = await s.Http.PostAsync("v2/models/m/infer", new StringContent("""{"inputs": [{"name": "q"}]}""")))
+        {
+            // Messages keep their quotes readable (no \u0027 escapes).
+            Assert.Contains("Input 'q' needs a 'shape' array.", await raw.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal("application/json", raw.Content.Headers.ContentType?.MediaType);
+        }
         var (status, body) = await Post(s.Http, "v2/models/m/infer",
             """{"id": "req-7", "inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "data": [[1, 2, 3], [0, 0, 0]]}]}""");
         Assert.Equal(HttpStatusCode.OK, status);
@@ -180,6 +186,7 @@ public sealed class ServerTests
         var (status, error) = await Post(s.Http, "v2/models/m/infer", body);
         Assert.True(status == HttpStatusCode.BadRequest, $"{what}: {status} {error}");
         Assert.Contains(message, error.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", error.GetProperty("error").GetString(), StringComparison.Ordinal);
         await AssertStillServing(s.Http);
     }
 

@@ -252,7 +252,10 @@ public sealed class KServeServer : IAsyncDisposable
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
         {
-            await Error(c, 400, e.Message).ConfigureAwait(false);
+            string message = e.Message;
+            if (e is ArgumentException { ParamName: { } param } && message.EndsWith($" (Parameter '{param}')", StringComparison.Ordinal))
+                message = message[..^$" (Parameter '{param}')".Length];
+            await Error(c, 400, message).ConfigureAwait(false);
         }
         catch (ObjectDisposedException)
         {
@@ -280,13 +283,16 @@ public sealed class KServeServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Escapes only what JSON requires (not HTML-sensitive characters such as the apostrophes in messages).</summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static Task Error(HttpContext c, int status, string message) =>
         Json(c, status, w => { w.WriteStartObject(); w.WriteString("error", message); w.WriteEndObject(); });
 
     private static async Task Json(HttpContext c, int status, Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer)) write(w);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions)) write(w);
         c.Response.StatusCode = status;
         c.Response.ContentType = "application/json";
         c.Response.ContentLength = buffer.WrittenCount;
