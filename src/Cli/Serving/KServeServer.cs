@@ -104,7 +104,9 @@ public sealed class KServeServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+            // The limit is enforced while reading (ReadBodyAsync), which also drains oversized bodies before the 413 so
+            // that clients get the response rather than a reset connection.
+            k.Limits.MaxRequestBodySize = null;
             k.Listen(address, options.Port);
         });
         var app = builder.Build();
@@ -207,20 +209,15 @@ public sealed class KServeServer : IAsyncDisposable
         }
         try
         {
-            if (c.Request.ContentLength > options.MaxRequestBytes)
-                throw new RequestException(413, $"The request body has {c.Request.ContentLength} bytes; the limit is {options.MaxRequestBytes}.");
+            var body = await ReadBodyAsync(c).ConfigureAwait(false);
             JsonDocument doc;
             try
             {
-                doc = await JsonDocument.ParseAsync(c.Request.Body, default, c.RequestAborted).ConfigureAwait(false);
+                doc = JsonDocument.Parse(body);
             }
             catch (JsonException e)
             {
                 throw new RequestException(400, $"The request body is not valid JSON: {e.Message}");
-            }
-            catch (BadHttpRequestException e) when (e.StatusCode == 413)
-            {
-                throw new RequestException(413, $"The request body is larger than the limit of {options.MaxRequestBytes} bytes.");
             }
             InferRequest request;
             using (doc) request = InferCodec.Parse(doc.RootElement, model);
@@ -280,6 +277,68 @@ public sealed class KServeServer : IAsyncDisposable
         finally
         {
             slots.Release();
+        }
+    }
+
+    /// <summary>How much of an oversized body is read and discarded before the 413 is sent.</summary>
+    private const long DrainBytes = 8L * 1024 * 1024;
+
+    /// <summary>Reads the body, at most <see cref="ServerOptions.MaxRequestBytes"/>; over that, drains up to
+    /// <see cref="DrainBytes"/> more (a client that is still sending when the server closes gets a reset instead of
+    /// the response) and throws a 413 with <c>Connection: close</c>.</summary>
+    private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext c)
+    {
+        long limit = options.MaxRequestBytes;
+        long? declared = c.Request.ContentLength;
+        var pool = ArrayPool<byte>.Shared;
+        byte[] chunk = pool.Rent(64 * 1024);
+        try
+        {
+            if (declared is long n && n > limit)
+            {
+                await DrainAsync(c, chunk).ConfigureAwait(false);
+                throw TooLarge($"The request body has {n} bytes; the limit is {limit}.");
+            }
+            using var buffer = new MemoryStream(declared is long d ? (int)Math.Min(d, 1 << 20) : 4096);
+            while (true)
+            {
+                int read = await c.Request.Body.ReadAsync(chunk, c.RequestAborted).ConfigureAwait(false);
+                if (read == 0) break;
+                if (buffer.Length + read > limit)
+                {
+                    await DrainAsync(c, chunk).ConfigureAwait(false);
+                    throw TooLarge($"The request body is larger than the limit of {limit} bytes.");
+                }
+                buffer.Write(chunk, 0, read);
+            }
+            return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        }
+        finally
+        {
+            pool.Return(chunk);
+        }
+
+        RequestException TooLarge(string message)
+        {
+            c.Response.Headers.Connection = "close";
+            return new RequestException(413, message);
+        }
+    }
+
+    private static async Task DrainAsync(HttpContext c, byte[] chunk)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(c.RequestAborted);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        long drained = 0;
+        try
+        {
+            int read;
+            while (drained < DrainBytes && (read = await c.Request.Body.ReadAsync(chunk, timeout.Token).ConfigureAwait(false)) > 0)
+                drained += read;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or BadHttpRequestException)
+        {
+            // Best effort: the 413 is sent either way.
         }
     }
 
