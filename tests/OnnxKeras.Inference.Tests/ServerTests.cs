@@ -418,6 +418,19 @@ public sealed class ServerTests
     }
 
     [Fact]
+    public async Task RequestsAfterTheModelIsDisposedGet503()
+    {
+        var model = OnnxModel.Load(TestModels.Dense(), TestModels.Cpu());
+        await using var server = await KServeServer.StartAsync(model, new ServerOptions { ModelName = "m" });
+        using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = Timeout };
+        Assert.Equal(HttpStatusCode.OK, (await Post(http, "v2/models/m/infer", DenseRequest([1, 2, 3]))).Status);
+        model.Dispose();
+        var (status, error) = await Post(http, "v2/models/m/infer", DenseRequest([1, 2, 3]));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Contains("no longer available", error.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ServeCommandUsageErrors()
     {
         var err = new StringWriter();

@@ -247,16 +247,21 @@ public sealed class KServeServer : IAsyncDisposable
         {
             await Error(c, e.Status, e.Message).ConfigureAwait(false);
         }
+        catch (ObjectDisposedException)
+        {
+            // Before the InvalidOperationException filter below: ObjectDisposedException derives from it.
+            await Error(c, 503, "The server is stopping; the model is no longer available.").ConfigureAwait(false);
+        }
+        catch (IOException) when (c.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away while sending.
+        }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
         {
             string message = e.Message;
             if (e is ArgumentException { ParamName: { } param } && message.EndsWith($" (Parameter '{param}')", StringComparison.Ordinal))
                 message = message[..^$" (Parameter '{param}')".Length];
             await Error(c, 400, message).ConfigureAwait(false);
-        }
-        catch (ObjectDisposedException)
-        {
-            await Error(c, 503, "The server is stopping.").ConfigureAwait(false);
         }
         catch (BadHttpRequestException e)
         {
