@@ -7,7 +7,7 @@ using OnnxKeras.Inference;
 namespace OnnxKeras.Cli;
 
 /// <summary>
-/// The <c>onnxkeras</c> command line: <c>inspect</c> and <c>predict</c>. The logic lives here, not in <c>Main</c>, so
+/// The <c>onnxkeras</c> command line: <c>inspect</c>, <c>predict</c>, <c>serve</c> and <c>export-triton</c>. The logic lives here, not in <c>Main</c>, so
 /// that tests run commands in-process.
 /// </summary>
 public sealed class CliApp
@@ -28,6 +28,9 @@ public sealed class CliApp
           onnxkeras inspect <model.onnx>
           onnxkeras predict <model.onnx> --input <file.csv|file.npy> [options]
           onnxkeras predict <model.onnx> --input <name>=<file> --input <name>=<file> [options]
+          onnxkeras serve <model.onnx> --port <n> [serve options]
+          onnxkeras export-triton <model.onnx> --repo <dir> [--name <name>] [--max-batch-size <n>]
+                                  [--max-queue-delay-us <n>] [--gpu-instances <n>]
 
         predict options:
           --input, -i <[name=]file>   input data: .csv (rows of numbers, optional header row) or .npy
@@ -38,6 +41,20 @@ public sealed class CliApp
           --batch-size <n>            run at most n rows per ONNX Runtime call
           --device <cpu|auto|cuda>    execution device (default cpu)
           --threads <n>               intra-op threads (default: ONNX Runtime's)
+
+        serve options (an Open Inference Protocol / KServe v2 REST server; stops on Ctrl+C or SIGTERM):
+          --port <n>                  TCP port (0 picks a free one; the address is printed)
+          --host <ip>                 address to listen on (default 127.0.0.1, loopback only)
+          --name <name>               model name in URLs (default: the file name without extension)
+          --max-batch-size <b>        dynamic batching: run up to b queued rows as one batch (default 1: off)
+          --max-delay-ms <d>          how long a batch waits for more requests (default 2)
+          --max-request-bytes <n>     larger bodies get HTTP 413 (default 67108864)
+          --max-concurrency <n>       more concurrent infer requests get HTTP 503 (default 256)
+          --device, --threads         as for predict
+
+        export-triton writes <dir>/<name>/1/model.onnx and <dir>/<name>/config.pbtxt (platform onnxruntime_onnx;
+        max_batch_size, default 64, when every input and output has a symbolic first dimension, else 0; dynamic
+        batching with --max-queue-delay-us, default 100; --gpu-instances n gives KIND_GPU instances, else KIND_CPU).
 
         CSV output has one line per row (first dimension) and a header of column names (output_index); outputs
         are placed side by side, so they must share the first dimension (use json otherwise). JSON output is
@@ -66,7 +83,9 @@ public sealed class CliApp
             {
                 "inspect" => Inspect(args[1..], stdout),
                 "predict" => Predict(args[1..], stdout, stderr),
-                _ => throw new UsageException($"unknown command '{args[0]}'; use inspect or predict."),
+                "serve" => Serve(args[1..], stdout, stderr),
+                "export-triton" => ExportTriton(args[1..], stdout),
+                _ => throw new UsageException($"unknown command '{args[0]}'; use inspect, predict, serve or export-triton."),
             };
         }
         catch (UsageException e)
@@ -84,7 +103,137 @@ public sealed class CliApp
         }
     }
 
+    /// <summary>Stops <c>serve</c> (besides Ctrl+C and SIGTERM); lets tests run the command in-process.</summary>
+    public CancellationToken ShutdownToken { get; init; }
+
     private sealed class UsageException(string message) : Exception(message);
+
+    private static ExecutionDevice ParseDevice(string d) => d.ToLowerInvariant() switch
+    {
+        "cpu" => ExecutionDevice.Cpu,
+        "auto" => ExecutionDevice.Auto,
+        "cuda" or "gpu" => ExecutionDevice.Cuda,
+        _ => throw new UsageException($"--device must be cpu, auto or cuda, not '{d}'."),
+    };
+
+    private int Serve(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        string? modelPath = null, host = null, name = null;
+        int? port = null, threads = null;
+        int maxBatch = 1, maxConcurrency = 256;
+        double delayMs = 2;
+        long maxBytes = 64L * 1024 * 1024;
+        var device = ExecutionDevice.Cpu;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value.");
+            switch (args[i])
+            {
+                case "--port":
+                    var p = Value();
+                    port = int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var pn) && pn <= 65535
+                        ? pn : throw new UsageException($"--port must be an integer in 0..65535, not '{p}'.");
+                    break;
+                case "--host": host = Value(); break;
+                case "--name": name = Value(); break;
+                case "--max-batch-size": maxBatch = PositiveInt(args[i], Value()); break;
+                case "--max-delay-ms":
+                    var d = Value();
+                    delayMs = double.TryParse(d, NumberStyles.Float, CultureInfo.InvariantCulture, out var dv) && dv >= 0 && dv <= 60_000
+                        ? dv : throw new UsageException($"--max-delay-ms must be a number in 0..60000, not '{d}'.");
+                    break;
+                case "--max-request-bytes":
+                    var b = Value();
+                    maxBytes = long.TryParse(b, NumberStyles.None, CultureInfo.InvariantCulture, out var bv) && bv > 0
+                        ? bv : throw new UsageException($"--max-request-bytes must be a positive integer, not '{b}'.");
+                    break;
+                case "--max-concurrency": maxConcurrency = PositiveInt(args[i], Value()); break;
+                case "--threads": threads = PositiveInt(args[i], Value()); break;
+                case "--device": device = ParseDevice(Value()); break;
+                default:
+                    if (args[i].StartsWith('-')) throw new UsageException($"unknown option '{args[i]}'.");
+                    if (modelPath is not null) throw new UsageException($"unexpected argument '{args[i]}' (the model is '{modelPath}').");
+                    modelPath = args[i];
+                    break;
+            }
+        }
+        if (modelPath is null) throw new UsageException("serve needs a model file.");
+        if (port is null) throw new UsageException("serve needs --port (0 picks a free port).");
+        var log = TextWriter.Synchronized(stderr);
+        using var model = OnnxModel.Load(modelPath, new InferenceOptions
+        {
+            Device = device,
+            IntraOpThreads = threads ?? 0,
+            Log = m => log.WriteLine($"warning: {m}"),
+        });
+        var options = new Serving.ServerOptions
+        {
+            Host = host ?? "127.0.0.1",
+            Port = port.Value,
+            ModelName = name ?? Path.GetFileNameWithoutExtension(modelPath),
+            MaxBatchSize = maxBatch,
+            MaxBatchDelay = TimeSpan.FromMilliseconds(delayMs),
+            MaxRequestBytes = maxBytes,
+            MaxConcurrency = maxConcurrency,
+            Log = m => log.WriteLine(m),
+        };
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ShutdownToken);
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        Serving.KServeServer server;
+        try
+        {
+            server = Serving.KServeServer.StartAsync(model, options).GetAwaiter().GetResult();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        stdout.WriteLine($"Serving '{server.ModelName}' at {server.BaseAddress} (Open Inference Protocol v2). Ctrl+C stops.");
+        stdout.Flush();
+        stop.Token.WaitHandle.WaitOne();
+        server.StopAsync().GetAwaiter().GetResult();
+        stdout.WriteLine("Stopped.");
+        return Ok;
+    }
+
+    private static int ExportTriton(string[] args, TextWriter stdout)
+    {
+        string? modelPath = null, repo = null, name = null;
+        int maxBatch = 64, delayUs = 100;
+        int? gpus = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value.");
+            switch (args[i])
+            {
+                case "--repo": repo = Value(); break;
+                case "--name": name = Value(); break;
+                case "--max-batch-size": maxBatch = PositiveInt(args[i], Value()); break;
+                case "--max-queue-delay-us": delayUs = PositiveInt(args[i], Value()); break;
+                case "--gpu-instances": gpus = PositiveInt(args[i], Value()); break;
+                default:
+                    if (args[i].StartsWith('-')) throw new UsageException($"unknown option '{args[i]}'.");
+                    if (modelPath is not null) throw new UsageException($"unexpected argument '{args[i]}' (the model is '{modelPath}').");
+                    modelPath = args[i];
+                    break;
+            }
+        }
+        if (modelPath is null) throw new UsageException("export-triton needs a model file.");
+        if (repo is null) throw new UsageException("export-triton needs --repo <dir>.");
+        var folder = Serving.TritonExporter.Export(modelPath, repo, new Serving.TritonExportOptions
+        {
+            Name = name,
+            MaxBatchSize = maxBatch,
+            MaxQueueDelayMicroseconds = delayUs,
+            GpuInstances = gpus,
+        });
+        stdout.WriteLine($"Wrote {Path.Combine(folder, "config.pbtxt")} and {Path.Combine(folder, "1", "model.onnx")}.");
+        stdout.WriteLine($"Serve with: tritonserver --model-repository={Path.GetFullPath(repo)}");
+        return Ok;
+    }
 
     private static int Inspect(string[] args, TextWriter stdout)
     {
@@ -125,14 +274,7 @@ public sealed class CliApp
                 case "--batch-size": batchSize = PositiveInt(args[i], Value()); break;
                 case "--threads": threads = PositiveInt(args[i], Value()); break;
                 case "--device":
-                    var d = Value();
-                    device = d.ToLowerInvariant() switch
-                    {
-                        "cpu" => ExecutionDevice.Cpu,
-                        "auto" => ExecutionDevice.Auto,
-                        "cuda" or "gpu" => ExecutionDevice.Cuda,
-                        _ => throw new UsageException($"--device must be cpu, auto or cuda, not '{d}'."),
-                    };
+                    device = ParseDevice(Value());
                     break;
                 default:
                     if (args[i].StartsWith('-')) throw new UsageException($"unknown option '{args[i]}'.");

@@ -1,0 +1,167 @@
+// Load benchmark of the Open Inference Protocol server: starts it in-process on 127.0.0.1 (port 0) with an ONNX model,
+// runs 1, 8 and 64 concurrent clients with and without dynamic batching, each setting a fixed number of single-row
+// requests (default 2,000, split over 2 alternating rounds) capped at a wall-clock limit (default 20 s), and prints a
+// markdown table.
+// Usage: dotnet run -c Release --project bench/OnnxKeras.ServerBench [-- --model models/mnist_mlp.onnx --requests 2000 --seconds 20 --rounds 2 --threads 1]
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using OnnxKeras.Cli.Serving;
+using OnnxKeras.Inference;
+
+string? modelPath = null;
+int totalRequests = 2000, threads = 1;
+double capSeconds = 20;
+int rounds = 2;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--model": modelPath = args[++i]; break;
+        case "--requests": totalRequests = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--seconds": capSeconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--rounds": rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--threads": threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+    }
+}
+modelPath ??= FindUp(Path.Combine("models", "mnist_mlp.onnx"))
+              ?? throw new FileNotFoundException("models/mnist_mlp.onnx not found above the working or base directory; pass --model.");
+
+using var model = OnnxModel.Load(modelPath, new InferenceOptions { IntraOpThreads = threads });
+var input = model.Inputs[0];
+int features = checked((int)input.Dimensions.Skip(1).Aggregate(1L, (a, d) => a * (d.Value ?? 1)));
+long[] shape = [1, .. input.Dimensions.Skip(1).Select(d => d.Value ?? 1)];
+var rng = new Random(42);
+// 16 distinct request bodies, values with 3 decimals (about 5 bytes per element in JSON).
+var bodies = Enumerable.Range(0, 16).Select(_ => JsonSerializer.Serialize(new
+{
+    inputs = new[] { new { name = input.Name, shape, datatype = "FP32", data = Enumerable.Range(0, features).Select(_ => MathF.Round(rng.NextSingle(), 3)).ToArray() } },
+})).Select(Encoding.UTF8.GetBytes).ToArray();
+
+Console.WriteLine($"Model: {Path.GetFileName(modelPath)} ({input.Name} {input.ShapeText}), request body {bodies[0].Length:N0} bytes, " +
+                  $"ONNX Runtime intra-op threads {threads}, {Environment.ProcessorCount} cores, {totalRequests:N0} requests per setting in {rounds} rounds (cap {capSeconds} s).");
+Console.WriteLine();
+// Both servers run side by side; both are warmed up before anything is measured (JIT tiers, connections), and the
+// settings alternate (round 1: off then dynamic, round 2: dynamic then off) so that drift on a shared machine and
+// leftover warm-up affect both alike. Each row aggregates its rounds.
+var servers = new Dictionary<bool, (KServeServer Server, HttpClient Http)>();
+foreach (var batching in new[] { false, true })
+{
+    var server = await KServeServer.StartAsync(model, new ServerOptions
+    {
+        ModelName = "bench",
+        MaxBatchSize = batching ? 64 : 1,
+        MaxBatchDelay = TimeSpan.FromMilliseconds(2),
+        MaxConcurrency = 1024,
+    });
+    var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 })
+    {
+        BaseAddress = server.BaseAddress,
+        Timeout = TimeSpan.FromSeconds(30),
+    };
+    servers[batching] = (server, http);
+}
+for (int w = 0; w < 2; w++)
+    foreach (var (server, http) in servers.Values)
+        foreach (var clients in new[] { 1, 8, 64 })
+            await RunSetting(http, clients, 1000, Math.Min(capSeconds, 3));
+
+var rows = new Dictionary<(bool, int), (int Done, int Errors, double Seconds, List<double> Latencies, long Served, long Runs)>();
+for (int round = 0; round < rounds; round++)
+    foreach (var clients in new[] { 1, 8, 64 })
+        foreach (var batching in round % 2 == 0 ? new[] { false, true } : new[] { true, false })
+        {
+            var (server, http) = servers[batching];
+            long served0 = server.RequestsServed, runs0 = server.ModelRuns;
+            var (done, errors, seconds, latencies) = await RunSetting(http, clients, totalRequests / rounds, capSeconds / rounds);
+            var r = rows.GetValueOrDefault((batching, clients), (0, 0, 0, new List<double>(), 0, 0));
+            r.Latencies.AddRange(latencies);
+            rows[(batching, clients)] = (r.Done + done, r.Errors + errors, r.Seconds + seconds, r.Latencies,
+                                         r.Served + server.RequestsServed - served0, r.Runs + server.ModelRuns - runs0);
+        }
+Console.WriteLine("| batching | clients | requests | errors | requests/s | p50 ms | p99 ms | requests per model run |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+foreach (var batching in new[] { false, true })
+    foreach (var clients in new[] { 1, 8, 64 })
+    {
+        var r = rows[(batching, clients)];
+        var sorted = r.Latencies.ToArray();
+        Array.Sort(sorted);
+        string label = batching ? "dynamic (max 64 rows, 2 ms)" : "off";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {label} | {clients} | {r.Done} | {r.Errors} | {r.Done / r.Seconds:F0} | {Percentile(sorted, 0.50):F2} | {Percentile(sorted, 0.99):F2} | {(double)r.Served / Math.Max(1, r.Runs):F1} |"));
+    }
+foreach (var (server, http) in servers.Values)
+{
+    http.Dispose();
+    await server.StopAsync();
+}
+
+// Correctness under load: 64 concurrent requests through the batching server vs. direct one-row Predict calls.
+{
+    await using var server = await KServeServer.StartAsync(model, new ServerOptions
+    {
+        ModelName = "bench", MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromMilliseconds(2),
+    });
+    using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    var expected = bodies.Select(b =>
+    {
+        var data = JsonDocument.Parse(b).RootElement.GetProperty("inputs")[0].GetProperty("data").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        return model.Predict(data, shape).Data;
+    }).ToArray();
+    long runs0 = server.ModelRuns;
+    var same = await Task.WhenAll(Enumerable.Range(0, 256).Select(async k =>
+    {
+        using var content = new ByteArrayContent(bodies[k % bodies.Length]);
+        content.Headers.ContentType = new("application/json");
+        using var response = await http.PostAsync("v2/models/bench/infer", content);
+        var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var got = doc.RootElement.GetProperty("outputs")[0].GetProperty("data").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        return got.AsSpan().SequenceEqual(expected[k % bodies.Length]);
+    }));
+    Console.WriteLine();
+    Console.WriteLine($"Batched vs. direct one-row Predict: {same.Count(x => x)}/{same.Length} responses bit-identical " +
+                      $"({same.Length} requests in {server.ModelRuns - runs0} model runs).");
+}
+return 0;
+
+async Task<(int Done, int Errors, double Seconds, double[] LatenciesMs)> RunSetting(HttpClient http, int clients, int requests, double cap)
+{
+    int next = -1, errors = 0;
+    var latencies = new double[requests];
+    int done = 0;
+    var deadline = Stopwatch.GetTimestamp() + (long)(cap * Stopwatch.Frequency);
+    var total = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
+    {
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            int k = Interlocked.Increment(ref next);
+            if (k >= requests) return;
+            var start = Stopwatch.GetTimestamp();
+            using var content = new ByteArrayContent(bodies[k % bodies.Length]);
+            content.Headers.ContentType = new("application/json");
+            using var response = await http.PostAsync("v2/models/bench/infer", content);
+            await response.Content.ReadAsByteArrayAsync();
+            latencies[k] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            if (response.StatusCode != HttpStatusCode.OK) Interlocked.Increment(ref errors);
+            Interlocked.Increment(ref done);
+        }
+    }));
+    double seconds = total.Elapsed.TotalSeconds;
+    return (done, errors, seconds, latencies.Where(l => l > 0).ToArray());
+}
+
+static double Percentile(double[] sorted, double p) =>
+    sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+static string? FindUp(string relative)
+{
+    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, relative))) return Path.Combine(d.FullName, relative);
+    return null;
+}

@@ -1,0 +1,365 @@
+using System.Buffers;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OnnxKeras.Inference;
+
+namespace OnnxKeras.Cli.Serving;
+
+/// <summary>
+/// An HTTP server for one <see cref="OnnxModel"/> speaking the Open Inference Protocol (KServe v2 REST, as Triton and
+/// KServe do): health, server and model metadata, and JSON inference. Kestrel with minimal APIs.
+/// </summary>
+/// <remarks>
+/// Routes: <c>GET /v2/health/live</c>, <c>GET /v2/health/ready</c>, <c>GET /v2</c>, <c>GET /v2/models/{name}</c>,
+/// <c>GET /v2/models/{name}/ready</c>, <c>POST /v2/models/{name}/infer</c> (each model route also under
+/// <c>/versions/{version}</c>). Errors are <c>{"error": "..."}</c> with 400 (malformed or invalid request), 404 (unknown
+/// model, version or route), 413 (body over <see cref="ServerOptions.MaxRequestBytes"/>), 503 (over
+/// <see cref="ServerOptions.MaxConcurrency"/>, or stopping), 500 (model failure). The server does not own the model:
+/// stop the server before disposing the model.
+/// </remarks>
+public sealed class KServeServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly OnnxModel model;
+    private readonly ServerOptions options;
+    private readonly DynamicBatcher? batcher;
+    private readonly SemaphoreSlim slots;
+    private int stopped;
+    private long requestsServed;
+    private long directRuns;
+
+    private KServeServer(WebApplication app, OnnxModel model, ServerOptions options, string name, DynamicBatcher? batcher)
+    {
+        this.app = app;
+        this.model = model;
+        this.options = options;
+        ModelName = name;
+        this.batcher = batcher;
+        slots = new SemaphoreSlim(options.MaxConcurrency, options.MaxConcurrency);
+    }
+
+    /// <summary>The bound TCP port (the one picked by the system when <see cref="ServerOptions.Port"/> was 0).</summary>
+    public int Port { get; private set; }
+
+    /// <summary>The server's base address, e.g. <c>http://127.0.0.1:8000/</c>.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>The model's name in URLs.</summary>
+    public string ModelName { get; }
+
+    /// <summary>Inference requests being handled now (from receipt of the headers to the response).</summary>
+    public int RequestsInFlight => options.MaxConcurrency - slots.CurrentCount;
+
+    /// <summary>Inference requests answered with HTTP 200 so far.</summary>
+    public long RequestsServed => Interlocked.Read(ref requestsServed);
+
+    /// <summary>ONNX Runtime runs made for inference requests so far (fewer than <see cref="RequestsServed"/> when
+    /// dynamic batching combined requests).</summary>
+    public long ModelRuns => batcher?.Runs ?? Interlocked.Read(ref directRuns);
+
+    /// <summary>Whether dynamic batching is on (requested and the model has a batch dimension).</summary>
+    public bool DynamicBatching => batcher is not null;
+
+    /// <summary>Starts serving <paramref name="model"/>; returns once the socket is bound.</summary>
+    /// <param name="model">The model; it stays the caller's.</param>
+    /// <param name="options">Address, limits and batching.</param>
+    /// <param name="cancellationToken">Cancels starting.</param>
+    /// <returns>The running server.</returns>
+    /// <exception cref="ArgumentException">An option is out of range or the host is not an IP address.</exception>
+    public static async Task<KServeServer> StartAsync(OnnxModel model, ServerOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Port is < 0 or > 65535) throw new ArgumentException($"Port {options.Port} is not in 0..65535.", nameof(options));
+        if (options.MaxBatchSize < 1) throw new ArgumentException("MaxBatchSize must be at least 1.", nameof(options));
+        if (options.MaxConcurrency < 1) throw new ArgumentException("MaxConcurrency must be at least 1.", nameof(options));
+        if (options.MaxRequestBytes < 1) throw new ArgumentException("MaxRequestBytes must be positive.", nameof(options));
+        if (options.MaxBatchDelay < TimeSpan.Zero) throw new ArgumentException("MaxBatchDelay must not be negative.", nameof(options));
+        IPAddress address = options.Host == "localhost" ? IPAddress.Loopback
+            : IPAddress.TryParse(options.Host, out var a) ? a
+            : throw new ArgumentException($"Host '{options.Host}' is not an IP address (or localhost).", nameof(options));
+        string name = !string.IsNullOrWhiteSpace(options.ModelName) ? options.ModelName
+            : !string.IsNullOrWhiteSpace(model.GraphName) ? model.GraphName : "model";
+
+        DynamicBatcher? batcher = null;
+        KServeServer? self = null;
+        if (options.MaxBatchSize > 1)
+        {
+            if (DynamicBatcher.CanBatch(model, out var why))
+                batcher = new DynamicBatcher(model, options.MaxBatchSize, options.MaxBatchDelay, () => self?.RequestsInFlight ?? 0, options.Log);
+            else
+                options.Log?.Invoke($"dynamic batching is off: {why}.");
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            // The limit is enforced while reading (ReadBodyAsync), which also drains oversized bodies before the 413 so
+            // that clients get the response rather than a reset connection.
+            k.Limits.MaxRequestBodySize = null;
+            k.Listen(address, options.Port);
+        });
+        var app = builder.Build();
+        var server = self = new KServeServer(app, model, options, name, batcher);
+        server.MapRoutes();
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (batcher is not null) await batcher.DisposeAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+        server.Port = bound.Port;
+        server.BaseAddress = new Uri($"http://{(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())}:{bound.Port}/");
+        options.Log?.Invoke($"serving model '{name}' at {server.BaseAddress} (Open Inference Protocol v2)" +
+                            (batcher is null ? "" : $", dynamic batching up to {options.MaxBatchSize} rows / {options.MaxBatchDelay.TotalMilliseconds} ms"));
+        return server;
+    }
+
+    /// <summary>Stops accepting requests, lets requests in flight finish, and releases the socket.</summary>
+    /// <param name="cancellationToken">Ends the graceful wait early.</param>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref stopped, 1) != 0) return;
+        await app.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (batcher is not null) await batcher.DisposeAsync().ConfigureAwait(false);
+        await app.DisposeAsync().ConfigureAwait(false);
+        slots.Dispose();
+    }
+
+    /// <summary>Same as <see cref="StopAsync"/>.</summary>
+    /// <returns>A task that completes when the server has stopped.</returns>
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    private void MapRoutes()
+    {
+        app.MapGet("/v2/health/live", (HttpContext c) => Json(c, 200, w => { w.WriteStartObject(); w.WriteBoolean("live", true); w.WriteEndObject(); }));
+        app.MapGet("/v2/health/ready", (HttpContext c) => Json(c, 200, w => { w.WriteStartObject(); w.WriteBoolean("ready", true); w.WriteEndObject(); }));
+        app.MapGet("/v2", (HttpContext c) => Json(c, 200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("name", "onnxkeras");
+            w.WriteString("version", typeof(KServeServer).Assembly.GetName().Version?.ToString() ?? "0");
+            w.WriteStartArray("extensions");
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }));
+        foreach (var prefix in new[] { "/v2/models/{name}", "/v2/models/{name}/versions/{version}" })
+        {
+            app.MapGet(prefix, (HttpContext c) => WithModel(c, ModelMetadata));
+            app.MapGet(prefix + "/ready", (HttpContext c) => WithModel(c, c2 => Json(c2, 200, w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("name", ModelName);
+                w.WriteBoolean("ready", true);
+                w.WriteEndObject();
+            })));
+            app.MapPost(prefix + "/infer", (HttpContext c) => WithModel(c, InferAsync));
+        }
+        app.MapFallback((HttpContext c) => Error(c, 404, $"No route {c.Request.Method} {c.Request.Path}."));
+    }
+
+    private Task WithModel(HttpContext c, Func<HttpContext, Task> next)
+    {
+        var name = (string?)c.Request.RouteValues["name"];
+        if (name != ModelName) return Error(c, 404, $"Unknown model '{name}'; this server serves '{ModelName}'.");
+        if (c.Request.RouteValues.TryGetValue("version", out var v) && (string?)v != options.ModelVersion)
+            return Error(c, 404, $"Model '{name}' has no version '{v}'; it has version '{options.ModelVersion}'.");
+        return next(c);
+    }
+
+    private Task ModelMetadata(HttpContext c) => Json(c, 200, w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("name", ModelName);
+        w.WriteStartArray("versions");
+        w.WriteStringValue(options.ModelVersion);
+        w.WriteEndArray();
+        w.WriteString("platform", "onnxruntime_onnx");
+        w.WriteStartArray("inputs");
+        foreach (var i in model.Inputs) InferCodec.WriteTensorMetadata(w, i);
+        w.WriteEndArray();
+        w.WriteStartArray("outputs");
+        foreach (var o in model.Outputs) InferCodec.WriteTensorMetadata(w, o);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
+    private async Task InferAsync(HttpContext c)
+    {
+        if (!slots.Wait(0))
+        {
+            c.Response.Headers.RetryAfter = "1";
+            await Error(c, 503, $"The server is at its limit of {options.MaxConcurrency} concurrent inference requests; retry later.").ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            var body = await ReadBodyAsync(c).ConfigureAwait(false);
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(body);
+            }
+            catch (JsonException e)
+            {
+                throw new RequestException(400, $"The request body is not valid JSON: {e.Message}");
+            }
+            InferRequest request;
+            using (doc) request = InferCodec.Parse(doc.RootElement, model);
+            string[]? outputs = request.Outputs
+                ?? (model.Outputs.Any(o => o.ElementType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
+                    ? model.Outputs.Where(o => o.ElementType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float).Select(o => o.Name).ToArray()
+                    : null);
+            if (outputs is { Length: 0 })
+                throw new RequestException(400, "The model has no FP32 outputs; this server returns FP32 outputs only.");
+            request = request with { Outputs = outputs };
+            IReadOnlyDictionary<string, DenseTensorResult> results;
+            if (batcher is null)
+            {
+                Interlocked.Increment(ref directRuns);
+                results = model.Predict(request.Inputs.ToDictionary(i => i.Name, i => i.ToTensorInput()), request.Outputs);
+            }
+            else
+            {
+                results = await batcher.PredictAsync(request).ConfigureAwait(false);
+            }
+            var order = request.Outputs ?? model.Outputs.Select(o => o.Name).ToArray();
+            var list = order.Select(n => (n, results[n])).ToList();
+            Interlocked.Increment(ref requestsServed);
+            await Json(c, 200, w => InferCodec.WriteResponse(w, ModelName, options.ModelVersion, request.Id, list)).ConfigureAwait(false);
+        }
+        catch (RequestException e)
+        {
+            await Error(c, e.Status, e.Message).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Before the InvalidOperationException filter below: ObjectDisposedException derives from it.
+            await Error(c, 503, "The server is stopping; the model is no longer available.").ConfigureAwait(false);
+        }
+        catch (IOException) when (c.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away while sending.
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
+        {
+            string message = e.Message;
+            if (e is ArgumentException { ParamName: { } param } && message.EndsWith($" (Parameter '{param}')", StringComparison.Ordinal))
+                message = message[..^$" (Parameter '{param}')".Length];
+            await Error(c, 400, message).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e)
+        {
+            await Error(c, e.StatusCode, e.Message).ConfigureAwait(false);
+        }
+        catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e)
+        {
+            await Error(c, 400, $"ONNX Runtime failed to run the model on this request: {e.Message}").ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (c.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            options.Log?.Invoke($"internal error: {e}");
+            await Error(c, 500, $"Internal error: {e.GetType().Name}: {e.Message}").ConfigureAwait(false);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    /// <summary>How much of an oversized body is read and discarded before the 413 is sent.</summary>
+    private const long DrainBytes = 8L * 1024 * 1024;
+
+    /// <summary>Reads the body, at most <see cref="ServerOptions.MaxRequestBytes"/>; over that, drains up to
+    /// <see cref="DrainBytes"/> more (a client that is still sending when the server closes gets a reset instead of
+    /// the response) and throws a 413 with <c>Connection: close</c>.</summary>
+    private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext c)
+    {
+        long limit = options.MaxRequestBytes;
+        long? declared = c.Request.ContentLength;
+        var pool = ArrayPool<byte>.Shared;
+        byte[] chunk = pool.Rent(64 * 1024);
+        try
+        {
+            if (declared is long n && n > limit)
+            {
+                await DrainAsync(c, chunk).ConfigureAwait(false);
+                throw TooLarge($"The request body has {n} bytes; the limit is {limit}.");
+            }
+            using var buffer = new MemoryStream(declared is long d ? (int)Math.Min(d, 1 << 20) : 4096);
+            while (true)
+            {
+                int read = await c.Request.Body.ReadAsync(chunk, c.RequestAborted).ConfigureAwait(false);
+                if (read == 0) break;
+                if (buffer.Length + read > limit)
+                {
+                    await DrainAsync(c, chunk).ConfigureAwait(false);
+                    throw TooLarge($"The request body is larger than the limit of {limit} bytes.");
+                }
+                buffer.Write(chunk, 0, read);
+            }
+            return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        }
+        finally
+        {
+            pool.Return(chunk);
+        }
+
+        RequestException TooLarge(string message)
+        {
+            c.Response.Headers.Connection = "close";
+            return new RequestException(413, message);
+        }
+    }
+
+    private static async Task DrainAsync(HttpContext c, byte[] chunk)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(c.RequestAborted);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        long drained = 0;
+        try
+        {
+            int read;
+            while (drained < DrainBytes && (read = await c.Request.Body.ReadAsync(chunk, timeout.Token).ConfigureAwait(false)) > 0)
+                drained += read;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or BadHttpRequestException)
+        {
+            // Best effort: the 413 is sent either way.
+        }
+    }
+
+    /// <summary>Escapes only what JSON requires (not HTML-sensitive characters such as the apostrophes in messages).</summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static Task Error(HttpContext c, int status, string message) =>
+        Json(c, status, w => { w.WriteStartObject(); w.WriteString("error", message); w.WriteEndObject(); });
+
+    private static async Task Json(HttpContext c, int status, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions)) write(w);
+        c.Response.StatusCode = status;
+        c.Response.ContentType = "application/json";
+        c.Response.ContentLength = buffer.WrittenCount;
+        await c.Response.Body.WriteAsync(buffer.WrittenMemory, c.RequestAborted).ConfigureAwait(false);
+    }
+}

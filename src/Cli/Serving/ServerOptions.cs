@@ -1,0 +1,36 @@
+namespace OnnxKeras.Cli.Serving;
+
+/// <summary>Settings of <see cref="KServeServer"/>.</summary>
+public sealed class ServerOptions
+{
+    /// <summary>The address to listen on: an IP address or <c>localhost</c>. Default <c>127.0.0.1</c> (loopback only).</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>The TCP port; 0 (the default) lets the system pick a free one, see <see cref="KServeServer.Port"/>.</summary>
+    public int Port { get; init; }
+
+    /// <summary>The model's name in URLs (<c>/v2/models/{name}</c>). Default: the model's graph name, else <c>model</c>.</summary>
+    public string? ModelName { get; init; }
+
+    /// <summary>The model version reported in metadata and accepted in <c>/versions/{version}</c> URLs. Default <c>1</c>.</summary>
+    public string ModelVersion { get; init; } = "1";
+
+    /// <summary>
+    /// Dynamic batching: when above 1 and every input and float output has a symbolic first dimension, concurrent
+    /// requests are queued and run together as one batch of at most this many rows. Default 1 (off).
+    /// </summary>
+    public int MaxBatchSize { get; init; } = 1;
+
+    /// <summary>How long the first request of a batch waits for others (dynamic batching only); the wait ends early
+    /// when the batch is full or holds every inference request in flight. Default 2 ms.</summary>
+    public TimeSpan MaxBatchDelay { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>The largest request body accepted; larger ones get HTTP 413. Default 64 MiB.</summary>
+    public long MaxRequestBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>The most inference requests handled at once; more get HTTP 503 at once. Default 256.</summary>
+    public int MaxConcurrency { get; init; } = 256;
+
+    /// <summary>Receives one line per notable event (start, stop, internal errors); null for none.</summary>
+    public Action<string>? Log { get; init; }
+}
