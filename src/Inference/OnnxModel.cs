@@ -278,9 +278,21 @@ public sealed class OnnxModel : IDisposable
             throw new InvalidOperationException(
                 $"This overload needs a model with one input and one output, but the model has inputs ({string.Join(", ", Inputs)}) " +
                 $"and outputs ({string.Join(", ", Outputs)}); use Predict(IReadOnlyDictionary<string, TensorInput>).");
+        if ((maxBatchSize ?? defaultMaxBatchSize) is null)
+        {
+            // The common case (one input, one output, no batch splitting) without the dictionaries of the general path.
+            using var call = EnterCall();
+            string inputName = Inputs[0].Name;
+            ValidateInputs([(inputName, input.ElementType, (IReadOnlyList<long>?)input.Shape, (long?)input.Length)], nameof(input));
+            var outputs = singleOutputName ??= ResolveOutputs(null);
+            return RunOnce(singleInputName ??= [inputName], [input], outputs, 0, -1)[outputs[0]];
+        }
         var results = Predict(new Dictionary<string, TensorInput> { [Inputs[0].Name] = input }, null, maxBatchSize);
         return results[Outputs[0].Name];
     }
+
+    private string[]? singleInputName;
+    private string[]? singleOutputName;
 
     /// <summary>Runs the model on named inputs and returns the named outputs.</summary>
     /// <param name="inputs">One entry per model input (all are required); read in place while the call runs.</param>
