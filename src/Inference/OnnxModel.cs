@@ -283,7 +283,7 @@ public sealed class OnnxModel : IDisposable
             // The common case (one input, one output, no batch splitting) without the dictionaries of the general path.
             using var call = EnterCall();
             string inputName = Inputs[0].Name;
-            ValidateInputs([(inputName, input.ElementType, (IReadOnlyList<long>?)input.Shape, (long?)input.Length)], nameof(input));
+            ValidateInputs([(inputName, input.ElementType, (IReadOnlyList<long>?)input.Shape, (long?)input.Length)], "inputs");
             var outputs = singleOutputName ??= ResolveOutputs(null);
             return RunOnce(singleInputName ??= [inputName], [input], outputs, 0, -1)[outputs[0]];
         }
