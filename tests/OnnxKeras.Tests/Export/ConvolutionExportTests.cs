@@ -17,11 +17,7 @@ public class ConvolutionExportTests
         new Dense(10, activation: "softmax"));
 
     [Theory]
-    [InlineData(17)]
-    [InlineData(18)]
-    [InlineData(19)]
-    [InlineData(20)]
-    [InlineData(21)]
+    [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
     public void MnistCnnExportsWithTransposesOnlyAtTheLayoutEdges(int opset)
     {
         Keras.SetRandomSeed(8);

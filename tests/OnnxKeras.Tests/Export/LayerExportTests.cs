@@ -61,11 +61,7 @@ public class LayerExportTests
     // ---- normalization ----------------------------------------------------------------------------
 
     [Theory]
-    [InlineData(17)]
-    [InlineData(18)]
-    [InlineData(19)]
-    [InlineData(20)]
-    [InlineData(21)]
+    [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
     public void BatchNormalizationFoldsToMulAndAddWithoutStatisticsUpdates(int opset)
     {
         Keras.SetRandomSeed(opset);
@@ -88,11 +84,7 @@ public class LayerExportTests
     }
 
     [Theory]
-    [InlineData(17)]
-    [InlineData(18)]
-    [InlineData(19)]
-    [InlineData(20)]
-    [InlineData(21)]
+    [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
     public void LayerNormalizationIsOnnxLayerNormalization(int opset)
     {
         Keras.SetRandomSeed(opset);
@@ -124,11 +116,7 @@ public class LayerExportTests
     // ---- embedding, reshaping, preprocessing, noise -----------------------------------------------
 
     [Theory]
-    [InlineData(17)]
-    [InlineData(18)]
-    [InlineData(19)]
-    [InlineData(20)]
-    [InlineData(21)]
+    [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
     public void EmbeddingIsGatherOnInt64Indices(int opset)
     {
         Keras.SetRandomSeed(opset);
@@ -143,11 +131,7 @@ public class LayerExportTests
     }
 
     [Theory]
-    [InlineData(17)]
-    [InlineData(18)]
-    [InlineData(19)]
-    [InlineData(20)]
-    [InlineData(21)]
+    [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
     public void ReshapingLayersRescalingAndGaussianNoiseExport(int opset)
     {
         Keras.SetRandomSeed(opset);
@@ -197,11 +181,7 @@ public class LayerExportTests
     }
 
     [Theory]
-    [InlineData(17)]
-    [InlineData(18)]
-    [InlineData(19)]
-    [InlineData(20)]
-    [InlineData(21)]
+    [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
     public void LeakyReluPreluEluAndSoftmaxLayersExport(int opset)
     {
         Keras.SetRandomSeed(opset);
@@ -220,11 +200,7 @@ public class LayerExportTests
     // ---- recurrent ops, traced step by step ------------------------------------------------------
 
     [Theory]
-    [InlineData(17)]
-    [InlineData(18)]
-    [InlineData(19)]
-    [InlineData(20)]
-    [InlineData(21)]
+    [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
     public void RecurrentLayersWithoutAnOnnxRnnActivationAreTracedStepByStep(int opset)
     {
         // softsign is not an activation of ONNX's RNN ops: the layers' steps are traced (SelectAlong, SplitAlong,
@@ -379,11 +355,7 @@ public class LayerExportTests
     }
 
     [Theory]
-    [InlineData(17)]
-    [InlineData(18)]
-    [InlineData(19)]
-    [InlineData(20)]
-    [InlineData(21)]
+    [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
     public void RecurrentLayersExportWithADynamicSequenceLength(int opset)
     {
         Keras.SetRandomSeed(opset);

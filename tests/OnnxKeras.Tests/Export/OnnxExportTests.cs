@@ -31,11 +31,7 @@ public class OnnxExportTests
     }
 
     [Theory]
-    [InlineData(17)]
-    [InlineData(18)]
-    [InlineData(19)]
-    [InlineData(20)]
-    [InlineData(21)]
+    [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
     public void EveryActivationExportsWithParityAtEveryOpset(int opset)
     {
         Keras.SetRandomSeed(opset);
@@ -137,11 +133,7 @@ public class OnnxExportTests
     }
 
     [Theory]
-    [InlineData(17)]
-    [InlineData(18)]
-    [InlineData(19)]
-    [InlineData(20)]
-    [InlineData(21)]
+    [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
     public void CoreAndMergeLayersExportWithParityAtEveryOpset(int opset)
     {
         Keras.SetRandomSeed(30 + opset);

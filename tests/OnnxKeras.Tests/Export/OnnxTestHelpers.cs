@@ -13,6 +13,9 @@ internal static class OnnxTestHelpers
     /// <summary>Every opset the exporter supports.</summary>
     public static readonly int[] Opsets = [17, 18, 19, 20, 21];
 
+    /// <summary><see cref="Opsets"/> as theory data.</summary>
+    public static TheoryData<int> AllOpsets => new(Opsets);
+
     public static float[][] RunOrt(byte[] onnx, params (string Name, float[] Data, long[] Shape)[] inputs)
     {
         using var options = new SessionOptions { IntraOpNumThreads = 1 };
