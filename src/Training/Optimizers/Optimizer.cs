@@ -109,6 +109,46 @@ public abstract class Optimizer : IDisposable
         }
     }
 
+    /// <summary>The state tensors (moments, accumulators) in creation order: per kind, one per variable (Keras 3's order).</summary>
+    internal IReadOnlyList<Tensor> Slots => slots;
+
+    /// <summary>True once the state exists (after the first update or <see cref="BuildFor"/>).</summary>
+    internal bool IsBuilt => built is not null;
+
+    /// <summary>Creates the state for <paramref name="variables"/> without updating them (before restoring saved state).</summary>
+    internal void BuildFor(IReadOnlyList<Variable> variables)
+    {
+        if (built is not null) return;
+        built = variables.ToList();
+        Build(variables);
+    }
+
+    /// <summary>Restores the iteration count and the state tensors saved from an optimizer of the same kind.</summary>
+    /// <exception cref="InvalidDataException">The saved state does not fit (count or sizes), naming <paramref name="what"/>.</exception>
+    internal void RestoreState(long iterations, IReadOnlyList<float[]> values, string what)
+    {
+        if (values.Count != slots.Count)
+            throw new InvalidDataException($"{what}: the saved optimizer state has {values.Count} tensors; optimizer '{Name}' for this model has {slots.Count}.");
+        for (int i = 0; i < slots.Count; i++)
+        {
+            if (values[i].LongLength != slots[i].numel())
+                throw new InvalidDataException($"{what}: saved optimizer tensor {i} holds {values[i].LongLength} values; '{Name}' needs {slots[i].numel()}.");
+        }
+        using (no_grad())
+        {
+            for (int i = 0; i < slots.Count; i++)
+            {
+                using var src = tensor(values[i], slots[i].shape, slots[i].dtype);
+                slots[i].copy_(src);
+            }
+        }
+        Iterations = iterations;
+        OnStateRestored();
+    }
+
+    /// <summary>Recomputes state that is derived from <see cref="Iterations"/> after a restore.</summary>
+    protected virtual void OnStateRestored() { }
+
     /// <summary>Creates the optimizer's state for <paramref name="variables"/> (use <see cref="AddSlot"/>).</summary>
     protected abstract void Build(IReadOnlyList<Variable> variables);
 

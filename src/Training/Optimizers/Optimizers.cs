@@ -246,6 +246,13 @@ public sealed class Nadam(LearningRate? learningRate = null, double beta1 = 0.9,
     }
     /// <inheritdoc />
     protected override void BeforeStep() => uProduct *= Beta1 * (1 - 0.5 * Math.Pow(0.96, Iterations + 1));
+
+    /// <inheritdoc />
+    protected override void OnStateRestored()
+    {
+        uProduct = 1.0;
+        for (long t = 1; t <= Iterations; t++) uProduct *= Beta1 * (1 - 0.5 * Math.Pow(0.96, t));
+    }
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {

@@ -31,7 +31,7 @@ internal static class KerasArchive
             ["producer"] = "onnxkeras",
         });
         using var weights = new MemoryStream();
-        WeightFiles.WriteKerasH5(WeightFiles.WeightedLayers(model), weights);
+        WeightFiles.WriteKerasH5(WeightFiles.WeightedLayers(model), weights, model.IsCompiled ? model.Optimizer : null);
         AtomicFile.Write(path, stream =>
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
@@ -68,7 +68,26 @@ internal static class KerasArchive
         var stored = WeightFiles.ReadH5($"{path}!model.weights.h5", () => new MemoryStream(weights));
         WeightFiles.Assign(model, stored, path, byName: false, skipMismatch: false);
         if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> compile) CompileConfig.Apply(model, compile, path);
+        if (model.IsCompiled) RestoreOptimizer(model, weights, path);
         return model;
+    }
+
+    /// <summary>Restores the optimizer's iteration count and moments, so training continues where it stopped.</summary>
+    private static void RestoreOptimizer(Model model, byte[] weights, string path)
+    {
+        using var stream = new MemoryStream(weights);
+        if (WeightFiles.ReadOptimizerState(stream, $"{path}!model.weights.h5") is not { } saved) return;
+        var optimizer = model.Optimizer;
+        optimizer.BuildFor(model.TrainableWeights);
+        try
+        {
+            optimizer.RestoreState(saved.Iterations, saved.State, path);
+        }
+        catch (InvalidDataException e)
+        {
+            // As Keras does for an optimizer it cannot match: keep the model, start the optimizer fresh, and say so.
+            Console.Error.WriteLine($"The optimizer state in '{path}' was not restored ({e.Message}); training will start with a fresh optimizer.");
+        }
     }
 
     public static List<StoredLayer> ReadWeights(string path)

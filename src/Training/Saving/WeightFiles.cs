@@ -242,6 +242,26 @@ internal static class WeightFiles
         return attr.Read<string[]>();
     }
 
+    /// <summary>
+    /// The optimizer variables of a Keras 3 weights file (<c>optimizer/vars</c>): the iteration count and the state tensors
+    /// after the learning rate; null when the file has none.
+    /// </summary>
+    internal static (long Iterations, List<float[]> State)? ReadOptimizerState(Stream stream, string what)
+    {
+        using var file = H5File.Open(stream, leaveOpen: true);
+        if (!file.LinkExists("optimizer") || !file.Group("optimizer").LinkExists("vars")) return null;
+        var vars = file.Group("optimizer").Group("vars").Children().OfType<IH5Dataset>()
+            .Select(d => (Index: int.TryParse(d.Name, NumberStyles.None, CultureInfo.InvariantCulture, out int k) ? k : -1, Dataset: d))
+            .Where(p => p.Index >= 0).OrderBy(p => p.Index).ToList();
+        if (vars.Count < 2) return null;
+        var first = vars[0].Dataset;
+        long iterations = first.Type.Class == H5DataTypeClass.FixedPoint
+            ? (first.Space.Dimensions.Length == 0 ? first.Read<long>() : first.Read<long[]>()[0])
+            : (long)(first.Space.Dimensions.Length == 0 ? first.Read<double>() : first.Read<double[]>()[0]);
+        var state = vars.Skip(2).Select(p => ReadArray(p.Dataset, $"optimizer/vars/{p.Index}", what).Data).ToList();
+        return (iterations, state);
+    }
+
     private static StoredArray ReadArray(IH5Dataset ds, string name, string what)
     {
         var shape = ds.Space.Dimensions.Select(d => (long)d).ToArray();
@@ -255,14 +275,27 @@ internal static class WeightFiles
     }
 
     /// <summary>Writes Keras 3's <c>.weights.h5</c> layout: <c>layers/&lt;layer&gt;/vars/&lt;i&gt;</c> (recurrent layers under <c>cell/vars</c>).</summary>
-    internal static void WriteKerasH5(IReadOnlyList<Layer> layers, Stream stream)
+    internal static void WriteKerasH5(IReadOnlyList<Layer> layers, Stream stream, Optimizers.Optimizer? optimizer = null)
     {
         var layersGroup = new H5Group();
         foreach (var l in layers) layersGroup[l.Name] = LayerGroup(l);
+        // Keras 3's optimizer variables: 0 the iteration count, 1 the learning rate, then the state in creation order.
+        var optimizerVars = new H5Group();
+        if (optimizer is { IsBuilt: true })
+        {
+            optimizerVars["0"] = new H5Dataset(new long[] { optimizer.Iterations }, fileDims: []); // scalars, as Keras writes them
+            optimizerVars["1"] = new H5Dataset(new float[] { (float)optimizer.CurrentLearningRate }, fileDims: []);
+            for (int i = 0; i < optimizer.Slots.Count; i++)
+            {
+                var slot = optimizer.Slots[i];
+                using var cpu = slot.detach().cpu().contiguous();
+                optimizerVars[(i + 2).ToString(CultureInfo.InvariantCulture)] = new H5Dataset(cpu.data<float>().ToArray(), fileDims: slot.shape.Select(d => (ulong)d).ToArray());
+            }
+        }
         var file = new H5File
         {
             ["layers"] = layersGroup,
-            ["optimizer"] = new H5Group { ["vars"] = new H5Group() },
+            ["optimizer"] = new H5Group { ["vars"] = optimizerVars },
             ["vars"] = new H5Group(),
         };
         // Our own write order, so a model with other layer names can still load by order (Keras ignores extra attributes).
