@@ -9,6 +9,9 @@ public partial class Model
 {
     private bool warnedNoTrainableWeights;
 
+    /// <summary>Set by a callback in OnTrainBegin to make Fit start at this epoch (Keras's <c>_initial_epoch</c>).</summary>
+    internal int? ResumeEpoch { get; set; }
+
     /// <summary>
     /// Trains on arrays for <paramref name="epochs"/> epochs (Keras's <c>fit</c>): batches of <paramref name="batchSize"/>
     /// (32 by default), shuffled each epoch unless <paramref name="shuffle"/> is false; the last
@@ -146,7 +149,10 @@ public partial class Model
         var progbar = new Progbar(verbose);
         StopTraining = false;
         var empty = new Dictionary<string, double>();
+        ResumeEpoch = null;
         foreach (var c in cbs) c.OnTrainBegin(empty);
+        // A callback restoring an interrupted run (BackupAndRestore) says where to continue.
+        if (ResumeEpoch is int resume) initialEpoch = Math.Max(initialEpoch, resume);
 
         using var tracker = new LossTracker();
         using var classWeights = ClassWeightTensor(classWeight);

@@ -45,6 +45,25 @@ internal static class WeightFiles
             AtomicFile.Write(path, s => SafeTensors.Write(layers, s));
     }
 
+    /// <summary>Weights and, when the model is compiled and trained, the optimizer's state, in Keras 3's layout (for backups).</summary>
+    public static void SaveWithOptimizer(Model model, string path)
+    {
+        RequireBuilt(model, "save its weights");
+        var layers = WeightedLayers(model);
+        AtomicFile.Write(path, s => WriteKerasH5(layers, s, model.IsCompiled ? model.Optimizer : null));
+    }
+
+    /// <summary>Loads what <see cref="SaveWithOptimizer"/> wrote: the weights, then the optimizer state if there is one.</summary>
+    public static void LoadWithOptimizer(Model model, string path)
+    {
+        Load(model, path, byName: false, skipMismatch: false);
+        if (!model.IsCompiled) return;
+        using var stream = File.OpenRead(path);
+        if (ReadOptimizerState(stream, path) is not { } saved) return;
+        model.Optimizer.BuildFor(model.TrainableWeights);
+        model.Optimizer.RestoreState(saved.Iterations, saved.State, path);
+    }
+
     public static IReadOnlyList<string> Load(Model model, string path, bool byName, bool skipMismatch)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
