@@ -64,6 +64,16 @@ static float[,,,] ToImages(float[,] flat)
 
 void Export(Model model, string name, string description, long[] sampleShape, double torchAccuracy)
 {
+    // The Keras files (whole model and weights) go to artifacts/ (not tracked: they carry a save date); the ONNX file to models/.
+    var artifacts = Directory.CreateDirectory(Path.Combine(Path.GetDirectoryName(modelsDir)!, "artifacts")).FullName;
+    model.Save(Path.Combine(artifacts, name + ".keras"));
+    model.SaveWeights(Path.Combine(artifacts, name + ".weights.h5"));
+    using (var reloaded = Model.LoadModel(Path.Combine(artifacts, name + ".keras")))
+    {
+        bool same = reloaded.Predict(sampleShape.Length == 1 ? data.TestImages : ToImages(data.TestImages)).Data
+            .AsSpan().SequenceEqual(model.Predict(sampleShape.Length == 1 ? data.TestImages : ToImages(data.TestImages)).Data);
+        report.Add($"{name}.keras: {new FileInfo(Path.Combine(artifacts, name + ".keras")).Length:N0} bytes (reloaded predictions identical: {same}); {name}.weights.h5 {new FileInfo(Path.Combine(artifacts, name + ".weights.h5")).Length:N0} bytes");
+    }
     var path = Path.Combine(modelsDir, name + ".onnx");
     var exportClock = Stopwatch.StartNew();
     var exported = model.ExportOnnx(path, new OnnxExportOptions { Opset = 17, Verify = true });
