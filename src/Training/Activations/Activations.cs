@@ -65,6 +65,12 @@ public static class Activations
     public static readonly ActivationFunction LeakyRelu = new("leaky_relu", x => Ops.LeakyRelu(x, 0.2));
     /// <summary>Keras 3 hard sigmoid <c>clip(x / 6 + 0.5, 0, 1)</c>.</summary>
     public static readonly ActivationFunction HardSigmoid = new("hard_sigmoid", Ops.HardSigmoid);
+    /// <summary>
+    /// Keras 2's hard sigmoid <c>clip(0.2 x + 0.5, 0, 1)</c> (Keras 3 changed it to <c>x / 6 + 0.5</c>); used when loading
+    /// files written by Keras 2, whose LSTM/GRU layers default to it as recurrent activation.
+    /// </summary>
+    public static readonly ActivationFunction HardSigmoidKeras2 = new("hard_sigmoid_keras2", x => Ops.Clip(Ops.AddScalar(Ops.Scale(x, 0.2), 0.5), 0, 1));
+
     /// <summary><c>exp(x)</c>.</summary>
     public static readonly ActivationFunction Exponential = new("exponential", Ops.Exp);
 
@@ -73,7 +79,7 @@ public static class Activations
         ["linear"] = Linear, ["relu"] = Relu, ["sigmoid"] = Sigmoid, ["tanh"] = Tanh, ["softmax"] = Softmax,
         ["elu"] = Elu, ["selu"] = Selu, ["gelu"] = Gelu, ["swish"] = new("swish", Ops.Silu), ["silu"] = Silu,
         ["softplus"] = Softplus, ["softsign"] = Softsign, ["leaky_relu"] = LeakyRelu,
-        ["hard_sigmoid"] = HardSigmoid, ["exponential"] = Exponential,
+        ["hard_sigmoid"] = HardSigmoid, ["hard_sigmoid_keras2"] = HardSigmoidKeras2, ["exponential"] = Exponential,
     };
 
     /// <summary>All names <see cref="Get"/> accepts.</summary>

@@ -237,8 +237,9 @@ public class ActivationsTests
     [Fact]
     public void Names_ListsEveryKerasName()
     {
+        // Keras 3's names, plus Keras 2's hard sigmoid under its own name (used when loading Keras 2 files).
         string[] expected = ["linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu", "swish", "silu",
-            "softplus", "softsign", "leaky_relu", "hard_sigmoid", "exponential"];
+            "softplus", "softsign", "leaky_relu", "hard_sigmoid", "exponential", "hard_sigmoid_keras2"];
         Assert.Equal(expected.Order(), Activations.Names.Order());
     }
 
