@@ -12,11 +12,12 @@ public sealed class Variable : IDisposable
 {
     private bool trainable;
 
-    internal Variable(string name, string path, Tensor value, bool trainable, Regularizer? regularizer)
+    internal Variable(string name, string path, Tensor value, bool trainable, bool declaredTrainable, Regularizer? regularizer)
     {
         Name = name;
         Path = path;
         this.trainable = trainable;
+        DeclaredTrainable = declaredTrainable;
         Regularizer = regularizer;
         Value = value.detach().requires_grad_(trainable).DetachFromDisposeScope();
     }
@@ -47,12 +48,8 @@ public sealed class Variable : IDisposable
         }
     }
 
-    private bool declaredTrainable = true;
-
-    internal void MarkDeclaredTrainable(bool value) => declaredTrainable = value;
-
     /// <summary>Whether the weight was created trainable (moving statistics are not), whatever the layer's freezing.</summary>
-    internal bool DeclaredTrainable(Layers.Layer owner) => declaredTrainable;
+    internal bool DeclaredTrainable { get; }
 
     /// <summary>Number of scalars.</summary>
     public long Size => Value.numel();

@@ -45,7 +45,7 @@ public abstract class Layer : IDisposable
         set
         {
             trainable = value;
-            foreach (var v in variables) v.Trainable = value && v.DeclaredTrainable(this);
+            foreach (var v in variables) v.Trainable = value && v.DeclaredTrainable;
             foreach (var l in Sublayers) l.Trainable = value;
         }
     }
@@ -208,8 +208,7 @@ public abstract class Layer : IDisposable
         if (variables.Any(v => v.Name == name)) throw new ArgumentException($"Layer '{Name}' already has a weight named '{name}'.");
         using var init = (initializer ?? new GlorotUniform()).Generate(shape.ToArray());
         var value = init.to(Keras.Device);
-        var v = new Variable(name, $"{Name}/{name}", value, trainable && Trainable, regularizer);
-        v.MarkDeclaredTrainable(trainable);
+        var v = new Variable(name, $"{Name}/{name}", value, trainable && Trainable, trainable, regularizer);
         variables.Add(v);
         return v;
     }
@@ -282,7 +281,10 @@ public abstract class Layer : IDisposable
     }
 
     /// <summary>Regularization penalties of this layer and its sublayers (summed into the training loss).</summary>
-    public IEnumerable<KTensor> Losses => Weights.Where(v => v.Regularizer is not null && v.Trainable).Select(v => v.Regularizer!.Compute(v));
+    public IEnumerable<KTensor> Losses => RegularizedWeights.Select(v => v.Regularizer!.Compute(v));
+
+    /// <summary>The trainable weights that carry a regularizer (their penalties make up <see cref="Losses"/>).</summary>
+    internal IReadOnlyList<Variable> RegularizedWeights => Weights.Where(v => v.Regularizer is not null && v.Trainable).ToList();
 
     /// <summary>Releases the native memory of the weights.</summary>
     public void Dispose()

@@ -64,6 +64,7 @@ public partial class Model
         // Stop at the dataset's known size too, so batch hooks only run for batches that exist (as in Keras).
         long? total = dataset.Cardinality >= 0 ? Math.Min(steps ?? long.MaxValue, dataset.Cardinality) : steps;
         using var it = dataset.Elements().GetEnumerator();
+        IReadOnlyList<Variable>? regularized = null; // gathered after the first forward pass, which builds an unbuilt model
         while (total is null || step < total)
         {
             if (batchLogs) foreach (var c in cbs) c.OnTestBatchBegin(step, empty);
@@ -75,7 +76,7 @@ public partial class Model
                 var predictions = Forward(x, training: false);
                 long batchSize = x[0].shape[0];
                 var lossValue = Objectives.ComputeLoss(y!, predictions, w, batchSize);
-                foreach (var penalty in Losses) lossValue = lossValue + penalty.Value;
+                lossValue = AddPenalties(lossValue, regularized ??= RegularizedWeights);
                 tracker.Add(lossValue, batchSize);
                 Objectives.UpdateMetrics(y!, predictions, w);
             }

@@ -268,8 +268,7 @@ public partial class Model
 
     private StepPlan PlanStep()
     {
-        var trainable = TrainableWeights;
-        return new StepPlan(trainable, trainable.Where(v => v.Regularizer is not null).ToList());
+        return new StepPlan(TrainableWeights, RegularizedWeights);
     }
 
     private void TrainStep(Tensor[] batch, LossTracker tracker, Tensor? classWeights)
@@ -280,7 +279,7 @@ public partial class Model
         plan ??= PlanStep(); // after the first forward pass, which builds a model that had not seen data yet
         long batchSize = x[0].shape[0];
         var total = Objectives.ComputeLoss(y!, predictions, w, batchSize);
-        foreach (var v in plan.Regularized) total = total + v.Regularizer!.Compute(v).Value;
+        total = AddPenalties(total, plan.Regularized);
         var trainable = plan.Trainable;
         if (trainable.Count > 0)
         {
@@ -299,6 +298,13 @@ public partial class Model
             tracker.Add(total.detach(), batchSize);
             Objectives.UpdateMetrics(y!, predictions, w);
         }
+    }
+
+    /// <summary>The loss plus the regularization penalties of <paramref name="regularized"/> (Keras adds <c>model.losses</c>).</summary>
+    private static Tensor AddPenalties(Tensor loss, IReadOnlyList<Variable> regularized)
+    {
+        foreach (var v in regularized) loss = loss + v.Regularizer!.Compute(v).Value;
+        return loss;
     }
 
     private static Tensor? ClassWeightTensor(IReadOnlyDictionary<int, double>? classWeight)
