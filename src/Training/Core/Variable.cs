@@ -83,6 +83,21 @@ public sealed class Variable : IDisposable
         Assign(src);
     }
 
+    /// <summary>
+    /// Makes the variable a view of <paramref name="storage"/> (same shape and values), e.g. a slice of the optimizer's
+    /// flat parameter buffer; the gradient moves along and the previous tensor is released.
+    /// </summary>
+    internal void Rebind(Tensor storage)
+    {
+        if (!storage.shape.SequenceEqual(Value.shape) || storage.dtype != Value.dtype)
+            throw new ArgumentException($"Cannot rebind variable '{Path}' of shape {Shape} to a tensor of shape {Shape.Of(storage.shape)}.");
+        var old = Value;
+        using var grad = old.grad;
+        Value = storage.detach().requires_grad_(trainable).DetachFromDisposeScope();
+        if (grad is not null) Value.grad = grad;
+        old.Dispose();
+    }
+
     /// <summary>Implicit view as a KTensor for use in <see cref="Ops"/>.</summary>
     public static implicit operator KTensor(Variable v) => new(v.Value);
 

@@ -283,7 +283,7 @@ public partial class Model
         var trainable = plan.Trainable;
         if (trainable.Count > 0)
         {
-            foreach (var v in trainable) v.Value.grad = null;
+            Optimizer.PrepareGradients(trainable);
             total.backward();
             Optimizer.Apply(trainable);
         }

@@ -14,6 +14,8 @@ public abstract class Optimizer : IDisposable
 {
     private readonly List<Tensor> slots = [];
     private IReadOnlyList<Variable>? built;
+    private PackedVariables? packed;
+    private readonly List<Tensor> wholeSlots = [];
 
     /// <summary>Sets the shared hyperparameters.</summary>
     protected Optimizer(LearningRate learningRate, double? weightDecay, double? clipNorm, double? clipValue, double? globalClipNorm)
@@ -57,34 +59,105 @@ public abstract class Optimizer : IDisposable
     /// Applies one update to <paramref name="variables"/> from the gradients libtorch accumulated in them
     /// (variables without a gradient are skipped).
     /// </summary>
+    /// <remarks>
+    /// When the variables share one dtype and device, the first call packs them, their gradients and the optimizer's state
+    /// into one flat buffer each (the variables become views into it), so that each update is a handful of whole-buffer
+    /// operations instead of several per variable; results are those of the per-variable rule up to floating-point
+    /// reassociation. A step in which some variable has no gradient runs per variable, with Keras's semantics.
+    /// </remarks>
     public void Apply(IReadOnlyList<Variable> variables)
     {
-        if (built is null)
-        {
-            built = variables.ToList();
-            Build(variables);
-        }
-        else if (built.Count != variables.Count || !built.Zip(variables).All(p => ReferenceEquals(p.First, p.Second)))
-        {
-            throw new InvalidOperationException($"Optimizer '{Name}' was built for a different set of {built.Count} variables; got {variables.Count}. Use a new optimizer for a different model.");
-        }
+        EnsureBuilt(variables);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var grads = variables.Select(v => v.Value.grad).ToArray();
-        Clip(grads);
         double lr = CurrentLearningRate;
         BeforeStep();
-        for (int i = 0; i < variables.Count; i++)
+        if (packed is not null && GradientsInBuffer(variables, packed))
         {
-            if (grads[i] is not Tensor g) continue;
-            var w = variables[i].Value;
-            if (WeightDecay is double wd && wd > 0) w.sub_(w * (wd * lr));
-            UpdateStep(i, w, g, lr);
+            UpdateWhole(packed.Parameters, Clip([packed.Gradients])[0]!, lr);
+        }
+        else
+        {
+            var grads = Clip(variables.Select(v => v.Value.grad).ToArray());
+            for (int i = 0; i < variables.Count; i++)
+            {
+                if (grads[i] is Tensor g) UpdateWhole(variables[i].Value, g, lr, i);
+            }
         }
         Iterations++;
     }
 
-    private void Clip(Tensor?[] grads)
+    private void UpdateWhole(Tensor w, Tensor g, double lr, int? index = null)
+    {
+        if (WeightDecay is double wd && wd > 0) w.sub_(w * (wd * lr));
+        UpdateStep(index ?? built!.Count, w, g, lr);
+    }
+
+    /// <summary>
+    /// Readies the gradients for the next backward pass (Fit calls it before each one): with packed variables it zeroes the
+    /// flat gradient buffer and makes each variable's gradient its view, so that backward accumulates straight into the
+    /// buffer; otherwise it clears the gradients.
+    /// </summary>
+    internal void PrepareGradients(IReadOnlyList<Variable> variables)
+    {
+        if (packed is { Verified: true } p && SameVariables(variables))
+        {
+            p.Gradients.zero_();
+            for (int i = 0; i < variables.Count; i++) variables[i].Value.grad = p.GradientViews[i];
+            p.Bound = true;
+            return;
+        }
+        foreach (var v in variables) v.Value.grad = null;
+    }
+
+    /// <summary>
+    /// True when this step's gradients are in the flat buffer: bound by <see cref="PrepareGradients"/>, or copied in when
+    /// every variable has one. The first such check also confirms that all variables receive gradients (a model whose
+    /// first step leaves some variable without gradient keeps the per-variable path, as do steps without binding).
+    /// </summary>
+    private static bool GradientsInBuffer(IReadOnlyList<Variable> variables, PackedVariables p)
+    {
+        if (p.Bound)
+        {
+            p.Bound = false;
+            return true;
+        }
+        var grads = new Tensor[variables.Count];
+        for (int i = 0; i < grads.Length; i++)
+        {
+            if (variables[i].Value.grad is not Tensor g) return false;
+            grads[i] = g;
+        }
+        for (int i = 0; i < grads.Length; i++) p.GradientViews[i].copy_(grads[i]);
+        p.Verified = true;
+        return true;
+    }
+
+    private void EnsureBuilt(IReadOnlyList<Variable> variables)
+    {
+        if (built is null)
+        {
+            built = variables.ToList();
+            packed = PackedVariables.TryPack(variables, perVariableClipping: ClipNorm is not null);
+            Build(variables);
+        }
+        else if (!SameVariables(variables))
+        {
+            throw new InvalidOperationException($"Optimizer '{Name}' was built for a different set of {built.Count} variables; got {variables.Count}. Use a new optimizer for a different model.");
+        }
+    }
+
+    private bool SameVariables(IReadOnlyList<Variable> variables)
+    {
+        if (built is null || built.Count != variables.Count) return false;
+        for (int i = 0; i < variables.Count; i++)
+        {
+            if (!ReferenceEquals(built[i], variables[i])) return false;
+        }
+        return true;
+    }
+
+    private Tensor?[] Clip(Tensor?[] grads)
     {
         if (ClipValue is double cv)
         {
@@ -102,11 +175,12 @@ public abstract class Optimizer : IDisposable
         else if (GlobalClipNorm is double gn)
         {
             var present = grads.Where(g => g is not null).Select(g => g!.square().sum()).ToArray();
-            if (present.Length == 0) return;
+            if (present.Length == 0) return grads;
             var norm = stack(present).sum().sqrt();
             var factor = gn / torch.maximum(norm, tensor(gn, norm.dtype, norm.device));
             for (int i = 0; i < grads.Length; i++) grads[i] = grads[i] is Tensor g ? g * factor : null;
         }
+        return grads;
     }
 
     /// <summary>The state tensors (moments, accumulators) in creation order: per kind, one per variable (Keras 3's order).</summary>
@@ -119,8 +193,7 @@ public abstract class Optimizer : IDisposable
     internal void BuildFor(IReadOnlyList<Variable> variables)
     {
         if (built is not null) return;
-        built = variables.ToList();
-        Build(variables);
+        EnsureBuilt(variables);
     }
 
     /// <summary>Restores the iteration count and the state tensors saved from an optimizer of the same kind.</summary>
@@ -149,28 +222,49 @@ public abstract class Optimizer : IDisposable
     /// <summary>Recomputes state that is derived from <see cref="Iterations"/> after a restore.</summary>
     protected virtual void OnStateRestored() { }
 
-    /// <summary>Creates the optimizer's state for <paramref name="variables"/> (use <see cref="AddSlot"/>).</summary>
+    /// <summary>Creates the optimizer's state for <paramref name="variables"/> (use <see cref="AddSlots"/>).</summary>
     protected abstract void Build(IReadOnlyList<Variable> variables);
 
     /// <summary>Runs before the per-variable updates of a step.</summary>
     protected virtual void BeforeStep() { }
 
-    /// <summary>Updates variable <paramref name="index"/> in place from gradient <paramref name="g"/> with learning rate <paramref name="lr"/>.</summary>
+    /// <summary>
+    /// Updates <paramref name="w"/> in place from gradient <paramref name="g"/> with learning rate <paramref name="lr"/>.
+    /// <paramref name="index"/> selects the state in the arrays <see cref="AddSlots"/> returned: a variable's index, or the
+    /// number of variables for the whole flat buffer (the rules are elementwise, so one rule serves both).
+    /// </summary>
     protected abstract void UpdateStep(int index, Tensor w, Tensor g, double lr);
 
-    /// <summary>Creates a state tensor like <paramref name="like"/> filled with <paramref name="value"/>.</summary>
-    protected Tensor AddSlot(Variable like, double value = 0.0)
+    /// <summary>
+    /// Creates one kind of state (e.g. first moments) filled with <paramref name="value"/>: one tensor per variable, in
+    /// the variables' order, and, when the variables are packed, the whole flat buffer last (the per-variable tensors are
+    /// its views).
+    /// </summary>
+    protected Tensor[] AddSlots(double value = 0.0)
     {
-        var t = full_like(like.Value, value).detach().requires_grad_(false).DetachFromDisposeScope();
-        slots.Add(t);
-        return t;
+        var variables = built ?? throw new InvalidOperationException("AddSlots is called from Build.");
+        if (packed is null)
+        {
+            var each = variables.Select(v => full_like(v.Value, value).detach().requires_grad_(false).DetachFromDisposeScope()).ToArray();
+            slots.AddRange(each);
+            return each;
+        }
+        var whole = full_like(packed.Parameters, value).DetachFromDisposeScope();
+        var views = packed.ViewsOf(whole);
+        slots.AddRange(views);
+        wholeSlots.Add(whole);
+        return [.. views, whole];
     }
 
     /// <summary>Releases the state tensors.</summary>
     public void Dispose()
     {
         foreach (var s in slots) s.Dispose();
+        foreach (var s in wholeSlots) s.Dispose();
         slots.Clear();
+        wholeSlots.Clear();
+        packed?.Dispose();
+        packed = null;
         GC.SuppressFinalize(this);
     }
 

@@ -19,7 +19,7 @@ public sealed class SGD(LearningRate? learningRate = null, double momentum = 0.0
     /// <inheritdoc />
     public override string Name => "SGD";
     /// <inheritdoc />
-    protected override void Build(IReadOnlyList<Variable> variables) => m = Momentum > 0 ? variables.Select(v => AddSlot(v)).ToArray() : [];
+    protected override void Build(IReadOnlyList<Variable> variables) => m = Momentum > 0 ? AddSlots() : [];
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
@@ -57,9 +57,9 @@ public class Adam(LearningRate? learningRate = null, double beta1 = 0.9, double 
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<Variable> variables)
     {
-        m = variables.Select(x => AddSlot(x)).ToArray();
-        v = variables.Select(x => AddSlot(x)).ToArray();
-        vhat = Amsgrad ? variables.Select(x => AddSlot(x)).ToArray() : [];
+        m = AddSlots();
+        v = AddSlots();
+        vhat = Amsgrad ? AddSlots() : [];
     }
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
@@ -109,9 +109,9 @@ public sealed class RMSprop(LearningRate? learningRate = null, double rho = 0.9,
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<Variable> variables)
     {
-        vel = variables.Select(x => AddSlot(x)).ToArray();
-        avg = Centered ? variables.Select(x => AddSlot(x)).ToArray() : [];
-        mom = Momentum > 0 ? variables.Select(x => AddSlot(x)).ToArray() : [];
+        vel = AddSlots();
+        avg = Centered ? AddSlots() : [];
+        mom = Momentum > 0 ? AddSlots() : [];
     }
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
@@ -147,7 +147,7 @@ public sealed class Adagrad(LearningRate? learningRate = null, double initialAcc
     /// <inheritdoc />
     public override string Name => "adagrad";
     /// <inheritdoc />
-    protected override void Build(IReadOnlyList<Variable> variables) => acc = variables.Select(x => AddSlot(x, InitialAccumulatorValue)).ToArray();
+    protected override void Build(IReadOnlyList<Variable> variables) => acc = AddSlots(InitialAccumulatorValue);
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
@@ -174,8 +174,8 @@ public sealed class Adadelta(LearningRate? learningRate = null, double rho = 0.9
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<Variable> variables)
     {
-        eg = variables.Select(x => AddSlot(x)).ToArray();
-        ed = variables.Select(x => AddSlot(x)).ToArray();
+        eg = AddSlots();
+        ed = AddSlots();
     }
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
@@ -206,8 +206,8 @@ public sealed class Adamax(LearningRate? learningRate = null, double beta1 = 0.9
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<Variable> variables)
     {
-        m = variables.Select(x => AddSlot(x)).ToArray();
-        u = variables.Select(x => AddSlot(x)).ToArray();
+        m = AddSlots();
+        u = AddSlots();
     }
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
@@ -241,8 +241,8 @@ public sealed class Nadam(LearningRate? learningRate = null, double beta1 = 0.9,
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<Variable> variables)
     {
-        m = variables.Select(x => AddSlot(x)).ToArray();
-        v = variables.Select(x => AddSlot(x)).ToArray();
+        m = AddSlots();
+        v = AddSlots();
     }
     /// <inheritdoc />
     protected override void BeforeStep() => uProduct *= Beta1 * (1 - 0.5 * Math.Pow(0.96, Iterations + 1));
