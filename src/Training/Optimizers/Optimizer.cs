@@ -186,6 +186,9 @@ public abstract class Optimizer : IDisposable
     /// <summary>The state tensors (moments, accumulators) in creation order: per kind, one per variable (Keras 3's order).</summary>
     internal IReadOnlyList<Tensor> Slots => slots;
 
+    /// <summary>Whether the variables were packed into flat buffers (then state arrays end with the whole buffer).</summary>
+    protected bool IsPacked => packed is not null;
+
     /// <summary>True once the state exists (after the first update or <see cref="BuildFor"/>).</summary>
     internal bool IsBuilt => built is not null;
 
@@ -256,9 +259,13 @@ public abstract class Optimizer : IDisposable
         return [.. views, whole];
     }
 
+    /// <summary>Releases state an optimizer keeps outside <see cref="AddSlots"/> (called by <see cref="Dispose"/>).</summary>
+    protected virtual void ReleaseState() { }
+
     /// <summary>Releases the state tensors.</summary>
     public void Dispose()
     {
+        ReleaseState();
         foreach (var s in slots) s.Dispose();
         foreach (var s in wholeSlots) s.Dispose();
         slots.Clear();

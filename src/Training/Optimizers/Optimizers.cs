@@ -60,11 +60,27 @@ public class Adam(LearningRate? learningRate = null, double beta1 = 0.9, double 
         m = AddSlots();
         v = AddSlots();
         vhat = Amsgrad ? AddSlots() : [];
+        fusedStep?.Dispose();
+        fusedStep = null;
+    }
+    private Tensor? fusedStep;
+    /// <inheritdoc />
+    protected override void ReleaseState()
+    {
+        fusedStep?.Dispose();
+        fusedStep = null;
     }
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
         long t = Iterations + 1;
+        // The packed buffer (index past the variables) takes libtorch's single-pass kernel when it has one.
+        if (IsPacked && i == m.Length - 1 && !Amsgrad && FusedAdam.Available)
+        {
+            fusedStep ??= zeros(1, ScalarType.Float32, w.device).DetachFromDisposeScope();
+            FusedAdam.Step(w, g, m[i], v[i], fusedStep, t, lr, Beta1, Beta2, Epsilon);
+            return;
+        }
         double alpha = lr * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t));
         m[i].mul_(Beta1).add_(g, alpha: 1 - Beta1);
         v[i].mul_(Beta2).addcmul_(g, g, 1 - Beta2);
