@@ -33,6 +33,9 @@ public sealed class ChartPanel(string title, string xLabel = "", string yLabel =
     /// <summary>Logarithmic horizontal axis (all x values must be positive).</summary>
     public bool LogX { get; init; }
 
+    /// <summary>Ticks only at whole numbers on the horizontal axis (epochs, steps).</summary>
+    public bool IntegerX { get; init; }
+
     /// <summary>Logarithmic vertical axis (non-positive y values are left out).</summary>
     public bool LogY { get; init; }
 

@@ -118,6 +118,7 @@ public static class Charts
             if (s.Dashed) line.LinePattern = LinePattern.Dashed;
         }
         if (panel.LogX) plot.Axes.Bottom.TickGenerator = LogTicks(vertical: false, panel);
+        else if (panel.IntegerX) plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         if (panel.LogY) plot.Axes.Left.TickGenerator = LogTicks(vertical: true, panel);
         if (panel.Series.Any(s => s.Label.Length > 0 && Points(s, panel).Any()))
             plot.ShowLegend(LegendCorner(panel));

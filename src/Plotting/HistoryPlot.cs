@@ -81,7 +81,7 @@ public static class HistoryPlot
         var panels = new List<ChartPanel>();
         foreach (var name in names)
         {
-            var panel = new ChartPanel(title is null ? name : $"{title} {name}", "epoch", name);
+            var panel = new ChartPanel(title is null ? name : $"{title} {name}", "epoch", name) { IntegerX = true };
             if (data.TryGetValue(name, out var train) && train.Count > 0)
                 panel.AddLine("training", Enumerable.Range(1, train.Count).Select(e => (double)e), train);
             if (data.TryGetValue("val_" + name, out var val) && val.Count > 0)
