@@ -5,7 +5,8 @@ namespace OnnxKeras.Plotting;
 /// <param name="X">X values.</param>
 /// <param name="Y">Y values, one per x; non-finite points are left out of the drawing.</param>
 /// <param name="Dashed">Draw a dashed line (e.g. a baseline) instead of a solid one.</param>
-public sealed record ChartSeries(string Label, IReadOnlyList<double> X, IReadOnlyList<double> Y, bool Dashed = false);
+/// <param name="Markers">Mark each point (off for reference lines).</param>
+public sealed record ChartSeries(string Label, IReadOnlyList<double> X, IReadOnlyList<double> Y, bool Dashed = false, bool Markers = true);
 
 /// <summary>
 /// One panel (subplot) of a figure: a title, axis labels and line series. Render panels with
@@ -44,7 +45,7 @@ public sealed class ChartPanel(string title, string xLabel = "", string yLabel =
 
     /// <summary>Adds a line; returns this panel for chaining.</summary>
     /// <exception cref="ArgumentException">The x and y lists differ in length.</exception>
-    public ChartPanel AddLine(string label, IEnumerable<double> x, IEnumerable<double> y, bool dashed = false)
+    public ChartPanel AddLine(string label, IEnumerable<double> x, IEnumerable<double> y, bool dashed = false, bool markers = true)
     {
         ArgumentNullException.ThrowIfNull(label);
         ArgumentNullException.ThrowIfNull(x);
@@ -52,7 +53,7 @@ public sealed class ChartPanel(string title, string xLabel = "", string yLabel =
         double[] xs = [.. x], ys = [.. y];
         if (xs.Length != ys.Length)
             throw new ArgumentException($"Series '{label}' of panel '{Title}' has {xs.Length} x values but {ys.Length} y values.", nameof(y));
-        series.Add(new ChartSeries(label, xs, ys, dashed));
+        series.Add(new ChartSeries(label, xs, ys, dashed, markers));
         return this;
     }
 }

@@ -114,7 +114,7 @@ public static class Charts
             var line = plot.Add.Scatter(pts.Select(p => p.X).ToArray(), pts.Select(p => p.Y).ToArray(), Palette[i % Palette.Length]);
             line.LegendText = s.Label;
             line.LineWidth = 2;
-            line.MarkerSize = 6;
+            line.MarkerSize = s.Markers ? 6 : 0;
             if (s.Dashed) line.LinePattern = LinePattern.Dashed;
         }
         if (panel.LogX) plot.Axes.Bottom.TickGenerator = LogTicks(vertical: false, panel);
@@ -159,13 +159,19 @@ public static class Charts
         {
             var list = new List<double>();
             int d0 = (int)Math.Floor(lo), d1 = (int)Math.Ceiling(hi);
-            double[] steps = d1 - d0 > 4 ? [1] : [1, 2, 5];
-            for (int d = d0; d <= d1; d++)
-                foreach (var m in steps)
-                {
-                    double v = Math.Log10(m) + d;
-                    if (v >= lo - 1e-9 && v <= hi + 1e-9) list.Add(v);
-                }
+            // Powers of ten over wide ranges, 1-2-5 steps over a few decades, every digit when that still gives < 3 ticks.
+            double[][] choices = d1 - d0 > 4 ? [[1]] : [[1, 2, 5], [1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9]];
+            foreach (var steps in choices)
+            {
+                list.Clear();
+                for (int d = d0; d <= d1; d++)
+                    foreach (var m in steps)
+                    {
+                        double v = Math.Log10(m) + d;
+                        if (v >= lo - 1e-9 && v <= hi + 1e-9) list.Add(v);
+                    }
+                if (list.Count >= 3) break;
+            }
             if (list.Count < 2) { list.Add(lo); list.Add(hi); }
             positions = list.Distinct();
         }
@@ -173,14 +179,14 @@ public static class Charts
         return ticks;
     }
 
-    /// <summary>A short tick label: 1,024 -> "1024", 2.5e6 -> "2.5M", 0.005 -> "0.005".</summary>
+    /// <summary>A short tick label: 1,024 -> "1024", 118,282 -> "118k", 2.5e6 -> "2.5M", 0.005 -> "0.005".</summary>
     internal static string Format(double v)
     {
         double a = Math.Abs(v);
         var c = CultureInfo.InvariantCulture;
-        if (a >= 1e9) return (v / 1e9).ToString("0.##", c) + "G";
-        if (a >= 1e6) return (v / 1e6).ToString("0.##", c) + "M";
-        if (a >= 1e4) return (v / 1e3).ToString("0.##", c) + "k";
+        if (a >= 1e9) return (v / 1e9).ToString("G3", c) + "G";
+        if (a >= 1e6) return (v / 1e6).ToString("G3", c) + "M";
+        if (a >= 1e4) return (v / 1e3).ToString("G3", c) + "k";
         return v.ToString("G4", c);
     }
 }
