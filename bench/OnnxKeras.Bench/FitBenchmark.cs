@@ -41,6 +41,21 @@ internal static class FitBenchmark
 
     private static void Case(string name, int[] sizes, Tensor x, Tensor y, int batch, int repeats, double goal, int epochsPerSample)
     {
+        var m = Measure(sizes, x, y, batch, repeats, epochsPerSample);
+        double fit = m.Fit, hand = m.Loop;
+        Console.WriteLine($"| {name} | {batch} | {m.Steps} | {fit:0.000} | {hand:0.000} | {fit / hand:0.000} ({(fit / hand <= goal ? "<=" : ">")} {goal:0.00}) | {Spread(m.FitTimes)} / {Spread(m.LoopTimes)} |");
+    }
+
+    /// <summary>What <see cref="Measure"/> found: medians and all samples in ms per step, and the steps of one epoch.</summary>
+    internal sealed record Measurement(double Fit, double Loop, List<double> FitTimes, List<double> LoopTimes, long Steps);
+
+    /// <summary>
+    /// Fit against the hand-written loop for the MLP <paramref name="sizes"/> (input, hidden..., classes; relu and a
+    /// softmax output) on all rows of <paramref name="x"/>: one epoch is one pass over them in batches of
+    /// <paramref name="batch"/>, <paramref name="epochsPerSample"/> epochs make one timed sample, samples alternate.
+    /// </summary>
+    internal static Measurement Measure(int[] sizes, Tensor x, Tensor y, int batch, int repeats, int epochsPerSample)
+    {
         // The Keras model.
         var layers = new List<Layer> { new InputLayer([sizes[0]]) };
         for (int i = 1; i < sizes.Length; i++) layers.Add(new Dense(sizes[i], activation: i == sizes.Length - 1 ? "softmax" : "relu"));
@@ -91,9 +106,8 @@ internal static class FitBenchmark
         void FitEpoch() => model.Fit(x, y, batchSize: batch, epochs: 1, verbose: 0, shuffle: false);
 
         var (fitTimes, handTimes) = Alternate(FitEpoch, HandEpoch, repeats, steps * epochsPerSample, epochsPerSample);
-        double fit = Median(fitTimes), hand = Median(handTimes);
-        Console.WriteLine($"| {name} | {batch} | {steps} | {fit:0.000} | {hand:0.000} | {fit / hand:0.000} ({(fit / hand <= goal ? "<=" : ">")} {goal:0.00}) | {Spread(fitTimes)} / {Spread(handTimes)} |");
         foreach (var l in linears) l.Dispose();
+        return new Measurement(Median(fitTimes), Median(handTimes), fitTimes, handTimes, steps);
     }
 
     /// <summary>
@@ -124,5 +138,5 @@ internal static class FitBenchmark
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 
-    private static string Spread(List<double> xs) => $"{xs.Min():0.000}-{xs.Max():0.000}";
+    internal static string Spread(List<double> xs) => $"{xs.Min():0.000}-{xs.Max():0.000}";
 }

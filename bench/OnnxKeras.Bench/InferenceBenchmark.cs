@@ -134,7 +134,7 @@ internal static class InferenceBenchmark
     }
 
     /// <summary>Alternating blocks of calls after a warm-up; medians of microseconds per call.</summary>
-    private static (double First, double Second) Alternate(Action first, Action second, int blocks, int callsPerBlock)
+    internal static (double First, double Second) Alternate(Action first, Action second, int blocks, int callsPerBlock)
     {
         for (int i = 0; i < 20; i++) { first(); second(); }
         var a = new List<double>();

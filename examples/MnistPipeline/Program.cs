@@ -7,9 +7,10 @@ using OnnxKeras.Export;
 using OnnxKeras.Layers;
 using OnnxKeras.Models;
 using OnnxKeras.Optimizers;
+using OnnxKeras.Plotting;
 
 // The main job: trains on the bundled MNIST subset (8,000 train / 2,000 test), exports ONNX files into models/,
-// checks them in ONNX Runtime and prints a report.
+// draws each model's training curves next to them (PNG), checks the files in ONNX Runtime and prints a report.
 Keras.SetThreads(Environment.ProcessorCount);
 Keras.SetRandomSeed(42);
 var clock = Stopwatch.StartNew();
@@ -30,6 +31,7 @@ var history = mlp.Fit(data.TrainImages, data.TrainLabels, epochs: 8, batchSize: 
     callbacks: [new EarlyStopping(monitor: "val_loss", patience: 2, restoreBestWeights: true, verbose: 1)]);
 var test = mlp.Evaluate(data.TestImages, data.TestLabels);
 report.Add($"MLP 784-128-10: {history.Epoch.Count} epochs, test loss {test["loss"]:0.0000}, test accuracy {test["accuracy"]:P2}");
+SaveCurves(history, "mnist_mlp", "MLP");
 Export(mlp, "mnist_mlp", "MLP 784-128(relu)-dropout-10(softmax) trained on the bundled MNIST subset", [784], test["accuracy"]);
 
 // ---- CNN ------------------------------------------------------------------------------------------------
@@ -48,6 +50,7 @@ var testImages = ToImages(data.TestImages);
 var cnnHistory = cnn.Fit(trainImages, data.TrainLabels, epochs: 4, batchSize: 64, validationData: (testImages, data.TestLabels));
 var cnnTest = cnn.Evaluate(testImages, data.TestLabels);
 report.Add($"CNN conv32-pool-conv64-pool-fc10: {cnnHistory.Epoch.Count} epochs, test loss {cnnTest["loss"]:0.0000}, test accuracy {cnnTest["accuracy"]:P2}");
+SaveCurves(cnnHistory, "mnist_cnn", "CNN");
 Export(cnn, "mnist_cnn", "CNN conv32(3x3,relu)-maxpool-conv64(3x3,relu)-maxpool-flatten-dense10(softmax), channels_last [28, 28, 1], trained on the bundled MNIST subset", [28, 28, 1], cnnTest["accuracy"]);
 
 Console.WriteLine();
@@ -60,6 +63,14 @@ static float[,,,] ToImages(float[,] flat)
     var images = new float[flat.GetLength(0), 28, 28, 1];
     Buffer.BlockCopy(flat, 0, images, 0, flat.Length * sizeof(float));
     return images;
+}
+
+void SaveCurves(History h, string name, string title)
+{
+    // Loss and accuracy per epoch, training and validation, one panel each (as in the Keras tutorials).
+    var png = Path.Combine(modelsDir, name + "_history.png");
+    h.SavePlot(png, title: title);
+    report.Add($"{name}_history.png: training curves ({string.Join(", ", h.ToChartPanels().Select(p => p.YLabel))}; training and validation per epoch), {new FileInfo(png).Length:N0} bytes");
 }
 
 void Export(Model model, string name, string description, long[] sampleShape, double torchAccuracy)

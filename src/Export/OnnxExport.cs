@@ -35,6 +35,7 @@ public static class OnnxExport
     }
 
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> atomically (a temporary file in the same folder, then a rename).</summary>
+    /// <example><code>ExportReport report = model.ExportOnnx("model.onnx", new OnnxExportOptions { Opset = 17, Verify = true });</code></example>
     public static ExportReport ExportOnnx(this Model model, string path, OnnxExportOptions? options = null)
     {
         options ??= new OnnxExportOptions();
@@ -75,6 +76,10 @@ public static class OnnxExport
     }
 
     /// <summary>Writes <paramref name="model"/> to <paramref name="stream"/> (weights inline; a 2 GB protobuf limit applies).</summary>
+    /// <example><code>
+    /// using var stream = File.Create("model.onnx");
+    /// model.ExportOnnx(stream);
+    /// </code></example>
     public static ExportReport ExportOnnx(this Model model, Stream stream, OnnxExportOptions? options = null)
     {
         var bytes = ExportOnnxBytes(model, out var report, options);
@@ -83,6 +88,10 @@ public static class OnnxExport
     }
 
     /// <summary>The ONNX file as bytes (weights inline).</summary>
+    /// <example><code>
+    /// byte[] onnx = model.ExportOnnxBytes(out ExportReport report);
+    /// using var served = OnnxModel.Load(onnx);   // OnnxKeras.Inference loads the bytes as it loads a file
+    /// </code></example>
     public static byte[] ExportOnnxBytes(this Model model, out ExportReport report, OnnxExportOptions? options = null)
     {
         options ??= new OnnxExportOptions();
@@ -101,10 +110,15 @@ public static class OnnxExport
     /// inference output from its traced inputs with <see cref="Ops"/> (and <see cref="LoweringArgs.OnnxNode"/> for ONNX ops
     /// that have no Ops counterpart). Use it for custom layers that compute with raw TorchSharp.
     /// </summary>
+    /// <example><code>OnnxExport.RegisterLowering&lt;MyRawAbs&gt;((layer, args) => [args.OnnxNode("Abs", [args.Inputs[0]], args.Inputs[0].Value.abs())]);</code></example>
     public static void RegisterLowering<TLayer>(Func<TLayer, LoweringArgs, IReadOnlyList<KTensor>> lowering) where TLayer : Layer =>
         Lowerings.Register(typeof(TLayer), (layer, args) => lowering((TLayer)layer, args));
 
     /// <summary>Builds the ONNX model in memory.</summary>
+    /// <example><code>
+    /// var (proto, report) = OnnxExport.Build(model, new OnnxExportOptions { Opset = 18 });
+    /// Console.WriteLine(proto.Graph.Node.Count);
+    /// </code></example>
     public static (ModelProto Model, ExportReport Report) Build(Model model, OnnxExportOptions options)
     {
         if (options.Opset is < OnnxExportOptions.MinOpset or > OnnxExportOptions.MaxOpset)

@@ -129,6 +129,10 @@ public sealed class ModelBinding : IDisposable
 
     /// <summary>The bound buffer of an input, to write into before <see cref="Run"/>. Row-major, of the bound shape.</summary>
     /// <typeparam name="T">float, long or int, matching the input's element type.</typeparam>
+    /// <example><code>
+    /// Span&lt;float&gt; input = binding.GetInputBuffer&lt;float&gt;("input");
+    /// sample.CopyTo(input);
+    /// </code></example>
     public Span<T> GetInputBuffer<T>(string name) where T : unmanaged
     {
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -141,6 +145,7 @@ public sealed class ModelBinding : IDisposable
 
     /// <summary>Copies <paramref name="values"/> into an input's bound buffer.</summary>
     /// <exception cref="ArgumentException">The length differs from the bound shape's element count.</exception>
+    /// <example><code>binding.SetInput&lt;float&gt;("input", sample);</code></example>
     public void SetInput<T>(string name, ReadOnlySpan<T> values) where T : unmanaged
     {
         var buffer = GetInputBuffer<T>(name);
@@ -157,6 +162,11 @@ public sealed class ModelBinding : IDisposable
     /// <summary>Runs the model on the bound inputs, filling the bound outputs.</summary>
     /// <exception cref="InvalidOperationException">Another thread is running this binding.</exception>
     /// <exception cref="OnnxRuntimeException">The model failed while running.</exception>
+    /// <example><code>
+    /// binding.SetInput&lt;float&gt;("input", sample);
+    /// binding.Run();
+    /// float best = binding.GetOutput("output").ToArray().Max();
+    /// </code></example>
     public void Run()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -199,12 +209,17 @@ public sealed class ModelBinding : IDisposable
 
     /// <summary>An output of the last <see cref="Run"/>, row-major. Points into the binding's buffer: overwritten by
     /// the next run, invalid after <see cref="Dispose"/>.</summary>
+    /// <example><code>
+    /// binding.Run();
+    /// ReadOnlySpan&lt;float&gt; scores = binding.GetOutput("output");   // valid until the next Run
+    /// </code></example>
     public ReadOnlySpan<float> GetOutput(string name) => Output(name).Buffer;
 
     /// <summary>The shape of an output of the last <see cref="Run"/>.</summary>
     public IReadOnlyList<long> GetOutputShape(string name) => Output(name).Shape;
 
     /// <summary>A copy of an output of the last <see cref="Run"/>, owned by the caller.</summary>
+    /// <example><code>DenseTensorResult kept = binding.GetOutputCopy("output");   // outlives the binding</code></example>
     public DenseTensorResult GetOutputCopy(string name)
     {
         var output = Output(name);

@@ -104,6 +104,10 @@ public sealed class OnnxModel : IDisposable
     /// <exception cref="InvalidDataException">ONNX Runtime cannot load the file (corrupt, truncated, unsupported IR
     /// version or operator); the message names the file and includes ONNX Runtime's reason.</exception>
     /// <exception cref="ExecutionProviderException">CUDA was required but cannot be used; the message has the reason.</exception>
+    /// <example><code>
+    /// using var model = OnnxModel.Load("model.onnx", new InferenceOptions { Device = ExecutionDevice.Auto, Log = Console.Error.WriteLine });
+    /// Console.WriteLine($"{model.ActiveProvider}: {string.Join(", ", model.Inputs)} -> {string.Join(", ", model.Outputs)}");
+    /// </code></example>
     public static OnnxModel Load(string path, InferenceOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -118,6 +122,7 @@ public sealed class OnnxModel : IDisposable
     /// <param name="options">Session options; null = defaults (CPU, all graph optimizations).</param>
     /// <exception cref="InvalidDataException">ONNX Runtime cannot load the bytes; the message includes its reason.</exception>
     /// <exception cref="ExecutionProviderException">CUDA was required but cannot be used; the message has the reason.</exception>
+    /// <example><code>using var model = OnnxModel.Load(File.ReadAllBytes("model.onnx"));</code></example>
     public static OnnxModel Load(byte[] model, InferenceOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -247,6 +252,7 @@ public sealed class OnnxModel : IDisposable
     /// <exception cref="ArgumentException">The shape does not match the model's input (the message names the input and
     /// both shapes).</exception>
     /// <exception cref="InvalidOperationException">The model does not have exactly one input and one rank-2 float output.</exception>
+    /// <example><code>float[,] probabilities = model.Predict(testX);   // [batch, 784] -> [batch, 10]</code></example>
     public float[,] Predict(float[,] x, int? maxBatchSize = null)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -262,6 +268,11 @@ public sealed class OnnxModel : IDisposable
     /// <param name="shape">The input shape; its element count must equal <c>data.Length</c>.</param>
     /// <param name="maxBatchSize">See <see cref="Predict(IReadOnlyDictionary{string, TensorInput}, IReadOnlyCollection{string}?, int?)"/>.</param>
     /// <returns>The output, copied into a new array owned by the caller.</returns>
+    /// <example><code>
+    /// float[] pixels = new float[4 * 28 * 28];
+    /// DenseTensorResult y = model.Predict(pixels, [4, 28, 28, 1]);
+    /// float first = y[0, 0];
+    /// </code></example>
     public DenseTensorResult Predict(ReadOnlyMemory<float> data, long[] shape, int? maxBatchSize = null) =>
         Predict(new TensorInput(data, shape), maxBatchSize);
 
@@ -270,6 +281,10 @@ public sealed class OnnxModel : IDisposable
     /// <param name="maxBatchSize">See <see cref="Predict(IReadOnlyDictionary{string, TensorInput}, IReadOnlyCollection{string}?, int?)"/>.</param>
     /// <returns>The output, copied into a new array owned by the caller.</returns>
     /// <exception cref="InvalidOperationException">The model has several inputs or outputs: use the dictionary overload.</exception>
+    /// <example><code>
+    /// DenseTensorResult features = encoder.Predict(new TensorInput(testX));
+    /// DenseTensorResult scores = head.Predict(features);   // a result converts to a TensorInput
+    /// </code></example>
     public DenseTensorResult Predict(TensorInput input, int? maxBatchSize = null)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -307,6 +322,14 @@ public sealed class OnnxModel : IDisposable
     /// length does not match its shape; an output name is unknown. The message names the input and both shapes.</exception>
     /// <exception cref="NotSupportedException">A requested output is not a float32 tensor.</exception>
     /// <exception cref="OnnxRuntimeException">The model failed while running.</exception>
+    /// <example><code>
+    /// var outputs = model.Predict(new Dictionary&lt;string, TensorInput&gt;
+    /// {
+    ///     ["a"] = new TensorInput(a),
+    ///     ["b"] = new TensorInput(bData, 2, 8),
+    /// }, outputNames: ["prod"]);
+    /// float[] prod = outputs["prod"].Data;
+    /// </code></example>
     public IReadOnlyDictionary<string, DenseTensorResult> Predict(
         IReadOnlyDictionary<string, TensorInput> inputs, IReadOnlyCollection<string>? outputNames = null, int? maxBatchSize = null)
     {
@@ -336,6 +359,12 @@ public sealed class OnnxModel : IDisposable
     /// bound once, and each <see cref="ModelBinding.Run"/> reuses them. For a single-input model.
     /// </summary>
     /// <param name="inputShape">The concrete input shape (symbolic dimensions given values).</param>
+    /// <example><code>
+    /// using var binding = model.CreateBinding(1, 784);
+    /// sample.CopyTo(binding.GetInputBuffer&lt;float&gt;(model.Inputs[0].Name));
+    /// binding.Run();
+    /// ReadOnlySpan&lt;float&gt; scores = binding.GetOutput(model.Outputs[0].Name);
+    /// </code></example>
     public ModelBinding CreateBinding(params long[] inputShape)
     {
         ArgumentNullException.ThrowIfNull(inputShape);
@@ -352,6 +381,7 @@ public sealed class OnnxModel : IDisposable
     /// </summary>
     /// <param name="inputShapes">The concrete shape of every input.</param>
     /// <exception cref="ArgumentException">A shape does not match the model (the message names the input).</exception>
+    /// <example><code>using var binding = model.CreateBinding(new Dictionary&lt;string, long[]&gt; { ["a"] = [1, 8], ["b"] = [1, 8] });</code></example>
     public ModelBinding CreateBinding(IReadOnlyDictionary<string, long[]> inputShapes)
     {
         ArgumentNullException.ThrowIfNull(inputShapes);

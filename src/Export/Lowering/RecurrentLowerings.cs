@@ -10,7 +10,8 @@ namespace OnnxKeras.Export.Lowering;
 /// R = recurrent_kernelᵀ with the gate blocks in ONNX's order (Keras LSTM i, f, c, o becomes ONNX i, o, f, c; GRU z, r, h
 /// is the same in both), B = [input bias, recurrent bias]. Bidirectional lowers to one op with direction "bidirectional"
 /// (forward weights then backward weights) and its merge computed from Y. The sequence length may be dynamic. Layers whose
-/// activations have no ONNX RNN counterpart are traced step by step instead (fixed sequence length only).
+/// activations have no ONNX RNN counterpart, and layers whose input carries a mask (Keras's masking skips arbitrary
+/// timesteps, which ONNX's sequence lengths cannot express), are traced step by step instead (fixed sequence length only).
 /// </summary>
 internal sealed class RecurrentLowerings : ILayerLoweringFamily
 {
@@ -130,7 +131,8 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
     {
         CheckOneInput(layer, args);
         var spec = Spec(layer);
-        if (spec is null) return layer.Call(args.Inputs);
+        // ONNX's RNN ops take sequence lengths, not a mask of arbitrary timesteps: a masked input is traced step by step.
+        if (spec is null || args.Inputs[0].Mask is not null) return layer.Call(args.Inputs);
         var x = args.Inputs[0];
         // The layer's eager outputs on the example data are the examples of the ONNX outputs.
         var eager = layer.Call([new KTensor(x.Value)]);
@@ -164,6 +166,7 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
     private static IReadOnlyList<KTensor> Lower(Bidirectional layer, LoweringArgs args)
     {
         CheckOneInput(layer, args);
+        if (args.Inputs[0].Mask is not null) return layer.Call(args.Inputs); // each direction traced step by step with the mask
         RecurrentLayer fw = layer.ForwardLayer, bw = layer.BackwardLayer;
         var spec = Spec(fw);
         var backSpec = Spec(bw);

@@ -39,6 +39,26 @@ public sealed class KTensor
     /// </summary>
     public static KTensor Traced(Tensor example, IOpTracer tracer, object symbol) => new(example, tracer, symbol);
 
+    /// <summary>
+    /// Keras's <c>_keras_mask</c>: for a sequence [batch, time, ...], a boolean [batch, time] tensor that is false at the
+    /// timesteps to skip (set by <see cref="Layers.Masking"/> or <c>Embedding(maskZero: true)</c> and propagated by layers
+    /// that support masking; recurrent layers consume it). Null when the tensor carries no mask.
+    /// </summary>
+    public KTensor? Mask { get; private init; }
+
+    /// <summary>
+    /// The same value (eager or traced) carrying <paramref name="mask"/> instead of its current mask (Keras's
+    /// <c>backend.set_keras_mask</c>, without changing this tensor). Use it to pass an explicit mask to a layer:
+    /// <c>lstm.Apply(x.WithMask(mask))</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tensor is symbolic: masks of the functional API flow when the model runs.</exception>
+    public KTensor WithMask(KTensor? mask)
+    {
+        if (IsSymbolic) throw new InvalidOperationException($"{this} is symbolic: masks are carried by eager and traced tensors; in a functional model they propagate when it runs.");
+        if (ReferenceEquals(mask, Mask)) return this;
+        return Tracer is null ? new KTensor(value!) { Mask = mask } : new KTensor(value!, Tracer, Symbol!) { Mask = mask };
+    }
+
     /// <summary>The tracer of a traced tensor, else null.</summary>
     public IOpTracer? Tracer { get; }
 

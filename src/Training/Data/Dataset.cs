@@ -28,9 +28,11 @@ public abstract class Dataset
     public abstract IEnumerable<Tensor[]> Elements();
 
     /// <summary>A dataset whose elements are the rows (first-dimension slices) of <paramref name="tensors"/>, which must agree in length.</summary>
+    /// <example><code>var ds = Dataset.FromTensorSlices(xTensor, yTensor).Batch(32);</code></example>
     public static Dataset FromTensorSlices(params Tensor[] tensors) => new SliceDataset(new SliceSource(tensors));
 
     /// <summary>Rows of .NET arrays: features (e.g. <c>float[,]</c>, <c>float[,,,]</c>) and labels (<c>float[,]</c> one-hot or <c>int[]</c>).</summary>
+    /// <example><code>var ds = Dataset.FromTensorSlices(trainX, trainLabels).Shuffle(8000, seed: 1).Batch(32);   // float[,] and int[]</code></example>
     public static Dataset FromTensorSlices(Array x, Array? y = null, Array? sampleWeight = null)
     {
         var parts = new List<Tensor> { TensorConvert.ToTensor(x, nameof(x)) };
@@ -40,6 +42,7 @@ public abstract class Dataset
     }
 
     /// <summary>Groups consecutive elements into batches of <paramref name="batchSize"/>; the last may be smaller unless <paramref name="dropRemainder"/>.</summary>
+    /// <example><code>var batches = Dataset.FromTensorSlices(x, y).Batch(32, dropRemainder: true);</code></example>
     public virtual Dataset Batch(int batchSize, bool dropRemainder = false)
     {
         if (batchSize <= 0) throw new ArgumentException($"Batch size must be positive; got {batchSize}.", nameof(batchSize));
@@ -48,6 +51,7 @@ public abstract class Dataset
     }
 
     /// <summary>Repeats the dataset <paramref name="count"/> times, forever when null. A shuffled dataset is reshuffled each time.</summary>
+    /// <example><code>model.Fit(Dataset.FromTensorSlices(x, y).Batch(32).Repeat(), epochs: 10, stepsPerEpoch: 30);</code></example>
     public virtual Dataset Repeat(int? count = null)
     {
         if (count is < 0) throw new ArgumentException($"Repeat count must be >= 0 or null (forever); got {count}.", nameof(count));
@@ -55,6 +59,7 @@ public abstract class Dataset
     }
 
     /// <summary>Shuffles with a buffer of <paramref name="bufferSize"/> elements (tf.data's algorithm); a buffer at least the dataset's size gives a uniform shuffle. Reshuffled on each iteration.</summary>
+    /// <example><code>var ds = Dataset.FromTensorSlices(x, y).Shuffle(bufferSize: 1000, seed: 1).Batch(32);</code></example>
     public virtual Dataset Shuffle(int bufferSize, long? seed = null)
     {
         if (bufferSize <= 0) throw new ArgumentException($"Shuffle buffer size must be positive; got {bufferSize}.", nameof(bufferSize));
@@ -62,6 +67,7 @@ public abstract class Dataset
     }
 
     /// <summary>The first <paramref name="count"/> elements.</summary>
+    /// <example><code>var validation = Dataset.FromTensorSlices(x, y).Take(1000).Batch(32);</code></example>
     public virtual Dataset Take(long count)
     {
         if (count < 0) throw new ArgumentException($"Take count must be >= 0; got {count}.", nameof(count));
@@ -69,6 +75,7 @@ public abstract class Dataset
     }
 
     /// <summary>All but the first <paramref name="count"/> elements.</summary>
+    /// <example><code>var training = Dataset.FromTensorSlices(x, y).Skip(1000).Batch(32);</code></example>
     public virtual Dataset Skip(long count)
     {
         if (count < 0) throw new ArgumentException($"Skip count must be >= 0; got {count}.", nameof(count));
@@ -76,9 +83,11 @@ public abstract class Dataset
     }
 
     /// <summary>Transforms each element's tensors.</summary>
+    /// <example><code>var scaled = Dataset.FromTensorSlices(x, y).Map(e => [e[0] / 255, e[1]]);</code></example>
     public Dataset Map(Func<Tensor[], Tensor[]> fn) => new MapDataset(this, fn);
 
     /// <summary>Transforms each <c>(x, y)</c> element.</summary>
+    /// <example><code>var scaled = Dataset.FromTensorSlices(x, y).Map((img, label) => (img / 255, label));</code></example>
     public Dataset Map(Func<Tensor, Tensor, (Tensor X, Tensor Y)> fn) => new MapDataset(this, e =>
     {
         if (e.Length < 2) throw new InvalidOperationException("Map with (x, y) needs elements of two tensors.");
@@ -90,6 +99,7 @@ public abstract class Dataset
     /// Accepted for tf.data compatibility. Every source here is in memory and a batch is a single slice or
     /// gather, so there is no I/O to overlap; elements are produced on demand.
     /// </summary>
+    /// <example><code>var ds = Dataset.FromTensorSlices(x, y).Batch(32).Prefetch(1);   // same dataset back</code></example>
     public Dataset Prefetch(int bufferSize = 1)
     {
         if (bufferSize < -1) throw new ArgumentException($"Prefetch buffer size must be >= -1 (AUTOTUNE); got {bufferSize}.");

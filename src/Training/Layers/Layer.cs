@@ -107,7 +107,7 @@ public abstract class Layer : IDisposable
         InputSpec?.Check(this, shape);
         try
         {
-            return Call(inputs, training);
+            return WithOutputMasks([inputs], [Call(inputs, training)])[0];
         }
         catch (System.Runtime.InteropServices.ExternalException e)
         {
@@ -131,15 +131,44 @@ public abstract class Layer : IDisposable
         if (InputSpec is not null) foreach (var s in shapes) InputSpec.Check(this, s);
         if (symbolic) return Node.Record(this, inputs, ComputeOutputShapes(shapes));
         var tracer = inputs.FirstOrDefault(t => t.Tracer is not null)?.Tracer;
-        if (tracer is not null) return tracer.CallLayer(this, inputs, () => Call(inputs, training));
+        if (tracer is not null) return WithOutputMasks(inputs, tracer.CallLayer(this, inputs, () => Call(inputs, training)));
         try
         {
-            return Call(inputs, training);
+            return WithOutputMasks(inputs, Call(inputs, training));
         }
         catch (System.Runtime.InteropServices.ExternalException e)
         {
             throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) failed on inputs of shapes {string.Join(", ", shapes)}: {FirstLine(e.Message)}", e);
         }
+    }
+
+    /// <summary>
+    /// Whether the layer handles masks (Keras's <c>supports_masking</c>): it may read its inputs' <see cref="KTensor.Mask"/>
+    /// in <see cref="Call(KTensor, bool)"/>, and its outputs get the masks from <see cref="ComputeMask"/> (by default the
+    /// first input's mask, which suits layers that act on each timestep alone, like Dense). Layers that do not support
+    /// masking drop the mask, as in Keras: downstream layers then see none.
+    /// </summary>
+    public virtual bool SupportsMasking => false;
+
+    /// <summary>
+    /// The mask of each output (Keras's <c>compute_mask</c>) from the inputs and their masks (null where an input has none);
+    /// outputs beyond the returned list get no mask. Used only when <see cref="SupportsMasking"/>; the default passes the
+    /// first input's mask on to the first output.
+    /// </summary>
+    public virtual IReadOnlyList<KTensor?> ComputeMask(IReadOnlyList<KTensor> inputs, IReadOnlyList<KTensor?> masks) => [masks.Count > 0 ? masks[0] : null];
+
+    /// <summary>Keras's <c>_set_mask_metadata</c>: outputs that carry no mask yet get <see cref="ComputeMask"/>'s, when the layer supports masking.</summary>
+    private IReadOnlyList<KTensor> WithOutputMasks(IReadOnlyList<KTensor> inputs, IReadOnlyList<KTensor> outputs)
+    {
+        if (!SupportsMasking)
+        {
+            // An input returned as is keeps its value but, as in Keras, not its mask past a layer that does not support masking.
+            return outputs.Any(o => o.Mask is not null && inputs.Any(i => ReferenceEquals(i, o))) ? outputs.Select(o => inputs.Any(i => ReferenceEquals(i, o)) ? o.WithMask(null) : o).ToList() : outputs;
+        }
+        if (outputs.All(o => o.Mask is not null)) return outputs;
+        var masks = ComputeMask(inputs, inputs.Select(t => t.Mask).ToList());
+        if (masks.All(m => m is null)) return outputs;
+        return outputs.Select((o, k) => o.Mask is null && k < masks.Count && masks[k] is { } m ? o.WithMask(m) : o).ToList();
     }
 
     private KTensor Single(IReadOnlyList<KTensor> outputs) => outputs.Count == 1 ? outputs[0]

@@ -175,6 +175,19 @@ internal static class ConfigValues
         if (value is null) return null;
         var type = Nullable.GetUnderlyingType(target) ?? target;
         if (type.IsInstanceOfType(value)) return value;
+        // Keras 3 writes tensor-valued arguments (e.g. Masking's mask_value) as {"class_name": "__tensor__" or
+        // "__numpy__", "config": {"value": ..., "dtype": ...}}; a scalar argument takes the single value.
+        if (value is IDictionary<string, object?> tensorValue && tensorValue.TryGetValue("class_name", out var tc) && tc is "__tensor__" or "__numpy__"
+            && tensorValue.TryGetValue("config", out var tcfg) && tcfg is IDictionary<string, object?> tensorConfig && tensorConfig.TryGetValue("value", out var inner))
+        {
+            if (!type.IsArray && inner is System.Collections.IEnumerable one and not string)
+            {
+                var items = one.Cast<object?>().ToList();
+                if (items.Count != 1) throw new ArgumentException($"Config value for {what} is a tensor of {items.Count} values; expected a single {type.Name}.");
+                inner = items[0];
+            }
+            return Convert(inner, target, what);
+        }
         try
         {
             if (type == typeof(ActivationFunction) && value is string a) return Activations.Get(a);

@@ -18,6 +18,7 @@ public partial class Model
     }
 
     /// <summary>Evaluates on tensors.</summary>
+    /// <example><code>double loss = model.Evaluate(xTensor, yTensor, batchSize: 64)["loss"];</code></example>
     public Dictionary<string, double> Evaluate(Tensor x, Tensor y, int? batchSize = null, int verbose = 0, Tensor? sampleWeight = null, IEnumerable<Callback>? callbacks = null)
     {
         Tensor[] parts = sampleWeight is null ? [x, y] : [x, y, sampleWeight];
@@ -25,6 +26,7 @@ public partial class Model
     }
 
     /// <summary>Evaluates a model with several inputs and/or outputs on arrays given by name.</summary>
+    /// <example><code>var result = model.Evaluate(new Dictionary&lt;string, Array&gt; { ["a"] = xa, ["b"] = xb }, new Dictionary&lt;string, Array&gt; { ["cls"] = yc, ["score"] = ys });</code></example>
     public Dictionary<string, double> Evaluate(Dictionary<string, Array> x, Dictionary<string, Array> y, int? batchSize = null, int verbose = 0)
     {
         var parts = ByName(x, InputNames, "input").Concat(ByName(y, OutputNames, "output")).ToArray();
@@ -39,6 +41,7 @@ public partial class Model
     }
 
     /// <summary>Evaluates on a dataset of (inputs, targets[, weights]) batches; an infinite dataset needs <paramref name="steps"/>.</summary>
+    /// <example><code>var result = model.Evaluate(Dataset.FromTensorSlices(testX, testY).Batch(32)); Console.WriteLine(result["accuracy"]);</code></example>
     public Dictionary<string, double> Evaluate(Dataset dataset, int? steps = null, int verbose = 0, IEnumerable<Callback>? callbacks = null)
     {
         RequireCompiled(nameof(Evaluate));
@@ -96,6 +99,7 @@ public partial class Model
     }
 
     /// <summary>Loss and metrics of one batch, without updating (Keras's <c>test_on_batch</c>).</summary>
+    /// <example><code>double loss = model.TestOnBatch(xBatch, yBatch)["loss"];</code></example>
     public Dictionary<string, double> TestOnBatch(Array x, Array y, Array? sampleWeight = null)
     {
         using var xt = TensorConvert.ToTensor(x, nameof(x));

@@ -31,6 +31,7 @@ public partial class Model
     }
 
     /// <summary>Trains on tensors (rows are samples); see the array overload for the parameters.</summary>
+    /// <example><code>History h = model.Fit(xTensor, yTensor, epochs: 5, batchSize: 16, validationSplit: 0.1);</code></example>
     public History Fit(Tensor x, Tensor? y, int? batchSize = null, int epochs = 1, int verbose = 1, IEnumerable<Callback>? callbacks = null,
         double validationSplit = 0.0, ValidationData? validationData = null, bool shuffle = true, IReadOnlyDictionary<int, double>? classWeight = null,
         Tensor? sampleWeight = null, int initialEpoch = 0, int? stepsPerEpoch = null, int? validationSteps = null, int validationFreq = 1)
@@ -343,6 +344,7 @@ public partial class Model
     private Dictionary<string, double> CurrentLogs(LossTracker tracker) => Objectives.Logs(tracker);
 
     /// <summary>One gradient update on a single batch; returns the loss and metrics of that batch (Keras's <c>train_on_batch</c>).</summary>
+    /// <example><code>Dictionary&lt;string, double&gt; logs = model.TrainOnBatch(xBatch, yBatch); Console.WriteLine(logs["loss"]);</code></example>
     public Dictionary<string, double> TrainOnBatch(Array x, Array y, Array? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null)
     {
         RequireCompiled(nameof(TrainOnBatch));

@@ -16,6 +16,7 @@ public partial class Model
     }
 
     /// <summary>Predictions for a tensor; the returned tensor (on the CPU) belongs to the caller.</summary>
+    /// <example><code>using Tensor probabilities = model.Predict(xTensor, batchSize: 256);</code></example>
     public Tensor Predict(Tensor x, int? batchSize = null, int verbose = 0)
     {
         var outputs = PredictCore(new SliceDataset(new SliceSource([x])).Batch(CheckBatchSize(batchSize)), null);
@@ -46,6 +47,7 @@ public partial class Model
     }
 
     /// <summary>Predictions for a dataset of batches (inputs, optionally followed by targets); an infinite dataset needs <paramref name="steps"/>.</summary>
+    /// <example><code>NDArray p = model.Predict(Dataset.FromTensorSlices(testX).Batch(32));</code></example>
     public NDArray Predict(Dataset dataset, int? steps = null, int verbose = 0)
     {
         if (!dataset.IsBatched) throw new ArgumentException("Predict needs a batched dataset: call .Batch(n) on it first.");
@@ -55,6 +57,7 @@ public partial class Model
     }
 
     /// <summary>Predictions for one batch (Keras's <c>predict_on_batch</c>).</summary>
+    /// <example><code>NDArray p = model.PredictOnBatch(xBatch);</code></example>
     public NDArray PredictOnBatch(Array x)
     {
         using var xt = TensorConvert.ToTensor(x, nameof(x));

@@ -159,6 +159,10 @@ public partial class Model : Layer
     // ------------------------------------------------------------------ Summary
 
     /// <summary>Prints Keras's summary table: layer (type), output shape, parameter count, and the totals.</summary>
+    /// <example><code>
+    /// model.Summary();                      // to Console.Out
+    /// model.Summary(Console.Error);         // or any TextWriter
+    /// </code></example>
     public void Summary(TextWriter? output = null)
     {
         var w = output ?? Console.Out;

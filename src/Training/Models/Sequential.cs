@@ -31,6 +31,11 @@ public sealed class Sequential : Model
     public override IReadOnlyList<Layer> Sublayers => layers;
 
     /// <summary>Appends a layer; builds the model when its input shape is known.</summary>
+    /// <example><code>
+    /// var model = new Sequential();
+    /// model.Add(new Dense(64, activation: "relu") { InputShape = [32] });
+    /// model.Add(new Dense(10, activation: "softmax"));
+    /// </code></example>
     public void Add(Layer layer)
     {
         ArgumentNullException.ThrowIfNull(layer);
@@ -55,6 +60,7 @@ public sealed class Sequential : Model
     }
 
     /// <summary>Removes the last layer (Keras's <c>pop</c>).</summary>
+    /// <example><code>model.Pop();   // removes the last layer</code></example>
     public void Pop()
     {
         if (layers.Count == 0) throw new InvalidOperationException("There are no layers to remove.");

@@ -9,6 +9,10 @@ public partial class Model
     /// Writes the weights to <paramref name="path"/>, atomically: Keras 3's layout for <c>.weights.h5</c>
     /// (<c>layers/&lt;layer&gt;/vars/0..</c>), safetensors for any other extension (tensor names are the variables' paths).
     /// </summary>
+    /// <example><code>
+    /// model.SaveWeights("model.weights.h5");   // Keras 3 layout, loadable by Keras's load_weights
+    /// model.SaveWeights("weights/model");      // safetensors
+    /// </code></example>
     public void SaveWeights(string path) => WeightFiles.Save(this, path);
 
     /// <summary>
@@ -19,26 +23,39 @@ public partial class Model
     /// </summary>
     /// <returns>The warnings about skipped layers (also written to standard error); empty when all matched.</returns>
     /// <exception cref="InvalidDataException">A mismatch (naming the layer and both shapes) or an unreadable file (naming it).</exception>
+    /// <example><code>
+    /// model.LoadWeights("model.weights.h5");
+    /// var skipped = model.LoadWeights("keras2_model.h5", byName: true, skipMismatch: true);
+    /// </code></example>
     public IReadOnlyList<string> LoadWeights(string path, bool byName = false, bool skipMismatch = false) => WeightFiles.Load(this, path, byName, skipMismatch);
 
     /// <summary>The architecture as Keras 3's JSON config (<c>model.to_json()</c>); Sequential and functional models only.</summary>
+    /// <example><code>string json = model.ToJson(indented: true);</code></example>
     public string ToJson(bool indented = false) => ConfigJson.Write(ModelConfig.Serialize(this), indented);
 
     /// <summary>Rebuilds a model with fresh weights from a Keras 3 (or Keras 2) JSON config (<c>keras.models.model_from_json</c>).</summary>
+    /// <example><code>var fresh = Model.FromJson(File.ReadAllText("model.json"));   // new weights; load them with LoadWeights</code></example>
     public static Model FromJson(string json) => ModelConfig.FromJson(json);
 
     /// <summary>The architecture as YAML (Keras 2's <c>to_yaml</c>): the same config as <see cref="ToJson"/>, as YAML text.</summary>
+    /// <example><code>File.WriteAllText("model.yaml", model.ToYaml());</code></example>
     public string ToYaml() => ConfigYaml.FromJson(ToJson());
 
     /// <summary>Rebuilds a model from <see cref="ToYaml"/>'s YAML (plain mappings, sequences and scalars only; YAML tags are rejected).</summary>
+    /// <example><code>var fresh = Model.FromYaml(File.ReadAllText("model.yaml"));</code></example>
     public static Model FromYaml(string yaml) => FromJson(ConfigYaml.ToJson(yaml));
 
     /// <summary>Saves the whole model (config and weights) as Keras 3's <c>.keras</c> zip, atomically.</summary>
+    /// <example><code>model.Save("model.keras");</code></example>
     public void Save(string path) => KerasArchive.Save(this, path);
 
     /// <summary>
     /// Loads a whole model (<c>keras.models.load_model</c>): a Keras 3 <c>.keras</c> file or a legacy Keras 2 <c>.h5</c>/<c>.hdf5</c>
     /// with <c>model_config</c>. The config is rebuilt and all weights are checked before the model is returned.
     /// </summary>
+    /// <example><code>
+    /// using var model = Model.LoadModel("model.keras");   // or a legacy Keras 2 "model.h5"
+    /// NDArray p = model.Predict(testX);
+    /// </code></example>
     public static Model LoadModel(string path) => KerasArchive.Load(path);
 }

@@ -38,6 +38,19 @@ public class ModelArtifactsTests
     }
 
     [Theory]
+    [InlineData("mnist_mlp_history.png")]
+    [InlineData("mnist_cnn_history.png")]
+    public void TheTrainingCurvesArePngsNextToTheModels(string name)
+    {
+        var png = File.ReadAllBytes(Path.Combine(ModelsFolder(), name));
+        Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
+        Assert.Equal("IHDR"u8.ToArray(), png[12..16]);
+        // Two panels (loss, accuracy) of the default 480 x 400 each.
+        Assert.Equal(960, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)));
+        Assert.Equal(400, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20)));
+    }
+
+    [Theory]
     [MemberData(nameof(Manifests))]
     public void ArtifactMatchesItsManifestAndReproducesItsAccuracy(string manifestName)
     {

@@ -13,6 +13,9 @@ public sealed class Activation(ActivationFunction activation) : Layer
     /// <inheritdoc />
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <summary>Keras passes the input mask through this layer (it acts on each timestep alone).</summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().With("activation", Function.Name);
 }

@@ -61,6 +61,9 @@ public sealed class Dense : Layer
     /// <inheritdoc />
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape.WithLast(Units);
 
+    /// <summary>Keras passes the input mask through this layer (it acts on each timestep alone).</summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig()
         .With("units", Units).With("activation", Activation.Name).With("use_bias", UseBias)

@@ -6,7 +6,8 @@ namespace OnnxKeras.Layers;
 /// Turns non-negative integer indices into dense vectors (Keras's <c>Embedding</c>): row <c>i</c> of the
 /// <c>embeddings</c> weight [input_dim, output_dim] for each index <c>i</c>. Inputs of shape (batch, ...) give outputs
 /// of shape (batch, ..., output_dim). Indices may arrive as floats (the data pipeline's default) or integers; they are
-/// cast to int64 (floats truncated, as Keras's cast) and must lie in [0, input_dim).
+/// cast to int64 (floats truncated, as Keras's cast) and must lie in [0, input_dim). With <c>maskZero</c> index 0 is
+/// padding: the output carries the mask <c>inputs != 0</c> (<see cref="KTensor.Mask"/>), which recurrent layers consume.
 /// </summary>
 /// <example><code>new Embedding(inputDim: 1000, outputDim: 64)</code></example>
 public sealed class Embedding : Layer
@@ -18,7 +19,7 @@ public sealed class Embedding : Layer
     /// <param name="outputDim">Size of each embedding vector.</param>
     /// <param name="embeddingsInitializer">Initializer of the embeddings ("uniform").</param>
     /// <param name="embeddingsRegularizer">Penalty on the embeddings.</param>
-    /// <param name="maskZero">Keras's flag that index 0 is padding. Stored and serialized; masks are not propagated.</param>
+    /// <param name="maskZero">Whether index 0 is padding: the output then carries the mask <c>inputs != 0</c> (so input_dim should be the vocabulary size + 1).</param>
     public Embedding(int inputDim, int outputDim, Initializer? embeddingsInitializer = null, Regularizer? embeddingsRegularizer = null, bool maskZero = false)
     {
         if (inputDim <= 0) throw new ArgumentException($"Embedding: inputDim must be a positive integer; got {inputDim}.", nameof(inputDim));
@@ -38,8 +39,15 @@ public sealed class Embedding : Layer
     public Initializer EmbeddingsInitializer { get; }
     /// <summary>Penalty on the embeddings.</summary>
     public Regularizer? EmbeddingsRegularizer { get; }
-    /// <summary>Whether index 0 is padding (stored only).</summary>
+    /// <summary>Whether index 0 is padding (the output carries the mask <c>inputs != 0</c>).</summary>
     public bool MaskZero { get; }
+
+    /// <inheritdoc />
+    public override bool SupportsMasking => MaskZero;
+
+    /// <summary>Keras's <c>compute_mask</c>: <c>inputs != 0</c> with <see cref="MaskZero"/>, else none.</summary>
+    public override IReadOnlyList<KTensor?> ComputeMask(IReadOnlyList<KTensor> inputs, IReadOnlyList<KTensor?> masks) =>
+        [MaskZero ? Ops.NotEqual(inputs[0], 0) : null];
 
     /// <summary>The embeddings [input_dim, output_dim] (after build).</summary>
     public Variable Embeddings => embeddings ?? throw new InvalidOperationException($"Layer '{Name}' is not built yet.");

@@ -32,6 +32,9 @@ public sealed class Concatenate(int axis = -1) : Merge
     /// <inheritdoc />
     protected override KTensor MergeFunction(IReadOnlyList<KTensor> inputs) => Ops.Concatenate(inputs, Axis);
 
+    /// <summary>Masks pass (and-ed) through a concatenation of features (the last axis); along other axes they are dropped.</summary>
+    public override bool SupportsMasking => Axis == -1 || (BuildInputShape is { } shape && Axis == shape.Rank - 1);
+
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().With("axis", Axis);
 }

@@ -62,6 +62,9 @@ public sealed class Dot : Merge
         return Ops.MatMul(a3, b3);
     }
 
+    /// <summary>As in Keras, a dot product drops the inputs' masks.</summary>
+    public override bool SupportsMasking => false;
+
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().With("axes", Axes).With("normalize", Normalize);
 }

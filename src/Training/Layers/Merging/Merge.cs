@@ -15,6 +15,16 @@ public abstract class Merge : Layer
     /// <summary>Maximum number of inputs (unbounded for most merges).</summary>
     protected virtual int MaxInputs => int.MaxValue;
 
+    /// <summary>Keras's merge layers support masking: the output mask is the logical and of the inputs' masks.</summary>
+    public override bool SupportsMasking => true;
+
+    /// <summary>Keras's <c>Merge.compute_mask</c>: the logical and of the masks the inputs carry (none when no input has one).</summary>
+    public override IReadOnlyList<KTensor?> ComputeMask(IReadOnlyList<KTensor> inputs, IReadOnlyList<KTensor?> masks)
+    {
+        var present = masks.OfType<KTensor>().ToList();
+        return [present.Count == 0 ? null : present.Skip(1).Aggregate(present[0], Ops.LogicalAnd)];
+    }
+
     /// <inheritdoc />
     public override KTensor Call(KTensor inputs, bool training = false) =>
         throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) merges a list of inputs: call it as layer.Apply([a, b]).");

@@ -136,6 +136,9 @@ public sealed class BatchNormalization : Layer
     /// <inheritdoc />
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <summary>Keras passes the input mask through this layer (it acts on each timestep alone).</summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig()
         .With("axis", Axis).With("momentum", Momentum).With("epsilon", Epsilon).With("center", Center).With("scale", Scale)

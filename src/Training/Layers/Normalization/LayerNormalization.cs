@@ -117,6 +117,9 @@ public sealed class LayerNormalization : Layer
         return inputShape;
     }
 
+    /// <summary>Keras passes the input mask through this layer (it acts on each timestep alone).</summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig()
         .With("axis", Axis.Count == 1 ? Axis[0] : Axis.ToArray()).With("epsilon", Epsilon).With("center", Center).With("scale", Scale)

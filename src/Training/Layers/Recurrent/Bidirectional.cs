@@ -7,7 +7,8 @@ namespace OnnxKeras.Layers;
 /// <c>sum</c>, <c>mul</c>, <c>ave</c>, or null (the two outputs separately). As in Keras, the copies are rebuilt from the
 /// wrapped layer's config (named <c>forward_*</c> and <c>backward_*</c>) and do not reuse its weights; the weights are
 /// the forward layer's then the backward layer's. With <c>return_state</c> the outputs are the merged output(s), then
-/// the forward states, then the backward states (call <see cref="Layer.ApplyMany"/>).
+/// the forward states, then the backward states (call <see cref="Layer.ApplyMany"/>). An input mask goes to both layers;
+/// as in Keras, with <c>return_sequences</c> both output zeros at masked timesteps (<see cref="RecurrentLayer.ZeroOutputForMask"/>).
 /// </summary>
 /// <example><code>var y = new Bidirectional(new LSTM(16, returnSequences: true)).Apply(Keras.Input([null, 8]));   // [batch, time, 32]</code></example>
 public sealed class Bidirectional : Layer
@@ -38,7 +39,20 @@ public sealed class Bidirectional : Layer
             throw new ArgumentException($"Bidirectional: the forward and backward layers need different go_backwards values; both have {forwardLayer.GoBackwards}.", nameof(backwardLayer));
         if (forwardLayer.ReturnSequences != this.backwardLayer.ReturnSequences || forwardLayer.ReturnState != this.backwardLayer.ReturnState)
             throw new ArgumentException($"Bidirectional: the forward and backward layers need the same return_sequences and return_state; got {forwardLayer.ReturnSequences}/{forwardLayer.ReturnState} and {this.backwardLayer.ReturnSequences}/{this.backwardLayer.ReturnState}.", nameof(backwardLayer));
+        // Keras forces zero_output_for_mask = return_sequences on both layers.
+        forwardLayer.ZeroOutputForMask = forwardLayer.ReturnSequences;
+        this.backwardLayer.ZeroOutputForMask = this.backwardLayer.ReturnSequences;
         InputSpec = new InputSpec { Rank = 3 };
+    }
+
+    /// <inheritdoc />
+    public override bool SupportsMasking => true;
+
+    /// <summary>Keras's <c>compute_mask</c>: the input mask for each returned sequence (both with merge_mode null), none otherwise.</summary>
+    public override IReadOnlyList<KTensor?> ComputeMask(IReadOnlyList<KTensor> inputs, IReadOnlyList<KTensor?> masks)
+    {
+        var mask = ReturnSequences && masks.Count > 0 ? masks[0] : null;
+        return MergeMode is null ? [mask, mask] : [mask];
     }
 
     /// <summary>How the two outputs are merged (concat, sum, mul, ave, or null for both separately).</summary>

@@ -27,13 +27,14 @@ public sealed class GRU : RecurrentLayer
     /// <param name="returnState">Also return the final state.</param>
     /// <param name="goBackwards">Process the sequence backwards (and return the reversed sequence).</param>
     /// <param name="resetAfter">Apply the reset gate after the recurrent matrix product (Keras 3 default, cuDNN-compatible).</param>
+    /// <param name="zeroOutputForMask">Output zeros at masked timesteps instead of repeating the previous output (Keras default false).</param>
     public GRU(int units, ActivationFunction? activation = null, ActivationFunction? recurrentActivation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null, Regularizer? biasRegularizer = null,
-        bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool resetAfter = true)
+        bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool resetAfter = true, bool zeroOutputForMask = false)
         : base(units, activation ?? Activations.Tanh, useBias,
             kernelInitializer ?? new GlorotUniform(), recurrentInitializer ?? new Orthogonal(), biasInitializer ?? new Zeros(),
-            kernelRegularizer, recurrentRegularizer, biasRegularizer, returnSequences, returnState, goBackwards)
+            kernelRegularizer, recurrentRegularizer, biasRegularizer, returnSequences, returnState, goBackwards, zeroOutputForMask)
     {
         RecurrentActivation = recurrentActivation ?? Activations.Sigmoid;
         ResetAfter = resetAfter;

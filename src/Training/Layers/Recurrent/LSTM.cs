@@ -28,14 +28,15 @@ public sealed class LSTM : RecurrentLayer
     /// <param name="returnSequences">Return the whole output sequence instead of the last output.</param>
     /// <param name="returnState">Also return the final states h and c.</param>
     /// <param name="goBackwards">Process the sequence backwards (and return the reversed sequence).</param>
+    /// <param name="zeroOutputForMask">Output zeros at masked timesteps instead of repeating the previous output (Keras default false).</param>
     public LSTM(int units, ActivationFunction? activation = null, ActivationFunction? recurrentActivation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         bool unitForgetBias = true,
         Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null, Regularizer? biasRegularizer = null,
-        bool returnSequences = false, bool returnState = false, bool goBackwards = false)
+        bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool zeroOutputForMask = false)
         : base(units, activation ?? Activations.Tanh, useBias,
             kernelInitializer ?? new GlorotUniform(), recurrentInitializer ?? new Orthogonal(), biasInitializer ?? new Zeros(),
-            kernelRegularizer, recurrentRegularizer, biasRegularizer, returnSequences, returnState, goBackwards)
+            kernelRegularizer, recurrentRegularizer, biasRegularizer, returnSequences, returnState, goBackwards, zeroOutputForMask)
     {
         RecurrentActivation = recurrentActivation ?? Activations.Sigmoid;
         UnitForgetBias = unitForgetBias;

@@ -12,6 +12,10 @@ namespace OnnxKeras.Layers;
 /// (<c>[output, h]</c>, or <c>[output, h, c]</c> for LSTM); call it with <see cref="Layer.ApplyMany"/>.
 /// With <see cref="GoBackwards"/> the sequence is processed from the last timestep to the first and, as in Keras,
 /// the returned sequence is in that (reversed) order.
+/// An input that carries a mask (<see cref="KTensor.Mask"/>, e.g. from <see cref="Masking"/> or
+/// <c>Embedding(maskZero: true)</c>) skips the masked timesteps as Keras's RNN does: there the states keep their previous
+/// values and the output repeats the previous output (zeros before the first unmasked step), or is zero with
+/// <see cref="ZeroOutputForMask"/>. With <see cref="ReturnSequences"/> the output sequence carries the same mask.
 /// </remarks>
 public abstract class RecurrentLayer : Layer
 {
@@ -23,7 +27,7 @@ public abstract class RecurrentLayer : Layer
     protected RecurrentLayer(int units, ActivationFunction activation, bool useBias,
         Initializer kernelInitializer, Initializer recurrentInitializer, Initializer biasInitializer,
         Regularizer? kernelRegularizer, Regularizer? recurrentRegularizer, Regularizer? biasRegularizer,
-        bool returnSequences, bool returnState, bool goBackwards)
+        bool returnSequences, bool returnState, bool goBackwards, bool zeroOutputForMask = false)
     {
         if (units <= 0) throw new ArgumentException($"{GetType().Name}: units must be a positive integer; got {units}.", nameof(units));
         Units = units;
@@ -38,6 +42,7 @@ public abstract class RecurrentLayer : Layer
         ReturnSequences = returnSequences;
         ReturnState = returnState;
         GoBackwards = goBackwards;
+        ZeroOutputForMask = zeroOutputForMask;
         InputSpec = new InputSpec { Rank = 3 };
     }
 
@@ -65,6 +70,19 @@ public abstract class RecurrentLayer : Layer
     public bool ReturnState { get; }
     /// <summary>Whether the input sequence is processed backwards (the returned sequence is then reversed).</summary>
     public bool GoBackwards { get; }
+
+    /// <summary>
+    /// Whether the output at a masked timestep is zero (true) or the previous output (false, Keras's default). Keras's
+    /// <c>Bidirectional</c> sets it to <see cref="ReturnSequences"/> on both of its layers.
+    /// </summary>
+    public bool ZeroOutputForMask { get; internal set; }
+
+    /// <inheritdoc />
+    public override bool SupportsMasking => true;
+
+    /// <summary>Keras's RNN <c>compute_mask</c>: the input mask for a returned sequence, none for a last output or the states.</summary>
+    public override IReadOnlyList<KTensor?> ComputeMask(IReadOnlyList<KTensor> inputs, IReadOnlyList<KTensor?> masks) =>
+        [ReturnSequences && masks.Count > 0 ? masks[0] : null];
 
     /// <summary>The input kernel [features, k*units] (after build).</summary>
     public Variable Kernel => kernel ?? throw new InvalidOperationException($"Layer '{Name}' is not built yet.");
@@ -110,33 +128,53 @@ public abstract class RecurrentLayer : Layer
     public override KTensor Call(KTensor inputs, bool training = false)
     {
         if (ReturnState) throw new InvalidOperationException($"Layer '{Name}' ({GetType().Name}) has return_state=True and returns {1 + StateCount} outputs; call it with ApplyMany.");
-        return Run(inputs)[0];
+        return Run(inputs, inputs.Mask)[0];
     }
 
     /// <inheritdoc />
     public override IReadOnlyList<KTensor> Call(IReadOnlyList<KTensor> inputs, bool training = false)
     {
         if (inputs.Count != 1) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes one input sequence; got {inputs.Count} inputs (initial states are not supported).");
-        var all = Run(inputs[0]);
+        var all = Run(inputs[0], inputs[0].Mask);
         return ReturnState ? all : [all[0]];
     }
 
-    /// <summary>Runs the recurrence; returns the output (sequence or last) followed by the final states.</summary>
-    private KTensor[] Run(KTensor inputs)
+    /// <summary>
+    /// Runs the recurrence; returns the output (sequence or last) followed by the final states. With a
+    /// <paramref name="mask"/> [batch, time] each step keeps the old states where the mask is false and outputs the
+    /// previous output there (or zeros with <see cref="ZeroOutputForMask"/>), as Keras's backend <c>rnn</c> does.
+    /// </summary>
+    private KTensor[] Run(KTensor inputs, KTensor? mask)
     {
         long steps = inputs.Shape[1]!.Value;
         if (steps == 0) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) needs at least one timestep; got input shape {inputs.Shape}.");
         var projected = Ops.Linear(inputs, kernel!, InputBias);
         var states = Enumerable.Range(0, StateCount).Select(_ => Ops.ZeroState(inputs, Units)).ToArray();
+        if (mask is not null && (mask.Rank != 2 || mask.Value.shape[0] != inputs.Value.shape[0] || mask.Value.shape[1] != steps))
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): the mask must be [batch, timesteps] = [{inputs.Value.shape[0]}, {steps}] for input of shape {inputs.Shape}; got a mask of shape {mask.Shape}.");
+        if (mask is not null && mask.Value.dtype != TorchSharp.torch.ScalarType.Bool) mask = Ops.NotEqual(mask, 0); // Keras casts the mask to bool
         var outputs = ReturnSequences ? new List<KTensor>((int)steps) : null;
+        KTensor? output = null;
         for (long s = 0; s < steps; s++)
         {
             long t = GoBackwards ? steps - 1 - s : s;
-            states = Step(Ops.SelectAlong(projected, 1, t), states);
-            outputs?.Add(states[0]);
+            var next = Step(Ops.SelectAlong(projected, 1, t), states);
+            if (mask is null)
+            {
+                states = next;
+                output = next[0];
+            }
+            else
+            {
+                var keep = Ops.ExpandDims(Ops.SelectAlong(mask, 1, t), -1); // [batch, 1], broadcast over the units
+                var previous = ZeroOutputForMask || output is null ? Ops.ZeroState(inputs, Units) : output;
+                output = Ops.Where(keep, next[0], previous);
+                var old = states;
+                states = next.Select((n, i) => Ops.Where(keep, n, old[i])).ToArray();
+            }
+            outputs?.Add(output);
         }
-        var output = outputs is null ? states[0] : Ops.StackAlong(outputs, 1);
-        return [output, .. states];
+        return [outputs is null ? output! : Ops.StackAlong(outputs, 1), .. states];
     }
 
     /// <inheritdoc />
@@ -158,5 +196,6 @@ public abstract class RecurrentLayer : Layer
         .With("units", Units).With("activation", Activation.Name).With("use_bias", UseBias)
         .With("kernel_initializer", KernelInitializer).With("recurrent_initializer", RecurrentInitializer).With("bias_initializer", BiasInitializer)
         .With("kernel_regularizer", KernelRegularizer).With("recurrent_regularizer", RecurrentRegularizer).With("bias_regularizer", BiasRegularizer)
-        .With("return_sequences", ReturnSequences).With("return_state", ReturnState).With("go_backwards", GoBackwards);
+        .With("return_sequences", ReturnSequences).With("return_state", ReturnState).With("go_backwards", GoBackwards)
+        .With("zero_output_for_mask", ZeroOutputForMask);
 }

@@ -32,6 +32,9 @@ public sealed class Dropout : Layer
     /// <inheritdoc />
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <summary>Keras passes the input mask through this layer (it acts on each timestep alone).</summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().With("rate", Rate).With("seed", Seed);
 }

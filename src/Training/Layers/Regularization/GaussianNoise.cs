@@ -38,6 +38,9 @@ public sealed class GaussianNoise : Layer
     /// <inheritdoc />
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
+    /// <summary>Keras passes the input mask through this layer (it acts on each timestep alone).</summary>
+    public override bool SupportsMasking => true;
+
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig().With("stddev", Stddev).With("seed", Seed);
 }
