@@ -1,49 +1,58 @@
 using System.Diagnostics;
-using OnnxKeras.Data;
-using OnnxKeras.Datasets;
-using OnnxKeras.Layers;
-using OnnxKeras.Models;
-using TorchSharp;
 using static TorchSharp.torch;
-using KerasAdam = OnnxKeras.Optimizers.Adam;
 
 namespace OnnxKeras.Bench;
 
 /// <summary>
-/// Fit versus a hand-written TorchSharp loop: same architecture, same initial weights, same data and batch order
-/// (no shuffling), Adam with the same hyperparameters (the loop uses torch.optim.Adam, the reference a TorchSharp user
-/// would write). Epochs alternate between the two so drift on a shared machine hits both; the ratio of medians is reported.
+/// The training benchmark (issue 8): each <see cref="TrainCase"/> in Fit and in a hand-written TorchSharp loop, from the
+/// same weights, on the same batches. Before timing, the first 20 losses of both must agree within 1e-4, so speed never
+/// comes from computing something else. Epochs alternate between the two so drift on a shared machine hits both; the
+/// ratio of medians is reported. Each case is also written to <c>OUT/&lt;case&gt;/</c> (initial weights in PyTorch's
+/// layout, data, Fit's losses and times) for <c>bench/pytorch/train_reference.py</c>, which reruns it in PyTorch.
 /// </summary>
 internal static class FitBenchmark
 {
-    public static void Run(int repeats)
+    public const int CheckSteps = 20;
+    public const double LossTolerance = 1e-4;
+
+    public static void Run(int repeats, string outDir, IReadOnlySet<string>? only, bool peakMemory)
     {
         Console.WriteLine();
-        Console.WriteLine("## Fit vs hand-written TorchSharp loop (per-step time, median of alternating epochs)");
-        Console.WriteLine("| case | batch | steps/epoch | Fit ms/step | loop ms/step | ratio (goal) | spread Fit / loop |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
-
-        Keras.SetRandomSeed(7);
-        using (var x = rand(1000, 72))
-        using (var y = nn.functional.one_hot(randint(0, 10, [1000]), 10).to_type(ScalarType.Float32))
+        Console.WriteLine($"## Fit vs hand-written TorchSharp loop ({Keras.Device.type}; per-step time, median of {repeats} alternating samples)");
+        Console.WriteLine($"| case | batch | steps/epoch | Fit ms/step | loop ms/step | ratio (goal) | loss agreement, {CheckSteps} steps | spread Fit / loop |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        var peaks = new List<string>();
+        foreach (var make in TrainCase.All(only))
         {
-            Case("quick-start MLP 72-32-32-10", [72, 32, 32, 10], x, y, 32, repeats, 1.10, epochsPerSample: 4);
+            string id;
+            using (var c = make())
+            {
+                id = c.Id;
+                var fitLosses = c.FitLosses(CheckSteps);
+                var handLosses = c.HandLosses(CheckSteps);
+                double diff = fitLosses.Zip(handLosses, (a, b) => Math.Abs(a - b)).Max();
+                bool agrees = diff <= LossTolerance;
+                string agreement = $"{diff:0.0e0} {(agrees ? "ok" : "DIFFERENT")}";
+                // A sample is at least ~100 ms of work, so timer resolution and per-call overheads do not dominate.
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                c.HandEpoch();
+                int perSample = Math.Max(1, (int)Math.Ceiling(100 / Math.Max(1e-3, sw.Elapsed.TotalMilliseconds)));
+                var (fitTimes, handTimes) = Alternate(c.FitEpoch, c.HandEpoch, repeats, c.StepsPerEpoch * perSample, perSample);
+                double fit = Median(fitTimes), hand = Median(handTimes), ratio = fit / hand;
+                string goal = c.CpuGoal is double g ? $" ({(ratio <= g ? "<=" : ">")} {g:0.00})" : "";
+                string timing = agrees ? $"{fit:0.000} | {hand:0.000} | {ratio:0.000}{goal}" : "-- | -- | not timed: losses differ";
+                Console.WriteLine($"| {c.Name} | {c.Batch} | {c.StepsPerEpoch} | {timing} | {agreement} | {Spread(fitTimes)} / {Spread(handTimes)} |");
+                ReferenceCase.Write(Path.Combine(outDir, c.Id), c, fitLosses, fit, hand, repeats, perSample);
+            }
+            if (peakMemory) peaks.Add(PeakMemory.Compare(id));
         }
-
-        var mnist = Mnist.Load();
-        using (var x = TensorConvert.ToTensor(mnist.TrainImages))
-        using (var labels = TensorConvert.ToTensor(mnist.TrainLabels))
-        using (var y = nn.functional.one_hot(labels, 10).to_type(ScalarType.Float32))
-        {
-            Case("MNIST MLP 784-512-512-10", [784, 512, 512, 10], x, y, 128, repeats, 1.03, epochsPerSample: 1);
-        }
-    }
-
-    private static void Case(string name, int[] sizes, Tensor x, Tensor y, int batch, int repeats, double goal, int epochsPerSample)
-    {
-        var m = Measure(sizes, x, y, batch, repeats, epochsPerSample);
-        double fit = m.Fit, hand = m.Loop;
-        Console.WriteLine($"| {name} | {batch} | {m.Steps} | {fit:0.000} | {hand:0.000} | {fit / hand:0.000} ({(fit / hand <= goal ? "<=" : ">")} {goal:0.00}) | {Spread(m.FitTimes)} / {Spread(m.LoopTimes)} |");
+        Console.WriteLine($"Cases for the PyTorch reference written to {outDir} (python3 bench/pytorch/train_reference.py {outDir}).");
+        if (peaks.Count == 0) return;
+        Console.WriteLine();
+        Console.WriteLine("## Peak memory (RSS high-water mark of a fresh process training 3 epochs)");
+        Console.WriteLine("| case | Fit MiB | loop MiB | ratio (goal <= 1.10) |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var row in peaks) Console.WriteLine(row);
     }
 
     /// <summary>What <see cref="Measure"/> found: medians and all samples in ms per step, and the steps of one epoch.</summary>
@@ -56,58 +65,9 @@ internal static class FitBenchmark
     /// </summary>
     internal static Measurement Measure(int[] sizes, Tensor x, Tensor y, int batch, int repeats, int epochsPerSample)
     {
-        // The Keras model.
-        var layers = new List<Layer> { new InputLayer([sizes[0]]) };
-        for (int i = 1; i < sizes.Length; i++) layers.Add(new Dense(sizes[i], activation: i == sizes.Length - 1 ? "softmax" : "relu"));
-        using var model = new Sequential([.. layers]);
-        model.Compile(optimizer: new KerasAdam(0.001), loss: "categorical_crossentropy");
-
-        // The hand-written loop, initialized with the same weights (TorchSharp's Linear keeps [out, in]).
-        var linears = new List<TorchSharp.Modules.Linear>();
-        for (int i = 1; i < sizes.Length; i++)
-        {
-            var lin = nn.Linear(sizes[i - 1], sizes[i]);
-            var dense = (Dense)model.Layers[i - 1];
-            using (no_grad())
-            {
-                lin.weight!.copy_(dense.Kernel.Value.t());
-                lin.bias!.copy_(dense.Bias!.Value);
-            }
-            linears.Add(lin);
-        }
-        var parameters = linears.SelectMany(l => l.parameters()).ToList();
-        using var adam = optim.Adam(parameters, lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-7);
-        long n = x.shape[0];
-        long steps = (n + batch - 1) / batch;
-
-        void HandEpoch()
-        {
-            for (long start = 0; start < n; start += batch)
-            {
-                using var scope = NewDisposeScope();
-                long len = Math.Min(batch, n - start);
-                var xb = x.narrow(0, start, len);
-                var yb = y.narrow(0, start, len);
-                var h = xb;
-                for (int i = 0; i < linears.Count; i++)
-                {
-                    h = linears[i].forward(h);
-                    h = i == linears.Count - 1 ? nn.functional.softmax(h, -1) : nn.functional.relu(h);
-                }
-                // Keras's categorical cross-entropy on probabilities, written directly.
-                var p = (h / h.sum(-1, true)).clamp(1e-7, 1 - 1e-7);
-                var loss = -(yb * p.log()).sum(-1).mean();
-                adam.zero_grad();
-                loss.backward();
-                adam.step();
-            }
-        }
-
-        void FitEpoch() => model.Fit(x, y, batchSize: batch, epochs: 1, verbose: 0, shuffle: false);
-
-        var (fitTimes, handTimes) = Alternate(FitEpoch, HandEpoch, repeats, steps * epochsPerSample, epochsPerSample);
-        foreach (var l in linears) l.Dispose();
-        return new Measurement(Median(fitTimes), Median(handTimes), fitTimes, handTimes, steps);
+        using var c = TrainCase.Mlp("mlp", "MLP", sizes, x, y, batch, null, ownsData: false);
+        var (fitTimes, handTimes) = Alternate(c.FitEpoch, c.HandEpoch, repeats, c.StepsPerEpoch * epochsPerSample, epochsPerSample);
+        return new Measurement(Median(fitTimes), Median(handTimes), fitTimes, handTimes, c.StepsPerEpoch);
     }
 
     /// <summary>
