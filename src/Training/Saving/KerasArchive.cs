@@ -67,7 +67,7 @@ internal static class KerasArchive
         }
         var stored = WeightFiles.ReadH5($"{path}!model.weights.h5", () => new MemoryStream(weights));
         WeightFiles.Assign(model, stored, path, byName: false, skipMismatch: false);
-        if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> compile) CompileConfig.Apply(model, compile, path);
+        if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> { Count: > 0 } compile) CompileConfig.Apply(model, compile, path);
         if (model.IsCompiled) RestoreOptimizer(model, weights, path);
         return model;
     }

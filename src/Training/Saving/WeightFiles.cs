@@ -217,8 +217,11 @@ internal static class WeightFiles
                 into.Add(ReadArray(ds, $"{path}/vars/{ds.Name}", what));
         }
         static int Rank(string n) => n switch { "cell" => 0, "forward_layer" => 1, "backward_layer" => 2, _ => 3 };
+        // Our files list a layer's sublayers in weight order; Keras's own are ordered by name.
+        var order = ReadStrings(group, OrderAttribute);
+        int Written(string n) => order is null ? 0 : Array.IndexOf(order, n) is int i && i >= 0 ? i : int.MaxValue;
         foreach (var sub in children.OfType<IH5Group>().Where(c => c.Name != "vars" && !c.Name.Contains("seed_generator", StringComparison.Ordinal))
-                     .OrderBy(c => Rank(c.Name)).ThenBy(c => c.Name, NaturalComparer.Instance))
+                     .OrderBy(c => Rank(c.Name)).ThenBy(c => Written(c.Name)).ThenBy(c => c.Name, NaturalComparer.Instance))
             Flatten(sub, $"{path}/{sub.Name}", into, what);
     }
 
@@ -343,7 +346,10 @@ internal static class WeightFiles
         }
         else
         {
-            foreach (var s in layer.Sublayers) g[s.Name] = LayerGroup(s);
+            var subs = layer.Sublayers;
+            foreach (var s in subs) g[s.Name] = LayerGroup(s);
+            // The weight order of the sublayers, which reading follows (names alone may sort differently).
+            if (subs.Count > 1 && subs.Sum(s => s.Name.Length + 16) < 60_000) g.Attributes[OrderAttribute] = new H5Attribute(subs.Select(s => s.Name).ToArray());
         }
         return g;
     }
