@@ -97,8 +97,35 @@ public sealed class NestedDenseModel : Model
     public override LayerConfig GetConfig() => base.GetConfig().With("num", Num);
 }
 
+/// <summary>A custom layer whose two same-shaped sublayers' names sort in the opposite order of its weights.</summary>
+[RegisterSerializable("GatedBlock", "onnxkeras_tests")]
+public sealed class GatedBlock : Layer
+{
+    private readonly Dense value = new(3) { Name = "zz_value" };
+    private readonly Dense gate = new(3, activation: "sigmoid") { Name = "aa_gate" };
+
+    public override KTensor Call(KTensor inputs, bool training = false) => Ops.Multiply(value.Apply(inputs), gate.Apply(inputs));
+}
+
 public class SubclassedSavingTests(ITestOutputHelper output)
 {
+    [Fact]
+    public void SublayersOfACustomLayerKeepTheirWeightOrderInFiles()
+    {
+        using var dir = NewTempDir();
+        using var model = new Sequential(new InputLayer([4]), new GatedBlock());
+        var x = Random(24, 3, 4);
+        var expected = model.Predict(x);
+        Assert.Equal(["zz_value", "aa_gate"], model.Layers[0].Sublayers.Select(l => l.Name));
+        model.Save(dir.File("gated.keras"));
+        using var loaded = Model.LoadModel(dir.File("gated.keras"));
+        Assert.Equal(0.0, MaxDiff(expected, loaded.Predict(x)));
+        model.SaveWeights(dir.File("gated.weights.h5"));
+        using var fresh = new Sequential(new InputLayer([4]), new GatedBlock());
+        fresh.LoadWeights(dir.File("gated.weights.h5"));
+        Assert.Equal(0.0, MaxDiff(expected, fresh.Predict(x)));
+    }
+
     [Fact]
     public void RegisteredSubclassedModelRoundTripsThroughKerasFile()
     {
