@@ -45,8 +45,19 @@ public partial class Model
     /// <example><code>var fresh = Model.FromYaml(File.ReadAllText("model.yaml"));</code></example>
     public static Model FromYaml(string yaml) => FromJson(ConfigYaml.ToJson(yaml));
 
+<<<<<<< HEAD
     /// <summary>Saves the whole model (config and weights) as Keras 3's <c>.keras</c> zip, atomically.</summary>
     /// <example><code>model.Save("model.keras");</code></example>
+=======
+    /// <summary>
+    /// Saves the whole model (config, weights and compile settings), atomically: Keras 3's <c>.keras</c> zip, or for a
+    /// path ending in <c>.h5</c>/<c>.hdf5</c> the legacy Keras 2 HDF5 layout (root attributes <c>model_config</c>,
+    /// <c>training_config</c>, <c>keras_version</c>, <c>backend</c>; weights under <c>model_weights/&lt;layer&gt;/&lt;layer&gt;/kernel:0</c>),
+    /// without optimizer state. A subclassed model needs a registered class (<see cref="Layers.RegisterSerializableAttribute"/>
+    /// or <see cref="Layers.LayerRegistry.Register{T}(string?, string?)"/>) and a <c>GetConfig</c> that holds its constructor's arguments.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A subclassed model whose class is not registered or cannot be rebuilt from its config.</exception>
+>>>>>>> subclass
     public void Save(string path) => KerasArchive.Save(this, path);
 
     /// <summary>

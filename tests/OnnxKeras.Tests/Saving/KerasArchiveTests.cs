@@ -77,7 +77,9 @@ public class KerasArchiveTests
         Assert.Throws<InvalidOperationException>(() => unbuilt.Save(path));
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Single(Directory.GetFiles(dir.Path));
-        Assert.Throws<ArgumentException>(() => Cnn().Save(dir.File("model.h5")));
+        Assert.Throws<ArgumentException>(() => Cnn().Save(dir.File("model.weights.h5")));
+        Assert.Throws<ArgumentException>(() => Cnn().Save(dir.File("model.onnx")));
+        Assert.Single(Directory.GetFiles(dir.Path));
     }
 
     [Fact]

@@ -285,15 +285,4 @@ public class KerasFixtureTests(ITestOutputHelper output)
         }
         Export.OnnxTestHelpers.AssertParity(model, bytes, 2);
     }
-
-    [Fact]
-    public void UnsupportedFixturesFailWithClearMessages()
-    {
-        if (Fixture("pre_pr22362_nested_container.keras") is { } nested)
-        {
-            var e = Assert.ThrowsAny<Exception>(() => Model.LoadModel(nested));
-            output.WriteLine(e.Message);
-            Assert.Contains(nested, e.Message);
-        }
-    }
 }
