@@ -45,10 +45,6 @@ public partial class Model
     /// <example><code>var fresh = Model.FromYaml(File.ReadAllText("model.yaml"));</code></example>
     public static Model FromYaml(string yaml) => FromJson(ConfigYaml.ToJson(yaml));
 
-<<<<<<< HEAD
-    /// <summary>Saves the whole model (config and weights) as Keras 3's <c>.keras</c> zip, atomically.</summary>
-    /// <example><code>model.Save("model.keras");</code></example>
-=======
     /// <summary>
     /// Saves the whole model (config, weights and compile settings), atomically: Keras 3's <c>.keras</c> zip, or for a
     /// path ending in <c>.h5</c>/<c>.hdf5</c> the legacy Keras 2 HDF5 layout (root attributes <c>model_config</c>,
@@ -56,8 +52,8 @@ public partial class Model
     /// without optimizer state. A subclassed model needs a registered class (<see cref="Layers.RegisterSerializableAttribute"/>
     /// or <see cref="Layers.LayerRegistry.Register{T}(string?, string?)"/>) and a <c>GetConfig</c> that holds its constructor's arguments.
     /// </summary>
+    /// <example><code>model.Save("model.keras");   // or "model.h5" for Keras 2's layout</code></example>
     /// <exception cref="NotSupportedException">A subclassed model whose class is not registered or cannot be rebuilt from its config.</exception>
->>>>>>> subclass
     public void Save(string path) => KerasArchive.Save(this, path);
 
     /// <summary>
