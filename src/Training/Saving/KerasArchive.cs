@@ -121,43 +121,17 @@ internal static class KerasArchive
         }
     }
 
-    /// <summary>Renames Keras 2's <c>hard_sigmoid</c> in activation settings to <see cref="Activations.HardSigmoidKeras2"/>.</summary>
-    internal static string KerasTwoActivations(string configJson)
-    {
-        var node = System.Text.Json.Nodes.JsonNode.Parse(configJson);
-        void Walk(System.Text.Json.Nodes.JsonNode? n)
-        {
-            switch (n)
-            {
-                case System.Text.Json.Nodes.JsonObject obj:
-                    foreach (var key in obj.Select(kv => kv.Key).ToList())
-                    {
-                        if (key is "activation" or "recurrent_activation" && obj[key] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var name) && name == "hard_sigmoid")
-                            obj[key] = Activations.HardSigmoidKeras2.Name;
-                        else Walk(obj[key]);
-                    }
-                    break;
-                case System.Text.Json.Nodes.JsonArray arr:
-                    foreach (var item in arr) Walk(item);
-                    break;
-            }
-        }
-        Walk(node);
-        return node?.ToJsonString() ?? configJson;
-    }
-
     private static Model LoadLegacyH5(string path)
     {
-        string config;
+        string config, version;
         try
         {
             using var file = H5File.OpenRead(path);
             if (!file.AttributeExists("model_config"))
                 throw new InvalidDataException($"'{path}' has no 'model_config' attribute: it holds weights only. Build the model in code and call LoadWeights.");
             config = file.Attribute("model_config").Read<string>();
-            string version = file.AttributeExists("keras_version") ? file.Attribute("keras_version").Read<string>() : "";
-            // Keras 2 (and 1) defined hard_sigmoid as clip(0.2x + 0.5, 0, 1); Keras 3 as x/6 + 0.5. Keep the file's meaning.
-            if (!version.StartsWith("3.", StringComparison.Ordinal)) config = KerasTwoActivations(config);
+            // Keras 2 (and 1) defined hard_sigmoid differently from Keras 3: FromJson keeps the file's meaning (KerasTwo).
+            version = file.AttributeExists("keras_version") ? file.Attribute("keras_version").Read<string>() : "";
         }
         catch (Exception e) when (e is not InvalidDataException)
         {
@@ -166,7 +140,7 @@ internal static class KerasArchive
         Model model;
         try
         {
-            model = ModelConfig.FromJson(config);
+            model = ModelConfig.FromJson(config, version);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
