@@ -18,7 +18,7 @@ internal static class KerasArchive
     public static void Save(Model model, string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase))
+        if (!FileKinds.IsKerasArchive(path))
             throw new ArgumentException($"Save writes Keras 3's '.keras' format; '{path}' has another extension. Use SaveWeights for weights only (.weights.h5 or safetensors).");
         if (!model.Built) throw new InvalidOperationException($"Model '{model.Name}' is not built, so its weights do not exist yet; give it an input shape or call it on data before saving.");
         var configTree = ModelConfig.Serialize(model);
@@ -51,7 +51,7 @@ internal static class KerasArchive
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
-        if (path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase))
+        if (FileKinds.IsHdf5Extension(path))
             return LoadLegacyH5(path);
         var (config, weights) = ReadArchive(path);
         Model model;
