@@ -21,10 +21,10 @@ internal static class KerasArchive
     public static void Save(Model model, string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (path.EndsWith(".weights.h5", StringComparison.OrdinalIgnoreCase))
+        if (FileKinds.IsKerasWeights(path))
             throw new ArgumentException($"'{path}' names a weights-only file: use SaveWeights for '.weights.h5', or Save with '.keras' (or legacy '.h5') for the whole model.");
-        bool legacy = path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase);
-        if (!legacy && !path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase))
+        bool legacy = FileKinds.IsHdf5Extension(path);
+        if (!legacy && !FileKinds.IsKerasArchive(path))
             throw new ArgumentException($"Save writes Keras 3's '.keras' format (or the legacy Keras 2 '.h5'/'.hdf5'); '{path}' has another extension. Use SaveWeights for weights only (.weights.h5 or safetensors).");
         if (!model.Built) throw new InvalidOperationException($"Model '{model.Name}' is not built, so its weights do not exist yet; give it an input shape or call it on data before saving.");
         if (legacy)
@@ -91,7 +91,7 @@ internal static class KerasArchive
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
-        if (path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase))
+        if (FileKinds.IsHdf5Extension(path))
             return LoadLegacyH5(path);
         var (config, weights) = ReadArchive(path);
         Model model;
@@ -161,34 +161,9 @@ internal static class KerasArchive
         }
     }
 
-    /// <summary>Renames Keras 2's <c>hard_sigmoid</c> in activation settings to <see cref="Activations.HardSigmoidKeras2"/>.</summary>
-    internal static string KerasTwoActivations(string configJson)
-    {
-        var node = System.Text.Json.Nodes.JsonNode.Parse(configJson);
-        void Walk(System.Text.Json.Nodes.JsonNode? n)
-        {
-            switch (n)
-            {
-                case System.Text.Json.Nodes.JsonObject obj:
-                    foreach (var key in obj.Select(kv => kv.Key).ToList())
-                    {
-                        if (key is "activation" or "recurrent_activation" && obj[key] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var name) && name == "hard_sigmoid")
-                            obj[key] = Activations.HardSigmoidKeras2.Name;
-                        else Walk(obj[key]);
-                    }
-                    break;
-                case System.Text.Json.Nodes.JsonArray arr:
-                    foreach (var item in arr) Walk(item);
-                    break;
-            }
-        }
-        Walk(node);
-        return node?.ToJsonString() ?? configJson;
-    }
-
     private static Model LoadLegacyH5(string path)
     {
-        string config;
+        string config, version;
         string? trainingConfig;
         try
         {
@@ -197,9 +172,8 @@ internal static class KerasArchive
                 throw new InvalidDataException($"'{path}' has no 'model_config' attribute: it holds weights only. Build the model in code and call LoadWeights.");
             config = file.Attribute("model_config").Read<string>();
             trainingConfig = file.AttributeExists("training_config") ? file.Attribute("training_config").Read<string>() : null;
-            string version = file.AttributeExists("keras_version") ? file.Attribute("keras_version").Read<string>() : "";
-            // Keras 2 (and 1) defined hard_sigmoid as clip(0.2x + 0.5, 0, 1); Keras 3 as x/6 + 0.5. Keep the file's meaning.
-            if (!version.StartsWith("3.", StringComparison.Ordinal)) config = KerasTwoActivations(config);
+            // Keras 2 (and 1) defined hard_sigmoid differently from Keras 3: FromJson keeps the file's meaning (KerasTwo).
+            version = file.AttributeExists("keras_version") ? file.Attribute("keras_version").Read<string>() : "";
         }
         catch (Exception e) when (e is not InvalidDataException)
         {
@@ -208,7 +182,7 @@ internal static class KerasArchive
         Model model;
         try
         {
-            model = ModelConfig.FromJson(config);
+            model = ModelConfig.FromJson(config, version);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {

@@ -168,10 +168,18 @@ public static class ModelConfig
         _ => null,
     };
 
-    /// <summary>Rebuilds a model (new layers, fresh weights) from its Keras config JSON.</summary>
-    public static Model FromJson(string json)
+    /// <summary>
+    /// Rebuilds a model (new layers, fresh weights) from its Keras config JSON. A config written by Keras 2 (its top-level
+    /// <c>keras_version</c> 2.x or <c>backend</c>, as Keras 2's <c>to_json</c> records them) keeps Keras 2's meanings:
+    /// its <c>hard_sigmoid</c> becomes <c>hard_sigmoid_keras2</c>, <c>clip(0.2x + 0.5, 0, 1)</c>.
+    /// </summary>
+    public static Model FromJson(string json) => FromJson(json, fileKerasVersion: null);
+
+    /// <summary><see cref="FromJson(string)"/> for a config read from a file that records the writer's Keras version itself (null: the config's own).</summary>
+    internal static Model FromJson(string json, string? fileKerasVersion)
     {
         if (ParseJson(json) is not Dictionary<string, object?> root) throw new ArgumentException("A model config must be a JSON object with 'class_name' and 'config'.");
+        if ((fileKerasVersion ?? KerasTwo.VersionInConfig(root)) is { } version && KerasTwo.IsBeforeKeras3(version)) KerasTwo.KeepKerasTwoActivations(root);
         return Deserialize(root);
     }
 

@@ -37,9 +37,9 @@ internal static class WeightFiles
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         RequireBuilt(model, "save its weights");
         var layers = WeightedLayers(model);
-        if (path.EndsWith(".weights.h5", StringComparison.OrdinalIgnoreCase))
+        if (FileKinds.IsKerasWeights(path))
             AtomicFile.Write(path, s => WriteKerasH5(layers, s));
-        else if (path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase))
+        else if (FileKinds.IsHdf5Extension(path) || FileKinds.IsKerasArchive(path))
             throw new ArgumentException($"SaveWeights writes '.weights.h5' (Keras 3 layout) or safetensors (any other extension); '{path}' names a legacy or whole-model format. Use Save(path) with '.keras' for a whole model.");
         else
             AtomicFile.Write(path, s => SafeTensors.Write(layers, s));
@@ -70,11 +70,11 @@ internal static class WeightFiles
         if (!File.Exists(path)) throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);
         RequireBuilt(model, "load weights");
         List<StoredLayer> stored;
-        if (path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase))
+        if (FileKinds.IsKerasArchive(path))
             stored = KerasArchive.ReadWeights(path);
         else if (IsHdf5(path))
             stored = ReadH5(path, () => File.OpenRead(path));
-        else if (path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase))
+        else if (FileKinds.IsHdf5Extension(path))
             throw new InvalidDataException($"'{path}' is not an HDF5 file (it lacks the HDF5 signature): it may be truncated or of another type.");
         else
             stored = SafeTensors.Read(path);
