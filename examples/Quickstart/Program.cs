@@ -73,6 +73,14 @@ var subclassed = new MyModel(numClasses: 10);
 subclassed.Compile(optimizer: new RMSprop(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
 var sh = subclassed.Fit(data, labels, batchSize: 32, epochs: 5, verbose: 0);
 Console.WriteLine($"  loss {sh["loss"][0]:0.0000} -> {sh["loss"][^1]:0.0000}");
+var subclassedPath = Path.Combine(work, "subclassed.keras");
+subclassed.Save(subclassedPath);                             // the registered class name and its config, then the weights
+using (var reloaded = Model.LoadModel(subclassedPath))
+{
+    bool same = subclassed.Predict(valData).Data.AsSpan().SequenceEqual(reloaded.Predict(valData).Data);
+    Console.WriteLine($"  saved and reloaded as a {reloaded.GetType().Name}; predictions equal: {same}");
+    if (!same) throw new InvalidOperationException("The reloaded subclassed model predicts differently.");
+}
 
 Section("8. Custom layers");
 var custom = new Sequential(new InputLayer([72]), new MyLayer(10), new Activation("softmax"));

@@ -3,7 +3,11 @@ using OnnxKeras.Models;
 
 namespace OnnxKeras.Examples.Quickstart;
 
-/// <summary>The quick-start's subclassed model: layers defined in the constructor, the forward pass in Call.</summary>
+/// <summary>
+/// The quick-start's subclassed model: layers defined in the constructor, the forward pass in Call. Registered, with its
+/// constructor's argument in GetConfig, so that Save/LoadModel can rebuild it (Keras's register_keras_serializable).
+/// </summary>
+[RegisterSerializable("MyModel", "quickstart")]
 public sealed class MyModel : Model
 {
     private readonly Dense dense1;
@@ -11,11 +15,16 @@ public sealed class MyModel : Model
 
     public MyModel(int numClasses = 10)
     {
+        NumClasses = numClasses;
         dense1 = new Dense(32, activation: "relu");
         dense2 = new Dense(numClasses, activation: "sigmoid");
     }
 
+    public int NumClasses { get; }
+
     public override KTensor Call(KTensor inputs, bool training = false) => dense2.Apply(dense1.Apply(inputs));
+
+    public override LayerConfig GetConfig() => base.GetConfig().With("num_classes", NumClasses);
 }
 
 /// <summary>The quick-start's custom layer: a trainable kernel applied with matmul.</summary>

@@ -212,7 +212,7 @@ public sealed class CliApp
                 case "--repo": repo = Value(); break;
                 case "--name": name = Value(); break;
                 case "--max-batch-size": maxBatch = PositiveInt(args[i], Value()); break;
-                case "--max-queue-delay-us": delayUs = PositiveInt(args[i], Value()); break;
+                case "--max-queue-delay-us": delayUs = NonNegativeInt(args[i], Value()); break; // Triton accepts 0 (batch what is queued, no wait)
                 case "--gpu-instances": gpus = PositiveInt(args[i], Value()); break;
                 default:
                     if (args[i].StartsWith('-')) throw new UsageException($"unknown option '{args[i]}'.");
@@ -335,6 +335,11 @@ public sealed class CliApp
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
             ? n
             : throw new UsageException($"{option} must be a positive integer, not '{value}'.");
+
+    private static int NonNegativeInt(string option, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new UsageException($"{option} must be an integer of 0 or more, not '{value}'.");
 
     /// <summary>Converts file data to the input's element type and shape. A [rows, columns] CSV or array feeds a
     /// higher-rank input whose dimensions after the first are fixed and multiply to the column count.</summary>

@@ -48,7 +48,7 @@ public static class OnnxExport
         var written = new List<(string Temp, string Target)>();
         try
         {
-            if (weightBytes > options.ExternalDataThreshold)
+            if (options.UsesExternalData(weightBytes))
             {
                 dataPath = full + ".data";
                 string dataTemp = TempName(dataPath);
@@ -97,7 +97,7 @@ public static class OnnxExport
         options ??= new OnnxExportOptions();
         var (proto, r) = Build(model, options);
         long weightBytes = proto.Graph.Initializer.Sum(t => (long)t.RawData.Length);
-        if (weightBytes >= int.MaxValue - (1 << 20))
+        if (!OnnxExportOptions.FitsInline(weightBytes))
             throw new OnnxExportException($"The weights take {weightBytes:N0} bytes, above protobuf's 2 GB limit for one message: export to a file path, which writes them as ONNX external data.");
         var bytes = proto.ToByteArray();
         report = r;

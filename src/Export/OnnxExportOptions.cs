@@ -42,8 +42,24 @@ public sealed class OnnxExportOptions
     /// <summary>Extra metadata_props entries (the model's Keras config is always written under <c>keras_config</c>).</summary>
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 
-    /// <summary>When the weights exceed this many bytes, they go to an external data file next to the model (path export only).</summary>
-    public long ExternalDataThreshold { get; init; } = 1L << 31;
+    /// <summary>
+    /// The most weight bytes an ONNX file can hold inline: protobuf's 2 GB limit on one message (2^31 - 1 bytes) less
+    /// 1 MiB left for the graph, names and metadata. Above it, path export always writes external data and stream or
+    /// byte export fails.
+    /// </summary>
+    public const long MaxInlineWeightBytes = (1L << 31) - (1L << 20);
+
+    /// <summary>
+    /// When the weights exceed this many bytes, path export writes them to an external data file next to the model
+    /// (default <see cref="MaxInlineWeightBytes"/>; a larger value cannot keep weights above that limit inline).
+    /// </summary>
+    public long ExternalDataThreshold { get; init; } = MaxInlineWeightBytes;
+
+    /// <summary>Whether weights of <paramref name="weightBytes"/> bytes fit inline in one ONNX protobuf message (<see cref="MaxInlineWeightBytes"/>).</summary>
+    public static bool FitsInline(long weightBytes) => weightBytes <= MaxInlineWeightBytes;
+
+    /// <summary>Whether path export with these options writes weights of <paramref name="weightBytes"/> bytes to external data: above <see cref="ExternalDataThreshold"/>, or when they do not fit inline.</summary>
+    public bool UsesExternalData(long weightBytes) => weightBytes > ExternalDataThreshold || !FitsInline(weightBytes);
 
     /// <summary>Run the exported model in ONNX Runtime (CPU) against the TorchSharp forward on random inputs, and fail on a mismatch.</summary>
     public bool Verify { get; init; }

@@ -99,6 +99,19 @@ public sealed class TritonExportTests : IDisposable
     }
 
     [Fact]
+    public void ZeroQueueDelayIsAcceptedAndNegativeIsNot()
+    {
+        // Triton's max_queue_delay_microseconds is a uint64 whose 0 means: batch only what is already queued.
+        var model = dir.File("dense.onnx", TestModels.Dense());
+        var err = new StringWriter();
+        Assert.Equal(CliApp.Ok, new CliApp().Run(["export-triton", model, "--repo", Repo, "--max-queue-delay-us", "0"], new StringWriter(), err));
+        Assert.Contains("dynamic_batching {\n  max_queue_delay_microseconds: 0\n}", File.ReadAllText(Path.Combine(Repo, "dense", "config.pbtxt")), StringComparison.Ordinal);
+        Assert.Equal(CliApp.Usage, new CliApp().Run(["export-triton", model, "--repo", Repo, "--max-queue-delay-us", "-1"], new StringWriter(), err));
+        Assert.Contains("--max-queue-delay-us", err.ToString(), StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => TritonExporter.Export(model, Repo, new TritonExportOptions { MaxQueueDelayMicroseconds = -1 }));
+    }
+
+    [Fact]
     public void UsageAndMissingModelErrors()
     {
         var err = new StringWriter();

@@ -14,7 +14,7 @@ public sealed class TritonExportOptions
     /// <summary>Triton's <c>max_batch_size</c> when the model has a batch dimension. Default 64.</summary>
     public int MaxBatchSize { get; init; } = 64;
 
-    /// <summary>Triton's <c>dynamic_batching.max_queue_delay_microseconds</c>. Default 100.</summary>
+    /// <summary>Triton's <c>dynamic_batching.max_queue_delay_microseconds</c>, 0 or more (0: no waiting for more requests). Default 100.</summary>
     public int MaxQueueDelayMicroseconds { get; init; } = 100;
 
     /// <summary>Instances on the GPU (<c>KIND_GPU</c>); null for one CPU instance (<c>KIND_CPU</c>).</summary>
@@ -100,6 +100,7 @@ public static class TritonExporter
         ArgumentNullException.ThrowIfNull(options);
         modelPath = Path.GetFullPath(modelPath);
         if (options.MaxBatchSize < 0) throw new ArgumentException("MaxBatchSize must not be negative.", nameof(options));
+        if (options.MaxQueueDelayMicroseconds < 0) throw new ArgumentException("MaxQueueDelayMicroseconds must not be negative.", nameof(options));
         if (options.GpuInstances is < 1) throw new ArgumentException("GpuInstances must be positive.", nameof(options));
         string name = options.Name ?? Path.GetFileNameWithoutExtension(modelPath);
         if (name.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name is "." or "..")

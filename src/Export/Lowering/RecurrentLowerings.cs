@@ -46,6 +46,11 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
                     alphas.Add(1.0 / 6);
                     betas.Add(0.5);
                     return "HardSigmoid";
+                case "hard_sigmoid_keras2":
+                    // Keras 2 (the recurrent activation of LSTM/GRU layers loaded from Keras 2 files): clip(0.2x + 0.5, 0, 1).
+                    alphas.Add(0.2);
+                    betas.Add(0.5);
+                    return "HardSigmoid";
                 case "linear":
                     alphas.Add(1.0);
                     betas.Add(0.0);

@@ -35,9 +35,9 @@ public sealed class ModelCheckpoint : Callback
     private static Action<Model, string> Writer(string filepath, bool weightsOnly)
     {
         ArgumentException.ThrowIfNullOrEmpty(filepath);
-        if (weightsOnly && !filepath.EndsWith(".weights.h5", StringComparison.Ordinal))
+        if (weightsOnly && !Saving.FileKinds.IsKerasWeights(filepath))
             throw new ArgumentException($"ModelCheckpoint with saveWeightsOnly needs a filepath ending in '.weights.h5'; got '{filepath}'.");
-        if (!weightsOnly && !filepath.EndsWith(".keras", StringComparison.Ordinal))
+        if (!weightsOnly && !Saving.FileKinds.IsKerasArchive(filepath))
             throw new ArgumentException($"ModelCheckpoint saving the whole model needs a filepath ending in '.keras' (or use saveWeightsOnly with '.weights.h5'); got '{filepath}'.");
         return weightsOnly ? (m, p) => m.SaveWeights(p) : (m, p) => m.Save(p);
     }

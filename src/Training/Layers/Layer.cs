@@ -260,12 +260,43 @@ public abstract class Layer : IDisposable
         {
             foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
             {
-                var value = f.GetValue(this);
-                if (value is Layer l && !ReferenceEquals(l, this)) found.Add(l);
-                else if (value is IEnumerable e and not string && f.FieldType != typeof(List<Variable>)) found.AddRange(e.OfType<Layer>());
+                if (f.FieldType != typeof(List<Variable>)) Collect(f.GetValue(this), found, 0);
             }
         }
         return found.Distinct().ToList();
+    }
+
+    /// <summary>Arrays and generic collections whose element types could be or contain layers (not float[] or List&lt;int&gt;).</summary>
+    private static bool MayHoldLayers(Type type)
+    {
+        var elements = type.IsArray ? [type.GetElementType()!] : type.IsGenericType ? type.GetGenericArguments() : [];
+        return elements.Any(t => !t.IsPrimitive && !t.IsEnum && t != typeof(string) && t != typeof(decimal));
+    }
+
+    /// <summary>
+    /// Layers in a field's value, in order: the value itself, or the items of a collection, a dictionary's values or a
+    /// tuple's elements, nested to any depth (Keras tracks layers in nested lists, dicts and tuples too).
+    /// </summary>
+    private void Collect(object? value, List<Layer> found, int depth)
+    {
+        if (depth > 8) return;
+        switch (value)
+        {
+            case Layer l:
+                if (!ReferenceEquals(l, this)) found.Add(l);
+                break;
+            case string or Variable or KTensor or null:
+                break;
+            case IDictionary d:
+                foreach (var v in d.Values) Collect(v, found, depth + 1);
+                break;
+            case System.Runtime.CompilerServices.ITuple t:
+                for (int i = 0; i < t.Length; i++) Collect(t[i], found, depth + 1);
+                break;
+            case IEnumerable e when MayHoldLayers(value.GetType()):
+                foreach (var item in e) Collect(item, found, depth + 1);
+                break;
+        }
     }
 
     /// <summary>All weights: this layer's, then its sublayers' (Keras's order), each once.</summary>

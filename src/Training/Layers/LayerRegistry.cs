@@ -25,28 +25,47 @@ public sealed class RegisterSerializableAttribute(string name, string package = 
 public static class LayerRegistry
 {
     private static readonly Dictionary<string, Type> Types = new(StringComparer.Ordinal);
+    private static readonly Dictionary<Type, string> RegisteredNames = [];
     private static readonly HashSet<Assembly> Scanned = [];
+
+    /// <summary>The package Keras's <c>register_keras_serializable</c> uses when none is given.</summary>
+    public const string DefaultPackage = "Custom";
 
     static LayerRegistry()
     {
         ScanAssembly(typeof(Layer).Assembly);
     }
 
-    /// <summary>Registers <typeparamref name="T"/> under <paramref name="name"/> (default: its attribute's name or class name).</summary>
-    public static void Register<T>(string? name = null) where T : Layer => Register(typeof(T), name);
+    /// <summary>
+    /// Registers <typeparamref name="T"/> (a layer or a subclassed model) under <paramref name="name"/> (default: its
+    /// attribute's name or class name) and the registered name <c>package&gt;name</c> (package default: the attribute's or
+    /// <see cref="DefaultPackage"/>), which files written by <c>Save</c> record so that <c>LoadModel</c> can rebuild it.
+    /// </summary>
+    public static void Register<T>(string? name = null, string? package = null) where T : Layer => Register(typeof(T), name, package);
 
-    /// <summary>Registers a layer type.</summary>
-    public static void Register(Type type, string? name = null)
+    /// <summary>Registers a layer or model type (see <see cref="Register{T}(string?, string?)"/>).</summary>
+    public static void Register(Type type, string? name = null, string? package = null)
     {
         if (!typeof(Layer).IsAssignableFrom(type)) throw new ArgumentException($"{type.Name} is not a Layer.");
+        if (name is not null && name.Contains('>', StringComparison.Ordinal)) throw new ArgumentException($"A registered class name cannot contain '>'; got '{name}'. Pass the package separately.");
         lock (Types)
         {
             var attr = type.GetCustomAttribute<RegisterSerializableAttribute>();
             string key = name ?? attr?.Name ?? type.Name;
-            if (Types.TryGetValue(key, out var existing) && existing != type)
-                throw new ArgumentException($"The name '{key}' is already registered for {existing.FullName}; choose another name for {type.FullName}.");
+            // Built-in layers are Keras's own classes (module keras.layers, no registered name); user classes get one.
+            bool builtIn = type.Assembly == typeof(Layer).Assembly && attr is null && package is null;
+            string? registered = builtIn ? null : $"{package ?? attr?.Package ?? DefaultPackage}>{key}";
+            foreach (var k in registered is null ? [key] : new[] { key, registered })
+            {
+                if (Types.TryGetValue(k, out var existing) && existing != type)
+                    throw new ArgumentException($"The name '{k}' is already registered for {existing.FullName}; choose another name for {type.FullName}.");
+            }
             Types[key] = type;
-            if (attr is not null) Types[$"{attr.Package}>{attr.Name}"] = type;
+            if (registered is not null)
+            {
+                Types[registered] = type;
+                RegisteredNames[type] = registered;
+            }
         }
     }
 
@@ -64,20 +83,51 @@ public static class LayerRegistry
         }
     }
 
-    /// <summary>The type registered under <paramref name="className"/>.</summary>
-    /// <exception cref="ArgumentException">Unknown name; the message says how to register a custom class.</exception>
-    public static Type Resolve(string className)
+    /// <summary>
+    /// The registered name (<c>package&gt;name</c>) of <paramref name="type"/>, registering it first when it carries
+    /// <see cref="RegisterSerializableAttribute"/>; null for built-in layers and for classes that are not registered.
+    /// </summary>
+    public static string? RegisteredName(Type type)
     {
         lock (Types)
         {
-            if (Types.TryGetValue(className, out var t)) return t;
+            if (RegisteredNames.TryGetValue(type, out var n)) return n;
+            if (type.GetCustomAttribute<RegisterSerializableAttribute>() is null) return null;
+            Register(type);
+            return RegisteredNames.GetValueOrDefault(type);
         }
-        foreach (var asm in AppDomain.CurrentDomain.GetAssemblies()) ScanAssembly(asm);
-        lock (Types)
+    }
+
+    /// <summary>The type registered under <paramref name="className"/>.</summary>
+    /// <exception cref="ArgumentException">Unknown name; the message says how to register a custom class.</exception>
+    public static Type Resolve(string className) => Resolve(className, null);
+
+    /// <summary>
+    /// The type registered under <paramref name="registeredName"/> (<c>package&gt;name</c>, as Keras writes it) or, failing
+    /// that, under <paramref name="className"/>; classes marked with <see cref="RegisterSerializableAttribute"/> in loaded
+    /// assemblies are found without an explicit <see cref="Register{T}(string?, string?)"/> call.
+    /// </summary>
+    /// <exception cref="ArgumentException">Neither name is registered; the message says how to register the class.</exception>
+    public static Type Resolve(string className, string? registeredName)
+    {
+        Type? Find()
         {
-            if (Types.TryGetValue(className, out var t)) return t;
+            lock (Types)
+            {
+                if (registeredName is not null && Types.TryGetValue(registeredName, out var r)) return r;
+                return Types.TryGetValue(className, out var t) ? t : null;
+            }
         }
-        throw new ArgumentException($"Unknown layer class '{className}'. If it is a custom layer, mark it with [RegisterSerializable(\"{className}\")] or call LayerRegistry.Register<YourLayer>(\"{className}\") before loading.");
+        if (Find() is { } found) return found;
+        foreach (var asm in AppDomain.CurrentDomain.GetAssemblies()) ScanAssembly(asm);
+        if (Find() is { } scanned) return scanned;
+        int sep = registeredName?.IndexOf('>', StringComparison.Ordinal) ?? -1;
+        if (sep > 0)
+        {
+            string package = registeredName![..sep], name = registeredName[(sep + 1)..];
+            throw new ArgumentException($"Unknown class '{className}' (registered name '{registeredName}'). Define it in C# and mark it with [RegisterSerializable(\"{name}\", \"{package}\")] or call LayerRegistry.Register<YourClass>(\"{name}\", \"{package}\") before loading.");
+        }
+        throw new ArgumentException($"Unknown layer class '{className}'. If it is a custom layer or subclassed model, mark its C# class with [RegisterSerializable(\"{className}\")] or call LayerRegistry.Register<YourClass>(\"{className}\") before loading.");
     }
 
     /// <summary>Rebuilds a layer of the registered class <paramref name="className"/> from its config.</summary>
@@ -89,14 +139,13 @@ public static class LayerRegistry
     /// </summary>
     public static Dictionary<string, object?> Serialize(Layer layer)
     {
-        var type = layer.GetType();
-        var attr = type.GetCustomAttribute<RegisterSerializableAttribute>();
+        var registered = RegisteredName(layer.GetType());
         return new Dictionary<string, object?>(StringComparer.Ordinal)
         {
-            ["module"] = attr is null ? "keras.layers" : null,
-            ["class_name"] = attr?.Name ?? type.Name,
+            ["module"] = registered is null ? "keras.layers" : null,
+            ["class_name"] = registered is null ? layer.GetType().Name : registered[(registered.IndexOf('>', StringComparison.Ordinal) + 1)..],
             ["config"] = layer.GetConfig(),
-            ["registered_name"] = attr is null ? null : $"{attr.Package}>{attr.Name}",
+            ["registered_name"] = registered,
         };
     }
 
@@ -112,14 +161,8 @@ public static class LayerRegistry
             null => new LayerConfig(),
             _ => throw new ArgumentException($"The config of serialized layer '{className}' must be an object; got {c.GetType().Name}."),
         } : new LayerConfig();
-        if (serialized.TryGetValue("registered_name", out var rn) && rn is string registered)
-        {
-            lock (Types)
-            {
-                if (Types.TryGetValue(registered, out var t)) return FromConfig(t, config);
-            }
-        }
-        return FromConfig(className, config);
+        string? registered = serialized.TryGetValue("registered_name", out var rn) ? rn as string : null;
+        return FromConfig(Resolve(className, registered), config);
     }
 
     /// <summary>Rebuilds a layer of <paramref name="type"/> from its config (Keras's <c>from_config</c>).</summary>

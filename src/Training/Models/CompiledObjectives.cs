@@ -19,6 +19,7 @@ internal sealed class CompiledObjectives : IDisposable
     private readonly List<(int Output, Metric Requested, bool Weighted)> requested;
     private List<(int Output, Metric Metric, bool Weighted)>? resolved;
     private readonly LossTracker[] outputTrackers;
+    private readonly (int Output, string Name, bool Weighted)[] requestedNames;
 
     public CompiledObjectives(Loss[] losses, double[] lossWeights, string[] outputNames, List<(int Output, Metric Metric, bool Weighted)> metrics)
     {
@@ -26,6 +27,8 @@ internal sealed class CompiledObjectives : IDisposable
         this.lossWeights = lossWeights;
         this.outputNames = outputNames;
         requested = metrics;
+        // The names as given (resolving may rename a metric object to its output-prefixed name).
+        requestedNames = metrics.Select(m => (m.Output, m.Metric.Name, m.Weighted)).ToArray();
         outputTrackers = losses.Length > 1 ? losses.Select(_ => new LossTracker()).ToArray() : [];
         var names = metrics.Select(m => FullName(m.Output, m.Metric.Name)).ToList();
         var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
@@ -34,6 +37,12 @@ internal sealed class CompiledObjectives : IDisposable
     }
 
     public IReadOnlyList<Loss> Losses => losses;
+
+    /// <summary>Each output's weight in the total loss.</summary>
+    public IReadOnlyList<double> LossWeights => lossWeights;
+
+    /// <summary>The metrics as Compile was given them: output index, name (without the output prefix), and whether sample weights apply.</summary>
+    public IReadOnlyList<(int Output, string Name, bool Weighted)> RequestedMetrics => requestedNames;
 
     public IReadOnlyList<Metric> Metrics => (resolved?.Select(m => m.Metric) ?? requested.Select(m => m.Requested)).ToList();
 

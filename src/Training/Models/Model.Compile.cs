@@ -94,4 +94,7 @@ public partial class Model
     }
 
     private CompiledObjectives Objectives => compiled ?? throw NotCompiled("loss");
+
+    /// <summary>What Compile was given (for saving its compile_config); null before Compile.</summary>
+    internal CompiledObjectives? Compiled => compiled;
 }

@@ -124,6 +124,18 @@ public partial class Model : Layer
         return inputs.Count == 1 && graph is null ? [Apply(inputs[0], training)] : ApplyMany(inputs, training);
     }
 
+    /// <summary>
+    /// Builds the model by calling it once on zeros of <paramref name="shapes"/> (Keras's <c>build_from_config</c> for a
+    /// subclassed model): the layers its <c>Call</c> uses create their weights. Unknown dimensions are taken as 1.
+    /// </summary>
+    internal void BuildByCalling(IReadOnlyList<long?[]> shapes)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var xs = shapes.Select(s => zeros(s.Select(d => d ?? 1).ToArray(), ScalarType.Float32, Keras.Device)).ToList();
+        Forward(xs, training: false);
+    }
+
     /// <summary>Splits a dataset element into inputs, targets and sample weights, by the model's input and output counts.</summary>
     private (Tensor[] X, Tensor[]? Y, Tensor?[] W) Unpack(Tensor[] batch, bool requireY)
     {

@@ -9,9 +9,13 @@ using OnnxKeras.Optimizers;
 namespace OnnxKeras.Saving;
 
 /// <summary>
-/// Keras 3's <c>compile_config</c> (optimizer, loss, metrics) in a <c>.keras</c> file, for single-output models.
-/// Writing records the optimizer's hyperparameters under Keras's keys (<c>beta_1</c>); reading recompiles the model,
-/// and an entry it cannot rebuild leaves the model uncompiled with a warning, as Keras does.
+/// Keras 3's <c>compile_config</c> in a <c>.keras</c> file: what <c>compile</c> was given (Keras 3's
+/// <c>Trainer.compile</c> stores its arguments as they were passed): <c>optimizer</c>, <c>loss</c> (a name, or with
+/// several outputs a dict by output name), <c>loss_weights</c> (a list in output order), <c>metrics</c> (a list, or
+/// with several outputs a dict of lists by output name) and <c>weighted_metrics</c> (the metrics that use sample weights).
+/// Writing records the optimizer's hyperparameters under Keras's keys (<c>beta_1</c>); reading recompiles the model
+/// (also from Keras's list forms of loss and metrics), and an entry it cannot rebuild leaves the model uncompiled with a
+/// warning, as Keras does.
 /// </summary>
 internal static partial class CompileConfig
 {
@@ -23,7 +27,7 @@ internal static partial class CompileConfig
 
     public static Dictionary<string, object?>? Serialize(Model model)
     {
-        if (!model.IsCompiled || model.NumOutputs != 1) return null;
+        if (!model.IsCompiled || model.Compiled is not { } compiled) return null;
         var opt = model.Optimizer;
         var config = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var (k, v) in opt.GetConfig()) config[k] = v;
@@ -37,13 +41,27 @@ internal static partial class CompileConfig
             var value = prop.GetValue(opt);
             config[key] = value is LearningRate lr ? lr.ToConfig() : value;
         }
+        var names = model.OutputNames;
+        bool several = names.Count > 1;
+        object? Metrics(bool weighted)
+        {
+            var chosen = compiled.RequestedMetrics.Where(m => m.Weighted == weighted).ToList();
+            if (chosen.Count == 0) return null;
+            if (!several) return chosen.Select(m => (object?)m.Name).ToList();
+            // Several outputs: a dict of metric lists by output name, as Keras's compile(metrics={"a": [...]}) stores it.
+            return chosen.GroupBy(m => m.Output).OrderBy(g => g.Key)
+                .ToDictionary(g => names[g.Key], g => (object?)g.Select(m => (object?)m.Name).ToList(), StringComparer.Ordinal);
+        }
+        var losses = compiled.Losses;
         return new Dictionary<string, object?>(StringComparer.Ordinal)
         {
             ["optimizer"] = new Dictionary<string, object?> { ["module"] = "keras.optimizers", ["class_name"] = opt.GetType().Name, ["config"] = config, ["registered_name"] = null },
-            ["loss"] = model.Loss.Name,
-            ["loss_weights"] = null,
-            ["metrics"] = model.Metrics.Count == 0 ? null : model.Metrics.Select(m => (object?)m.Name).ToList(),
-            ["weighted_metrics"] = null,
+            ["loss"] = several
+                ? Enumerable.Range(0, names.Count).ToDictionary(k => names[k], k => (object?)losses[k].Name, StringComparer.Ordinal)
+                : losses[0].Name,
+            ["loss_weights"] = compiled.LossWeights.All(w => w == 1.0) ? null : compiled.LossWeights.Select(w => (object?)w).ToList(),
+            ["metrics"] = Metrics(weighted: false),
+            ["weighted_metrics"] = Metrics(weighted: true),
             ["run_eagerly"] = false,
             ["steps_per_execution"] = 1,
             ["jit_compile"] = false,
@@ -62,12 +80,39 @@ internal static partial class CompileConfig
                 null => null,
                 _ => throw new ArgumentException("the optimizer entry is neither a name nor an object"),
             } : null;
-            Loss loss = config.TryGetValue("loss", out var l) && l is string lossName ? LossRegistry.Get(lossName)
-                : throw new ArgumentException("only a single loss given by name is supported");
-            var metrics = config.TryGetValue("metrics", out var m) && m is IEnumerable<object?> list
-                ? list.Select(x => x is string s ? MetricRegistry.Get(s) : throw new ArgumentException("only metrics given by name are supported")).ToList()
-                : null;
-            model.Compile(optimizer, loss, metrics);
+            var names = model.OutputNames;
+            int n = names.Count;
+            config.TryGetValue("loss", out var l);
+            Loss? loss = null;
+            Dictionary<string, Loss>? outputLosses = null;
+            switch (l)
+            {
+                case string lossName:
+                    loss = LossRegistry.Get(lossName);
+                    break;
+                case IDictionary<string, object?> byName:
+                    outputLosses = byName.ToDictionary(kv => kv.Key, kv => LossRegistry.Get(kv.Value as string ?? throw new ArgumentException("only losses given by name are supported")));
+                    break;
+                case IEnumerable<object?> list:
+                    var inOrder = list.ToList();
+                    if (inOrder.Count != n) throw new ArgumentException($"the loss list has {inOrder.Count} entries for {n} output(s)");
+                    outputLosses = Enumerable.Range(0, n).ToDictionary(k => names[k], k => LossRegistry.Get(inOrder[k] as string ?? throw new ArgumentException("only losses given by name are supported")));
+                    break;
+                default:
+                    throw new ArgumentException("the loss is neither a name nor names per output");
+            }
+            double[]? lossWeights = config.TryGetValue("loss_weights", out var lw) ? lw switch
+            {
+                null => null,
+                IDictionary<string, object?> byName => names.Select(o => byName.TryGetValue(o, out var w) && w is not null ? Number(w) : 1.0).ToArray(),
+                IEnumerable<object?> list => list.Select(w => Number(w)).ToArray(),
+                _ => [Number(lw)],
+            } : null;
+            var metrics = PerOutputMetrics(config, "metrics", names);
+            var weighted = PerOutputMetrics(config, "weighted_metrics", names);
+            if (n > 1 && weighted is not null) throw new ArgumentException("weighted metrics per output are not supported (Compile takes them for single-output models)");
+            model.Compile(optimizer, loss, n == 1 ? metrics?[names[0]] : null, lossWeights, n == 1 ? weighted?[names[0]] : null,
+                outputLosses: outputLosses, outputMetrics: n > 1 ? metrics : null);
             return null;
         }
         catch (ArgumentException e)
@@ -76,6 +121,38 @@ internal static partial class CompileConfig
             Console.Error.WriteLine($"Warning: {warning}");
             return warning;
         }
+    }
+
+    private static double Number(object? value) => value is IConvertible
+        ? System.Convert.ToDouble(value, CultureInfo.InvariantCulture)
+        : throw new ArgumentException("a loss weight is not a number");
+
+    private static Metric[] MetricsFrom(object? entry) => entry switch
+    {
+        null => [],
+        string name => [MetricRegistry.Get(name)],
+        IEnumerable<object?> list => list.Select(x => x is string name ? MetricRegistry.Get(name) : throw new ArgumentException("only metrics given by name are supported")).ToArray(),
+        _ => throw new ArgumentException("only metrics given by name are supported"),
+    };
+
+    /// <summary>
+    /// A metrics entry by output name, or null when absent: for one output a list of names; for several, a dict by output
+    /// name or a list with one entry (a name or a list of names) per output, as Keras's compile accepts.
+    /// </summary>
+    private static Dictionary<string, Metric[]>? PerOutputMetrics(IDictionary<string, object?> config, string key, IReadOnlyList<string> names)
+    {
+        if (!config.TryGetValue(key, out var value) || value is null) return null;
+        if (value is IDictionary<string, object?> byName)
+        {
+            var unknown = byName.Keys.Except(names).ToList();
+            if (unknown.Count > 0) throw new ArgumentException($"{key} names unknown output(s) {string.Join(", ", unknown)}");
+            return byName.ToDictionary(kv => kv.Key, kv => MetricsFrom(kv.Value), StringComparer.Ordinal);
+        }
+        if (value is not IEnumerable<object?> list) throw new ArgumentException($"{key} is neither a list nor a dict");
+        if (names.Count == 1) return new Dictionary<string, Metric[]>(StringComparer.Ordinal) { [names[0]] = MetricsFrom(list) };
+        var entries = list.ToList();
+        if (entries.Count != names.Count) throw new ArgumentException($"{key} has {entries.Count} entries for {names.Count} outputs (give one per output, or a dict by output name)");
+        return Enumerable.Range(0, names.Count).ToDictionary(k => names[k], k => MetricsFrom(entries[k]), StringComparer.Ordinal);
     }
 
     private static Optimizer OptimizerFrom(IDictionary<string, object?> serialized)

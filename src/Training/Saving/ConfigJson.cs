@@ -32,11 +32,14 @@ public static class ConfigJson
         return Write(doc, indented);
     }
 
-    /// <summary>Any config value as JSON.</summary>
+    /// <summary>
+    /// Any config value as JSON. Characters such as <c>&gt;</c> (in registered names, <c>package&gt;Name</c>) and non-ASCII
+    /// letters are written as they are, as Python's json module does, rather than as <c>\u</c> escapes.
+    /// </summary>
     public static string Write(object? value, bool indented = false)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented }))
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             WriteValue(writer, value);
         }

@@ -7,7 +7,7 @@ namespace OnnxKeras.Saving;
 
 /// <summary>
 /// Keras 3's <c>.keras</c> whole-model file: a zip with <c>metadata.json</c> (<c>keras_version</c>, <c>date_saved</c>),
-/// <c>config.json</c> (the model config) and <c>model.weights.h5</c> (Keras 3 weights layout). Also reads legacy
+/// <c>config.json</c> (the model config) and <c>model.weights.h5</c> (Keras 3 weights layout). Also reads and writes legacy
 /// Keras 2 whole-model <c>.h5</c> files (<c>model_config</c> attribute plus <c>model_weights</c>).
 /// </summary>
 internal static class KerasArchive
@@ -15,12 +15,23 @@ internal static class KerasArchive
     /// <summary>The Keras version whose file format this writer follows (written to metadata.json).</summary>
     public const string FormatKerasVersion = "3.9.2";
 
+    /// <summary>The backend name written to legacy <c>.h5</c> files (Keras writes tensorflow, jax or torch; ours runs on libtorch).</summary>
+    public const string Backend = "torch";
+
     public static void Save(Model model, string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"Save writes Keras 3's '.keras' format; '{path}' has another extension. Use SaveWeights for weights only (.weights.h5 or safetensors).");
+        if (FileKinds.IsKerasWeights(path))
+            throw new ArgumentException($"'{path}' names a weights-only file: use SaveWeights for '.weights.h5', or Save with '.keras' (or legacy '.h5') for the whole model.");
+        bool legacy = FileKinds.IsHdf5Extension(path);
+        if (!legacy && !FileKinds.IsKerasArchive(path))
+            throw new ArgumentException($"Save writes Keras 3's '.keras' format (or the legacy Keras 2 '.h5'/'.hdf5'); '{path}' has another extension. Use SaveWeights for weights only (.weights.h5 or safetensors).");
         if (!model.Built) throw new InvalidOperationException($"Model '{model.Name}' is not built, so its weights do not exist yet; give it an input shape or call it on data before saving.");
+        if (legacy)
+        {
+            SaveLegacyH5(model, path);
+            return;
+        }
         var configTree = ModelConfig.Serialize(model);
         if (CompileConfig.Serialize(model) is { } compile) configTree["compile_config"] = compile;
         var config = ConfigJson.Write(configTree);
@@ -47,11 +58,40 @@ internal static class KerasArchive
         });
     }
 
+    /// <summary>
+    /// The legacy whole-model HDF5 file (Keras 2's <c>save_model_to_hdf5</c>, which Keras 3 still writes for <c>.h5</c>):
+    /// root attributes <c>model_config</c> (the config JSON), <c>training_config</c> (when compiled: loss, metrics and
+    /// <c>optimizer_config</c>), <c>keras_version</c> and <c>backend</c>, and the weights in group <c>model_weights</c>
+    /// (<see cref="WeightFiles.FillLegacyWeightsGroup"/>). The config is Keras 3's (as Keras 3 writes it here), so
+    /// <c>keras_version</c> says 3.x; optimizer state is not stored (Keras 2's <c>optimizer_weights</c> layout differs).
+    /// </summary>
+    private static void SaveLegacyH5(Model model, string path)
+    {
+        var config = ConfigJson.Write(ModelConfig.Serialize(model));
+        var file = new H5File();
+        file.Attributes["model_config"] = new H5Attribute(config);
+        if (CompileConfig.Serialize(model) is { } compile)
+        {
+            // Keras's training_config: the compile arguments, with the optimizer as optimizer_config {class_name, config}.
+            var training = new Dictionary<string, object?>(compile, StringComparer.Ordinal);
+            if (training.Remove("optimizer", out var opt) && opt is Dictionary<string, object?> o)
+                training["optimizer_config"] = new Dictionary<string, object?>(StringComparer.Ordinal) { ["class_name"] = o["class_name"], ["config"] = o["config"] };
+            file.Attributes["training_config"] = new H5Attribute(ConfigJson.Write(training));
+        }
+        file.Attributes["keras_version"] = new H5Attribute(FormatKerasVersion);
+        file.Attributes["backend"] = new H5Attribute(Backend);
+        var weights = new H5Group();
+        IReadOnlyList<Layers.Layer> layers = model is Sequential ? model.Layers : (model.Graph?.Layers ?? model.Layers);
+        WeightFiles.FillLegacyWeightsGroup(weights, layers, FormatKerasVersion, Backend);
+        file["model_weights"] = weights;
+        AtomicFile.Write(path, s => file.Write(s));
+    }
+
     public static Model Load(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
-        if (path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase))
+        if (FileKinds.IsHdf5Extension(path))
             return LoadLegacyH5(path);
         var (config, weights) = ReadArchive(path);
         Model model;
@@ -67,7 +107,7 @@ internal static class KerasArchive
         }
         var stored = WeightFiles.ReadH5($"{path}!model.weights.h5", () => new MemoryStream(weights));
         WeightFiles.Assign(model, stored, path, byName: false, skipMismatch: false);
-        if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> compile) CompileConfig.Apply(model, compile, path);
+        if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> { Count: > 0 } compile) CompileConfig.Apply(model, compile, path);
         if (model.IsCompiled) RestoreOptimizer(model, weights, path);
         return model;
     }
@@ -121,43 +161,19 @@ internal static class KerasArchive
         }
     }
 
-    /// <summary>Renames Keras 2's <c>hard_sigmoid</c> in activation settings to <see cref="Activations.HardSigmoidKeras2"/>.</summary>
-    internal static string KerasTwoActivations(string configJson)
-    {
-        var node = System.Text.Json.Nodes.JsonNode.Parse(configJson);
-        void Walk(System.Text.Json.Nodes.JsonNode? n)
-        {
-            switch (n)
-            {
-                case System.Text.Json.Nodes.JsonObject obj:
-                    foreach (var key in obj.Select(kv => kv.Key).ToList())
-                    {
-                        if (key is "activation" or "recurrent_activation" && obj[key] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var name) && name == "hard_sigmoid")
-                            obj[key] = Activations.HardSigmoidKeras2.Name;
-                        else Walk(obj[key]);
-                    }
-                    break;
-                case System.Text.Json.Nodes.JsonArray arr:
-                    foreach (var item in arr) Walk(item);
-                    break;
-            }
-        }
-        Walk(node);
-        return node?.ToJsonString() ?? configJson;
-    }
-
     private static Model LoadLegacyH5(string path)
     {
-        string config;
+        string config, version;
+        string? trainingConfig;
         try
         {
             using var file = H5File.OpenRead(path);
             if (!file.AttributeExists("model_config"))
                 throw new InvalidDataException($"'{path}' has no 'model_config' attribute: it holds weights only. Build the model in code and call LoadWeights.");
             config = file.Attribute("model_config").Read<string>();
-            string version = file.AttributeExists("keras_version") ? file.Attribute("keras_version").Read<string>() : "";
-            // Keras 2 (and 1) defined hard_sigmoid as clip(0.2x + 0.5, 0, 1); Keras 3 as x/6 + 0.5. Keep the file's meaning.
-            if (!version.StartsWith("3.", StringComparison.Ordinal)) config = KerasTwoActivations(config);
+            trainingConfig = file.AttributeExists("training_config") ? file.Attribute("training_config").Read<string>() : null;
+            // Keras 2 (and 1) defined hard_sigmoid differently from Keras 3: FromJson keeps the file's meaning (KerasTwo).
+            version = file.AttributeExists("keras_version") ? file.Attribute("keras_version").Read<string>() : "";
         }
         catch (Exception e) when (e is not InvalidDataException)
         {
@@ -166,7 +182,7 @@ internal static class KerasArchive
         Model model;
         try
         {
-            model = ModelConfig.FromJson(config);
+            model = ModelConfig.FromJson(config, version);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
@@ -174,6 +190,34 @@ internal static class KerasArchive
         }
         var stored = WeightFiles.ReadH5(path, () => File.OpenRead(path));
         WeightFiles.Assign(model, stored, path, byName: false, skipMismatch: false);
+        if (trainingConfig is not null) CompileFromTrainingConfig(model, trainingConfig, path);
         return model;
+    }
+
+    /// <summary>
+    /// Compiles a model loaded from a legacy file as Keras does: loss, metrics and <c>optimizer_config</c> from
+    /// <c>training_config</c> (Keras 2's <c>lr</c> read as <c>learning_rate</c>). What cannot be rebuilt leaves the model
+    /// uncompiled, with a warning.
+    /// </summary>
+    private static void CompileFromTrainingConfig(Model model, string json, string path)
+    {
+        IDictionary<string, object?> training;
+        try
+        {
+            training = ModelConfig.ParseJson(json) as IDictionary<string, object?> ?? throw new ArgumentException("it is not a JSON object");
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"Warning: '{path}': the model was loaded uncompiled because its training_config could not be read: {e.Message}");
+            return;
+        }
+        var compile = new Dictionary<string, object?>(training, StringComparer.Ordinal);
+        if (compile.Remove("optimizer_config", out var oc) && oc is IDictionary<string, object?> optimizer)
+        {
+            if (optimizer.TryGetValue("config", out var c) && c is IDictionary<string, object?> oconfig && !oconfig.ContainsKey("learning_rate") && oconfig.TryGetValue("lr", out var lr))
+                oconfig["learning_rate"] = lr;
+            compile["optimizer"] = optimizer;
+        }
+        CompileConfig.Apply(model, compile, path);
     }
 }

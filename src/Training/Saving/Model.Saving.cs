@@ -33,7 +33,11 @@ public partial class Model
     /// <example><code>string json = model.ToJson(indented: true);</code></example>
     public string ToJson(bool indented = false) => ConfigJson.Write(ModelConfig.Serialize(this), indented);
 
-    /// <summary>Rebuilds a model with fresh weights from a Keras 3 (or Keras 2) JSON config (<c>keras.models.model_from_json</c>).</summary>
+    /// <summary>
+    /// Rebuilds a model with fresh weights from a Keras 3 (or Keras 2) JSON config (<c>keras.models.model_from_json</c>). A
+    /// config that records Keras 2 as its writer (top-level <c>keras_version</c> 2.x, or <c>backend</c>) keeps Keras 2's
+    /// <c>hard_sigmoid</c>, <c>clip(0.2x + 0.5, 0, 1)</c>, as <c>LoadModel</c> does for legacy <c>.h5</c> files.
+    /// </summary>
     /// <example><code>var fresh = Model.FromJson(File.ReadAllText("model.json"));   // new weights; load them with LoadWeights</code></example>
     public static Model FromJson(string json) => ModelConfig.FromJson(json);
 
@@ -41,12 +45,19 @@ public partial class Model
     /// <example><code>File.WriteAllText("model.yaml", model.ToYaml());</code></example>
     public string ToYaml() => ConfigYaml.FromJson(ToJson());
 
-    /// <summary>Rebuilds a model from <see cref="ToYaml"/>'s YAML (plain mappings, sequences and scalars only; YAML tags are rejected).</summary>
+    /// <summary>Rebuilds a model from <see cref="ToYaml"/>'s YAML (plain mappings, sequences and scalars only; YAML tags are rejected); Keras 2's YAML as <see cref="FromJson"/> reads its JSON.</summary>
     /// <example><code>var fresh = Model.FromYaml(File.ReadAllText("model.yaml"));</code></example>
     public static Model FromYaml(string yaml) => FromJson(ConfigYaml.ToJson(yaml));
 
-    /// <summary>Saves the whole model (config and weights) as Keras 3's <c>.keras</c> zip, atomically.</summary>
-    /// <example><code>model.Save("model.keras");</code></example>
+    /// <summary>
+    /// Saves the whole model (config, weights and compile settings), atomically: Keras 3's <c>.keras</c> zip, or for a
+    /// path ending in <c>.h5</c>/<c>.hdf5</c> the legacy Keras 2 HDF5 layout (root attributes <c>model_config</c>,
+    /// <c>training_config</c>, <c>keras_version</c>, <c>backend</c>; weights under <c>model_weights/&lt;layer&gt;/&lt;layer&gt;/kernel:0</c>),
+    /// without optimizer state. A subclassed model needs a registered class (<see cref="Layers.RegisterSerializableAttribute"/>
+    /// or <see cref="Layers.LayerRegistry.Register{T}(string?, string?)"/>) and a <c>GetConfig</c> that holds its constructor's arguments.
+    /// </summary>
+    /// <example><code>model.Save("model.keras");   // or "model.h5" for Keras 2's layout</code></example>
+    /// <exception cref="NotSupportedException">A subclassed model whose class is not registered or cannot be rebuilt from its config.</exception>
     public void Save(string path) => KerasArchive.Save(this, path);
 
     /// <summary>

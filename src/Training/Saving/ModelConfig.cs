@@ -20,9 +20,43 @@ public static class ModelConfig
     public static Dictionary<string, object?> Serialize(Model model)
     {
         if (model is Sequential seq) return SerializeSequential(seq);
-        if (model.Graph is null || model.GetType() != typeof(Model))
-            throw new NotSupportedException($"Model '{model.Name}' ({model.GetType().Name}) is a subclassed model: its computation is C# code, so it has no Keras config. Save its weights with SaveWeights instead.");
-        return SerializeFunctional(model, model.Graph);
+        if (model.Graph is not null && model.GetType() == typeof(Model)) return SerializeFunctional(model, model.Graph);
+        if (model.Graph is null) return SerializeSubclassed(model);
+        throw new NotSupportedException($"Model '{model.Name}' ({model.GetType().Name}) subclasses a functional model; only Sequential, functional and subclassed models (Model with Call overridden) can be serialized.");
+    }
+
+    /// <summary>
+    /// A subclassed model as Keras 3 writes one: its registered class (<c>module</c> null, <c>class_name</c>,
+    /// <c>registered_name</c> <c>package&gt;Name</c>), its <see cref="Layer.GetConfig"/> (the constructor's arguments) and
+    /// the input shape it was built for. Loading rebuilds it through the registered class (<see cref="LayerRegistry"/>).
+    /// </summary>
+    private static Dictionary<string, object?> SerializeSubclassed(Model model)
+    {
+        var type = model.GetType();
+        var registered = LayerRegistry.RegisteredName(type)
+            ?? throw new NotSupportedException($"Model '{model.Name}' is a subclassed model of class {type.Name}, which is not registered, so a file could not say which class rebuilds it. Mark the class with [RegisterSerializable(\"{type.Name}\", \"my_package\")] or call LayerRegistry.Register<{type.Name}>() before saving, and override GetConfig to return its constructor's arguments.");
+        var config = model.GetConfig();
+        // The constructor that loading will call must find its required arguments in the config: check it now, not at load time.
+        bool rebuildable = type.GetConstructors().Any(c => c.GetParameters().All(p => p.HasDefaultValue || config.ContainsKey(Layer.SnakeCase(p.Name!))));
+        if (!rebuildable)
+        {
+            var needed = type.GetConstructors().OrderBy(c => c.GetParameters().Length).FirstOrDefault()?.GetParameters().Where(p => !p.HasDefaultValue && !config.ContainsKey(Layer.SnakeCase(p.Name!))).Select(p => Layer.SnakeCase(p.Name!)).ToList();
+            throw new NotSupportedException(needed is null
+                ? $"Model '{model.Name}' ({type.Name}) has no public constructor, so loading could not rebuild it; give it one."
+                : $"Model '{model.Name}' ({type.Name}): GetConfig() lacks {string.Join(", ", needed.Select(n => $"'{n}'"))}, which its constructor needs, so loading could not rebuild it. Override GetConfig to add them: base.GetConfig().With(\"{needed.FirstOrDefault()}\", ...).");
+        }
+        int sep = registered.IndexOf('>', StringComparison.Ordinal);
+        object? build = model.Built && model.BuildInputShapes is { } shapes
+            ? new Dictionary<string, object?> { ["input_shape"] = shapes.Count == 1 ? shapes[0].Dims : shapes.Select(x => (object?)x.Dims).ToList() }
+            : null;
+        return new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["module"] = null,
+            ["class_name"] = registered[(sep + 1)..],
+            ["config"] = config,
+            ["registered_name"] = registered,
+            ["build_config"] = build,
+        };
     }
 
     private static Dictionary<string, object?> Wrap(string className, Dictionary<string, object?> config, object? buildConfig) => new(StringComparer.Ordinal)
@@ -134,10 +168,18 @@ public static class ModelConfig
         _ => null,
     };
 
-    /// <summary>Rebuilds a model (new layers, fresh weights) from its Keras config JSON.</summary>
-    public static Model FromJson(string json)
+    /// <summary>
+    /// Rebuilds a model (new layers, fresh weights) from its Keras config JSON. A config written by Keras 2 (its top-level
+    /// <c>keras_version</c> 2.x or <c>backend</c>, as Keras 2's <c>to_json</c> records them) keeps Keras 2's meanings:
+    /// its <c>hard_sigmoid</c> becomes <c>hard_sigmoid_keras2</c>, <c>clip(0.2x + 0.5, 0, 1)</c>.
+    /// </summary>
+    public static Model FromJson(string json) => FromJson(json, fileKerasVersion: null);
+
+    /// <summary><see cref="FromJson(string)"/> for a config read from a file that records the writer's Keras version itself (null: the config's own).</summary>
+    internal static Model FromJson(string json, string? fileKerasVersion)
     {
         if (ParseJson(json) is not Dictionary<string, object?> root) throw new ArgumentException("A model config must be a JSON object with 'class_name' and 'config'.");
+        if ((fileKerasVersion ?? KerasTwo.VersionInConfig(root)) is { } version && KerasTwo.IsBeforeKeras3(version)) KerasTwo.KeepKerasTwoActivations(root);
         return Deserialize(root);
     }
 
@@ -146,12 +188,36 @@ public static class ModelConfig
     {
         string className = root.TryGetValue("class_name", out var cn) && cn is string s ? s : throw new ArgumentException("A model config needs a 'class_name' string.");
         root.TryGetValue("config", out var config);
+        string? registered = root.TryGetValue("registered_name", out var rn) ? rn as string : null;
+        // Keras writes "registered_name": "Functional" for its own classes; a user's class is registered as "package>Name".
+        bool userClass = registered is not null && registered.Contains('>', StringComparison.Ordinal);
         return className switch
         {
-            "Sequential" => ReadSequential(config),
-            "Functional" or "Model" => ReadFunctional(config as IDictionary<string, object?> ?? throw new ArgumentException("A Functional model config needs a 'config' object.")),
-            _ => throw new NotSupportedException($"Model class '{className}' cannot be rebuilt from its config: only Sequential and Functional (Model) configs are supported; a subclassed model needs its C# class."),
+            "Sequential" when !userClass => ReadSequential(config),
+            "Functional" or "Model" when !userClass => ReadFunctional(config as IDictionary<string, object?> ?? throw new ArgumentException("A Functional model config needs a 'config' object.")),
+            _ => ReadSubclassed(className, registered, config, root.TryGetValue("build_config", out var bc) ? bc : null),
         };
+    }
+
+    /// <summary>
+    /// A subclassed model (Keras's <c>deserialize_keras_object</c> then <c>build_from_config</c>): the registered class is
+    /// constructed from its config, then built by calling it once on zeros of the recorded input shape, which creates the
+    /// weights of the layers it calls, ready for loading.
+    /// </summary>
+    private static Model ReadSubclassed(string className, string? registered, object? config, object? buildConfig)
+    {
+        var type = LayerRegistry.Resolve(className, registered);
+        if (!typeof(Model).IsAssignableFrom(type))
+            throw new ArgumentException($"Class '{className}' is registered as {type.FullName}, a layer; a model file needs a Model subclass.");
+        var layerConfig = config is IDictionary<string, object?> d ? d.Aggregate(new LayerConfig(), (acc, kv) => acc.With(kv.Key, kv.Value)) : new LayerConfig();
+        var model = (Model)LayerRegistry.FromConfig(type, layerConfig);
+        if (buildConfig is IDictionary<string, object?> b && b.TryGetValue("input_shape", out var shape) && shape is IEnumerable<object?> dims)
+        {
+            var list = dims.ToList();
+            var shapes = list.Count > 0 && list.All(x => x is IEnumerable<object?>) ? list.Cast<IEnumerable<object?>>().ToList() : [list];
+            model.BuildByCalling(shapes.Select(s => s.Select(x => x is null ? (long?)null : System.Convert.ToInt64(x, CultureInfo.InvariantCulture)).ToArray()).ToList());
+        }
+        return model;
     }
 
     private static Sequential ReadSequential(object? config)

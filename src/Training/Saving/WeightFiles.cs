@@ -37,9 +37,9 @@ internal static class WeightFiles
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         RequireBuilt(model, "save its weights");
         var layers = WeightedLayers(model);
-        if (path.EndsWith(".weights.h5", StringComparison.OrdinalIgnoreCase))
+        if (FileKinds.IsKerasWeights(path))
             AtomicFile.Write(path, s => WriteKerasH5(layers, s));
-        else if (path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase))
+        else if (FileKinds.IsHdf5Extension(path) || FileKinds.IsKerasArchive(path))
             throw new ArgumentException($"SaveWeights writes '.weights.h5' (Keras 3 layout) or safetensors (any other extension); '{path}' names a legacy or whole-model format. Use Save(path) with '.keras' for a whole model.");
         else
             AtomicFile.Write(path, s => SafeTensors.Write(layers, s));
@@ -70,11 +70,11 @@ internal static class WeightFiles
         if (!File.Exists(path)) throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);
         RequireBuilt(model, "load weights");
         List<StoredLayer> stored;
-        if (path.EndsWith(".keras", StringComparison.OrdinalIgnoreCase))
+        if (FileKinds.IsKerasArchive(path))
             stored = KerasArchive.ReadWeights(path);
         else if (IsHdf5(path))
             stored = ReadH5(path, () => File.OpenRead(path));
-        else if (path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase))
+        else if (FileKinds.IsHdf5Extension(path))
             throw new InvalidDataException($"'{path}' is not an HDF5 file (it lacks the HDF5 signature): it may be truncated or of another type.");
         else
             stored = SafeTensors.Read(path);
@@ -217,8 +217,11 @@ internal static class WeightFiles
                 into.Add(ReadArray(ds, $"{path}/vars/{ds.Name}", what));
         }
         static int Rank(string n) => n switch { "cell" => 0, "forward_layer" => 1, "backward_layer" => 2, _ => 3 };
+        // Our files list a layer's sublayers in weight order; Keras's own are ordered by name.
+        var order = ReadStrings(group, OrderAttribute);
+        int Written(string n) => order is null ? 0 : Array.IndexOf(order, n) is int i && i >= 0 ? i : int.MaxValue;
         foreach (var sub in children.OfType<IH5Group>().Where(c => c.Name != "vars" && !c.Name.Contains("seed_generator", StringComparison.Ordinal))
-                     .OrderBy(c => Rank(c.Name)).ThenBy(c => c.Name, NaturalComparer.Instance))
+                     .OrderBy(c => Rank(c.Name)).ThenBy(c => Written(c.Name)).ThenBy(c => c.Name, NaturalComparer.Instance))
             Flatten(sub, $"{path}/{sub.Name}", into, what);
     }
 
@@ -323,6 +326,68 @@ internal static class WeightFiles
         file.Write(stream);
     }
 
+    /// <summary>
+    /// Keras 2's legacy weights layout (<c>save_weights_to_hdf5_group</c>), filled into <paramref name="group"/>: attributes
+    /// <c>layer_names</c> (every layer of the model, weights or not), <c>backend</c> and <c>keras_version</c>; one group
+    /// per layer with a <c>weight_names</c> attribute (<c>dense/kernel:0</c>, ...; an empty float64 array for a layer
+    /// without weights, as Keras writes it) and each weight as a dataset at its name's path
+    /// (<c>dense/dense/kernel:0</c>). Weights are in the layer's order, which for every built-in layer is Keras 2's
+    /// trainable-then-non-trainable order (BatchNormalization: gamma, beta, moving_mean, moving_variance).
+    /// </summary>
+    /// <remarks>
+    /// h5py stores those name lists as fixed-length string arrays; PureHDF writes strings as variable-length only
+    /// (its fixed-length option applies to every string in the file, <c>model_config</c> included), so these are
+    /// variable-length string arrays, which h5py returns as <c>str</c>: Keras 3 and tf.keras (2.4 and later) decode both.
+    /// </remarks>
+    internal static void FillLegacyWeightsGroup(H5Group group, IReadOnlyList<Layer> layers, string kerasVersion, string backend)
+    {
+        var duplicate = layers.GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new InvalidOperationException($"Two layers are named '{duplicate.Key}'; the legacy .h5 layout keys layers by name, so names must be unique.");
+        SetStringList(group.Attributes, "layer_names", layers.Select(l => l.Name).ToList());
+        group.Attributes["backend"] = new H5Attribute(backend);
+        group.Attributes["keras_version"] = new H5Attribute(kerasVersion);
+        foreach (var layer in layers)
+        {
+            var g = new H5Group();
+            var names = new List<string>();
+            foreach (var v in layer.Weights)
+            {
+                // Keras 2 names a weight by its variable's name: the owning layer's name, the weight's, and ":0".
+                string baseName = v.Path.StartsWith(layer.Name + "/", StringComparison.Ordinal) ? v.Path : $"{layer.Name}/{v.Path}";
+                string name = $"{baseName}:0";
+                for (int k = 1; names.Contains(name); k++) name = $"{baseName}_{k}:0";
+                names.Add(name);
+                var parts = name.Split('/');
+                var at = g;
+                foreach (var part in parts[..^1])
+                {
+                    if (!at.TryGetValue(part, out var child)) at[part] = child = new H5Group();
+                    at = child as H5Group ?? throw new InvalidOperationException($"Layer '{layer.Name}': weight name '{name}' collides with another weight's path.");
+                }
+                at[parts[^1]] = new H5Dataset(v.ToArray(), fileDims: v.Value.shape.Select(d => (ulong)d).ToArray());
+            }
+            if (names.Count == 0) g.Attributes["weight_names"] = new H5Attribute(Array.Empty<double>(), dimensions: [0]);
+            else SetStringList(g.Attributes, "weight_names", names);
+            group[layer.Name] = g;
+        }
+    }
+
+    /// <summary>
+    /// A list of names as a string-array attribute, split into <c>name0</c>, <c>name1</c>, ... as Keras does when one
+    /// attribute would pass HDF5's 64 KB object-header limit (each variable-length entry takes 16 bytes there).
+    /// </summary>
+    private static void SetStringList(IDictionary<string, object> attributes, string name, IReadOnlyList<string> values)
+    {
+        const int perChunk = 2048;
+        if (values.Count <= perChunk)
+        {
+            attributes[name] = new H5Attribute(values.ToArray());
+            return;
+        }
+        for (int k = 0; k * perChunk < values.Count; k++)
+            attributes[$"{name}{k}"] = new H5Attribute(values.Skip(k * perChunk).Take(perChunk).ToArray());
+    }
+
     private static H5Group LayerGroup(Layer layer)
     {
         var subWeights = layer.Sublayers.SelectMany(s => s.Weights).ToHashSet();
@@ -343,7 +408,10 @@ internal static class WeightFiles
         }
         else
         {
-            foreach (var s in layer.Sublayers) g[s.Name] = LayerGroup(s);
+            var subs = layer.Sublayers;
+            foreach (var s in subs) g[s.Name] = LayerGroup(s);
+            // The weight order of the sublayers, which reading follows (names alone may sort differently).
+            if (subs.Count > 1 && subs.Sum(s => s.Name.Length + 16) < 60_000) g.Attributes[OrderAttribute] = new H5Attribute(subs.Select(s => s.Name).ToArray());
         }
         return g;
     }

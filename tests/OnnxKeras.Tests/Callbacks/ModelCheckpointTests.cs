@@ -98,6 +98,28 @@ public class ModelCheckpointTests
         Directory.Delete(dir, true);
     }
 
+    [Fact]
+    public void ExtensionsAreCheckedIgnoringCase_AsSaveAndSaveWeightsDo()
+    {
+        // Save and SaveWeights accept "M.KERAS" and "W.WEIGHTS.H5"; ModelCheckpoint accepts what they accept.
+        string dir = TempDir();
+        using var model = Linear(0.1);
+        var whole = Path.Combine(dir, "M{epoch}.KERAS");
+        var weights = Path.Combine(dir, "W{epoch}.Weights.H5");
+        model.Fit(Column(1), Column(0), epochs: 1, verbose: 0, callbacks: [new ModelCheckpoint(whole), new ModelCheckpoint(weights, saveWeightsOnly: true)]);
+        Assert.True(File.Exists(Path.Combine(dir, "M1.KERAS")));
+        Assert.True(File.Exists(Path.Combine(dir, "W1.Weights.H5")));
+        // Kernel 0.8 after one step (loss w^2 from w = 1, SGD 0.1), read back from both files.
+        using (var loaded = Model.LoadModel(Path.Combine(dir, "M1.KERAS"))) Assert.Equal(0.8f, loaded.Layers[0].Weights[0].ToArray()[0], 5);
+        using var fresh = Linear(0.1);
+        fresh.LoadWeights(Path.Combine(dir, "W1.Weights.H5"));
+        Assert.Equal(0.8f, fresh.Layers[0].Weights[0].ToArray()[0], 5);
+        // Still rejected: a whole model to weights-only extensions and the reverse.
+        Assert.Throws<ArgumentException>(() => new ModelCheckpoint(Path.Combine(dir, "m.weights.h5")));
+        Assert.Throws<ArgumentException>(() => new ModelCheckpoint(Path.Combine(dir, "m.KERAS"), saveWeightsOnly: true));
+        Directory.Delete(dir, true);
+    }
+
     [Theory]
     [InlineData("{epoch:02d}", 3, "03")]
     [InlineData("{epoch}", 12, "12")]

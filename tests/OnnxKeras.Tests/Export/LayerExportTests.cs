@@ -375,6 +375,43 @@ public class LayerExportTests
             AssertParityOn(model, bytes, rand([batch, steps, 3], ScalarType.Float32, generator: generator));
     }
 
+    [Theory]
+    [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
+    public void KerasTwoHardSigmoidRecurrentLayersAreOneOnnxOpWithADynamicSequenceLength(int opset)
+    {
+        // Keras 2's hard_sigmoid, clip(0.2x + 0.5, 0, 1), is ONNX's HardSigmoid with alpha 0.2 and beta 0.5 (ONNX:
+        // max(0, min(1, alpha * x + beta))), so layers loaded from Keras 2 files need no step-by-step tracing.
+        Keras.SetRandomSeed(opset);
+        using var model = Recurrent(x =>
+        {
+            var h = new Bidirectional(new LSTM(3, recurrentActivation: "hard_sigmoid_keras2", returnSequences: true)).Apply(x);
+            h = new GRU(3, recurrentActivation: "hard_sigmoid_keras2", resetAfter: false, returnSequences: true).Apply(h);
+            return [new GRU(2, recurrentActivation: "hard_sigmoid_keras2", goBackwards: true).Apply(h)];
+        }, steps: null);
+        Randomize(model, opset);
+        var bytes = model.ExportOnnxBytes(out _, new OnnxExportOptions { Opset = opset, Verify = true });
+        var g = Onnx.ModelProto.Parser.ParseFrom(bytes).Graph;
+        Assert.False(string.IsNullOrEmpty(g.Input.Single().Type.TensorType.Shape.Dim[1].DimParam));
+        var nodes = g.Node.Where(n => n.OpType is "LSTM" or "GRU" or "RNN").ToArray();
+        Assert.Equal(new[] { "LSTM", "GRU", "GRU" }, nodes.Select(n => n.OpType).ToArray());
+        // Per direction: LSTM f, g, h = HardSigmoid, Tanh, Tanh; GRU f, g = HardSigmoid, Tanh. Only HardSigmoid takes alpha/beta.
+        string[] Strings(Onnx.NodeProto n, string name) => n.Attribute.Single(a => a.Name == name).Strings.Select(b => b.ToStringUtf8()).ToArray();
+        float[] Floats(Onnx.NodeProto n, string name) => n.Attribute.Single(a => a.Name == name).Floats.ToArray();
+        Assert.Equal(new[] { "HardSigmoid", "Tanh", "Tanh", "HardSigmoid", "Tanh", "Tanh" }, Strings(nodes[0], "activations"));
+        Assert.Equal(new[] { 0.2f, 0.2f }, Floats(nodes[0], "activation_alpha"));
+        Assert.Equal(new[] { 0.5f, 0.5f }, Floats(nodes[0], "activation_beta"));
+        foreach (var gru in nodes[1..])
+        {
+            Assert.Equal(new[] { "HardSigmoid", "Tanh" }, Strings(gru, "activations"));
+            Assert.Equal(new[] { 0.2f }, Floats(gru, "activation_alpha"));
+            Assert.Equal(new[] { 0.5f }, Floats(gru, "activation_beta"));
+        }
+        // Inputs in [-4, 4) drive the gates' pre-activations past +-2.5, where clip(0.2x + 0.5, 0, 1) saturates.
+        var generator = new Generator(13);
+        foreach (var (batch, steps) in new[] { (1L, 1L), (1L, 9L), (3L, 2L), (2L, 12L) })
+            AssertParityOn(model, bytes, rand([batch, steps, 3], ScalarType.Float32, generator: generator) * 8 - 4);
+    }
+
     [Fact]
     public void StackedRecurrentLayersWithTheInnerSequenceAlsoAnOutputExport()
     {

@@ -107,6 +107,29 @@ public class OnnxExportErrorTests
 public class OnnxExternalDataTests
 {
     [Fact]
+    public void PathAndByteExportShareOneInlineLimit()
+    {
+        // Protobuf caps one message at 2^31 - 1 bytes; 1 MiB of that is left for the graph: 2^31 - 2^20 = 2,146,435,072.
+        const long limit = 2_146_435_072;
+        Assert.Equal(limit, OnnxExportOptions.MaxInlineWeightBytes);
+        Assert.True(OnnxExportOptions.FitsInline(limit));
+        Assert.False(OnnxExportOptions.FitsInline(limit + 1));
+        var defaults = new OnnxExportOptions();
+        Assert.False(defaults.UsesExternalData(limit));
+        // Just under 2^31 bytes: too large to stay inline (the file could not be written), so external data.
+        Assert.True(defaults.UsesExternalData(limit + 1));
+        Assert.True(defaults.UsesExternalData((1L << 31) - 1));
+        Assert.True(defaults.UsesExternalData(1L << 31));
+        // A lower threshold moves smaller weights out; a higher one cannot keep weights above the limit inline.
+        var low = new OnnxExportOptions { ExternalDataThreshold = 1024 };
+        Assert.False(low.UsesExternalData(1024));
+        Assert.True(low.UsesExternalData(1025));
+        var high = new OnnxExportOptions { ExternalDataThreshold = long.MaxValue };
+        Assert.False(high.UsesExternalData(limit));
+        Assert.True(high.UsesExternalData(limit + 1));
+    }
+
+    [Fact]
     public void LargeWeightsGoToAnExternalDataFileThatOnnxRuntimeLoads()
     {
         var dir = Directory.CreateTempSubdirectory("onnxkeras-external-");

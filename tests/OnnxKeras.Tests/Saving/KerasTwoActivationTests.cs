@@ -17,16 +17,53 @@ public class KerasTwoActivationTests
         Assert.Equal(new[] { 0f, 0.3f, 0.5f, 0.7f, 0.9f, 1f }, y.Select(v => MathF.Round(v, 6)).ToArray());
     }
 
-    [Fact]
-    public void LegacyConfigsKeepKerasTwosHardSigmoid()
+    private const string Layers = """[{"class_name":"LSTM","config":{"name":"lstm","units":2,"activation":"tanh","recurrent_activation":"hard_sigmoid","batch_input_shape":[null,3,1]}},{"class_name":"Dense","config":{"name":"d","units":1,"activation":"hard_sigmoid"}}]""";
+
+    /// <summary>The Dense layer's output for kernel 1, bias 0 and LSTM output 2 (weights set by hand, LSTM bypassed).</summary>
+    private static float DenseHardSigmoidAtTwo(OnnxKeras.Models.Model model)
     {
-        const string config = """{"class_name":"Sequential","config":{"name":"s","layers":[{"class_name":"LSTM","config":{"name":"lstm","units":2,"activation":"tanh","recurrent_activation":"hard_sigmoid","batch_input_shape":[null,3,1]}},{"class_name":"Dense","config":{"name":"d","units":1,"activation":"hard_sigmoid"}}]}}""";
-        var rewritten = KerasArchive.KerasTwoActivations(config);
-        Assert.Contains("\"recurrent_activation\":\"hard_sigmoid_keras2\"", rewritten);
-        Assert.Contains("\"activation\":\"hard_sigmoid_keras2\"", rewritten);
-        Assert.Contains("\"activation\":\"tanh\"", rewritten);
-        using var model = OnnxKeras.Models.Model.FromJson(rewritten);
-        var lstm = Assert.IsType<LSTM>(model.Layers[0]);
-        Assert.Equal("hard_sigmoid_keras2", lstm.GetConfig().Get<object?>("recurrent_activation", null)?.ToString());
+        using var scope = NewDisposeScope();
+        var dense = model.Layers.OfType<Dense>().Single();
+        dense.SetWeights([new NDArray([1f, 1f], new long[] { 2, 1 }), new NDArray([0f], new long[] { 1 })]);
+        return dense.Apply(new KTensor(tensor(new float[] { 2, 0 }).reshape(1, 2))).Value.item<float>();
+    }
+
+    private static string RecurrentActivation(OnnxKeras.Models.Model model) =>
+        model.Layers.OfType<LSTM>().Single().GetConfig().Get<object?>("recurrent_activation", null)!.ToString()!;
+
+    [Theory]
+    [InlineData(""" "keras_version":"2.1.3","backend":"tensorflow" """)]   // Keras 2's to_json records both
+    [InlineData(""" "keras_version":"1.2.2" """)]
+    [InlineData(""" "backend":"theano" """)]
+    public void FromJsonKeepsKerasTwosHardSigmoidWhenKerasTwoWroteTheConfig(string writer)
+    {
+        var json = $$"""{"class_name":"Sequential","config":{{Layers}},{{writer}}}""";
+        using var model = OnnxKeras.Models.Model.FromJson(json);
+        Assert.Equal("hard_sigmoid_keras2", RecurrentActivation(model));
+        Assert.Equal(0.9f, DenseHardSigmoidAtTwo(model), 6); // clip(0.2 * 2 + 0.5, 0, 1)
+    }
+
+    [Theory]
+    [InlineData("")]                                       // Keras 3's to_json records no version
+    [InlineData(""" ,"keras_version":"3.9.2" """)]
+    public void FromJsonKeepsKerasThreesHardSigmoidOtherwise(string writer)
+    {
+        var json = $$"""{"class_name":"Sequential","config":{{Layers}}{{writer}}}""";
+        using var model = OnnxKeras.Models.Model.FromJson(json);
+        Assert.Equal("hard_sigmoid", RecurrentActivation(model));
+        Assert.Equal(2f / 6 + 0.5f, DenseHardSigmoidAtTwo(model), 6); // relu6(2 + 3) / 6
+    }
+
+    [Fact]
+    public void FromYamlKeepsKerasTwosHardSigmoid()
+    {
+        // Keras 2's to_yaml writes the version unquoted; "2.0" is then a YAML number.
+        foreach (var version in new[] { "2.2.4", "2.0" })
+        {
+            var yaml = $"class_name: Sequential\nconfig: {Layers}\nkeras_version: {version}\nbackend: tensorflow\n"; // JSON is YAML flow style
+            using var model = OnnxKeras.Models.Model.FromYaml(yaml);
+            Assert.Equal("hard_sigmoid_keras2", RecurrentActivation(model));
+            Assert.Equal(0.9f, DenseHardSigmoidAtTwo(model), 6);
+        }
     }
 }

@@ -228,7 +228,10 @@ public class ModelConfigTests
     {
         var e = Assert.Throws<ArgumentException>(() => Model.FromJson("""{"class_name": "Sequential", "config": {"name": "s", "layers": [{"class_name": "NoSuchLayer", "config": {}}]}}"""));
         Assert.Contains("NoSuchLayer", e.Message);
-        Assert.Throws<NotSupportedException>(() => Model.FromJson("""{"class_name": "MyModel", "config": {}}"""));
+        // A subclassed model's class must be registered; the message says how.
+        var unregistered = Assert.Throws<ArgumentException>(() => Model.FromJson("""{"class_name": "MyModel", "config": {}}"""));
+        Assert.Contains("'MyModel'", unregistered.Message);
+        Assert.Contains("[RegisterSerializable(\"MyModel\")]", unregistered.Message);
         Assert.Throws<ArgumentException>(() => Model.FromJson("not json"));
     }
 }
