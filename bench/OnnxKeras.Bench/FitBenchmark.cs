@@ -33,10 +33,7 @@ internal static class FitBenchmark
                 double diff = fitLosses.Zip(handLosses, (a, b) => Math.Abs(a - b)).Max();
                 bool agrees = diff <= LossTolerance;
                 string agreement = $"{diff:0.0e0} {(agrees ? "ok" : "DIFFERENT")}";
-                // A sample is at least ~100 ms of work, so timer resolution and per-call overheads do not dominate.
-                var sw = System.Diagnostics.Stopwatch.StartNew();
-                c.HandEpoch();
-                int perSample = Math.Max(1, (int)Math.Ceiling(100 / Math.Max(1e-3, sw.Elapsed.TotalMilliseconds)));
+                int perSample = SamplesFor(c);
                 var (fitTimes, handTimes) = Alternate(c.FitEpoch, c.HandEpoch, repeats, c.StepsPerEpoch * perSample, perSample);
                 double fit = Median(fitTimes), hand = Median(handTimes), ratio = fit / hand;
                 string goal = c.CpuGoal is double g ? $" ({(ratio <= g ? "<=" : ">")} {g:0.00})" : "";
@@ -53,6 +50,46 @@ internal static class FitBenchmark
         Console.WriteLine("| case | Fit MiB | loop MiB | ratio (goal <= 1.10) |");
         Console.WriteLine("|---|---|---|---|");
         foreach (var row in peaks) Console.WriteLine(row);
+    }
+
+    /// <summary>
+    /// The optimizations of issue 8 one at a time (for bench/NOTES.md): per case, Fit / loop with variables kept
+    /// separate (the update of earlier versions), packed into flat buffers, and packed with the fused Adam kernel.
+    /// </summary>
+    public static void RunAblation(int repeats, IReadOnlySet<string>? only)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"## Optimizations one at a time (Fit / hand-written loop, median of {repeats} alternating samples)");
+        Console.WriteLine("| case | per-variable update | packed (flat buffers, 7-op Adam) | packed + fused Adam kernel |");
+        Console.WriteLine("|---|---|---|---|");
+        var settings = new (bool Pack, bool Fused)[] { (false, false), (true, false), (true, true) };
+        foreach (var make in TrainCase.All(only ?? new HashSet<string> { "quickstart_mlp_b32", "mnist_mlp_b128", "mnist_cnn_b128" }))
+        {
+            string name = "";
+            var cells = new List<string>();
+            foreach (var (pack, fused) in settings)
+            {
+                Optimizers.Optimizer.PackVariables = pack;
+                Optimizers.Optimizer.UseFusedKernels = fused;
+                using var c = make();
+                name = c.Name;
+                int perSample = SamplesFor(c);
+                var (fitTimes, handTimes) = Alternate(c.FitEpoch, c.HandEpoch, repeats, c.StepsPerEpoch * perSample, perSample);
+                double fit = Median(fitTimes), hand = Median(handTimes);
+                cells.Add($"{fit / hand:0.000} ({fit:0.000} / {hand:0.000} ms)");
+            }
+            Console.WriteLine($"| {name} | {string.Join(" | ", cells)} |");
+        }
+        Optimizers.Optimizer.PackVariables = true;
+        Optimizers.Optimizer.UseFusedKernels = true;
+    }
+
+    /// <summary>Epochs per timed sample so that a sample is at least ~100 ms of work (timer and call overheads stay small).</summary>
+    private static int SamplesFor(TrainCase c)
+    {
+        var sw = Stopwatch.StartNew();
+        c.HandEpoch();
+        return Math.Max(1, (int)Math.Ceiling(100 / Math.Max(1e-3, sw.Elapsed.TotalMilliseconds)));
     }
 
     /// <summary>What <see cref="Measure"/> found: medians and all samples in ms per step, and the steps of one epoch.</summary>

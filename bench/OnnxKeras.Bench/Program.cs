@@ -3,7 +3,7 @@ using OnnxKeras;
 using OnnxKeras.Bench;
 
 // Benchmarks that compare OnnxKeras against a baseline measured in the same process and report ratios.
-// Usage: dotnet run -c Release --project bench/OnnxKeras.Bench -- [fit|export|inference|memory|scaling|all|gpu] [--threads N] [--repeats N]
+// Usage: dotnet run -c Release --project bench/OnnxKeras.Bench -- [fit|ablation|export|inference|memory|scaling|all|gpu] [--threads N] [--repeats N]
 //        fit: [--device cpu|cuda] [--cases id,id] [--out DIR] (default bench/out/train: the cases for bench/pytorch) [--no-peak]
 //        scaling: [--scaling-repeats N] (default 3) [--out DIR] (default: the repository's bench/ folder, for its PNG plots)
 string mode = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "all";
@@ -20,6 +20,7 @@ if (mode == "train-peak")
 Console.WriteLine($"Machine: {Environment.ProcessorCount} logical cores, {Environment.OSVersion}, .NET {Environment.Version}, libtorch threads {threads}");
 
 var cases = ArgString("--cases")?.Split(',').ToHashSet();
+if (mode is "ablation") FitBenchmark.RunAblation(repeats, cases);
 if (mode is "fit" or "all") FitBenchmark.Run(repeats, ArgString("--out") is { } o && mode == "fit" ? o : Path.Combine(BenchFolder(), "out", "train"), cases, !args.Contains("--no-peak"));
 if (mode is "export" or "all") ExportBenchmark.Run(repeats);
 if (mode is "inference" or "all") InferenceBenchmark.Run();

@@ -11,9 +11,9 @@ internal sealed class LossTracker : IDisposable
 
     public void Add(Tensor batchLoss, long batchSize)
     {
-        using var weighted = batchLoss.detach().to_type(ScalarType.Float64) * (double)batchSize;
-        if (sum is null) sum = weighted.clone().DetachFromDisposeScope();
-        else sum.add_(weighted);
+        sum ??= zeros([], ScalarType.Float64, batchLoss.device).DetachFromDisposeScope();
+        // One in-place op per step: sum += loss * batchSize, accumulated in float64 (no host synchronisation).
+        using (no_grad()) sum.add_(batchLoss, alpha: batchSize);
         count += batchSize;
     }
 

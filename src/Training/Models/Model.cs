@@ -154,7 +154,7 @@ public partial class Model : Layer
             if (t.shape[0] != n) throw new ArgumentException($"x has {n} samples but {what} has {t.shape[0]}; they must match.");
         }
         var dev = Keras.Device;
-        Tensor Move(Tensor t) => t.device == dev ? t : t.to(dev);
+        Tensor Move(Tensor t) => t.device_type == dev.type && (dev.index < 0 || t.device_index == dev.index) ? t : t.to(dev);
         return (x.Select(Move).ToArray(), y.Length == 0 ? null : y.Select(Move).ToArray(), w.Select(t => t is null ? null : Move(t)).ToArray());
     }
 

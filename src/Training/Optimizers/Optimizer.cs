@@ -31,6 +31,18 @@ public abstract class Optimizer : IDisposable
         GlobalClipNorm = globalClipNorm;
     }
 
+    /// <summary>
+    /// Whether optimizers built from now on pack their variables into flat buffers (see <see cref="Apply"/>); on by
+    /// default. Turning it off keeps one update per variable, e.g. to compare speed or to keep variables separate tensors.
+    /// </summary>
+    public static bool PackVariables { get; set; } = true;
+
+    /// <summary>
+    /// Whether packed optimizers may use libtorch's single-pass kernels (Adam and AdamW: <c>torch._fused_adam_</c>)
+    /// instead of the op-by-op rule; on by default, used only where the loaded libtorch has them.
+    /// </summary>
+    public static bool UseFusedKernels { get; set; } = true;
+
     /// <summary>The Keras identifier, e.g. <c>adam</c>.</summary>
     public abstract string Name { get; }
 
@@ -138,7 +150,7 @@ public abstract class Optimizer : IDisposable
         if (built is null)
         {
             built = variables.ToList();
-            packed = PackedVariables.TryPack(variables, perVariableClipping: ClipNorm is not null);
+            packed = PackVariables ? PackedVariables.TryPack(variables, perVariableClipping: ClipNorm is not null) : null;
             Build(variables);
         }
         else if (!SameVariables(variables))

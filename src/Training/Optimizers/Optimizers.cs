@@ -75,7 +75,7 @@ public class Adam(LearningRate? learningRate = null, double beta1 = 0.9, double 
     {
         long t = Iterations + 1;
         // The packed buffer (index past the variables) takes libtorch's single-pass kernel when it has one.
-        if (IsPacked && i == m.Length - 1 && !Amsgrad && FusedAdam.Available)
+        if (IsPacked && i == m.Length - 1 && !Amsgrad && UseFusedKernels && FusedAdam.Available)
         {
             fusedStep ??= zeros(1, ScalarType.Float32, w.device).DetachFromDisposeScope();
             FusedAdam.Step(w, g, m[i], v[i], fusedStep, t, lr, Beta1, Beta2, Epsilon);
