@@ -263,7 +263,11 @@ public partial class Model
     /// The variables a training step updates and the regularized ones, gathered once per Fit (as Keras builds its train
     /// function once; change <see cref="OnnxKeras.Layers.Layer.Trainable"/> between Fit calls, not inside one).
     /// </summary>
-    private sealed record StepPlan(IReadOnlyList<Variable> Trainable, IReadOnlyList<Variable> Regularized);
+    private sealed record StepPlan(IReadOnlyList<Variable> Trainable, IReadOnlyList<Variable> Regularized)
+    {
+        /// <summary>Whether the variables' gradients are already views of the optimizer's flat buffer in this Fit.</summary>
+        public bool GradientViewsBound { get; set; }
+    }
 
     private StepPlan? plan;
 
@@ -284,7 +288,7 @@ public partial class Model
         var trainable = plan.Trainable;
         if (trainable.Count > 0)
         {
-            Optimizer.PrepareGradients(trainable);
+            plan.GradientViewsBound = Optimizer.PrepareGradients(trainable, plan.GradientViewsBound);
             total.backward();
             Optimizer.Apply(trainable);
         }

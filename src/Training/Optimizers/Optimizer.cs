@@ -107,19 +107,24 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>
     /// Readies the gradients for the next backward pass (Fit calls it before each one): with packed variables it zeroes the
-    /// flat gradient buffer and makes each variable's gradient its view, so that backward accumulates straight into the
-    /// buffer; otherwise it clears the gradients.
+    /// flat gradient buffer and, unless <paramref name="viewsBound"/> says an earlier step of the same Fit did, makes each
+    /// variable's gradient its view, so that backward accumulates straight into the buffer; otherwise it clears the
+    /// gradients. Returns whether the gradients are the buffer's views.
     /// </summary>
-    internal void PrepareGradients(IReadOnlyList<Variable> variables)
+    internal bool PrepareGradients(IReadOnlyList<Variable> variables, bool viewsBound)
     {
         if (packed is { Verified: true } p && SameVariables(variables))
         {
             p.Gradients.zero_();
-            for (int i = 0; i < variables.Count; i++) variables[i].Value.grad = p.GradientViews[i];
+            if (!viewsBound)
+            {
+                for (int i = 0; i < variables.Count; i++) variables[i].Value.grad = p.GradientViews[i];
+            }
             p.Bound = true;
-            return;
+            return true;
         }
         foreach (var v in variables) v.Value.grad = null;
+        return false;
     }
 
     /// <summary>

@@ -139,6 +139,24 @@ public class PackedVariablesTests
     }
 
     [Fact]
+    public void GradientsClearedBetweenFitCallsAreBoundToTheBufferAgain()
+    {
+        // Within one Fit the gradient views are bound once; code between two Fit calls may replace the gradients.
+        var (x, y) = TestData.RandomClassification(64, 6, 4, 10);
+        using var packed = MakeModel();
+        using var reference = MakeModel();
+        packed.Compile(optimizer: new Adam(0.01), loss: "categorical_crossentropy");
+        reference.Compile(optimizer: new Adam(0.01, clipNorm: 1e30), loss: "categorical_crossentropy");
+        foreach (var m in new[] { packed, reference })
+        {
+            m.Fit(x, y, batchSize: 16, epochs: 1, verbose: 0, shuffle: false);
+            foreach (var v in m.TrainableWeights) v.Value.grad = null;
+            m.Fit(x, y, batchSize: 16, epochs: 2, verbose: 0, shuffle: false);
+        }
+        AssertClose(Values(reference.Weights), Values(packed.Weights), rel: 1e-4, abs: 1e-6);
+    }
+
+    [Fact]
     public void ACustomLoopAfterFitStillUpdatesFromItsOwnGradients()
     {
         // After Fit the gradients are views of the flat buffer; a hand-written step that sets its own gradients must
