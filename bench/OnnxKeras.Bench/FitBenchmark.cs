@@ -33,6 +33,12 @@ internal static class FitBenchmark
                 double diff = fitLosses.Zip(handLosses, (a, b) => Math.Abs(a - b)).Max();
                 bool agrees = diff <= LossTolerance;
                 string agreement = $"{diff:0.0e0} {(agrees ? "ok" : "DIFFERENT")}";
+                if (!agrees)
+                {
+                    // Where the curves part: a first-step difference means different math, a growing one amplified rounding.
+                    var at = new[] { 1, 2, 5, 10, CheckSteps }.Select(k => $"step {k}: {Math.Abs(fitLosses[k - 1] - handLosses[k - 1]):0.0e0}");
+                    Console.Error.WriteLine($"{c.Id}: Fit and loop losses differ; {string.Join(", ", at)}");
+                }
                 int perSample = SamplesFor(c);
                 var (fitTimes, handTimes) = Alternate(c.FitEpoch, c.HandEpoch, repeats, c.StepsPerEpoch * perSample, perSample);
                 double fit = Median(fitTimes), hand = Median(handTimes), ratio = fit / hand;
@@ -113,8 +119,15 @@ internal static class FitBenchmark
     /// </summary>
     internal static (List<double> First, List<double> Second) Alternate(Action first, Action second, int repeats, long stepsPerSample, int perSample = 1)
     {
-        first();
-        second();
+        // Warm-up of at least 1.5 s: .NET compiles hot methods again, optimized, after 30 calls and a 100 ms delay
+        // (tiered compilation), and timing Fit's managed code before that would measure the quick first-tier code.
+        var warm = Stopwatch.StartNew();
+        do
+        {
+            first();
+            second();
+        }
+        while (warm.ElapsedMilliseconds < 1500);
         var a = new List<double>();
         var b = new List<double>();
         for (int r = 0; r < repeats; r++)

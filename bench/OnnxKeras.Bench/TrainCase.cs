@@ -50,7 +50,7 @@ internal sealed class TrainCase : IDisposable
         // The initial parameters in PyTorch's layout, named as the PyTorch reference script expects.
         Initial = named.SelectMany(n => n.Module.named_parameters().Select(p => (Name: $"{n.Name}.{p.name}", Value: p.parameter.detach().cpu().clone())))
             .ToList();
-        handAdam = optim.Adam(modules.SelectMany(m => m.parameters()).ToList(), lr: LearningRate, beta1: Beta1, beta2: Beta2, eps: Epsilon);
+        handAdam = optim.Adam(modules.SelectMany(m => m.parameters()).Where(p => p.requires_grad).ToList(), lr: LearningRate, beta1: Beta1, beta2: Beta2, eps: Epsilon);
     }
 
     public string Id { get; }
@@ -159,7 +159,7 @@ internal sealed class TrainCase : IDisposable
         var ids = new (string Id, Func<TrainCase> Make)[]
         {
             ("quickstart_mlp_b32", () => QuickstartMlp()),
-            ("mnist_mlp_b128", () => MnistMlp(128, 1.0)),
+            ("mnist_mlp_b128", () => MnistMlp(128, 0.85)),
             ("mnist_mlp_b1024", () => MnistMlp(1024, null)),
             ("mnist_cnn_b128", () => MnistCnn()),
             ("lstm_b64", () => LstmClassifier()),
@@ -179,7 +179,7 @@ internal sealed class TrainCase : IDisposable
     {
         Keras.SetRandomSeed(7);
         var (x, y) = MnistTensors(flat: true, rows: null);
-        return Mlp($"mnist_mlp_b{batch}", "MNIST MLP 784-512-512-10", [784, 512, 512, 10], x, y, batch, goal ?? (batch == 128 ? 0.85 : null));
+        return Mlp($"mnist_mlp_b{batch}", "MNIST MLP 784-512-512-10", [784, 512, 512, 10], x, y, batch, goal);
     }
 
     /// <summary>An MLP (relu hidden layers, softmax output) on the given data (owned by the case unless <paramref name="ownsData"/> is false).</summary>
@@ -274,7 +274,9 @@ internal sealed class TrainCase : IDisposable
             p["weight_ih_l0"].copy_(lstmLayer.Weights[0].Value.t());
             p["weight_hh_l0"].copy_(lstmLayer.Weights[1].Value.t());
             p["bias_ih_l0"].copy_(lstmLayer.Weights[2].Value);
+            // Keras has one bias, PyTorch two: bias_hh stays zero and frozen, so Adam updates the sum once per step.
             p["bias_hh_l0"].zero_();
+            p["bias_hh_l0"].requires_grad_(false);
             fc.weight!.copy_(denseLayer.Kernel.Value.t());
             fc.bias!.copy_(denseLayer.Bias!.Value);
         }

@@ -182,7 +182,12 @@ class Trainer:
         self.y = tensors["y"].to(device)
         self.bounds = batch_bounds(self.x.shape[0], case["batch"])
         self.step_index = 0
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=case["lr"],
+        if case["arch"] == "lstm":
+            # Keras's LSTM has one bias; PyTorch's has two (bias_ih + bias_hh). bias_hh starts at zero and stays
+            # frozen, so the sum is Keras's bias and Adam updates it once per step, as Keras does.
+            self.model.lstm.bias_hh_l0.requires_grad_(False)
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(trainable, lr=case["lr"],
                                           betas=(case["beta1"], case["beta2"]), eps=case["eps"])
         self.keras_eps = keras_eps
         self.eps, self.beta2 = case["eps"], case["beta2"]
