@@ -10,6 +10,19 @@ public static partial class Ops
     public static KTensor SelectAlong(KTensor x, int axis, long index) => Emit(nameof(SelectAlong), [x], () => x.Value.select(axis, index),
         () => new Dictionary<string, object?> { ["axis"] = axis, ["index"] = index });
 
+    /// <summary>
+    /// All slices along <paramref name="axis"/>, that axis removed (every timestep of [batch, time, features]). Eager, it is
+    /// one <c>unbind</c>, whose backward is one stack; separate selects would each scatter their gradient into a zero
+    /// tensor of the full input's size (for an LSTM over 100 steps, 100 full-size buffers per backward pass). Traced, each
+    /// slice is a <see cref="SelectAlong"/>.
+    /// </summary>
+    public static KTensor[] UnbindAlong(KTensor x, int axis)
+    {
+        long n = x.Value.shape[axis < 0 ? x.Value.dim() + axis : axis];
+        if (x.Tracer is not null) return Enumerable.Range(0, (int)n).Select(i => SelectAlong(x, axis, i)).ToArray();
+        return x.Value.unbind(axis).Select(t => new KTensor(t)).ToArray();
+    }
+
     /// <summary>The <paramref name="length"/> entries from <paramref name="start"/> along <paramref name="axis"/> (the axis is kept).</summary>
     public static KTensor NarrowAlong(KTensor x, int axis, long start, long length) => Emit(nameof(NarrowAlong), [x], () => x.Value.narrow(axis, start, length),
         () => new Dictionary<string, object?> { ["axis"] = axis, ["start"] = start, ["length"] = length });

@@ -155,10 +155,12 @@ public abstract class RecurrentLayer : Layer
         if (mask is not null && mask.Value.dtype != TorchSharp.torch.ScalarType.Bool) mask = Ops.NotEqual(mask, 0); // Keras casts the mask to bool
         var outputs = ReturnSequences ? new List<KTensor>((int)steps) : null;
         KTensor? output = null;
+        var timesteps = Ops.UnbindAlong(projected, 1);
+        var maskSteps = mask is null ? null : Ops.UnbindAlong(mask, 1);
         for (long s = 0; s < steps; s++)
         {
             long t = GoBackwards ? steps - 1 - s : s;
-            var next = Step(Ops.SelectAlong(projected, 1, t), states);
+            var next = Step(timesteps[t], states);
             if (mask is null)
             {
                 states = next;
@@ -166,7 +168,7 @@ public abstract class RecurrentLayer : Layer
             }
             else
             {
-                var keep = Ops.ExpandDims(Ops.SelectAlong(mask, 1, t), -1); // [batch, 1], broadcast over the units
+                var keep = Ops.ExpandDims(maskSteps![t], -1); // [batch, 1], broadcast over the units
                 var previous = ZeroOutputForMask || output is null ? Ops.ZeroState(inputs, Units) : output;
                 output = Ops.Where(keep, next[0], previous);
                 var old = states;
