@@ -5,7 +5,7 @@ namespace OnnxKeras.Losses;
 
 /// <summary>
 /// A loss with Keras's semantics: <see cref="Call"/> returns one value per sample (reduced over the last
-/// axis), and <see cref="Compute"/> applies sample weights and Keras's default reduction
+/// axis), and <see cref="Compute"/> applies sample weights, the prediction's mask and Keras's default reduction
 /// <c>sum_over_batch_size</c>: <c>sum(loss * weight) / number of loss values</c>.
 /// Converts implicitly from a Keras name (<c>"categorical_crossentropy"</c>).
 /// </summary>
@@ -20,15 +20,49 @@ public abstract class Loss
     /// <summary>Per-sample losses, shape <c>yPred.shape[:-1]</c> (or the batch shape).</summary>
     public abstract KTensor Call(KTensor yTrue, KTensor yPred);
 
-    /// <summary>The weighted mean loss over the batch, a scalar.</summary>
+    /// <summary>
+    /// The weighted mean loss over the batch, a scalar. When <paramref name="yPred"/> carries a mask
+    /// (<see cref="KTensor.Mask"/>, e.g. the per-step output of a masked recurrent model), masked entries count for
+    /// nothing and the mean is over the valid entries only, as in Keras 3 (<c>keras/src/losses/loss.py</c>,
+    /// <c>apply_mask</c>): the mask becomes a weight of <c>total / (valid + epsilon)</c> at valid entries and 0 at masked
+    /// ones, multiplied into the sample weights, so <c>loss = sum(loss * weight * mask) / valid</c>; an entirely masked
+    /// batch gives 0. Per-sample weights (one per sample) apply to all of that sample's timesteps.
+    /// </summary>
     public KTensor Compute(KTensor yTrue, KTensor yPred, KTensor? sampleWeight = null)
     {
         var values = Call(yTrue, yPred).Value;
-        if (sampleWeight is null) return values.mean();
-        var w = sampleWeight.Value;
+        var w = sampleWeight?.Value;
+        if (yPred.Mask is { } mask) w = ApplyMask(w, mask.Value, values.dtype, scaleForMean: true);
+        if (w is null) return values.mean();
         while (w.dim() < values.dim()) w = w.unsqueeze(-1);
         while (w.dim() > values.dim() && w.shape[^1] == 1) w = w.squeeze(-1);
+        if (w.dim() > values.dim())
+        {
+            throw new ArgumentException($"Loss '{Name}': the weights of shape {Shape.Of(w.shape)} (sample weights and the prediction's mask) have more axes than the loss values of shape {Shape.Of(values.shape)}." +
+                (yPred.Mask is null ? "" : $" The prediction carries a mask of shape {Shape.Of(yPred.Mask.Value.shape)}: masks weight losses computed per timestep (predictions [batch, time, ...])."));
+        }
         return (values * w).sum() / values.numel();
+    }
+
+    /// <summary>
+    /// Keras 3's <c>apply_mask</c> (<c>keras/src/losses/loss.py</c>): merges a prediction mask into the sample weights.
+    /// The mask is cast to <paramref name="dtype"/>; for the mean reductions (<paramref name="scaleForMean"/>: losses) it
+    /// is scaled by <c>total / (valid + epsilon)</c> (total = number of mask entries, valid = number of true ones), so
+    /// that dividing by the number of loss values divides by the valid ones; metrics (Keras's <c>reduction="sum"</c>)
+    /// use it unscaled. The result is <c>sampleWeight * mask</c>, or the mask alone without sample weights. Weights with
+    /// fewer axes than the mask (one per sample) are broadcast over its trailing axes.
+    /// </summary>
+    internal static Tensor ApplyMask(Tensor? sampleWeight, Tensor mask, ScalarType dtype, bool scaleForMean)
+    {
+        var m = mask.to_type(dtype);
+        if (scaleForMean) m = m * (m.numel() / (m.sum() + Epsilon));
+        if (sampleWeight is null) return m;
+        var w = sampleWeight.dtype == dtype ? sampleWeight : sampleWeight.to_type(dtype);
+        // Keras's squeeze_or_expand_to_same_rank: a trailing axis of size 1 on either side is dropped.
+        if (m.dim() == w.dim() + 1 && m.shape[^1] == 1) m = m.squeeze(-1);
+        else if (w.dim() == m.dim() + 1 && w.shape[^1] == 1) w = w.squeeze(-1);
+        while (w.dim() < m.dim()) w = w.unsqueeze(-1);
+        return w * m;
     }
 
     /// <summary>Looks up a loss by Keras name.</summary>

@@ -33,7 +33,10 @@ public abstract class Metric : IDisposable
 }
 
 /// <summary>
-/// A metric that averages a per-sample function, weighted by sample weights (Keras's <c>MeanMetricWrapper</c>).
+/// A metric that averages a per-sample function, weighted by sample weights (Keras's <c>MeanMetricWrapper</c>). When
+/// the prediction carries a mask (<see cref="KTensor.Mask"/>), masked entries get weight 0, as in Keras 3
+/// (<c>keras/src/metrics/reduction_metrics.py</c>: the mask is multiplied into the sample weights unscaled), so the
+/// mean is over the valid entries only.
 /// </summary>
 public class MeanMetricWrapper : Metric
 {
@@ -50,15 +53,17 @@ public class MeanMetricWrapper : Metric
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var values = fn(yTrue, yPred.Value.detach()).Value.to_type(ScalarType.Float64);
+        var weight = sampleWeight?.Value;
+        if (yPred.Mask is { } mask) weight = Losses.Loss.ApplyMask(weight, mask.Value, ScalarType.Float64, scaleForMean: false);
         Tensor sum, n;
-        if (sampleWeight is null)
+        if (weight is null)
         {
             sum = values.sum();
             n = tensor((double)values.numel(), ScalarType.Float64, values.device);
         }
         else
         {
-            var w = sampleWeight.Value.to_type(ScalarType.Float64);
+            var w = weight.to_type(ScalarType.Float64);
             while (w.dim() > values.dim() && w.shape[^1] == 1) w = w.squeeze(-1);
             while (w.dim() < values.dim()) w = w.unsqueeze(-1);
             w = w.expand_as(values);

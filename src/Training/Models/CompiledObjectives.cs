@@ -83,7 +83,9 @@ internal sealed class CompiledObjectives : IDisposable
         foreach (var (output, metric, weighted) in resolved!)
         {
             var w = weighted && weights[output] is Tensor t ? (KTensor)t : null;
-            metric.UpdateState(ys[output], predictions[output].Value.detach(), w);
+            // The prediction's mask goes with it: Keras's MeanMetricWrapper weights by it.
+            var prediction = predictions[output];
+            metric.UpdateState(ys[output], new KTensor(prediction.Value.detach()).WithMask(prediction.Mask), w);
         }
     }
 
