@@ -42,7 +42,7 @@ internal static class KerasArchive
             ["producer"] = "onnxkeras",
         });
         using var weights = new MemoryStream();
-        WeightFiles.WriteKerasH5(WeightFiles.WeightedLayers(model), weights, model.IsCompiled ? model.Optimizer : null);
+        WeightFiles.WriteKerasH5(model, weights, model.IsCompiled ? model.Optimizer : null);
         AtomicFile.Write(path, stream =>
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
@@ -130,7 +130,7 @@ internal static class KerasArchive
         }
     }
 
-    public static List<StoredLayer> ReadWeights(string path)
+    public static StoredWeights ReadWeights(string path)
     {
         var (_, weights) = ReadArchive(path);
         return WeightFiles.ReadH5($"{path}!model.weights.h5", () => new MemoryStream(weights));

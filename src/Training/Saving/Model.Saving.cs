@@ -7,7 +7,8 @@ public partial class Model
 {
     /// <summary>
     /// Writes the weights to <paramref name="path"/>, atomically: Keras 3's layout for <c>.weights.h5</c>
-    /// (<c>layers/&lt;layer&gt;/vars/0..</c>), safetensors for any other extension (tensor names are the variables' paths).
+    /// (groups at Keras's object paths, <c>layers/dense/vars/0..</c>, <c>layers/dense_1/...</c>, not by layer name), safetensors
+    /// for any other extension (tensor names are the variables' paths).
     /// </summary>
     /// <example><code>
     /// model.SaveWeights("model.weights.h5");   // Keras 3 layout, loadable by Keras's load_weights

@@ -15,14 +15,24 @@ internal sealed record StoredArray(string Name, long[] Shape, float[] Data);
 internal sealed record StoredLayer(string Name, IReadOnlyList<StoredArray> Arrays);
 
 /// <summary>
+/// What a weights file holds: its layers in file order (for matching by name or position) and, for Keras 3 HDF5 files,
+/// every <c>vars</c> group by its object path (<c>layers/dense_1</c>; "" for the root), for matching by Keras's paths.
+/// <paramref name="ByLayerName"/> marks files written by earlier OnnxKeras versions (groups named by layer name).
+/// </summary>
+internal sealed record StoredWeights(List<StoredLayer> Layers, IReadOnlyDictionary<string, List<StoredArray>>? Groups = null, bool ByLayerName = false);
+
+/// <summary>
 /// Reading and writing of model weights: safetensors (any path without a Keras extension), Keras 3's
-/// <c>.weights.h5</c> layout (<c>layers/&lt;name&gt;/vars/0..</c>) and, for reading, Keras 2's legacy <c>.h5</c> layout
+/// <c>.weights.h5</c> layout (<c>layers/dense_1/vars/0..</c>, paths as <see cref="KerasWeightPaths"/> describes) and, for reading, Keras 2's legacy <c>.h5</c> layout
 /// (<c>model_weights/&lt;layer&gt;/&lt;layer&gt;/kernel:0</c> with <c>layer_names</c>/<c>weight_names</c> attributes).
 /// Loading reads and checks everything before it assigns any weight.
 /// </summary>
 internal static class WeightFiles
 {
-    /// <summary>Root attribute of our <c>.weights.h5</c> files listing the layers in model order (Keras ignores it).</summary>
+    /// <summary>
+    /// Root attribute that earlier OnnxKeras versions wrote into <c>.weights.h5</c> files, listing the layer names in model
+    /// order; those files named layer groups by layer name. Its presence selects that reading.
+    /// </summary>
     private const string OrderAttribute = "onnxkeras_layer_order";
 
     /// <summary>The layers of <paramref name="model"/> that own weights, in the model's order.</summary>
@@ -36,21 +46,19 @@ internal static class WeightFiles
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         RequireBuilt(model, "save its weights");
-        var layers = WeightedLayers(model);
         if (FileKinds.IsKerasWeights(path))
-            AtomicFile.Write(path, s => WriteKerasH5(layers, s));
+            AtomicFile.Write(path, s => WriteKerasH5(model, s));
         else if (FileKinds.IsHdf5Extension(path) || FileKinds.IsKerasArchive(path))
             throw new ArgumentException($"SaveWeights writes '.weights.h5' (Keras 3 layout) or safetensors (any other extension); '{path}' names a legacy or whole-model format. Use Save(path) with '.keras' for a whole model.");
         else
-            AtomicFile.Write(path, s => SafeTensors.Write(layers, s));
+            AtomicFile.Write(path, s => SafeTensors.Write(WeightedLayers(model), s));
     }
 
     /// <summary>Weights and, when the model is compiled and trained, the optimizer's state, in Keras 3's layout (for backups).</summary>
     public static void SaveWithOptimizer(Model model, string path)
     {
         RequireBuilt(model, "save its weights");
-        var layers = WeightedLayers(model);
-        AtomicFile.Write(path, s => WriteKerasH5(layers, s, model.IsCompiled ? model.Optimizer : null));
+        AtomicFile.Write(path, s => WriteKerasH5(model, s, model.IsCompiled ? model.Optimizer : null));
     }
 
     /// <summary>Loads what <see cref="SaveWithOptimizer"/> wrote: the weights, then the optimizer state if there is one.</summary>
@@ -69,7 +77,7 @@ internal static class WeightFiles
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);
         RequireBuilt(model, "load weights");
-        List<StoredLayer> stored;
+        StoredWeights stored;
         if (FileKinds.IsKerasArchive(path))
             stored = KerasArchive.ReadWeights(path);
         else if (IsHdf5(path))
@@ -77,7 +85,7 @@ internal static class WeightFiles
         else if (FileKinds.IsHdf5Extension(path))
             throw new InvalidDataException($"'{path}' is not an HDF5 file (it lacks the HDF5 signature): it may be truncated or of another type.");
         else
-            stored = SafeTensors.Read(path);
+            stored = new StoredWeights(SafeTensors.Read(path));
         return Assign(model, stored, path, byName, skipMismatch);
     }
 
@@ -97,13 +105,22 @@ internal static class WeightFiles
 
     // ------------------------------------------------------------------ matching and assignment
 
-    /// <summary>Matches stored layers to the model's weighted layers, checks every count and shape, then assigns all.</summary>
-    internal static IReadOnlyList<string> Assign(Model model, List<StoredLayer> stored, string path, bool byName, bool skipMismatch)
+    /// <summary>
+    /// Matches stored layers to the model's weighted layers, checks every count and shape, then assigns all. A Keras 3
+    /// HDF5 file is matched by Keras's object paths when it has a group for every weighted layer of the model; otherwise
+    /// (files from earlier OnnxKeras versions, other layouts, <paramref name="byName"/>) by name or by position.
+    /// </summary>
+    internal static IReadOnlyList<string> Assign(Model model, StoredWeights file, string path, bool byName, bool skipMismatch)
     {
         var layers = WeightedLayers(model);
-        stored = stored.Where(s => s.Arrays.Count > 0).ToList();
+        var stored = file.Layers.Where(s => s.Arrays.Count > 0).ToList();
         var pairs = new List<(Layer Layer, StoredLayer Stored)>();
         var warnings = new List<string>();
+        if (!byName && !file.ByLayerName && file.Groups is { } groups && MatchByKerasPaths(model, layers, stored.Count, groups) is { } byPath)
+        {
+            pairs = byPath;
+            return AssignPairs(model, pairs, path, skipMismatch, warnings);
+        }
         var storedByName = new Dictionary<string, StoredLayer>(StringComparer.Ordinal);
         foreach (var s in stored) storedByName.TryAdd(s.Name, s);
         bool sameNames = layers.Count == stored.Count && layers.All(l => storedByName.ContainsKey(l.Name));
@@ -120,7 +137,34 @@ internal static class WeightFiles
                 throw new InvalidDataException($"'{path}' holds weights for {stored.Count} layer(s) ({string.Join(", ", stored.Select(s => s.Name))}); model '{model.Name}' has {layers.Count} layer(s) with weights ({string.Join(", ", layers.Select(l => l.Name))}). Pass byName: true to load the layers whose names match.");
             pairs.AddRange(layers.Zip(stored));
         }
+        return AssignPairs(model, pairs, path, skipMismatch, warnings);
+    }
 
+    /// <summary>
+    /// Pairs each weighted layer with the arrays at its Keras paths (its groups' <c>vars/0..n</c>, in weight order); null
+    /// when a path is missing or the file holds weights for a different number of layers.
+    /// </summary>
+    private static List<(Layer Layer, StoredLayer Stored)>? MatchByKerasPaths(Model model, List<Layer> layers, int storedCount, IReadOnlyDictionary<string, List<StoredArray>> groups)
+    {
+        if (storedCount != layers.Count) return null;
+        var byLayer = KerasWeightPaths.Walk(model).Layers.ToDictionary(e => e.Layer, e => e.Groups);
+        var pairs = new List<(Layer, StoredLayer)>();
+        foreach (var layer in layers)
+        {
+            if (!byLayer.TryGetValue(layer, out var layerGroups) || layerGroups.Count == 0) return null;
+            var arrays = new List<StoredArray>();
+            foreach (var g in layerGroups.Where(g => g.Variables.Count > 0))
+            {
+                if (!groups.TryGetValue(g.Path, out var found)) return null;
+                arrays.AddRange(found);
+            }
+            pairs.Add((layer, new StoredLayer(layerGroups[0].Path, arrays)));
+        }
+        return pairs;
+    }
+
+    private static IReadOnlyList<string> AssignPairs(Model model, List<(Layer Layer, StoredLayer Stored)> pairs, string path, bool skipMismatch, List<string> warnings)
+    {
         var assignments = new List<(Variable Variable, float[] Data)>();
         foreach (var (layer, s) in pairs)
         {
@@ -154,16 +198,16 @@ internal static class WeightFiles
     // ------------------------------------------------------------------ HDF5 (Keras 3 and legacy Keras 2)
 
     /// <summary>Reads a Keras 3 <c>.weights.h5</c> or a legacy Keras 2 <c>.h5</c>; <paramref name="open"/> gives a seekable stream.</summary>
-    internal static List<StoredLayer> ReadH5(string what, Func<Stream> open)
+    internal static StoredWeights ReadH5(string what, Func<Stream> open)
     {
         try
         {
             using var stream = open();
             CheckNotTruncated(stream, what);
             using var file = H5File.Open(stream, leaveOpen: false);
-            if (file.LinkExists("model_weights")) return ReadLegacy(file.Group("model_weights"), what);
+            if (file.LinkExists("model_weights")) return new StoredWeights(ReadLegacy(file.Group("model_weights"), what));
             if (file.LinkExists("layers")) return ReadKeras3(file.Group("layers"), file, what);
-            if (file.AttributeExists("layer_names") || file.AttributeExists("layer_names0")) return ReadLegacy(file, what);
+            if (file.AttributeExists("layer_names") || file.AttributeExists("layer_names0")) return new StoredWeights(ReadLegacy(file, what));
             throw new InvalidDataException($"'{what}' is an HDF5 file but holds no Keras weights (no 'layers' group, no 'model_weights' group, no 'layer_names' attribute).");
         }
         catch (Exception e) when (e is not InvalidDataException and not FileNotFoundException)
@@ -191,9 +235,11 @@ internal static class WeightFiles
             throw new InvalidDataException($"'{what}' is truncated: its HDF5 superblock says the file ends at byte {eof}, but it has {stream.Length} bytes.");
     }
 
-    private static List<StoredLayer> ReadKeras3(IH5Group layersGroup, IH5Group root, string what)
+    private static StoredWeights ReadKeras3(IH5Group layersGroup, IH5Group root, string what)
     {
         var result = new List<StoredLayer>();
+        var groups = new Dictionary<string, List<StoredArray>>(StringComparer.Ordinal);
+        CollectVars(root, "", groups, what);
         var names = ReadStrings(root, OrderAttribute);
         var children = layersGroup.Children().OfType<IH5Group>().ToList();
         var order = names is null ? children.OrderBy(g => g.Name, NaturalComparer.Instance).ToList()
@@ -201,28 +247,43 @@ internal static class WeightFiles
         foreach (var g in order)
         {
             var arrays = new List<StoredArray>();
-            Flatten(g, $"layers/{g.Name}", arrays, what);
-            result.Add(new StoredLayer(g.Name, arrays));
+            Flatten(g, $"layers/{g.Name}", arrays, groups, what);
+            // Keras 3.8+ records the layer's name on its vars group; files without it are named by their group.
+            string name = g.LinkExists("vars") && ReadStrings(g.Group("vars"), "name") is [var n] ? n : g.Name;
+            result.Add(new StoredLayer(name, arrays));
         }
-        return result;
+        return new StoredWeights(result, groups, ByLayerName: names is not null);
+    }
+
+    /// <summary>Every <c>vars</c> group under <paramref name="group"/>, keyed by its parent's path, with its arrays in index order.</summary>
+    private static void CollectVars(IH5Group group, string path, Dictionary<string, List<StoredArray>> into, string what)
+    {
+        foreach (var child in group.Children().OfType<IH5Group>())
+        {
+            string childPath = path.Length == 0 ? child.Name : $"{path}/{child.Name}";
+            if (child.Name == "vars")
+            {
+                into[path] = child.Children().OfType<IH5Dataset>()
+                    .Select(d => (Index: int.TryParse(d.Name, NumberStyles.None, CultureInfo.InvariantCulture, out int k) ? k : -1, Dataset: d))
+                    .Where(p => p.Index >= 0).OrderBy(p => p.Index)
+                    .Select(p => ReadArray(p.Dataset, $"{childPath}/{p.Index}", what)).ToList();
+            }
+            else if (path.Length > 0 || child.Name == "layers") CollectVars(child, childPath, into, what);
+        }
     }
 
     /// <summary>A layer group's arrays in Keras's weight order: its own <c>vars/0..n</c>, then its sublayers' groups.</summary>
-    private static void Flatten(IH5Group group, string path, List<StoredArray> into, string what)
+    private static void Flatten(IH5Group group, string path, List<StoredArray> into, Dictionary<string, List<StoredArray>> read, string what)
     {
         var children = group.Children().ToList();
-        if (children.FirstOrDefault(c => c.Name == "vars") is IH5Group vars)
-        {
-            foreach (var ds in vars.Children().OfType<IH5Dataset>().OrderBy(d => int.TryParse(d.Name, NumberStyles.None, CultureInfo.InvariantCulture, out int k) ? k : int.MaxValue))
-                into.Add(ReadArray(ds, $"{path}/vars/{ds.Name}", what));
-        }
+        if (read.TryGetValue(path, out var arrays)) into.AddRange(arrays);
         static int Rank(string n) => n switch { "cell" => 0, "forward_layer" => 1, "backward_layer" => 2, _ => 3 };
         // Our files list a layer's sublayers in weight order; Keras's own are ordered by name.
         var order = ReadStrings(group, OrderAttribute);
         int Written(string n) => order is null ? 0 : Array.IndexOf(order, n) is int i && i >= 0 ? i : int.MaxValue;
         foreach (var sub in children.OfType<IH5Group>().Where(c => c.Name != "vars" && !c.Name.Contains("seed_generator", StringComparison.Ordinal))
                      .OrderBy(c => Rank(c.Name)).ThenBy(c => Written(c.Name)).ThenBy(c => c.Name, NaturalComparer.Instance))
-            Flatten(sub, $"{path}/{sub.Name}", into, what);
+            Flatten(sub, $"{path}/{sub.Name}", into, read, what);
     }
 
     private static List<StoredLayer> ReadLegacy(IH5Group root, string what)
@@ -296,34 +357,57 @@ internal static class WeightFiles
         return new StoredArray(name, shape, data);
     }
 
-    /// <summary>Writes Keras 3's <c>.weights.h5</c> layout: <c>layers/&lt;layer&gt;/vars/&lt;i&gt;</c> (recurrent layers under <c>cell/vars</c>).</summary>
-    internal static void WriteKerasH5(IReadOnlyList<Layer> layers, Stream stream, Optimizers.Optimizer? optimizer = null)
+    /// <summary>
+    /// Writes Keras 3's <c>.weights.h5</c> layout as Keras's <c>save_weights</c> does: a group per tracked object at its
+    /// Keras path (<see cref="KerasWeightPaths"/>; <c>layers/dense_1</c>, <c>layers/lstm/cell</c>), each with a
+    /// <c>vars</c> group (attribute <c>name</c>: the object's name) holding its own variables as <c>0..n</c>; the model's
+    /// own <c>vars</c>; and, when compiled, <c>optimizer/vars</c>.
+    /// </summary>
+    internal static void WriteKerasH5(Model model, Stream stream, Optimizers.Optimizer? optimizer = null)
     {
-        var layersGroup = new H5Group();
-        foreach (var l in layers) layersGroup[l.Name] = LayerGroup(l);
-        // Keras 3's optimizer variables: 0 the iteration count, 1 the learning rate, then the state in creation order.
-        var optimizerVars = new H5Group();
-        if (optimizer is { IsBuilt: true })
+        var file = new H5File();
+        foreach (var g in KerasWeightPaths.AllGroups(model))
         {
-            optimizerVars["0"] = new H5Dataset(new long[] { optimizer.Iterations }, fileDims: []); // scalars, as Keras writes them
-            optimizerVars["1"] = new H5Dataset(new float[] { (float)optimizer.CurrentLearningRate }, fileDims: []);
-            for (int i = 0; i < optimizer.Slots.Count; i++)
+            var vars = new H5Group();
+            vars.Attributes["name"] = new H5Attribute(g.Name);
+            for (int i = 0; i < g.Variables.Count; i++)
             {
-                var slot = optimizer.Slots[i];
-                using var cpu = slot.detach().cpu().contiguous();
-                optimizerVars[(i + 2).ToString(CultureInfo.InvariantCulture)] = new H5Dataset(cpu.data<float>().ToArray(), fileDims: slot.shape.Select(d => (ulong)d).ToArray());
+                var v = g.Variables[i];
+                vars[i.ToString(CultureInfo.InvariantCulture)] = new H5Dataset(v.ToArray(), fileDims: v.Value.shape.Select(d => (ulong)d).ToArray());
             }
+            GroupAt(file, g.Path)["vars"] = vars;
         }
-        var file = new H5File
+        if (optimizer is not null)
         {
-            ["layers"] = layersGroup,
-            ["optimizer"] = new H5Group { ["vars"] = optimizerVars },
-            ["vars"] = new H5Group(),
-        };
-        // Our own write order, so a model with other layer names can still load by order (Keras ignores extra attributes).
-        var names = layers.Select(l => l.Name).ToArray();
-        if (names.Sum(n => n.Length + 16) < 60_000) file.Attributes[OrderAttribute] = new H5Attribute(names);
+            // Keras 3's optimizer variables: 0 the iteration count, 1 the learning rate, then the state in creation order.
+            var optimizerVars = new H5Group();
+            optimizerVars.Attributes["name"] = new H5Attribute(optimizer.Name);
+            if (optimizer.IsBuilt)
+            {
+                optimizerVars["0"] = new H5Dataset(new long[] { optimizer.Iterations }, fileDims: []); // scalars, as Keras writes them
+                optimizerVars["1"] = new H5Dataset(new float[] { (float)optimizer.CurrentLearningRate }, fileDims: []);
+                for (int i = 0; i < optimizer.Slots.Count; i++)
+                {
+                    var slot = optimizer.Slots[i];
+                    using var cpu = slot.detach().cpu().contiguous();
+                    optimizerVars[(i + 2).ToString(CultureInfo.InvariantCulture)] = new H5Dataset(cpu.data<float>().ToArray(), fileDims: slot.shape.Select(d => (ulong)d).ToArray());
+                }
+            }
+            file["optimizer"] = new H5Group { ["vars"] = optimizerVars };
+        }
         file.Write(stream);
+    }
+
+    /// <summary>The group at a slash-separated path under <paramref name="root"/>, created as needed ("" is the root).</summary>
+    private static H5Group GroupAt(H5Group root, string path)
+    {
+        var at = root;
+        foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!at.TryGetValue(part, out var child)) at[part] = child = new H5Group();
+            at = child as H5Group ?? throw new InvalidOperationException($"Weights path '{path}' passes through a dataset.");
+        }
+        return at;
     }
 
     /// <summary>
@@ -386,34 +470,6 @@ internal static class WeightFiles
         }
         for (int k = 0; k * perChunk < values.Count; k++)
             attributes[$"{name}{k}"] = new H5Attribute(values.Skip(k * perChunk).Take(perChunk).ToArray());
-    }
-
-    private static H5Group LayerGroup(Layer layer)
-    {
-        var subWeights = layer.Sublayers.SelectMany(s => s.Weights).ToHashSet();
-        var own = layer.Weights.Where(v => !subWeights.Contains(v)).ToList();
-        var vars = new H5Group();
-        for (int i = 0; i < own.Count; i++)
-        {
-            var v = own[i];
-            vars[i.ToString(CultureInfo.InvariantCulture)] = new H5Dataset(v.ToArray(), fileDims: v.Value.shape.Select(d => (ulong)d).ToArray());
-        }
-        var g = new H5Group();
-        if (layer is RecurrentLayer) g["cell"] = new H5Group { ["vars"] = vars };
-        else g["vars"] = vars;
-        if (layer is Bidirectional bi)
-        {
-            g["forward_layer"] = LayerGroup(bi.ForwardLayer);
-            g["backward_layer"] = LayerGroup(bi.BackwardLayer);
-        }
-        else
-        {
-            var subs = layer.Sublayers;
-            foreach (var s in subs) g[s.Name] = LayerGroup(s);
-            // The weight order of the sublayers, which reading follows (names alone may sort differently).
-            if (subs.Count > 1 && subs.Sum(s => s.Name.Length + 16) < 60_000) g.Attributes[OrderAttribute] = new H5Attribute(subs.Select(s => s.Name).ToArray());
-        }
-        return g;
     }
 }
 

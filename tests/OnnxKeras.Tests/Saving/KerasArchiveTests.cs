@@ -58,11 +58,14 @@ public class KerasArchiveTests
         zip.GetEntry("model.weights.h5")!.Open().CopyTo(ms);
         ms.Position = 0;
         using var h5 = H5File.Open(ms, leaveOpen: true);
+        // Groups are named as Keras names them (snake_case class name, counter per class), not by layer name.
         var conv = model.Layers[0];
-        var kernel = h5.Group("layers").Group(conv.Name).Group("vars").Dataset("0");
+        var convVars = h5.Group("layers").Group("conv2d").Group("vars");
+        Assert.Equal(conv.Name, convVars.Attribute("name").Read<string>());
+        var kernel = convVars.Dataset("0");
         Assert.Equal([3UL, 3UL, 2UL, 3UL], kernel.Space.Dimensions);
         Assert.Equal(conv.Weights[0].ToArray(), kernel.Read<float[]>());
-        var bn = h5.Group("layers").Group(model.Layers[1].Name).Group("vars");
+        var bn = h5.Group("layers").Group("batch_normalization").Group("vars");
         Assert.Equal(4, bn.Children().Count()); // gamma, beta, moving_mean, moving_variance
     }
 
