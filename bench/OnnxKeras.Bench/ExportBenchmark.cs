@@ -14,8 +14,7 @@ internal static class ExportBenchmark
 {
     public static void Run(int repeats)
     {
-        Console.WriteLine();
-        Console.WriteLine("## ONNX export of the MNIST MLP 784-512-512-10 (opset 17)");
+        Report.Heading("ONNX export of the MNIST MLP 784-512-512-10 (opset 17)");
         Keras.SetRandomSeed(5);
         using var model = new Sequential(new InputLayer([784]), new Dense(512, activation: "relu"), new Dense(512, activation: "relu"), new Dense(10, activation: "softmax"));
         long rawBytes = model.CountParams() * sizeof(float);
@@ -34,8 +33,8 @@ internal static class ExportBenchmark
             if (copied != rawBytes) throw new InvalidOperationException("weight byte count mismatch");
         }
         double median = FitBenchmark.Median(times), copy = FitBenchmark.Median(copyTimes);
-        Console.WriteLine($"| export ms (median, goal < 100) | weight copy ms | ratio | file bytes | raw weight bytes | overhead bytes (goal < 4096) |");
-        Console.WriteLine("|---|---|---|---|---|---|");
-        Console.WriteLine($"| {median:0.0} | {copy:0.0} | {median / copy:0.0} | {bytes.Length:N0} | {rawBytes:N0} | {bytes.Length - rawBytes:N0} |");
+        Report.Line($"| export ms (median of {times.Count}, goal < 100) | weight copy ms (baseline) | ratio | spread export / copy (ms) | file bytes | raw weight bytes | overhead bytes (goal < 4096) |");
+        Report.Line("|---|---|---|---|---|---|---|");
+        Report.Line($"| {median:0.0} | {copy:0.0} | {median / copy:0.00} | {FitBenchmark.Spread(times)} / {FitBenchmark.Spread(copyTimes)} | {bytes.Length:N0} | {rawBytes:N0} | {bytes.Length - rawBytes:N0} |");
     }
 }

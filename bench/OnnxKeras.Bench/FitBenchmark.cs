@@ -17,10 +17,9 @@ internal static class FitBenchmark
 
     public static void Run(int repeats, string outDir, IReadOnlySet<string>? only, bool peakMemory)
     {
-        Console.WriteLine();
-        Console.WriteLine($"## Fit vs hand-written TorchSharp loop ({Keras.Device.type}; per-step time, median of {repeats} alternating samples)");
-        Console.WriteLine($"| case | batch | steps/epoch | Fit ms/step | loop ms/step | ratio (goal) | loss agreement, {CheckSteps} steps | spread Fit / loop |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        Report.Heading($"Fit vs hand-written TorchSharp loop ({Keras.Device.type}; per-step time, median of {repeats} alternating samples)");
+        Report.Line($"| case | batch | steps/epoch | Fit ms/step | loop ms/step | ratio (goal) | loss agreement, {CheckSteps} steps | spread Fit / loop |");
+        Report.Line("|---|---|---|---|---|---|---|---|");
         var peaks = new List<string>();
         foreach (var make in TrainCase.All(only))
         {
@@ -44,18 +43,17 @@ internal static class FitBenchmark
                 double fit = Median(fitTimes), hand = Median(handTimes), ratio = fit / hand;
                 string goal = c.CpuGoal is double g ? $" ({(ratio <= g ? "<=" : ">")} {g:0.00})" : "";
                 string timing = agrees ? $"{fit:0.000} | {hand:0.000} | {ratio:0.000}{goal}" : "-- | -- | not timed: losses differ";
-                Console.WriteLine($"| {c.Name} | {c.Batch} | {c.StepsPerEpoch} | {timing} | {agreement} | {Spread(fitTimes)} / {Spread(handTimes)} |");
+                Report.Line($"| {c.Name} | {c.Batch} | {c.StepsPerEpoch} | {timing} | {agreement} | {Spread(fitTimes)} / {Spread(handTimes)} |");
                 ReferenceCase.Write(Path.Combine(outDir, c.Id), c, fitLosses, fit, hand, repeats, perSample);
             }
             if (peakMemory) peaks.Add(PeakMemory.Compare(id));
         }
         Console.WriteLine($"Cases for the PyTorch reference written to {outDir} (python3 bench/pytorch/train_reference.py {outDir}).");
         if (peaks.Count == 0) return;
-        Console.WriteLine();
-        Console.WriteLine("## Peak memory (RSS high-water mark of a fresh process training 3 epochs)");
-        Console.WriteLine("| case | Fit MiB | loop MiB | ratio (goal <= 1.10) |");
-        Console.WriteLine("|---|---|---|---|");
-        foreach (var row in peaks) Console.WriteLine(row);
+        Report.Heading("Peak memory (RSS high-water mark of a fresh process training 3 epochs)");
+        Report.Line("| case | Fit MiB | loop MiB | ratio (goal <= 1.10) |");
+        Report.Line("|---|---|---|---|");
+        foreach (var row in peaks) Report.Line(row);
     }
 
     /// <summary>
@@ -64,10 +62,9 @@ internal static class FitBenchmark
     /// </summary>
     public static void RunAblation(int repeats, IReadOnlySet<string>? only)
     {
-        Console.WriteLine();
-        Console.WriteLine($"## Optimizations one at a time (Fit / hand-written loop, median of {repeats} alternating samples)");
-        Console.WriteLine("| case | per-variable update | packed (flat buffers, 7-op Adam) | packed + fused Adam kernel |");
-        Console.WriteLine("|---|---|---|---|");
+        Report.Heading($"Optimizations one at a time (Fit / hand-written loop, median of {repeats} alternating samples)");
+        Report.Line("| case | per-variable update | packed (flat buffers, 7-op Adam) | packed + fused Adam kernel |");
+        Report.Line("|---|---|---|---|");
         var settings = new (bool Pack, bool Fused)[] { (false, false), (true, false), (true, true) };
         foreach (var make in TrainCase.All(only ?? new HashSet<string> { "quickstart_mlp_b32", "mnist_mlp_b128", "mnist_cnn_b128" }))
         {
@@ -84,7 +81,7 @@ internal static class FitBenchmark
                 double fit = Median(fitTimes), hand = Median(handTimes);
                 cells.Add($"{fit / hand:0.000} ({fit:0.000} / {hand:0.000} ms)");
             }
-            Console.WriteLine($"| {name} | {string.Join(" | ", cells)} |");
+            Report.Line($"| {name} | {string.Join(" | ", cells)} |");
         }
         Optimizers.Optimizer.PackVariables = true;
         Optimizers.Optimizer.UseFusedKernels = true;

@@ -17,10 +17,14 @@ namespace OnnxKeras.Bench;
 /// </summary>
 internal static class InferenceBenchmark
 {
+    /// <summary>Quick mode: one block per comparison (checks the program, not for figures).</summary>
+    public static bool Quick { get; set; }
+
+    private static int Blocks(int full) => Quick ? 1 : full;
+
     public static void Run()
     {
-        Console.WriteLine();
-        Console.WriteLine("## Inference, MNIST MLP 784-512-512-10 (CPU)");
+        Report.Heading("Inference, MNIST MLP 784-512-512-10 (CPU)");
         Keras.SetRandomSeed(6);
         using var model = new Sequential(new InputLayer([784]), new Dense(512, activation: "relu"), new Dense(512, activation: "relu"), new Dense(10, activation: "softmax"));
         var bytes = model.ExportOnnxBytes(out _);
@@ -42,7 +46,7 @@ internal static class InferenceBenchmark
         var memory = input.AsMemory(0, 784);
         long[] shape = [1, 784];
         void Predict() => served.Predict(memory, shape);
-        var (bare, predict) = Alternate(Bare, Predict, blocks: 15, callsPerBlock: 300);
+        var (bare, predict) = AlternateBlocks(Bare, Predict, Blocks(15), callsPerBlock: 300);
         // What a caller pays without pre-allocation: input and output OrtValues created for each call (no validation).
         void BarePerCall()
         {
@@ -51,16 +55,16 @@ internal static class InferenceBenchmark
             using var o = OrtValue.CreateTensorValueFromMemory(outArray, [1, 10]);
             session.Run(runOptions, [inName], [i], [outName], [o]);
         }
-        var (bare3, perCall) = Alternate(Bare, BarePerCall, blocks: 15, callsPerBlock: 300);
+        var (bare3, perCall) = AlternateBlocks(Bare, BarePerCall, Blocks(15), callsPerBlock: 300);
         // The same with OnnxKeras's I/O binding: buffers bound once, like the baseline's pre-allocated OrtValues.
         using var binding = served.CreateBinding(1, 784);
         memory.Span.CopyTo(binding.GetInputBuffer<float>(served.Inputs[0].Name));
-        var (bare2, bound) = Alternate(Bare, binding.Run, blocks: 15, callsPerBlock: 300);
-        Console.WriteLine("| case | baseline us/call | OnnxKeras us/call | ratio | goal |");
-        Console.WriteLine("|---|---|---|---|---|");
-        Console.WriteLine($"| OnnxModel.Predict (allocates and copies the output) vs bare Run with pre-allocated OrtValues, batch 1 | {bare:0.0} | {predict:0.0} | {predict / bare:0.000} | <= 1.05 |");
-        Console.WriteLine($"| bare Run with OrtValues created per call (reference, no OnnxKeras code) vs pre-allocated, batch 1 | {bare3:0.0} | {perCall:0.0} | {perCall / bare3:0.000} | reference |");
-        Console.WriteLine($"| ModelBinding.Run (pre-bound buffers) vs bare Run with pre-allocated OrtValues, batch 1 | {bare2:0.0} | {bound:0.0} | {bound / bare2:0.000} | <= 1.05 |");
+        var (bare2, bound) = AlternateBlocks(Bare, binding.Run, Blocks(15), callsPerBlock: 300);
+        Report.Line($"| case | baseline us/call | OnnxKeras us/call | ratio | goal | spread baseline / OnnxKeras (us, {Blocks(15)} blocks) |");
+        Report.Line("|---|---|---|---|---|---|");
+        Report.Line($"| OnnxModel.Predict (allocates and copies the output) vs bare Run with pre-allocated OrtValues, batch 1, 1 thread | {Cells(bare, predict, "<= 1.05")}");
+        Report.Line($"| bare Run with OrtValues created per call (reference, no OnnxKeras code) vs pre-allocated, batch 1, 1 thread | {Cells(bare3, perCall, "reference")}");
+        Report.Line($"| ModelBinding.Run (pre-bound buffers) vs bare Run with pre-allocated OrtValues, batch 1, 1 thread | {Cells(bare2, bound, "<= 1.05")}");
 
         // (2) ONNX Runtime vs TorchSharp eager forward, both with libtorch's thread count.
         binding.Dispose();
@@ -79,8 +83,8 @@ internal static class InferenceBenchmark
                 model.Apply(xt).Value.data<float>();
             }
             void Ort() => threaded.Predict(mem, s);
-            var (torchTime, ortTime) = Alternate(Torch, Ort, blocks: 11, callsPerBlock: batch == 1 ? 300 : 5);
-            Console.WriteLine($"| ONNX Runtime (OnnxModel) vs TorchSharp eager forward, batch {batch}, {torch.get_num_threads()} threads | {torchTime:0.0} | {ortTime:0.0} | {ortTime / torchTime:0.000} | report |");
+            var (torchTimes, ortTimes) = AlternateBlocks(Torch, Ort, Blocks(11), callsPerBlock: batch == 1 ? 300 : 5);
+            Report.Line($"| ONNX Runtime (OnnxModel) vs TorchSharp eager forward (baseline), batch {batch}, {torch.get_num_threads()} threads | {Cells(torchTimes, ortTimes, "report")}");
         }
     }
 
@@ -90,16 +94,15 @@ internal static class InferenceBenchmark
     /// </summary>
     public static void RunGpu()
     {
-        Console.WriteLine();
-        Console.WriteLine("## ONNX Runtime CPU vs CUDA");
+        Report.Heading("ONNX Runtime CPU vs CUDA");
         Keras.SetRandomSeed(7);
         var models = new (string Name, Model Model, long[] Sample)[]
         {
             ("MNIST CNN", new Sequential(new InputLayer([28, 28, 1]), new Conv2D(32, 3, activation: "relu"), new MaxPooling2D(2), new Conv2D(64, 3, activation: "relu"), new MaxPooling2D(2), new Flatten(), new Dense(10, activation: "softmax")), [28, 28, 1]),
             ("MLP 8x4096", new Sequential([new InputLayer([4096]), .. Enumerable.Range(0, 8).Select(_ => (Layer)new Dense(4096, activation: "relu"))]), [4096]),
         };
-        Console.WriteLine("| model | batch | CPU ms | CUDA ms | speed-up | max abs diff |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Report.Line("| model | batch | CPU ms | CUDA ms | speed-up | max abs diff |");
+        Report.Line("|---|---|---|---|---|---|");
         foreach (var (name, model, sample) in models)
         {
             var bytes = model.ExportOnnxBytes(out _);
@@ -111,7 +114,7 @@ internal static class InferenceBenchmark
             }
             catch (ExecutionProviderException e)
             {
-                Console.WriteLine($"CUDA is not available here: {e.Reason}");
+                Report.Line($"CUDA is not available here: {e.Reason}");
                 return;
             }
             using (gpu)
@@ -126,7 +129,7 @@ internal static class InferenceBenchmark
                     var b = gpu.Predict(x, shape).Data;
                     double diff = a.Zip(b, (p, q) => (double)Math.Abs(p - q)).Max();
                     var (cpuMs, gpuMs) = Alternate(() => cpu.Predict(x, shape), () => gpu.Predict(x, shape), blocks: 5, callsPerBlock: batch == 512 ? 3 : 20);
-                    Console.WriteLine($"| {name} | {batch} | {cpuMs / 1000:0.000} | {gpuMs / 1000:0.000} | {cpuMs / gpuMs:0.0} | {diff:E1} |");
+                    Report.Line($"| {name} | {batch} | {cpuMs / 1000:0.000} | {gpuMs / 1000:0.000} | {cpuMs / gpuMs:0.0} | {diff:E1} |");
                 }
             }
             model.Dispose();
@@ -135,6 +138,13 @@ internal static class InferenceBenchmark
 
     /// <summary>Alternating blocks of calls after a warm-up; medians of microseconds per call.</summary>
     internal static (double First, double Second) Alternate(Action first, Action second, int blocks, int callsPerBlock)
+    {
+        var (a, b) = AlternateBlocks(first, second, blocks, callsPerBlock);
+        return (FitBenchmark.Median(a), FitBenchmark.Median(b));
+    }
+
+    /// <summary>Like <see cref="Alternate"/>, returning every block's microseconds per call.</summary>
+    internal static (List<double> First, List<double> Second) AlternateBlocks(Action first, Action second, int blocks, int callsPerBlock)
     {
         for (int i = 0; i < 20; i++) { first(); second(); }
         var a = new List<double>();
@@ -148,6 +158,13 @@ internal static class InferenceBenchmark
             for (int i = 0; i < callsPerBlock; i++) second();
             b.Add(sw.Elapsed.TotalMicroseconds / callsPerBlock);
         }
-        return (FitBenchmark.Median(a), FitBenchmark.Median(b));
+        return (a, b);
+    }
+
+    /// <summary>Median and min-max of both sides: "base | ours | ratio" cells and the spread cell.</summary>
+    private static string Cells(List<double> baseline, List<double> ours, string goal)
+    {
+        double b = FitBenchmark.Median(baseline), o = FitBenchmark.Median(ours);
+        return $"{b:0.0} | {o:0.0} | {o / b:0.000} | {goal} | {baseline.Min():0.0}-{baseline.Max():0.0} / {ours.Min():0.0}-{ours.Max():0.0} |";
     }
 }

@@ -15,8 +15,7 @@ internal static class MemoryBenchmark
 {
     public static void Run(int steps)
     {
-        Console.WriteLine();
-        Console.WriteLine($"## Resident memory over {steps:N0} training steps (quick-start MLP, batch 32, Adam, accuracy metric)");
+        Report.Heading($"Resident memory over {steps:N0} training steps (quick-start MLP, batch 32, Adam, accuracy metric)");
         Keras.SetRandomSeed(3);
         using var x = rand(1000, 72);
         using var y = nn.functional.one_hot(randint(0, 10, [1000]), 10).to_type(ScalarType.Float32);
@@ -28,9 +27,11 @@ internal static class MemoryBenchmark
         long start = Rss();
         var samples = new List<long>();
         var probe = new LambdaCallback(onEpochEnd: (_, _) => samples.Add(Rss()));
-        model.Fit(ds, epochs: steps / perEpoch, stepsPerEpoch: perEpoch, verbose: 0, callbacks: [probe]);
+        model.Fit(ds, epochs: Math.Max(1, steps / perEpoch), stepsPerEpoch: perEpoch, verbose: 0, callbacks: [probe]);
         long end = Rss();
-        Console.WriteLine($"RSS after warm-up: {start / 1048576.0:0.0} MiB; after {steps:N0} more steps: {end / 1048576.0:0.0} MiB (change {(end - start) / 1048576.0:+0.0;-0.0} MiB); max during run {samples.Max() / 1048576.0:0.0} MiB");
+        Report.Line("| steps measured | RSS after 1,000 warm-up steps (MiB) | RSS after the measured steps (MiB) | change (MiB) | max at epoch ends (MiB) |");
+        Report.Line("|---:|---:|---:|---:|---:|");
+        Report.Line($"| {steps:N0} | {start / 1048576.0:0.0} | {end / 1048576.0:0.0} | {(end - start) / 1048576.0:+0.0;-0.0} | {samples.Max() / 1048576.0:0.0} |");
     }
 
     private static long Rss()

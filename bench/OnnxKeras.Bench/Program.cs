@@ -3,30 +3,127 @@ using OnnxKeras;
 using OnnxKeras.Bench;
 
 // Benchmarks that compare OnnxKeras against a baseline measured in the same process and report ratios.
-// Usage: dotnet run -c Release --project bench/OnnxKeras.Bench -- [fit|ablation|export|inference|memory|scaling|all|gpu] [--threads N] [--repeats N]
+// Usage: dotnet run -c Release --project bench/OnnxKeras.Bench -- [all|fit|ablation|export|inference|memory|scaling|micro|gpu] [--threads N] [--repeats N]
+//        all: runs fit, export, inference, memory, scaling and micro, then writes bench/RESULTS.md (temp file + rename)
+//        --report PATH: write the report there instead (any mode; single modes only print without it)
+//        --quick: tiny settings to check the program (one repeat, one training case, small scaling, BenchmarkDotNet's Dry job)
 //        fit: [--device cpu|cuda] [--cases id,id] [--out DIR] (default bench/out/train: the cases for bench/pytorch) [--no-peak]
-//        scaling: [--scaling-repeats N] (default 3) [--out DIR] (default: the repository's bench/ folder, for its PNG plots)
-string mode = args.FirstOrDefault(a => !a.StartsWith("--")) ?? "all";
-int threads = ArgValue("--threads", 2);
-int repeats = ArgValue("--repeats", 7);
-Keras.SetThreads(threads);
-if (ArgString("--device") == "cuda") Keras.Device = TorchSharp.torch.CUDA;
+//             [--pytorch PYTHON] (a Python with torch: runs bench/pytorch/train_reference.py on the cases, table into the report)
+//        memory: [--steps N] (default 10,000); scaling: [--scaling-repeats N] (default 3) [--out DIR] (PNG plots; default: the report's folder)
+string[] modes = ["all", "fit", "ablation", "export", "inference", "memory", "scaling", "micro", "gpu"];
+string mode = args.FirstOrDefault(a => !a.StartsWith("--") && !IsValue(a)) ?? "all";
 if (mode == "train-peak")
 {
-    // A child of the fit mode's peak-memory comparison: train-peak CASE fit|loop.
+    // A child of the fit mode's peak-memory comparison: train-peak CASE fit|loop [--threads N --device D].
+    Keras.SetThreads(ArgValue("--threads", 2));
+    if (ArgString("--device") == "cuda") Keras.Device = TorchSharp.torch.CUDA;
     PeakMemory.RunChild(args[1], args[2]);
-    return;
+    return 0;
 }
-Console.WriteLine($"Machine: {Environment.ProcessorCount} logical cores, {Environment.OSVersion}, .NET {Environment.Version}, libtorch threads {threads}");
+if (!modes.Contains(mode))
+{
+    Console.Error.WriteLine($"Unknown mode '{mode}'; one of: {string.Join(", ", modes)}.");
+    return 2;
+}
+bool quick = args.Contains("--quick");
+int threads = ArgValue("--threads", 2);
+int repeats = ArgValue("--repeats", quick ? 1 : 7);
+Keras.SetThreads(threads);
+if (ArgString("--device") == "cuda") Keras.Device = TorchSharp.torch.CUDA;
+InferenceBenchmark.Quick = ScalingBenchmark.Quick = quick;
+string? reportPath = ArgString("--report") ?? (mode == "all" ? Path.Combine(BenchFolder(), "RESULTS.md") : null);
+Report.OutputPath = reportPath;
+foreach (var (key, value) in Report.Machine()) Console.WriteLine($"{key}: {value}");
 
-var cases = ArgString("--cases")?.Split(',').ToHashSet();
-if (mode is "ablation") FitBenchmark.RunAblation(repeats, cases);
-if (mode is "fit" or "all") FitBenchmark.Run(repeats, ArgString("--out") is { } o && mode == "fit" ? o : Path.Combine(BenchFolder(), "out", "train"), cases, !args.Contains("--no-peak"));
-if (mode is "export" or "all") ExportBenchmark.Run(repeats);
-if (mode is "inference" or "all") InferenceBenchmark.Run();
-if (mode is "gpu") InferenceBenchmark.RunGpu();
-if (mode is "memory" or "all") MemoryBenchmark.Run(steps: ArgValue("--steps", 10_000));
-if (mode is "scaling" or "all") ScalingBenchmark.Run(ArgValue("--scaling-repeats", 3), ArgString("--out") ?? BenchFolder());
+var cases = ArgString("--cases")?.Split(',').ToHashSet() ?? (quick ? ["quickstart_mlp_b32"] : null);
+string trainOut = ArgString("--out") is { } o && mode == "fit" ? o : Path.Combine(BenchFolder(), "out", "train");
+if (mode is "ablation")
+{
+    Report.Begin("ablation");
+    FitBenchmark.RunAblation(repeats, cases);
+}
+if (mode is "fit" or "all")
+{
+    Report.Begin("fit");
+    FitBenchmark.Run(repeats, trainOut, cases, !args.Contains("--no-peak"));
+    if (ArgString("--pytorch") is { } python) PyTorchReference(python, trainOut);
+}
+if (mode is "export" or "all")
+{
+    Report.Begin("export");
+    ExportBenchmark.Run(repeats);
+}
+if (mode is "inference" or "all")
+{
+    Report.Begin("inference");
+    InferenceBenchmark.Run();
+}
+if (mode is "gpu")
+{
+    Report.Begin("gpu");
+    InferenceBenchmark.RunGpu();
+}
+if (mode is "memory" or "all")
+{
+    Report.Begin("memory");
+    MemoryBenchmark.Run(steps: ArgValue("--steps", quick ? 1_000 : 10_000));
+}
+if (mode is "scaling" or "all")
+{
+    Report.Begin("scaling");
+    string plots = ArgString("--out") is { } dir && mode == "scaling" ? dir
+        : reportPath is not null ? Path.GetDirectoryName(Path.GetFullPath(reportPath))! : BenchFolder();
+    ScalingBenchmark.Run(ArgValue("--scaling-repeats", 3), plots);
+}
+if (mode is "micro" or "all")
+{
+    Report.Begin("micro");
+    MicroBenchmarks.Run(quick);
+}
+if (reportPath is null) return 0;
+
+// The server benchmark is a separate program (no TorchSharp); it leaves its table in bench/out/server.md.
+string serverTable = Path.Combine(BenchFolder(), "out", "server.md");
+Report.Begin("server");
+Report.Keep(File.Exists(serverTable)
+    ? File.ReadAllLines(serverTable)
+    : ["Not measured for this report: run `dotnet run -c Release --project bench/OnnxKeras.ServerBench` first (it writes bench/out/server.md)."]);
+var notes = new List<string>();
+if (quick) notes.Add("**--quick**: tiny settings to check the program; these figures mean nothing.");
+if (mode != "all") notes.Add($"Only the {mode} mode ran.");
+string command = "dotnet run -c Release --project bench/OnnxKeras.Bench -- " + string.Join(' ', args);
+Report.Write(reportPath, command.TrimEnd(), notes);
+return 0;
+
+// Runs bench/pytorch/train_reference.py on the cases just written and keeps its table (and its OK/FAIL lines).
+void PyTorchReference(string python, string dir)
+{
+    Report.Begin("pytorch");
+    string script = Path.Combine(BenchFolder(), "pytorch", "train_reference.py");
+    var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+    psi.ArgumentList.Add(script);
+    psi.ArgumentList.Add(dir);
+    if (cases is not null)
+    {
+        psi.ArgumentList.Add("--cases");
+        psi.ArgumentList.Add(string.Join(',', cases));
+    }
+    Console.WriteLine($"Running {python} {script} {dir}");
+    using var p = Process.Start(psi)!;
+    var stderr = p.StandardError.ReadToEndAsync();
+    string output = p.StandardOutput.ReadToEnd();
+    p.WaitForExit();
+    foreach (var line in output.Split('\n').Select(l => l.TrimEnd()))
+        Report.Line(line);
+    if (p.ExitCode != 0) Report.Line($"train_reference.py exited with status {p.ExitCode}: {stderr.Result.Trim().Split('\n').LastOrDefault()}");
+    Report.Begin("fit");
+}
+
+bool IsValue(string a)
+{
+    int i = Array.IndexOf(args, a);
+    return i > 0 && args[i - 1] is "--threads" or "--repeats" or "--cases" or "--out" or "--device" or "--steps" or "--scaling-repeats" or "--report" or "--pytorch";
+}
 
 string? ArgString(string name)
 {

@@ -23,11 +23,14 @@ namespace OnnxKeras.Bench;
 /// </summary>
 internal static class ScalingBenchmark
 {
+    /// <summary>Quick mode (for checking the program, not for figures): two sizes per study, one sample each, small exports only.</summary>
+    public static bool Quick { get; set; }
+
     public static void Run(int repeats, string outDir)
     {
         Directory.CreateDirectory(outDir);
         var total = Stopwatch.StartNew();
-        FitScaling(Math.Max(3, repeats), outDir);
+        FitScaling(Quick ? 1 : Math.Max(3, repeats), outDir);
         ExportScaling(outDir);
         InferenceScaling(outDir);
         Console.WriteLine();
@@ -43,11 +46,10 @@ internal static class ScalingBenchmark
         using var labels = TensorConvert.ToTensor(mnist.TrainLabels);
         using var yAll = nn.functional.one_hot(labels, 10).to_type(ScalarType.Float32);
 
-        Console.WriteLine();
-        Console.WriteLine($"## Scaling: Fit vs hand-written TorchSharp loop as the batch grows (MNIST MLP 784-512-512-10, median of {repeats} alternating samples of 4,096 rows)");
-        Console.WriteLine("| batch | steps/sample | Fit ms/step | loop ms/step | ratio | Fit samples/s | spread Fit / loop (ms) |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---|");
-        int[] batches = [32, 64, 128, 256, 512, 1024];
+        Report.Heading($"Scaling: Fit vs hand-written TorchSharp loop as the batch grows (MNIST MLP 784-512-512-10, median of {repeats} alternating samples of 4,096 rows)");
+        Report.Line("| batch | steps/sample | Fit ms/step | loop ms/step | ratio | Fit samples/s | spread Fit / loop (ms) |");
+        Report.Line("|---:|---:|---:|---:|---:|---:|---|");
+        int[] batches = Quick ? [32, 128] : [32, 64, 128, 256, 512, 1024];
         var batchRows = new List<(int Batch, FitBenchmark.Measurement M)>();
         foreach (int batch in batches)
         {
@@ -58,7 +60,7 @@ internal static class ScalingBenchmark
             Keras.SetRandomSeed(11);
             var m = FitBenchmark.Measure([784, 512, 512, 10], x, y, batch, repeats, epochsPerSample: 1);
             batchRows.Add((batch, m));
-            Console.WriteLine($"| {batch} | {m.Steps} | {m.Fit:0.000} | {m.Loop:0.000} | {m.Fit / m.Loop:0.000} | {batch / m.Fit * 1000:N0} | {FitBenchmark.Spread(m.FitTimes)} / {FitBenchmark.Spread(m.LoopTimes)} |");
+            Report.Line($"| {batch} | {m.Steps} | {m.Fit:0.000} | {m.Loop:0.000} | {m.Fit / m.Loop:0.000} | {batch / m.Fit * 1000:N0} | {FitBenchmark.Spread(m.FitTimes)} / {FitBenchmark.Spread(m.LoopTimes)} |");
         }
         double[] bx = [.. batches.Select(b => (double)b)];
         Charts.SavePng(Path.Combine(outDir, "scaling-batch.png"),
@@ -73,12 +75,12 @@ internal static class ScalingBenchmark
                 .AddLine("Fit / loop", bx, batchRows.Select(r => r.M.Fit / r.M.Loop))
                 .AddLine("same time", [bx[0], bx[^1]], [1.0, 1.0], dashed: true, markers: false),
         ], 1500, 480);
+        Report.Image("Fit vs loop over batch size", Path.Combine(outDir, "scaling-batch.png"));
 
-        Console.WriteLine();
-        Console.WriteLine($"## Scaling: Fit vs hand-written TorchSharp loop as the width grows (784-w-w-10, batch 128, median of {repeats} alternating samples)");
-        Console.WriteLine("| width w | parameters | steps/sample | Fit ms/step | loop ms/step | ratio | spread Fit / loop (ms) |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---|");
-        int[] widths = [128, 256, 512, 1024, 2048, 4096];
+        Report.Heading($"Scaling: Fit vs hand-written TorchSharp loop as the width grows (784-w-w-10, batch 128, median of {repeats} alternating samples)");
+        Report.Line("| width w | parameters | steps/sample | Fit ms/step | loop ms/step | ratio | spread Fit / loop (ms) |");
+        Report.Line("|---:|---:|---:|---:|---:|---:|---|");
+        int[] widths = Quick ? [128, 256] : [128, 256, 512, 1024, 2048, 4096];
         var widthRows = new List<(int Width, long Params, FitBenchmark.Measurement M)>();
         foreach (int w in widths)
         {
@@ -90,7 +92,7 @@ internal static class ScalingBenchmark
             Keras.SetRandomSeed(12);
             var m = FitBenchmark.Measure([784, w, w, 10], x, y, 128, repeats, epochsPerSample: 1);
             widthRows.Add((w, parameters, m));
-            Console.WriteLine($"| {w} | {parameters:N0} | {m.Steps} | {m.Fit:0.000} | {m.Loop:0.000} | {m.Fit / m.Loop:0.000} | {FitBenchmark.Spread(m.FitTimes)} / {FitBenchmark.Spread(m.LoopTimes)} |");
+            Report.Line($"| {w} | {parameters:N0} | {m.Steps} | {m.Fit:0.000} | {m.Loop:0.000} | {m.Fit / m.Loop:0.000} | {FitBenchmark.Spread(m.FitTimes)} / {FitBenchmark.Spread(m.LoopTimes)} |");
         }
         double[] wx = [.. widths.Select(w => (double)w)];
         Charts.SavePng(Path.Combine(outDir, "scaling-width.png"),
@@ -102,6 +104,7 @@ internal static class ScalingBenchmark
                 .AddLine("Fit / loop", wx, widthRows.Select(r => r.M.Fit / r.M.Loop))
                 .AddLine("same time", [wx[0], wx[^1]], [1.0, 1.0], dashed: true, markers: false),
         ], 1100, 480);
+        Report.Image("Fit vs loop over width", Path.Combine(outDir, "scaling-width.png"));
     }
 
     // ---- (2) Export ------------------------------------------------------------------------------------------------
@@ -112,10 +115,9 @@ internal static class ScalingBenchmark
         var dir = Path.Combine(Path.GetTempPath(), "onnxkeras-scaling-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         long free = new DriveInfo(dir).AvailableFreeSpace;
-        Console.WriteLine();
-        Console.WriteLine($"## Scaling: ONNX export time and file size vs parameters (opset 17, to {dir}, {free / (1L << 30)} GiB free there)");
-        Console.WriteLine("| model | parameters | raw weights bytes | .onnx bytes | external .data bytes | overhead bytes | export ms (median) | weight copy ms | ratio | ONNX Runtime load ms |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Report.Heading($"Scaling: ONNX export time and file size vs parameters (opset 17, to a scratch folder in {Path.GetTempPath()}, {free / (1L << 30)} GiB free there)");
+        Report.Line("| model | parameters | raw weights bytes | .onnx bytes | external .data bytes | overhead bytes | export ms (median) | weight copy ms | ratio | ONNX Runtime load ms |");
+        Report.Line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         // MLPs 784-w-w-10, then one with more than 2 GiB of weights (each tensor under 2 GB: .NET arrays and protobuf
         // byte strings stop there), which the exporter writes as external data.
         var cases = new (string Name, int[] Sizes, int Repeats)[]
@@ -129,14 +131,14 @@ internal static class ScalingBenchmark
         var rows = new List<(long Params, double Ms, long Bytes)>();
         try
         {
-            foreach (var (name, sizes, reps) in cases)
+            foreach (var (name, sizes, reps) in Quick ? cases[..2] : cases)
             {
                 long parameters = 0;
                 for (int i = 1; i < sizes.Length; i++) parameters += (long)sizes[i - 1] * sizes[i] + sizes[i];
                 long rawBytes = parameters * sizeof(float);
                 if (rawBytes * 2 + (1L << 30) > free)
                 {
-                    Console.WriteLine($"| {name} | {parameters:N0} | skipped: needs about {rawBytes * 2 / (1L << 30)} GiB free, {free / (1L << 30)} GiB there | | | | | | | |");
+                    Report.Line($"| {name} | {parameters:N0} | skipped: needs about {rawBytes * 2 / (1L << 30)} GiB free, {free / (1L << 30)} GiB there | | | | | | | |");
                     continue;
                 }
                 Keras.SetRandomSeed(13);
@@ -175,7 +177,7 @@ internal static class ScalingBenchmark
                     double sum = output.Data.Sum(v => (double)v);
                     if (Math.Abs(sum - 1) > 1e-3) throw new InvalidOperationException($"{name}: softmax output sums to {sum}");
                     double median = FitBenchmark.Median(times), copy = FitBenchmark.Median(copies);
-                    Console.WriteLine($"| {name} | {parameters:N0} | {rawBytes:N0} | {onnxBytes:N0} | {(dataBytes > 0 ? dataBytes.ToString("N0") : "-")} | {onnxBytes + dataBytes - rawBytes:N0} | {median:0.0} | {copy:0.0} | {median / copy:0.00} | {loadMs:0} |");
+                    Report.Line($"| {name} | {parameters:N0} | {rawBytes:N0} | {onnxBytes:N0} | {(dataBytes > 0 ? dataBytes.ToString("N0") : "-")} | {onnxBytes + dataBytes - rawBytes:N0} | {median:0.0} | {copy:0.0} | {median / copy:0.00} | {loadMs:0} |");
                     rows.Add((parameters, median, onnxBytes + dataBytes));
                 }
                 foreach (var f in Directory.GetFiles(dir)) File.Delete(f);
@@ -195,6 +197,7 @@ internal static class ScalingBenchmark
                 .AddLine("file", px, rows.Select(r => r.Bytes / 1e6))
                 .AddLine("raw float32 weights", px, rows.Select(r => r.Params * 4 / 1e6), dashed: true),
         ], 1100, 480);
+        Report.Image("Export time and size vs parameters", Path.Combine(outDir, "export-size.png"));
     }
 
     // ---- (3) Inference ---------------------------------------------------------------------------------------------
@@ -208,11 +211,10 @@ internal static class ScalingBenchmark
         using var served = OnnxModel.Load(bytes, new InferenceOptions { IntraOpThreads = threads });
         var rng = new Random(3);
         var input = Enumerable.Range(0, 1024 * 784).Select(_ => (float)rng.NextDouble()).ToArray();
-        Console.WriteLine();
-        Console.WriteLine($"## Scaling: ONNX Runtime latency vs batch (MNIST MLP 784-512-512-10, {threads} threads; baseline TorchSharp eager forward, alternating blocks, medians)");
-        Console.WriteLine("| batch | OnnxModel.Predict ms/call | us/sample | TorchSharp ms/call | ratio ORT / torch |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|");
-        int[] batches = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+        Report.Heading($"Scaling: ONNX Runtime latency vs batch (MNIST MLP 784-512-512-10, {threads} threads; baseline TorchSharp eager forward, alternating blocks, medians)");
+        Report.Line("| batch | OnnxModel.Predict ms/call | us/sample | TorchSharp ms/call | ratio ORT / torch |");
+        Report.Line("|---:|---:|---:|---:|---:|");
+        int[] batches = Quick ? [1, 16] : [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
         var rows = new List<(int Batch, double Ort, double Torch)>();
         foreach (int batch in batches)
         {
@@ -227,9 +229,9 @@ internal static class ScalingBenchmark
             }
             void Ort() => served.Predict(mem, shape);
             int calls = Math.Clamp(1024 / batch, 3, 200);
-            var (torchUs, ortUs) = InferenceBenchmark.Alternate(Torch, Ort, blocks: 7, callsPerBlock: calls);
+            var (torchUs, ortUs) = InferenceBenchmark.Alternate(Torch, Ort, blocks: Quick ? 1 : 7, callsPerBlock: calls);
             rows.Add((batch, ortUs / 1000, torchUs / 1000));
-            Console.WriteLine($"| {batch} | {ortUs / 1000:0.000} | {ortUs / batch:0.00} | {torchUs / 1000:0.000} | {ortUs / torchUs:0.000} |");
+            Report.Line($"| {batch} | {ortUs / 1000:0.000} | {ortUs / batch:0.00} | {torchUs / 1000:0.000} | {ortUs / torchUs:0.000} |");
         }
         double[] bx = [.. batches.Select(b => (double)b)];
         Charts.SavePng(Path.Combine(outDir, "inference-latency.png"),
@@ -241,5 +243,6 @@ internal static class ScalingBenchmark
                 .AddLine("ONNX Runtime (OnnxModel)", bx, rows.Select(r => r.Ort * 1000 / r.Batch))
                 .AddLine("TorchSharp eager", bx, rows.Select(r => r.Torch * 1000 / r.Batch), dashed: true),
         ], 1100, 480);
+        Report.Image("Inference latency vs batch", Path.Combine(outDir, "inference-latency.png"));
     }
 }

@@ -1,17 +1,19 @@
 // Load benchmark of the Open Inference Protocol server: starts it in-process on 127.0.0.1 (port 0) with an ONNX model,
 // runs 1, 8 and 64 concurrent clients with and without dynamic batching, each setting a fixed number of single-row
 // requests (default 2,000, split over 2 alternating rounds) capped at a wall-clock limit (default 20 s), and prints a
-// markdown table.
-// Usage: dotnet run -c Release --project bench/OnnxKeras.ServerBench [-- --model models/mnist_mlp.onnx --requests 2000 --seconds 20 --rounds 2 --threads 1]
+// markdown table. The table, with a line saying when and with what settings it was measured, is also written to
+// bench/out/server.md (--out PATH; temp file + rename), which the main benchmark's report (bench/RESULTS.md) includes.
+// Usage: dotnet run -c Release --project bench/OnnxKeras.ServerBench [-- --model models/mnist_mlp.onnx --requests 2000 --seconds 20 --rounds 2 --threads 1 --out bench/out/server.md]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
 using OnnxKeras.Cli.Serving;
+using Microsoft.ML.OnnxRuntime;
 using OnnxKeras.Inference;
 
-string? modelPath = null;
+string? modelPath = null, outPath = null;
 int totalRequests = 2000, threads = 1;
 double capSeconds = 20;
 int rounds = 2;
@@ -24,6 +26,7 @@ for (int i = 0; i < args.Length; i++)
         case "--seconds": capSeconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--rounds": rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--threads": threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--out": outPath = args[++i]; break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
 }
@@ -41,9 +44,17 @@ var bodies = Enumerable.Range(0, 16).Select(_ => JsonSerializer.Serialize(new
     inputs = new[] { new { name = input.Name, shape, datatype = "FP32", data = Enumerable.Range(0, features).Select(_ => MathF.Round(rng.NextSingle(), 3)).ToArray() } },
 })).Select(Encoding.UTF8.GetBytes).ToArray();
 
-Console.WriteLine($"Model: {Path.GetFileName(modelPath)} ({input.Name} {input.ShapeText}), request body {bodies[0].Length:N0} bytes, " +
-                  $"ONNX Runtime intra-op threads {threads}, {Environment.ProcessorCount} cores, {totalRequests:N0} requests per setting in {rounds} rounds (cap {capSeconds} s).");
+string settings = $"Model: {Path.GetFileName(modelPath)} ({input.Name} {input.ShapeText}), request body {bodies[0].Length:N0} bytes, " +
+                  $"ONNX Runtime {OrtEnv.Instance().GetVersionString()} with {threads} intra-op thread(s), {Environment.ProcessorCount} cores, " +
+                  $"{totalRequests:N0} requests per setting in {rounds} rounds (cap {capSeconds} s).";
+Console.WriteLine(settings);
 Console.WriteLine();
+var table = new List<string>();
+void Row(string line)
+{
+    Console.WriteLine(line);
+    table.Add(line);
+}
 // Both servers run side by side; both are warmed up before anything is measured (JIT tiers, connections), and the
 // settings alternate (round 1: off then dynamic, round 2: dynamic then off) so that drift on a shared machine and
 // leftover warm-up affect both alike. Each row aggregates its rounds.
@@ -82,8 +93,8 @@ for (int round = 0; round < rounds; round++)
             rows[(batching, clients)] = (r.Done + done, r.Errors + errors, r.Seconds + seconds, r.Latencies,
                                          r.Served + server.RequestsServed - served0, r.Runs + server.ModelRuns - runs0);
         }
-Console.WriteLine("| batching | clients | requests | errors | requests/s | p50 ms | p99 ms | requests per model run |");
-Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+Row("| batching | clients | requests | errors | requests/s | p50 ms | p99 ms | requests per model run |");
+Row("|---|---:|---:|---:|---:|---:|---:|---:|");
 foreach (var batching in new[] { false, true })
     foreach (var clients in new[] { 1, 8, 64 })
     {
@@ -91,7 +102,7 @@ foreach (var batching in new[] { false, true })
         var sorted = r.Latencies.ToArray();
         Array.Sort(sorted);
         string label = batching ? "dynamic (max 64 rows, 2 ms)" : "off";
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        Row(string.Create(CultureInfo.InvariantCulture,
             $"| {label} | {clients} | {r.Done} | {r.Errors} | {r.Done / r.Seconds:F0} | {Percentile(sorted, 0.50):F2} | {Percentile(sorted, 0.99):F2} | {(double)r.Served / Math.Max(1, r.Runs):F1} |"));
     }
 foreach (var (server, http) in servers.Values)
@@ -122,11 +133,25 @@ foreach (var (server, http) in servers.Values)
         var got = doc.RootElement.GetProperty("outputs")[0].GetProperty("data").EnumerateArray().Select(e => e.GetSingle()).ToArray();
         return got.AsSpan().SequenceEqual(expected[k % bodies.Length]);
     }));
-    Console.WriteLine();
-    Console.WriteLine($"Batched vs. direct one-row Predict: {same.Count(x => x)}/{same.Length} responses bit-identical " +
-                      $"({same.Length} requests in {server.ModelRuns - runs0} model runs).");
+    Row("");
+    Row($"Batched vs. direct one-row Predict: {same.Count(x => x)}/{same.Length} responses bit-identical " +
+        $"({same.Length} requests in {server.ModelRuns - runs0} model runs).");
 }
+outPath ??= FindUp("OnnxKeras.sln") is { } sln ? Path.Combine(Path.GetDirectoryName(sln)!, "bench", "out", "server.md") : "server.md";
+Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+string command = "dotnet run -c Release --project bench/OnnxKeras.ServerBench" + (args.Length > 0 ? " -- " + string.Join(' ', args) : "");
+File.WriteAllLines(outPath + ".tmp",
+[
+    $"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `{command}`, .NET {Environment.Version}, load average {LoadAverage()} at the end. {settings}",
+    "",
+    .. table,
+]);
+File.Move(outPath + ".tmp", outPath, overwrite: true);
+Console.WriteLine($"Table written to {Path.GetFullPath(outPath)}.");
 return 0;
+
+static string LoadAverage() =>
+    File.Exists("/proc/loadavg") ? string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
 async Task<(int Done, int Errors, double Seconds, double[] LatenciesMs)> RunSetting(HttpClient http, int clients, int requests, double cap)
 {

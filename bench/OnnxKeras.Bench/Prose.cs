@@ -1,0 +1,80 @@
+namespace OnnxKeras.Bench;
+
+/// <summary>
+/// The fixed text of bench/RESULTS.md: what each section measures and how. It describes the method only; every measured
+/// number comes from the tables the run writes beneath it.
+/// </summary>
+internal static class Prose
+{
+    public const string Introduction =
+        "Every ratio compares OnnxKeras against a baseline measured in the same process, alternating with it, so that drift on " +
+        "the machine hits both sides; ratios below 1 mean OnnxKeras took less time. Spreads are the minimum and maximum over " +
+        "the repeated samples whose median the table shows. On a shared machine absolute times vary by 10-30% between runs and " +
+        "single ratios by about +-15%: compare the load averages above, and rerun before reading much into one figure.";
+
+    /// <summary>Section id (as passed to <see cref="Report.Begin"/>), title, fixed paragraph; in report order.</summary>
+    public static readonly (string Id, string Title, string Text)[] Sections =
+    [
+        ("fit", "Training: Fit vs a hand-written TorchSharp loop",
+            "`-- fit`. Each case trains the same architecture from the same initial weights on the same data and batch order " +
+            "(no shuffling), with Adam (lr 0.001, eps 1e-7): Fit uses OnnxKeras's Keras-rule Adam, the loop `torch.optim.Adam` " +
+            "given Keras's epsilon placement. Before anything is timed, the first 20 per-step losses of both must agree within " +
+            "1e-4, so speed never comes from computing something else; a case whose losses differ is not timed. Each timed " +
+            "sample is one or more whole epochs (at least about 100 ms), the samples alternate between Fit and the loop, and the " +
+            "table gives the medians per step and the ratio Fit / loop with the issue's goal where it sets one. Peak memory is " +
+            "the RSS high-water mark of a fresh process training 3 epochs one way or the other, so neither side inherits the " +
+            "other's allocations."),
+        ("ablation", "Training: the optimizations one at a time",
+            "`-- ablation`. Fit / loop per case with the optimizer's variables kept separate (the update of earlier versions), " +
+            "packed into flat buffers, and packed with libtorch's fused Adam kernel."),
+        ("pytorch", "Training: PyTorch reference",
+            "The fit mode writes each case (initial weights in PyTorch's layout, data, Fit's first losses and times) to " +
+            "`bench/out/train/<case>/`; `bench/pytorch/train_reference.py` trains the same network in plain PyTorch on the same " +
+            "batches, checks its losses against Fit's and times it (see bench/pytorch/README.md). Its table appears here when " +
+            "the run was given `--pytorch PYTHON` (a Python with torch). Debian's python3-torch uses a generic BLAS, so its CPU " +
+            "times are not a fair PyTorch baseline; use the official build for timings."),
+        ("export", "ONNX export",
+            "`-- export`: the MNIST MLP 784-512-512-10 exported to bytes at opset 17, median of repeated exports after a warm-up " +
+            "(goal < 100 ms). The baseline, copying the weights out of the tensors alone, is the floor any exporter pays. The " +
+            "file's size is compared with the raw float32 weight bytes (goal: less than 4 KB over); the overhead includes the " +
+            "graph and the metadata, which holds the model's Keras config JSON."),
+        ("inference", "Inference (ONNX Runtime, CPU)",
+            "`-- inference`: the MNIST MLP 784-512-512-10 exported at opset 17. Blocks of calls alternate between the two " +
+            "sides after a warm-up; the table gives the medians per call. `OnnxModel.Predict` validates its input and lets " +
+            "ONNX Runtime write into a new managed array; the baseline is a bare `InferenceSession.Run` with pre-allocated " +
+            "OrtValues. The reference row (bare `Run` creating its OrtValues per call, no OnnxKeras code) shows how much of " +
+            "Predict's overhead is the per-call allocation alone; `ModelBinding.Run` binds its buffers once, like the " +
+            "baseline. The first three rows use one ONNX Runtime thread; the TorchSharp rows use libtorch's thread count for both."),
+        ("gpu", "ONNX Runtime CPU vs CUDA",
+            "`-- gpu` (a machine with CUDA 13 and cuDNN 9 on the library path): CPU and CUDA outputs and latency for the " +
+            "MNIST CNN and an 8x4096 MLP at batch 1, 64 and 512."),
+        ("memory", "Memory over many training steps",
+            "`-- memory`: the quick-start MLP, batch 32, Adam, accuracy metric, an infinite shuffled dataset with stepsPerEpoch " +
+            "500. Resident memory (after a full GC) after 1,000 warm-up steps and after the measured steps, and the largest value " +
+            "seen at the epoch ends between; every step runs in a dispose scope, so RSS must stay flat."),
+        ("scaling", "Scaling",
+            "`-- scaling` (`--scaling-repeats N`): how the costs grow with size. Fit against the hand-written loop " +
+            "(the fit mode's pair) as the batch grows on the MNIST MLP, each timed sample 4,096 rows, and as the width w grows " +
+            "in 784-w-w-10 at batch 128 (fewer steps per sample for wider models); ONNX export time and file size against the " +
+            "parameter count, up to a model of more than 2 GiB of weights that the exporter writes as ONNX external data " +
+            "(written to a scratch folder under the system temp folder and deleted afterwards; every file is loaded back by " +
+            "ONNX Runtime and run on one row; the baseline copies the weights out of libtorch alone); and `OnnxModel.Predict` " +
+            "latency against the TorchSharp eager forward as the batch grows, with libtorch's thread count for both. The plots " +
+            "are drawn from the same measurements."),
+        ("micro", "Micro-benchmarks (BenchmarkDotNet)",
+            "`-- micro`: BenchmarkDotNet " + MicroBenchmarks.BdnVersion + " in-process (no separate build), a short job, one " +
+            "class per comparison with its baseline marked; Ratio is the mean against that baseline (BenchmarkDotNet's own " +
+            "statistics: Mean, Error as half the 99.9% confidence interval, StdDev, Median). The optimizer update runs on the " +
+            "MNIST MLP's 669,706 parameters; both sides receive the same gradients by one copy per variable (torch into each " +
+            "parameter's .grad, OnnxKeras's Apply into its flat gradient buffer, the path of a custom loop: Fit binds the " +
+            "gradients to that buffer and skips the copy), and the 7-op row is the packed update without libtorch's fused " +
+            "kernel; inference is at batch 1 with one ONNX Runtime thread; export and saving use the same model, saving " +
+            "to files in the system temp folder."),
+        ("server", "Server (Open Inference Protocol over HTTP, loopback)",
+            "`dotnet run -c Release --project bench/OnnxKeras.ServerBench`, a separate program (no TorchSharp): " +
+            "`models/mnist_mlp.onnx` served on 127.0.0.1 by `onnxkeras serve` in-process, one-row JSON requests (784 numbers " +
+            "each) from 1, 8 and 64 concurrent clients on the same cores, with batching off and with dynamic batching (at most " +
+            "64 rows, 2 ms delay), settings alternating between rounds. It writes its table to `bench/out/server.md`, which " +
+            "this section copies; the file's own header line tells when and with what settings it was measured."),
+    ];
+}
