@@ -4,7 +4,7 @@ using OnnxKeras.Bench;
 
 // Benchmarks that compare OnnxKeras against a baseline measured in the same process and report ratios.
 // Usage: dotnet run -c Release --project bench/OnnxKeras.Bench -- [all|fit|ablation|export|inference|memory|scaling|micro|gpu] [--threads N] [--repeats N]
-//        all: runs fit, export, inference, memory, scaling and micro, then writes bench/RESULTS.md (temp file + rename)
+//        all: runs fit, ablation, export, inference, memory, scaling and micro, then writes bench/RESULTS.md (temp file + rename)
 //        --report PATH: write the report there instead (any mode; single modes only print without it)
 //        --quick: tiny settings to check the program (one repeat, one training case, small scaling, BenchmarkDotNet's Dry job)
 //        fit: [--device cpu|cuda] [--cases id,id] [--out DIR] (default bench/out/train: the cases for bench/pytorch) [--no-peak]
@@ -37,7 +37,7 @@ foreach (var (key, value) in Report.Machine()) Console.WriteLine($"{key}: {value
 
 var cases = ArgString("--cases")?.Split(',').ToHashSet() ?? (quick ? ["quickstart_mlp_b32"] : null);
 string trainOut = ArgString("--out") is { } o && mode == "fit" ? o : Path.Combine(BenchFolder(), "out", "train");
-if (mode is "ablation")
+if (mode is "ablation" || (mode is "all" && !quick))
 {
     Report.Begin("ablation");
     FitBenchmark.RunAblation(repeats, cases);
