@@ -18,13 +18,7 @@ public class KerasFixtureExportTests(ITestOutputHelper output)
     [InlineData("dl4j_simple_lstm_tf_keras_2_model.h5")]
     public void KerasFileExportsToOnnxWithParity(string name)
     {
-        var dir = FixturesDir();
-        var path = dir is null ? null : Path.Combine(dir, name);
-        if (path is null || !File.Exists(path))
-        {
-            output.WriteLine($"SKIPPED: fixture {name} not found (expected in ../shared/fixtures/keras next to the repository).");
-            return;
-        }
+        if (Fixture(name, output) is not { } path) return;
         using var model = Model.LoadModel(path);
         var bytes = model.ExportOnnxBytes(out var report, new OnnxExportOptions { Verify = true });
         output.WriteLine($"{name}: {report}");

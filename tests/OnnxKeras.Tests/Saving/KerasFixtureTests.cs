@@ -11,17 +11,7 @@ namespace OnnxKeras.Tests.Saving;
 /// <summary>Real files written by Keras (../shared/fixtures/keras); each test returns early, with a logged note, when they are absent.</summary>
 public class KerasFixtureTests(ITestOutputHelper output)
 {
-    private string? Fixture(string name)
-    {
-        var dir = FixturesDir();
-        var path = dir is null ? null : Path.Combine(dir, name);
-        if (path is null || !File.Exists(path))
-        {
-            output.WriteLine($"SKIPPED: fixture {name} not found (expected in ../shared/fixtures/keras next to the repository).");
-            return null;
-        }
-        return path;
-    }
+    private string? Fixture(string name) => SavingTestHelpers.Fixture(name, output);
 
     [Fact]
     public void FlownetKerasFileLoadsAndPredictsLikeItsWeights()

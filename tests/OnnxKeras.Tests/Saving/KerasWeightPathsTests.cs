@@ -62,13 +62,7 @@ public class KerasWeightPathsTests(ITestOutputHelper output)
     [InlineData("pre_pr22362_nested_container.keras")]
     public void ResavingAKerasFixtureWritesKerasOwnGroupsDatasetsAndValues(string fixture)
     {
-        var dirPath = FixturesDir();
-        var path = dirPath is null ? null : Path.Combine(dirPath, fixture);
-        if (path is null || !File.Exists(path))
-        {
-            output.WriteLine($"SKIPPED: fixture {fixture} not found (expected in ../shared/fixtures/keras).");
-            return;
-        }
+        if (Fixture(fixture, output) is not { } path) return;
         if (fixture.StartsWith("pre_pr22362", StringComparison.Ordinal)) LayerRegistry.Register<NestedDenseModel>("NestedDenseModel", "legacy_nested_container");
         var expected = ArchiveTree(path);
         using var dir = NewTempDir();

@@ -113,13 +113,7 @@ public class LegacyH5SavingTests(ITestOutputHelper output)
     [Fact]
     public void SavedH5HasTheAttributesAndDatasetsOfKerasOwnFile()
     {
-        var dir0 = FixturesDir();
-        var fixture = dir0 is null ? null : Path.Combine(dir0, "dl4j_cnn_batch_norm.h5");
-        if (fixture is null || !File.Exists(fixture))
-        {
-            output.WriteLine("SKIPPED: fixture dl4j_cnn_batch_norm.h5 not found (expected in ../shared/fixtures/keras next to the repository).");
-            return;
-        }
+        if (Fixture("dl4j_cnn_batch_norm.h5", output) is not { } fixture) return;
         using var dir = NewTempDir();
         var ours = dir.File("again.h5");
         using var model = Model.LoadModel(fixture);
@@ -178,13 +172,7 @@ public class LegacyH5SavingTests(ITestOutputHelper output)
     [Fact]
     public void LargeFunctionalModelRoundTrips()
     {
-        var dir0 = FixturesDir();
-        var fixture = dir0 is null ? null : Path.Combine(dir0, "fer2013_mini_XCEPTION.102-0.66.hdf5");
-        if (fixture is null || !File.Exists(fixture))
-        {
-            output.WriteLine("SKIPPED: fixture fer2013_mini_XCEPTION.102-0.66.hdf5 not found.");
-            return;
-        }
+        if (Fixture("fer2013_mini_XCEPTION.102-0.66.hdf5", output) is not { } fixture) return;
         using var dir = NewTempDir();
         using var model = Model.LoadModel(fixture);
         Assert.True(model.IsCompiled); // from the file's training_config (Adam, categorical_crossentropy)

@@ -26,6 +26,19 @@ internal static class SavingTestHelpers
         return null;
     }
 
+    /// <summary>
+    /// The path of the shared Keras fixture <paramref name="name"/>, or null (with a logged SKIPPED note) when the fixtures
+    /// are absent: tests return early then.
+    /// </summary>
+    public static string? Fixture(string name, Xunit.Abstractions.ITestOutputHelper output)
+    {
+        var dir = FixturesDir();
+        var path = dir is null ? null : Path.Combine(dir, name);
+        if (path is not null && File.Exists(path)) return path;
+        output.WriteLine($"SKIPPED: fixture {name} not found (expected in ../shared/fixtures/keras next to the repository).");
+        return null;
+    }
+
     /// <summary>Reads a little-endian float32/float64 C-order .npy file as float32 values and its shape.</summary>
     public static (float[] Data, long[] Shape) ReadNpy(string path)
     {

@@ -241,13 +241,7 @@ public class SubclassedSavingTests(ITestOutputHelper output)
     [Fact]
     public void KerasNestedContainerFixtureLoadsIntoItsRegisteredClass()
     {
-        var fixtures = FixturesDir();
-        var path = fixtures is null ? null : Path.Combine(fixtures, "pre_pr22362_nested_container.keras");
-        if (path is null || !File.Exists(path))
-        {
-            output.WriteLine("SKIPPED: fixture pre_pr22362_nested_container.keras not found (expected in ../shared/fixtures/keras next to the repository).");
-            return;
-        }
+        if (Fixture("pre_pr22362_nested_container.keras", output) is not { } path) return;
         // The raw arrays, read straight from the archive's HDF5 with PureHDF.
         var raw = new Dictionary<string, (ulong[] Shape, float[] Data)>();
         using (var zip = ZipFile.OpenRead(path))
