@@ -8,8 +8,9 @@ namespace OnnxKeras;
 /// </summary>
 public static class Keras
 {
-    private static Generator generator = new Generator((ulong)Environment.TickCount64);
-    private static Device device = CPU;
+    // Created on first use, after checking that libtorch loads (LibTorchNotFoundException names the package to add).
+    private static Generator? generator;
+    private static Device? device;
 
     /// <summary>
     /// A symbolic input of the functional API (Keras's <c>keras.Input</c>): per-sample <paramref name="shape"/> without
@@ -32,15 +33,23 @@ public static class Keras
     /// like <c>keras.utils.set_random_seed</c>: the same seed gives the same run.
     /// </summary>
     /// <example><code>Keras.SetRandomSeed(42);</code></example>
+    /// <exception cref="LibTorchNotFoundException">The application carries no libtorch; the message names the packages to add.</exception>
     public static void SetRandomSeed(long seed)
     {
+        LibTorchNotFoundException.ThrowIfMissing();
         generator = new Generator((ulong)seed);
         torch.manual_seed(seed);
         if (cuda.is_available()) cuda.manual_seed_all(seed);
     }
 
     /// <summary>The generator random initializers and shuffling draw from (on the CPU, so results do not depend on the device).</summary>
-    internal static Generator Generator => generator;
+    internal static Generator Generator => generator ?? CreateDefaultGenerator();
+
+    private static Generator CreateDefaultGenerator()
+    {
+        LibTorchNotFoundException.ThrowIfMissing();
+        return generator ??= new Generator((ulong)Environment.TickCount64);
+    }
 
     /// <summary>A seed drawn from the global generator (for components that need their own stream, such as shuffling).</summary>
     internal static long NextSeed()
@@ -55,19 +64,32 @@ public static class Keras
     /// </summary>
     public static Device Device
     {
-        get => device;
+        get => device ?? DefaultDevice();
         set => device = value ?? throw new ArgumentNullException(nameof(value));
     }
 
+    private static Device DefaultDevice()
+    {
+        LibTorchNotFoundException.ThrowIfMissing();
+        return device ??= CPU;
+    }
+
     /// <summary>CUDA device 0 when libtorch reports CUDA available, else the CPU.</summary>
-    public static Device BestDevice() => cuda.is_available() ? CUDA : CPU;
+    /// <exception cref="LibTorchNotFoundException">The application carries no libtorch; the message names the packages to add.</exception>
+    public static Device BestDevice()
+    {
+        LibTorchNotFoundException.ThrowIfMissing();
+        return cuda.is_available() ? CUDA : CPU;
+    }
 
     /// <summary>
     /// Sets the number of CPU threads libtorch uses for intra-op parallelism (0 leaves the default).
     /// On small machines, tests and parallel runners should set it deliberately.
     /// </summary>
+    /// <exception cref="LibTorchNotFoundException">The application carries no libtorch; the message names the packages to add.</exception>
     public static void SetThreads(int intraOp)
     {
+        LibTorchNotFoundException.ThrowIfMissing();
         if (intraOp > 0) torch.set_num_threads(intraOp);
     }
 }

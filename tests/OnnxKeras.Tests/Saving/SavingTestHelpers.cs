@@ -5,38 +5,29 @@ using OnnxKeras.Models;
 
 namespace OnnxKeras.Tests.Saving;
 
-/// <summary>Helpers for saving tests: a temporary folder, the shared Keras fixtures and a tiny .npy reader.</summary>
+/// <summary>Helpers for saving tests: a temporary folder, the Keras fixtures and a tiny .npy reader.</summary>
 internal static class SavingTestHelpers
 {
     /// <summary>A fresh temporary folder (deleted by the caller's Dispose).</summary>
     public static TempDir NewTempDir() => new();
 
-    /// <summary>The shared Keras fixtures folder (../shared/fixtures/keras from the repository root), or null when absent.</summary>
-    public static string? FixturesDir()
+    /// <summary>The Keras fixtures folder, tests/fixtures/keras in the repository (real files written by Keras; see its README).</summary>
+    public static string FixturesDir()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OnnxKeras.sln"))) dir = dir.Parent;
-        if (Environment.GetEnvironmentVariable("ONNXKERAS_KERAS_FIXTURES") is { Length: > 0 } env && Directory.Exists(env)) return env;
-        // ../shared/fixtures/keras from the repository root; a git worktree may sit a level deeper, so keep walking up.
-        for (var d = dir?.Parent; d is not null; d = d.Parent)
-        {
-            var fixtures = Path.Combine(d.FullName, "shared", "fixtures", "keras");
-            if (Directory.Exists(fixtures)) return fixtures;
-        }
-        return null;
+        if (dir is null) throw new DirectoryNotFoundException($"No OnnxKeras.sln above {AppContext.BaseDirectory}: cannot find tests/fixtures/keras.");
+        var fixtures = Path.Combine(dir.FullName, "tests", "fixtures", "keras");
+        if (!Directory.Exists(fixtures)) throw new DirectoryNotFoundException($"The Keras fixtures folder {fixtures} is missing.");
+        return fixtures;
     }
 
-    /// <summary>
-    /// The path of the shared Keras fixture <paramref name="name"/>, or null (with a logged SKIPPED note) when the fixtures
-    /// are absent: tests return early then.
-    /// </summary>
-    public static string? Fixture(string name, Xunit.Abstractions.ITestOutputHelper output)
+    /// <summary>The path of the Keras fixture <paramref name="name"/> in tests/fixtures/keras; a missing file fails the test.</summary>
+    public static string Fixture(string name)
     {
-        var dir = FixturesDir();
-        var path = dir is null ? null : Path.Combine(dir, name);
-        if (path is not null && File.Exists(path)) return path;
-        output.WriteLine($"SKIPPED: fixture {name} not found (expected in ../shared/fixtures/keras next to the repository).");
-        return null;
+        var path = Path.Combine(FixturesDir(), name);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Keras fixture {name} is missing from tests/fixtures/keras.", path);
+        return path;
     }
 
     /// <summary>Reads a little-endian float32/float64 C-order .npy file as float32 values and its shape.</summary>
