@@ -99,7 +99,7 @@ else bad "noruntime project"; fi
 # ---------------------------------------------------------------- 4. the dotnet tool
 if (cd "$work" && run tool-install dotnet tool install onnxkeras --version "$version" --add-source "$feed" --tool-path "$work/tools"); then
   ok "dotnet tool install onnxkeras"
-  if run tool-inspect "$work/tools/onnxkeras" inspect "$work/tiny.onnx" && grep -q 'input' "$work/tool-inspect.log"; then
+  if run tool-inspect "$work/tools/onnxkeras" inspect "$work/tiny.onnx" && grep -q '^  input: float32 \[batch, 784\]' "$work/tool-inspect.log" && grep -q '^  Gemm 2' "$work/tool-inspect.log"; then
     ok "onnxkeras inspect"; else bad "onnxkeras inspect"; fi
   if run tool-predict "$work/tools/onnxkeras" predict "$work/tiny.onnx" --input "$work/samples.csv" --format json --output "$work/predicted.json"; then
     got="$(jq -r '[.. | arrays | select(length == 10 and (.[0] | type) == "number")] | map(index(max)) | join(" ")' "$work/predicted.json" 2>/dev/null)"
