@@ -36,8 +36,11 @@ finish() { echo "package check: $passed passed, $failed failed"; [[ $failed -eq 
 echo "package check: version $version in $work"
 
 # ---------------------------------------------------------------- 1. pack and metadata
+# The tool is packed for linux-x64 only here: packing every platform's tool package needs every platform's .NET runtime
+# packs (about 960 MB to download on a fresh machine); this machine installs and runs only the linux-x64 one.
 for project in Training Inference Export Plotting Cpu.Linux Cli; do
-  if run "pack-$project" dotnet pack "$root/src/$project" -c Release -o "$feed" -p:Version="$version"; then ok "pack src/$project"
+  rids=(); [[ $project == Cli ]] && rids=(-p:ToolPackageRuntimeIdentifiers=linux-x64)
+  if run "pack-$project" dotnet pack "$root/src/$project" -c Release -o "$feed" -p:Version="$version" "${rids[@]}"; then ok "pack src/$project"
   else bad "pack src/$project"; finish; fi
 done
 
