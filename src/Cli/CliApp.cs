@@ -50,6 +50,9 @@ public sealed class CliApp
           --max-delay-ms <d>          how long a batch waits for more requests (default 2)
           --max-request-bytes <n>     larger bodies get HTTP 413 (default 67108864)
           --max-concurrency <n>       more concurrent infer requests get HTTP 503 (default 256)
+          --body-timeout-s <s>        a request body that takes longer gets HTTP 408 (default 60)
+          --api-key-file <file>       require 'Authorization: Bearer <key>' (the file's first line) on every route but
+                                      /v2/health; the environment variable ONNXKERAS_API_KEY does the same
           --device, --threads         as for predict
 
         export-triton writes <dir>/<name>/1/model.onnx and <dir>/<name>/config.pbtxt (platform onnxruntime_onnx;
@@ -103,6 +106,26 @@ public sealed class CliApp
         }
     }
 
+    /// <summary>The API key of <c>serve --api-key-file</c>: the file's first line, trimmed; a missing file, an empty key or
+    /// one with white space inside is a usage error.</summary>
+    private static string ReadApiKey(string path)
+    {
+        string? line;
+        try
+        {
+            using var reader = new StreamReader(path);
+            line = reader.ReadLine();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--api-key-file '{path}' cannot be read: {e.Message}");
+        }
+        string key = line?.Trim() ?? "";
+        if (key.Length == 0 || key.Length > 4096 || key.Any(char.IsWhiteSpace))
+            throw new UsageException($"--api-key-file '{path}' must hold the key on its first line (no spaces, at most 4096 characters).");
+        return key;
+    }
+
     /// <summary>Stops <c>serve</c> (besides Ctrl+C and SIGTERM); lets tests run the command in-process.</summary>
     public CancellationToken ShutdownToken { get; init; }
 
@@ -118,7 +141,8 @@ public sealed class CliApp
 
     private int Serve(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        string? modelPath = null, host = null, name = null;
+        string? modelPath = null, host = null, name = null, apiKeyFile = null;
+        double bodyTimeoutS = 60;
         int? port = null, threads = null;
         int maxBatch = 1, maxConcurrency = 256;
         double delayMs = 2;
@@ -148,6 +172,12 @@ public sealed class CliApp
                         ? bv : throw new UsageException($"--max-request-bytes must be a positive integer, not '{b}'.");
                     break;
                 case "--max-concurrency": maxConcurrency = PositiveInt(args[i], Value()); break;
+                case "--body-timeout-s":
+                    var t = Value();
+                    bodyTimeoutS = double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var tv) && tv > 0 && tv <= 86_400
+                        ? tv : throw new UsageException($"--body-timeout-s must be a number in (0, 86400], not '{t}'.");
+                    break;
+                case "--api-key-file": apiKeyFile = Value(); break;
                 case "--threads": threads = PositiveInt(args[i], Value()); break;
                 case "--device": device = ParseDevice(Value()); break;
                 default:
@@ -159,6 +189,8 @@ public sealed class CliApp
         }
         if (modelPath is null) throw new UsageException("serve needs a model file.");
         if (port is null) throw new UsageException("serve needs --port (0 picks a free port).");
+        string? apiKey = apiKeyFile is not null ? ReadApiKey(apiKeyFile)
+            : Environment.GetEnvironmentVariable("ONNXKERAS_API_KEY") is { Length: > 0 } envKey ? envKey.Trim() : null;
         var log = TextWriter.Synchronized(stderr);
         using var model = OnnxModel.Load(modelPath, new InferenceOptions
         {
@@ -175,6 +207,8 @@ public sealed class CliApp
             MaxBatchDelay = TimeSpan.FromMilliseconds(delayMs),
             MaxRequestBytes = maxBytes,
             MaxConcurrency = maxConcurrency,
+            RequestBodyTimeout = TimeSpan.FromSeconds(bodyTimeoutS),
+            ApiKey = apiKey,
             Log = m => log.WriteLine(m),
         };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ShutdownToken);

@@ -51,6 +51,20 @@ public sealed class ModelBinding : IDisposable
         public OrtValue? Value; // null: ONNX Runtime allocates it on each run
     }
 
+    /// <summary>The element count of a bound buffer; <see cref="ArgumentException"/> when one .NET array cannot hold it.</summary>
+    private static int ElementCount(long[] shape, string what)
+    {
+        if (shape.Contains(0)) return 0;
+        long n = 1;
+        foreach (long d in shape)
+        {
+            if (n > Array.MaxLength / d)
+                throw new ArgumentException($"{what} would have shape {TensorInput.ShapeText(shape)}: more elements than one .NET array holds ({Array.MaxLength:N0}).", "inputShapes");
+            n *= d;
+        }
+        return (int)n;
+    }
+
     internal ModelBinding(OnnxModel model, InferenceSession session, IReadOnlyDictionary<string, long[]> inputShapes)
     {
         this.model = model;
@@ -66,7 +80,7 @@ public sealed class ModelBinding : IDisposable
                 var shape = (long[])shapeIn.Clone();
                 for (int d = 0; d < shape.Length; d++)
                     if (info.Dimensions[d].Name is { } symbol) symbols[symbol] = shape[d];
-                int count = checked((int)shape.Aggregate(1L, (a, b) => checked(a * b)));
+                int count = ElementCount(shape, $"Input '{name}'");
                 (Array buffer, OrtValue value) = info.ElementType switch
                 {
                     TensorElementType.Float => Bind<float>(count, shape),
@@ -93,7 +107,7 @@ public sealed class ModelBinding : IDisposable
                 }
                 if (sized)
                 {
-                    output.Buffer = GC.AllocateArray<float>(checked((int)shape.Aggregate(1L, (a, b) => checked(a * b))), pinned: true);
+                    output.Buffer = GC.AllocateArray<float>(ElementCount(shape, $"Output '{info.Name}'"), pinned: true);
                     output.Shape = shape;
                     output.Value = OrtValue.CreateTensorValueFromMemory(output.Buffer, shape);
                     binding.BindOutput(info.Name, output.Value);

@@ -398,6 +398,23 @@ public sealed class OnnxModel : IDisposable
     }
 
     /// <summary>
+    /// Checks one input before its data exists: the name, the element type, the rank and the fixed dimensions, with the
+    /// messages <c>Predict</c> gives. A server can refuse a request by its declared shape before reading its data.
+    /// </summary>
+    /// <param name="name">The input's name.</param>
+    /// <param name="elementType">The element type the caller will send.</param>
+    /// <param name="shape">The shape the caller will send.</param>
+    /// <exception cref="ArgumentException">The model has no such input, or the type, rank or a fixed dimension differs
+    /// (the message names the input and both shapes).</exception>
+    /// <exception cref="NotSupportedException">The input is not a tensor.</exception>
+    public void ValidateInput(string name, TensorElementType elementType, IReadOnlyList<long> shape)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(shape);
+        ValidateInputs([(name, elementType, shape, null)], nameof(shape), requireAll: false);
+    }
+
+    /// <summary>
     /// Releases the native session, after waiting for calls in flight to finish, and disposes the bindings created from
     /// this model that are still open. Later calls throw <see cref="ObjectDisposedException"/>. Idempotent.
     /// </summary>
@@ -439,7 +456,8 @@ public sealed class OnnxModel : IDisposable
     // ---------------------------------------------------------------- internals
 
     /// <summary>Checks names, element types, ranks, fixed dimensions, element counts and shared symbolic dimensions.</summary>
-    internal void ValidateInputs(IEnumerable<(string Name, TensorElementType Type, IReadOnlyList<long>? Shape, long? Length)> given, string paramName)
+    internal void ValidateInputs(IEnumerable<(string Name, TensorElementType Type, IReadOnlyList<long>? Shape, long? Length)> given, string paramName,
+                                 bool requireAll = true)
     {
         var seen = new HashSet<string>();
         var symbols = new Dictionary<string, (string Input, long Value)>();
@@ -492,7 +510,7 @@ public sealed class OnnxModel : IDisposable
                         $"elements, but its data holds {len}.", paramName);
             }
         }
-        var missing = Inputs.Where(i => !seen.Contains(i.Name)).ToArray();
+        var missing = requireAll ? Inputs.Where(i => !seen.Contains(i.Name)).ToArray() : [];
         if (missing.Length > 0)
             throw new ArgumentException(
                 $"Missing model input(s): {string.Join("; ", missing.Select(m => $"'{m.Name}' (expected shape {m.ShapeText})"))}.", paramName);

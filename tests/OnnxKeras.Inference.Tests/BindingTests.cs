@@ -107,4 +107,14 @@ public class BindingTests
         Assert.Throws<ObjectDisposedException>(() => b.GetInputBuffer<float>("x"));
         b.Dispose(); // idempotent after the model disposed it
     }
+
+    [Fact]
+    public void ABindingLargerThanAnArrayIsAnArgumentException()
+    {
+        // Issue 13, item 8: 2^40 rows of 3 used to end in OverflowException from a checked cast.
+        using var m = OnnxModel.Load(TestModels.Dense(), TestModels.Cpu());
+        var e = Assert.Throws<ArgumentException>(() => m.CreateBinding(1L << 40, 3));
+        Assert.Contains("Input 'x' would have shape [1099511627776, 3]: more elements than one .NET array holds", e.Message, StringComparison.Ordinal);
+        using var ok = m.CreateBinding(2, 3);   // the model is still usable
+    }
 }

@@ -8,7 +8,7 @@ using Xunit;
 namespace OnnxKeras.Inference.Tests;
 
 /// <summary>The Open Inference Protocol server over real HTTP on 127.0.0.1 (port 0: a free port).</summary>
-public sealed class ServerTests
+public sealed partial class ServerTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
@@ -271,15 +271,25 @@ public sealed class ServerTests
     [Fact]
     public async Task OverTheConcurrencyLimitGets503()
     {
-        await using var s = await Start(TestModels.Dense(), new ServerOptions { ModelName = "m", MaxConcurrency = 1 });
+        // One slot. B's body is held back: B is in flight but, still being read, holds no slot. A arrives whole, takes the
+        // slot and waits in the batcher for B (the batch waits for every request in flight, up to 10 s). C finds no slot.
+        await using var s = await Start(TestModels.Dense(), new ServerOptions
+        {
+            ModelName = "m", MaxConcurrency = 1, MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromSeconds(10),
+        });
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = PostGated(s.Http, DenseRequest([1, 2, 3]), gate.Task);
+        var b = PostGated(s.Http, DenseRequest([1, 2, 3]), gate.Task);
         await WaitUntil(() => s.Server.RequestsInFlight == 1);
+        Assert.Equal(0, s.Server.RequestsRunning);
+        var a = Post(s.Http, "v2/models/m/infer", DenseRequest([4, 5, 6]));
+        await WaitUntil(() => s.Server.RequestsRunning == 1);
         var (status, error) = await Post(s.Http, "v2/models/m/infer", DenseRequest([1, 2, 3]));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Contains("limit of 1 concurrent", error.GetProperty("error").GetString(), StringComparison.Ordinal);
         gate.SetResult();
-        Assert.Equal(HttpStatusCode.OK, (await first).Status);
+        // B's body completes while A still holds the slot: B is refused too, and then A runs alone.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await b).Status);
+        Assert.Equal(HttpStatusCode.OK, (await a).Status);
         await AssertStillServing(s.Http);
     }
 
@@ -379,8 +389,9 @@ public sealed class ServerTests
         await WaitUntil(() => s.Server.RequestsInFlight == 8);
         gate.SetResult();
         var results = await Task.WhenAll(tasks);
-        // The bad request is queued apart (its rows differ in size) and fails alone; the 7 others run as one batch.
-        Assert.Equal(2, s.Server.ModelRuns);
+        // The bad request is refused while its body is read (its data holds fewer elements than its shape says), so it
+        // never reaches the batcher; the 7 others run as one batch.
+        Assert.Equal(1, s.Server.ModelRuns);
         for (int k = 0; k < 8; k++)
             if (k != 3) Assert.Equal(s.Model.Predict(new float[] { k, 1, 2 }, [1L, 3L]).Data, Floats(results[k].Body.GetProperty("outputs")[0]));
         for (int k = 0; k < 8; k++)

@@ -21,8 +21,11 @@ namespace OnnxKeras.Cli.Serving;
 /// Routes: <c>GET /v2/health/live</c>, <c>GET /v2/health/ready</c>, <c>GET /v2</c>, <c>GET /v2/models/{name}</c>,
 /// <c>GET /v2/models/{name}/ready</c>, <c>POST /v2/models/{name}/infer</c> (each model route also under
 /// <c>/versions/{version}</c>). Errors are <c>{"error": "..."}</c> with 400 (malformed or invalid request), 404 (unknown
-/// model, version or route), 413 (body over <see cref="ServerOptions.MaxRequestBytes"/>), 503 (over
-/// <see cref="ServerOptions.MaxConcurrency"/>, or stopping), 500 (model failure). The server does not own the model:
+/// model, version or route), 401 (no or wrong bearer token when <see cref="ServerOptions.ApiKey"/> is set), 405 (a known
+/// route with another method), 408 (body slower than <see cref="ServerOptions.RequestBodyTimeout"/>), 413 (body over
+/// <see cref="ServerOptions.MaxRequestBytes"/>), 503 (over <see cref="ServerOptions.MaxConcurrency"/>, or stopping), 500
+/// (model failure). Request bodies are parsed as they arrive (<see cref="InferRequestReader"/>): memory follows the
+/// tensors a request declares, not the size of its body. The server does not own the model:
 /// stop the server before disposing the model.
 /// </remarks>
 public sealed class KServeServer : IAsyncDisposable
@@ -33,6 +36,7 @@ public sealed class KServeServer : IAsyncDisposable
     private readonly DynamicBatcher? batcher;
     private readonly SemaphoreSlim slots;
     private int stopped;
+    private int inFlight;
     private long requestsServed;
     private long directRuns;
 
@@ -55,8 +59,12 @@ public sealed class KServeServer : IAsyncDisposable
     /// <summary>The model's name in URLs.</summary>
     public string ModelName { get; }
 
-    /// <summary>Inference requests being handled now (from receipt of the headers to the response).</summary>
-    public int RequestsInFlight => options.MaxConcurrency - slots.CurrentCount;
+    /// <summary>Inference requests being handled now, from receipt of the headers to the response (including those
+    /// whose bodies are still arriving, which hold no concurrency slot yet).</summary>
+    public int RequestsInFlight => Volatile.Read(ref inFlight);
+
+    /// <summary>Inference requests holding a concurrency slot now: read, and running or waiting to run on the model.</summary>
+    public int RequestsRunning => options.MaxConcurrency - slots.CurrentCount;
 
     /// <summary>Inference requests answered with HTTP 200 so far.</summary>
     public long RequestsServed => Interlocked.Read(ref requestsServed);
@@ -83,6 +91,11 @@ public sealed class KServeServer : IAsyncDisposable
         if (options.MaxConcurrency < 1) throw new ArgumentException("MaxConcurrency must be at least 1.", nameof(options));
         if (options.MaxRequestBytes < 1) throw new ArgumentException("MaxRequestBytes must be positive.", nameof(options));
         if (options.MaxBatchDelay < TimeSpan.Zero) throw new ArgumentException("MaxBatchDelay must not be negative.", nameof(options));
+        if (options.RequestBodyTimeout <= TimeSpan.Zero) throw new ArgumentException("RequestBodyTimeout must be positive.", nameof(options));
+        if (!(options.MinRequestBodyBytesPerSecond > 0)) throw new ArgumentException("MinRequestBodyBytesPerSecond must be positive.", nameof(options));
+        if (options.MaxConnections < 1) throw new ArgumentException("MaxConnections must be at least 1.", nameof(options));
+        if (options.ApiKey is { } key && (key.Length == 0 || key.Any(char.IsWhiteSpace)))
+            throw new ArgumentException("ApiKey must be non-empty and contain no white space.", nameof(options));
         IPAddress address = options.Host == "localhost" ? IPAddress.Loopback
             : IPAddress.TryParse(options.Host, out var a) ? a
             : throw new ArgumentException($"Host '{options.Host}' is not an IP address (or localhost).", nameof(options));
@@ -107,6 +120,8 @@ public sealed class KServeServer : IAsyncDisposable
             // The limit is enforced while reading (ReadBodyAsync), which also drains oversized bodies before the 413 so
             // that clients get the response rather than a reset connection.
             k.Limits.MaxRequestBodySize = null;
+            k.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
+            k.Limits.MaxConcurrentConnections = options.MaxConnections;
             k.Listen(address, options.Port);
         });
         var app = builder.Build();
@@ -125,6 +140,10 @@ public sealed class KServeServer : IAsyncDisposable
         var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
         server.Port = bound.Port;
         server.BaseAddress = new Uri($"http://{(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())}:{bound.Port}/");
+        if (options.ApiKey is null && !IPAddress.IsLoopback(address))
+            options.Log?.Invoke($"warning: listening on {address} without authentication: anyone who can reach port {server.Port} " +
+                                "can read the model's metadata and run it. Set an API key (onnxkeras serve --api-key-file, or the " +
+                                "ONNXKERAS_API_KEY environment variable) or put an authenticating proxy in front.");
         options.Log?.Invoke($"serving model '{name}' at {server.BaseAddress} (Open Inference Protocol v2)" +
                             (batcher is null ? "" : $", dynamic batching up to {options.MaxBatchSize} rows / {options.MaxBatchDelay.TotalMilliseconds} ms"));
         return server;
@@ -145,8 +164,35 @@ public sealed class KServeServer : IAsyncDisposable
     /// <returns>A task that completes when the server has stopped.</returns>
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
+    /// <summary>The routes and their methods, for 405 answers to other methods (the fallback would say 404).</summary>
+    private static readonly (System.Text.RegularExpressions.Regex Path, string Allow)[] Routes =
+    [
+        (new(@"^/v2(/health/(live|ready))?/?$"), "GET"),
+        (new(@"^/v2/models/[^/]+(/versions/[^/]+)?(/ready)?/?$"), "GET"),
+        (new(@"^/v2/models/[^/]+(/versions/[^/]+)?/infer/?$"), "POST"),
+    ];
+
     private void MapRoutes()
     {
+        if (options.ApiKey is { } key)
+        {
+            byte[] expected = System.Text.Encoding.UTF8.GetBytes("Bearer " + key);
+            app.Use(async (c, next) =>
+            {
+                if (c.Request.Path.StartsWithSegments("/v2/health")) { await next(c).ConfigureAwait(false); return; }
+                string given = c.Request.Headers.Authorization.ToString();
+                if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), expected))
+                {
+                    c.Response.Headers.WWWAuthenticate = "Bearer";
+                    c.Response.Headers.Connection = "close";
+                    await Error(c, 401, given.Length == 0
+                        ? "This server requires 'Authorization: Bearer <key>'."
+                        : "The bearer token is not valid.").ConfigureAwait(false);
+                    return;
+                }
+                await next(c).ConfigureAwait(false);
+            });
+        }
         app.MapGet("/v2/health/live", (HttpContext c) => Json(c, 200, w => { w.WriteStartObject(); w.WriteBoolean("live", true); w.WriteEndObject(); }));
         app.MapGet("/v2/health/ready", (HttpContext c) => Json(c, 200, w => { w.WriteStartObject(); w.WriteBoolean("ready", true); w.WriteEndObject(); }));
         app.MapGet("/v2", (HttpContext c) => Json(c, 200, w =>
@@ -170,7 +216,17 @@ public sealed class KServeServer : IAsyncDisposable
             })));
             app.MapPost(prefix + "/infer", (HttpContext c) => WithModel(c, InferAsync));
         }
-        app.MapFallback((HttpContext c) => Error(c, 404, $"No route {c.Request.Method} {c.Request.Path}."));
+        app.MapFallback((HttpContext c) =>
+        {
+            string path = c.Request.Path.Value ?? "";
+            foreach (var (route, allow) in Routes)
+            {
+                if (!route.IsMatch(path)) continue;
+                c.Response.Headers.Allow = allow;
+                return Error(c, 405, $"{c.Request.Method} is not allowed on {path}; use {allow}.");
+            }
+            return Error(c, 404, $"No route {c.Request.Method} {c.Request.Path}.");
+        });
     }
 
     private Task WithModel(HttpContext c, Func<HttpContext, Task> next)
@@ -201,26 +257,20 @@ public sealed class KServeServer : IAsyncDisposable
 
     private async Task InferAsync(HttpContext c)
     {
-        if (!slots.Wait(0))
-        {
-            c.Response.Headers.RetryAfter = "1";
-            await Error(c, 503, $"The server is at its limit of {options.MaxConcurrency} concurrent inference requests; retry later.").ConfigureAwait(false);
-            return;
-        }
+        // The concurrency slot guards the model run and is taken once the request is read, so that clients that send
+        // their bodies slowly hold no slot (their reading is bounded by RequestBodyTimeout and Kestrel's minimum rate).
+        Interlocked.Increment(ref inFlight);
+        bool slot = false;
         try
         {
-            var body = await ReadBodyAsync(c).ConfigureAwait(false);
-            JsonDocument doc;
-            try
+            var request = await ReadRequestAsync(c).ConfigureAwait(false);
+            if (!slots.Wait(0))
             {
-                doc = JsonDocument.Parse(body);
+                c.Response.Headers.RetryAfter = "1";
+                await Error(c, 503, $"The server is at its limit of {options.MaxConcurrency} concurrent inference requests; retry later.").ConfigureAwait(false);
+                return;
             }
-            catch (JsonException e)
-            {
-                throw new RequestException(400, $"The request body is not valid JSON: {e.Message}");
-            }
-            InferRequest request;
-            using (doc) request = InferCodec.Parse(doc.RootElement, model);
+            slot = true;
             string[]? outputs = request.Outputs
                 ?? (model.Outputs.Any(o => o.ElementType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
                     ? model.Outputs.Where(o => o.ElementType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float).Select(o => o.Name).ToArray()
@@ -281,69 +331,65 @@ public sealed class KServeServer : IAsyncDisposable
         }
         finally
         {
-            slots.Release();
+            if (slot) slots.Release();
+            Interlocked.Decrement(ref inFlight);
         }
     }
 
     /// <summary>How much of an oversized body is read and discarded before the 413 is sent.</summary>
     private const long DrainBytes = 8L * 1024 * 1024;
 
-    /// <summary>Reads the body, at most <see cref="ServerOptions.MaxRequestBytes"/>; over that, drains up to
-    /// <see cref="DrainBytes"/> more (a client that is still sending when the server closes gets a reset instead of
-    /// the response) and throws a 413 with <c>Connection: close</c>.</summary>
-    private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext c)
+    /// <summary>Reads and parses the body as it arrives (<see cref="InferRequestReader"/>), at most
+    /// <see cref="ServerOptions.MaxRequestBytes"/> within <see cref="ServerOptions.RequestBodyTimeout"/>. A request refused
+    /// while its body is still coming (413, 400, 408) drains up to <see cref="DrainBytes"/> more, so that a client that is
+    /// still sending gets the response rather than a reset connection, and closes the connection.</summary>
+    private async Task<InferRequest> ReadRequestAsync(HttpContext c)
     {
         long limit = options.MaxRequestBytes;
-        long? declared = c.Request.ContentLength;
-        var pool = ArrayPool<byte>.Shared;
-        byte[] chunk = pool.Rent(64 * 1024);
+        if (c.Request.ContentLength is long n && n > limit)
+        {
+            await DrainAsync(c).ConfigureAwait(false);
+            c.Response.Headers.Connection = "close";
+            throw new RequestException(413, $"The request body has {n} bytes; the limit is {limit}.");
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(c.RequestAborted);
+        timeout.CancelAfter(options.RequestBodyTimeout);
         try
         {
-            if (declared is long n && n > limit)
-            {
-                await DrainAsync(c, chunk).ConfigureAwait(false);
-                throw TooLarge($"The request body has {n} bytes; the limit is {limit}.");
-            }
-            using var buffer = new MemoryStream(declared is long d ? (int)Math.Min(d, 1 << 20) : 4096);
-            while (true)
-            {
-                int read = await c.Request.Body.ReadAsync(chunk, c.RequestAborted).ConfigureAwait(false);
-                if (read == 0) break;
-                if (buffer.Length + read > limit)
-                {
-                    await DrainAsync(c, chunk).ConfigureAwait(false);
-                    throw TooLarge($"The request body is larger than the limit of {limit} bytes.");
-                }
-                buffer.Write(chunk, 0, read);
-            }
-            return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+            return await new InferRequestReader(model, limit).ReadAsync(c.Request.BodyReader, timeout.Token).ConfigureAwait(false);
         }
-        finally
-        {
-            pool.Return(chunk);
-        }
-
-        RequestException TooLarge(string message)
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !c.RequestAborted.IsCancellationRequested)
         {
             c.Response.Headers.Connection = "close";
-            return new RequestException(413, message);
+            throw new RequestException(408, $"The request body did not arrive within {options.RequestBodyTimeout.TotalSeconds:0.###} s.");
+        }
+        catch (Exception e) when (e is RequestException or ArgumentException or NotSupportedException)
+        {
+            await DrainAsync(c).ConfigureAwait(false);
+            c.Response.Headers.Connection = "close";
+            throw;
         }
     }
 
-    private static async Task DrainAsync(HttpContext c, byte[] chunk)
+    private static async Task DrainAsync(HttpContext c)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(c.RequestAborted);
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        var reader = c.Request.BodyReader;
         long drained = 0;
         try
         {
-            int read;
-            while (drained < DrainBytes && (read = await c.Request.Body.ReadAsync(chunk, timeout.Token).ConfigureAwait(false)) > 0)
-                drained += read;
+            while (drained < DrainBytes)
+            {
+                var result = await reader.ReadAsync(timeout.Token).ConfigureAwait(false);
+                drained += result.Buffer.Length;
+                reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted) break;
+            }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or BadHttpRequestException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or BadHttpRequestException or InvalidOperationException)
         {
-            // Best effort: the 413 is sent either way.
+            // Best effort: the error response is sent either way.
         }
     }
 

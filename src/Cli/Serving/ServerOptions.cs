@@ -28,8 +28,26 @@ public sealed class ServerOptions
     /// <summary>The largest request body accepted; larger ones get HTTP 413. Default 64 MiB.</summary>
     public long MaxRequestBytes { get; init; } = 64L * 1024 * 1024;
 
-    /// <summary>The most inference requests handled at once; more get HTTP 503 at once. Default 256.</summary>
+    /// <summary>The most inference requests run at once (counted from the moment a request's body has been read);
+    /// more get HTTP 503 at once. Default 256.</summary>
     public int MaxConcurrency { get; init; } = 256;
+
+    /// <summary>How long a request body may take to arrive; a slower one gets HTTP 408 and its connection is closed.
+    /// Default 60 s.</summary>
+    public TimeSpan RequestBodyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The slowest request body accepted after a 5 s grace period, in bytes per second (Kestrel's
+    /// <c>MinRequestBodyDataRate</c>); a slower client is disconnected. Default 4096.</summary>
+    public double MinRequestBodyBytesPerSecond { get; init; } = 4096;
+
+    /// <summary>The most open connections (Kestrel's <c>MaxConcurrentConnections</c>); further ones are refused.
+    /// Default 1024.</summary>
+    public long MaxConnections { get; init; } = 1024;
+
+    /// <summary>When set, every route except <c>/v2/health/*</c> requires the header <c>Authorization: Bearer
+    /// &lt;key&gt;</c>; others get HTTP 401. Null (the default): no authentication, and a warning is logged when the
+    /// server listens on an address other than loopback.</summary>
+    public string? ApiKey { get; init; }
 
     /// <summary>Receives one line per notable event (start, stop, internal errors); null for none.</summary>
     public Action<string>? Log { get; init; }

@@ -1,0 +1,445 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using OnnxKeras.Inference;
+
+namespace OnnxKeras.Cli.Serving;
+
+/// <summary>
+/// Reads an Open Inference Protocol (KServe v2) JSON infer request from the request body as it arrives, token by token,
+/// so that memory follows the tensors the request declares, not the size of the body:
+/// <list type="bullet">
+/// <item>An input's <c>shape</c> and <c>datatype</c> are checked against the model (name, type, rank, fixed dimensions)
+/// as soon as its <c>data</c> starts; the element array then grows with the data actually received, never beyond the
+/// declared element count, and the first element too many ends the request with 400. (A client that sends <c>data</c>
+/// before <c>shape</c>/<c>datatype</c>, which JSON allows and the common clients do not do, has its data kept as text
+/// until the object ends: memory then follows the body, still within the body limit.)</item>
+/// <item>No JSON token may be longer than <see cref="MaxTokenBytes"/>; nesting is limited to <see cref="MaxDepth"/>.</item>
+/// <item>FP32 numbers outside float's range (such as <c>1e39</c>) are refused instead of becoming infinities; the strings
+/// <c>"NaN"</c>, <c>"Infinity"</c> and <c>"-Infinity"</c> remain the way to send those values.</item>
+/// <item><c>parameters</c>: <c>binary_data</c> and <c>binary_data_output</c> are accepted when false; any other
+/// parameter, or those set to true, is refused by name (this server speaks JSON only).</item>
+/// </list>
+/// Errors are <see cref="RequestException"/> (400, 413) or <see cref="ArgumentException"/> from the model's input checks.
+/// </summary>
+internal sealed class InferRequestReader
+{
+    /// <summary>The longest JSON token (a number, string or property name) accepted, in bytes.</summary>
+    public const int MaxTokenBytes = 64 * 1024;
+
+    /// <summary>The deepest nesting of arrays and objects accepted (a rank-32 tensor in nested arrays still fits).</summary>
+    public const int MaxDepth = 40;
+
+    private readonly OnnxModel model;
+    private readonly long maxBodyBytes;
+
+    private JsonReaderState state = new(new JsonReaderOptions { MaxDepth = MaxDepth });
+    private readonly Stack<Frame> frames = new();
+    private string? property;             // the property whose value comes next, in the current object frame
+    private int skipDepth;                // > 0 while skipping an ignored value's containers
+    private bool done;
+    private readonly byte[] scratch = new byte[256];
+    private bool inputsSeen;
+
+    private string? id;
+    private readonly List<ParsedInput> inputs = [];
+    private List<string>? outputs;
+    private InputBuilder? input;          // the input object being read
+    private string? outputName;           // the output object being read
+
+    private enum Frame { Root, Inputs, Input, Shape, Data, Outputs, Output, Parameters }
+
+    public InferRequestReader(OnnxModel model, long maxBodyBytes)
+    {
+        this.model = model;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    private static RequestException Bad(string message) => new(400, message);
+
+    /// <summary>Reads the whole request from <paramref name="body"/>. Throws <see cref="RequestException"/> 413 as soon
+    /// as more than the limit has arrived.</summary>
+    public async Task<InferRequest> ReadAsync(PipeReader body, CancellationToken cancellationToken)
+    {
+        long consumedTotal = 0;
+        while (true)
+        {
+            var result = await body.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            long consumed = 0;
+            try
+            {
+                if (consumedTotal + buffer.Length > maxBodyBytes)
+                    throw new RequestException(413, $"The request body is larger than the limit of {maxBodyBytes} bytes.");
+                consumed = Feed(buffer, result.IsCompleted);
+                consumedTotal += consumed;
+                if (buffer.Length - consumed > MaxTokenBytes)
+                    throw Bad($"The request body holds a JSON token longer than {MaxTokenBytes} bytes.");
+            }
+            finally
+            {
+                // Also on errors, so that the caller can still drain the rest of the body.
+                body.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
+            }
+            if (result.IsCompleted) break;
+        }
+        if (!done) throw Bad("The request body is not valid JSON: it ends before the request object is complete.");
+        return new InferRequest(id, inputs, outputs is { Count: > 0 } ? outputs.ToArray() : null);
+    }
+
+    /// <summary>Consumes the complete tokens of <paramref name="buffer"/>; returns the bytes consumed.</summary>
+    private long Feed(ReadOnlySequence<byte> buffer, bool final)
+    {
+        var reader = new Utf8JsonReader(buffer, final, state);
+        try
+        {
+            while (reader.Read()) Token(ref reader);
+        }
+        catch (JsonException e)
+        {
+            throw Bad($"The request body is not valid JSON: {e.Message}");
+        }
+        state = reader.CurrentState;
+        return reader.BytesConsumed;
+    }
+
+    private void Token(ref Utf8JsonReader r)
+    {
+        var t = r.TokenType;
+        if (skipDepth > 0)
+        {
+            if (t is JsonTokenType.StartArray or JsonTokenType.StartObject) skipDepth++;
+            else if (t is JsonTokenType.EndArray or JsonTokenType.EndObject) skipDepth--;
+            return;
+        }
+        if (frames.Count == 0)
+        {
+            if (done || t != JsonTokenType.StartObject) throw Bad("The request body must be a JSON object.");
+            frames.Push(Frame.Root);
+            return;
+        }
+        var frame = frames.Peek();
+        if (frame is Frame.Root or Frame.Input or Frame.Output or Frame.Parameters)
+        {
+            if (t == JsonTokenType.PropertyName) { property = String(ref r, "a property name"); return; }
+            if (t == JsonTokenType.EndObject) { EndObject(frame); return; }
+            Value(frame, ref r);
+            property = null;
+            return;
+        }
+        switch (frame)
+        {
+            case Frame.Inputs:
+                if (t == JsonTokenType.EndArray) { frames.Pop(); return; }
+                if (t != JsonTokenType.StartObject) throw Bad("Each element of 'inputs' must be an object.");
+                input = new InputBuilder();
+                frames.Push(Frame.Input);
+                return;
+            case Frame.Outputs:
+                if (t == JsonTokenType.EndArray) { frames.Pop(); return; }
+                if (t != JsonTokenType.StartObject) throw Bad("Each element of 'outputs' needs a 'name' string.");
+                outputName = null;
+                frames.Push(Frame.Output);
+                return;
+            case Frame.Shape:
+                if (t == JsonTokenType.EndArray) { frames.Pop(); return; }
+                if (t != JsonTokenType.Number || !r.TryGetInt64(out long dim) || dim < 0)
+                    throw Bad($"Input '{input!.Name ?? "?"}' has a shape element that is not a non-negative integer; dimensions must be non-negative integers.");
+                if (input!.Shape!.Count >= 64) throw Bad($"Input '{input.Name ?? "?"}' has a shape of more than 64 dimensions.");
+                input.Shape.Add(dim);
+                return;
+            case Frame.Data:
+                Data(ref r);
+                return;
+        }
+    }
+
+    /// <summary>A value (anything but a property name or the end) directly inside an object frame.</summary>
+    private void Value(Frame frame, ref Utf8JsonReader r)
+    {
+        var t = r.TokenType;
+        switch (frame, property)
+        {
+            case (Frame.Root, "id"):
+                if (t == JsonTokenType.Null) return;
+                id = t == JsonTokenType.String ? String(ref r, "'id'") : throw Bad("'id' must be a string.");
+                return;
+            case (Frame.Root, "inputs"):
+                if (t != JsonTokenType.StartArray) throw Bad("The request needs an 'inputs' array.");
+                if (inputsSeen) throw Bad("The request has 'inputs' twice.");
+                inputsSeen = true;
+                frames.Push(Frame.Inputs);
+                return;
+            case (Frame.Root, "outputs"):
+                if (t == JsonTokenType.Null) return;
+                if (t != JsonTokenType.StartArray) throw Bad("'outputs' must be an array of {\"name\": ...} objects.");
+                outputs ??= [];
+                frames.Push(Frame.Outputs);
+                return;
+            case (_, "parameters") when frame != Frame.Parameters:
+                if (t == JsonTokenType.Null) return;
+                if (t != JsonTokenType.StartObject) throw Bad("'parameters' must be an object.");
+                frames.Push(Frame.Parameters);
+                return;
+            case (Frame.Parameters, _):
+                Parameter(property!, ref r);
+                return;
+            case (Frame.Input, "name"):
+                input!.Name = t == JsonTokenType.String ? String(ref r, "an input name") : throw Bad("Each input needs a 'name' string.");
+                if (inputs.Any(i => i.Name == input.Name)) throw Bad($"Input '{input.Name}' is given twice.");
+                return;
+            case (Frame.Input, "shape"):
+                if (t != JsonTokenType.StartArray) throw Bad($"Input '{input!.Name ?? "?"}' needs a 'shape' array.");
+                input!.Shape = [];
+                frames.Push(Frame.Shape);
+                return;
+            case (Frame.Input, "datatype"):
+                input!.Datatype = t == JsonTokenType.String ? String(ref r, "a datatype") : throw Bad($"Input '{input.Name ?? "?"}' needs a 'datatype' string (e.g. \"FP32\").");
+                return;
+            case (Frame.Input, "data"):
+                if (t == JsonTokenType.StartArray)
+                {
+                    if (input!.Sink is not null || input.Raw is not null) throw Bad($"Input '{input.Name ?? "?"}' has 'data' twice.");
+                    if (input.Name is not null && input.Shape is not null && input.Datatype is not null) input.Sink = Sink(input);
+                    else input.Raw = new ArrayBufferWriter<byte>();
+                    input.DataDepth = 1;
+                    frames.Push(Frame.Data);
+                    return;
+                }
+                throw Bad($"Input '{input!.Name ?? "?"}' has 'data' that is not an array of numbers.");
+            case (Frame.Output, "name"):
+                outputName = t == JsonTokenType.String ? String(ref r, "an output name") : throw Bad("Each element of 'outputs' needs a 'name' string.");
+                return;
+            default:
+                // Keys the protocol does not define here are ignored, as Triton does; their values are skipped.
+                if (t is JsonTokenType.StartArray or JsonTokenType.StartObject) skipDepth = 1;
+                return;
+        }
+    }
+
+    private void EndObject(Frame frame)
+    {
+        frames.Pop();
+        property = null;
+        switch (frame)
+        {
+            case Frame.Root:
+                if (!inputsSeen) throw Bad("The request needs an 'inputs' array.");
+                done = true;
+                break;
+            case Frame.Input:
+                inputs.Add(input!.Finish(this));
+                input = null;
+                break;
+            case Frame.Output:
+                if (outputName is null) throw Bad("Each element of 'outputs' needs a 'name' string.");
+                if (outputs!.Count >= 4096) throw Bad("'outputs' names more than 4096 outputs.");
+                outputs.Add(outputName);
+                break;
+        }
+    }
+
+    private void Parameter(string name, ref Utf8JsonReader r)
+    {
+        var t = r.TokenType;
+        if (name is "binary_data" or "binary_data_output")
+        {
+            if (t == JsonTokenType.False) return;
+            if (t == JsonTokenType.True)
+                throw Bad($"Parameter '{name}' asks for the binary tensor data extension, which this server does not support; send and receive JSON data.");
+            throw Bad($"Parameter '{name}' must be a boolean.");
+        }
+        if (t is JsonTokenType.StartArray or JsonTokenType.StartObject) skipDepth = 1;
+        throw Bad($"Parameter '{name}' is not supported by this server (it accepts binary_data and binary_data_output set to false).");
+    }
+
+    // ---------------------------------------------------------------- tensor data
+
+    private void Data(ref Utf8JsonReader r)
+    {
+        var b = input!;
+        switch (r.TokenType)
+        {
+            case JsonTokenType.StartArray:
+                b.DataDepth++;
+                return;
+            case JsonTokenType.EndArray:
+                if (--b.DataDepth == 0) frames.Pop();
+                return;
+            case JsonTokenType.Number or JsonTokenType.String:
+                var bytes = Leaf(ref r, scratch);
+                if (b.Sink is { } sink) sink.Add(bytes, r.TokenType == JsonTokenType.String);
+                else
+                {
+                    var raw = b.Raw!;
+                    raw.GetSpan(1)[0] = r.TokenType == JsonTokenType.String ? (byte)1 : (byte)0;
+                    raw.Advance(1);
+                    BitConverter.TryWriteBytes(raw.GetSpan(4), bytes.Length);
+                    raw.Advance(4);
+                    bytes.CopyTo(raw.GetSpan(bytes.Length));
+                    raw.Advance(bytes.Length);
+                }
+                return;
+            default:
+                throw Bad($"Input '{b.Name ?? "?"}' has a data element that is not a number; expected numbers in flat or nested arrays.");
+        }
+    }
+
+    /// <summary>The raw bytes of a number, or the unescaped bytes of a string of at most 16 bytes (only "NaN",
+    /// "Infinity" and "-Infinity" mean anything; a longer string is returned cut, and refused by the sink).</summary>
+    private static ReadOnlySpan<byte> Leaf(ref Utf8JsonReader r, byte[] scratch)
+    {
+        long length = r.HasValueSequence ? r.ValueSequence.Length : r.ValueSpan.Length;
+        if (r.TokenType == JsonTokenType.String)
+        {
+            if (length > 16) return "(a long string)"u8;
+            return scratch.AsSpan(0, r.CopyString(scratch));
+        }
+        if (!r.HasValueSequence) return r.ValueSpan;
+        if (length > scratch.Length) throw Bad($"A number in the request is longer than {scratch.Length} characters.");
+        r.ValueSequence.CopyTo(scratch);
+        return scratch.AsSpan(0, (int)length);
+    }
+
+    private ElementSink Sink(InputBuilder b)
+    {
+        var type = b.Datatype switch
+        {
+            "FP32" => TensorElementType.Float,
+            "INT64" => TensorElementType.Int64,
+            "INT32" => TensorElementType.Int32,
+            _ => (TensorElementType?)null,
+        };
+        var info = model.Inputs.FirstOrDefault(i => i.Name == b.Name);
+        if (info is not null && InferCodec.Datatype(info.ElementType) != b.Datatype)
+            throw Bad($"Input '{b.Name}' expects datatype {InferCodec.Datatype(info.ElementType)} but the request says {b.Datatype}.");
+        if (type is null) throw Bad($"Input '{b.Name}' has datatype {b.Datatype}; this server accepts FP32, INT64 and INT32.");
+        model.ValidateInput(b.Name!, type.Value, b.Shape!);
+        long count = 1;
+        foreach (var d in b.Shape!)
+        {
+            count = d == 0 ? 0 : count > long.MaxValue / d ? long.MaxValue : count * d;
+        }
+        // n numbers take at least 2n - 1 bytes of JSON ("0,0"), so a larger count cannot fit in an accepted body.
+        if (count > (maxBodyBytes + 1) / 2)
+            throw Bad($"Input '{b.Name}' has shape {ShapeText(b.Shape!)}, which needs {(count == long.MaxValue ? "more than long.MaxValue" : count.ToString(CultureInfo.InvariantCulture))} " +
+                      $"elements, more than a request body of at most {maxBodyBytes} bytes can hold.");
+        if (count > Array.MaxLength)
+            throw Bad($"Input '{b.Name}' has shape {ShapeText(b.Shape!)}, which needs {count} elements, more than one .NET array holds.");
+        return new ElementSink(b.Name!, type.Value, b.Shape!.ToArray(), count);
+    }
+
+    private static string ShapeText(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
+
+    private static string String(ref Utf8JsonReader r, string what)
+    {
+        long length = r.HasValueSequence ? r.ValueSequence.Length : r.ValueSpan.Length;
+        if (length > 4096) throw Bad($"The request has {what} longer than 4096 bytes.");
+        return r.GetString()!;
+    }
+
+    /// <summary>One input object as it is read.</summary>
+    private sealed class InputBuilder
+    {
+        public string? Name;
+        public List<long>? Shape;
+        public string? Datatype;
+        public ElementSink? Sink;
+        public ArrayBufferWriter<byte>? Raw;   // data that came before shape/datatype: (kind, length, bytes) per element
+        public int DataDepth;
+
+        public ParsedInput Finish(InferRequestReader reader)
+        {
+            if (Name is null) throw Bad("Each input needs a 'name' string.");
+            if (Shape is null) throw Bad($"Input '{Name}' needs a 'shape' array.");
+            if (Datatype is null) throw Bad($"Input '{Name}' needs a 'datatype' string (e.g. \"FP32\").");
+            if (Sink is null && Raw is null) throw Bad($"Input '{Name}' has no 'data' (binary tensor data is not supported).");
+            if (Raw is not null)
+            {
+                Sink = reader.Sink(this);
+                var span = Raw.WrittenSpan;
+                while (!span.IsEmpty)
+                {
+                    bool isString = span[0] == 1;
+                    int n = BitConverter.ToInt32(span[1..5]);
+                    Sink.Add(span.Slice(5, n), isString);
+                    span = span[(5 + n)..];
+                }
+                Raw = null;
+            }
+            return Sink!.Finish();
+        }
+    }
+
+    /// <summary>The elements of one input: an array that grows with the data received, up to the declared count.</summary>
+    private sealed class ElementSink(string name, TensorElementType type, long[] shape, long expected)
+    {
+        private float[]? floats;
+        private long[]? longs;
+        private int[]? ints;
+        private long count;
+
+        private void Grow()
+        {
+            long capacity = Math.Min(expected, Math.Max(1024, 2 * Capacity));
+            switch (type)
+            {
+                case TensorElementType.Float: Array.Resize(ref floats, (int)capacity); break;
+                case TensorElementType.Int64: Array.Resize(ref longs, (int)capacity); break;
+                default: Array.Resize(ref ints, (int)capacity); break;
+            }
+        }
+
+        private long Capacity => floats?.Length ?? longs?.Length ?? ints?.Length ?? 0;
+
+        public void Add(ReadOnlySpan<byte> token, bool isString)
+        {
+            if (count == expected)
+                throw Bad($"Input '{name}' has shape {ShapeText(shape)}, which needs {expected} elements, but its data holds more.");
+            if (count == Capacity) Grow();
+            switch (type)
+            {
+                case TensorElementType.Float:
+                    float f;
+                    if (isString)
+                    {
+                        f = token.SequenceEqual("NaN"u8) ? float.NaN
+                          : token.SequenceEqual("Infinity"u8) ? float.PositiveInfinity
+                          : token.SequenceEqual("-Infinity"u8) ? float.NegativeInfinity
+                          : throw Bad($"Input '{name}' (FP32) has a non-numeric element \"{Encoding.UTF8.GetString(token)}\".");
+                    }
+                    else if (!float.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out f) || !float.IsFinite(f))
+                    {
+                        throw Bad($"Input '{name}' (FP32) has element {Encoding.UTF8.GetString(token)}, which is outside the FP32 range " +
+                                  "(send \"Infinity\" or \"-Infinity\" for infinities).");
+                    }
+                    floats![count++] = f;
+                    return;
+                case TensorElementType.Int64:
+                    longs![count++] = !isString && long.TryParse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)
+                        ? l : throw Bad($"Input '{name}' (INT64) has an element that is not a 64-bit integer: {Encoding.UTF8.GetString(token)}.");
+                    return;
+                default:
+                    ints![count++] = !isString && int.TryParse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i)
+                        ? i : throw Bad($"Input '{name}' (INT32) has an element that is not a 32-bit integer: {Encoding.UTF8.GetString(token)}.");
+                    return;
+            }
+        }
+
+        public ParsedInput Finish()
+        {
+            if (count != expected)
+                throw Bad($"Input '{name}' has shape {ShapeText(shape)}, which needs {expected} elements, but its data holds {count}.");
+            Array data = type switch
+            {
+                TensorElementType.Float => floats ?? [],
+                TensorElementType.Int64 => longs ?? [],
+                _ => ints ?? [],
+            };
+            return new ParsedInput(name, type, shape, data);
+        }
+    }
+}
