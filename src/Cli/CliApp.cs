@@ -45,6 +45,7 @@ public sealed class CliApp
         serve options (an Open Inference Protocol / KServe v2 REST server; stops on Ctrl+C or SIGTERM):
           --port <n>                  TCP port (0 picks a free one; the address is printed)
           --host <ip>                 address to listen on (default 127.0.0.1, loopback only)
+          --grpc-port <n>             also serve the protocol's gRPC service (HTTP/2, no TLS) on this port
           --name <name>               model name in URLs (default: the file name without extension)
           --max-batch-size <b>        dynamic batching: run up to b queued rows as one batch (default 1: off)
           --max-delay-ms <d>          how long a batch waits for more requests (default 2)
@@ -143,7 +144,7 @@ public sealed class CliApp
     {
         string? modelPath = null, host = null, name = null, apiKeyFile = null;
         double bodyTimeoutS = 60;
-        int? port = null, threads = null;
+        int? port = null, threads = null, grpcPort = null;
         int maxBatch = 1, maxConcurrency = 256;
         double delayMs = 2;
         long maxBytes = 64L * 1024 * 1024;
@@ -159,6 +160,11 @@ public sealed class CliApp
                         ? pn : throw new UsageException($"--port must be an integer in 0..65535, not '{p}'.");
                     break;
                 case "--host": host = Value(); break;
+                case "--grpc-port":
+                    var gp = Value();
+                    grpcPort = int.TryParse(gp, NumberStyles.None, CultureInfo.InvariantCulture, out var gpn) && gpn <= 65535
+                        ? gpn : throw new UsageException($"--grpc-port must be an integer in 0..65535, not '{gp}'.");
+                    break;
                 case "--name": name = Value(); break;
                 case "--max-batch-size": maxBatch = PositiveInt(args[i], Value()); break;
                 case "--max-delay-ms":
@@ -202,6 +208,7 @@ public sealed class CliApp
         {
             Host = host ?? "127.0.0.1",
             Port = port.Value,
+            GrpcPort = grpcPort,
             ModelName = name ?? Path.GetFileNameWithoutExtension(modelPath),
             MaxBatchSize = maxBatch,
             MaxBatchDelay = TimeSpan.FromMilliseconds(delayMs),
@@ -225,7 +232,8 @@ public sealed class CliApp
         {
             throw new UsageException(e.Message);
         }
-        stdout.WriteLine($"Serving '{server.ModelName}' at {server.BaseAddress} (Open Inference Protocol v2). Ctrl+C stops.");
+        stdout.WriteLine($"Serving '{server.ModelName}' at {server.BaseAddress} (Open Inference Protocol v2)" +
+                         (server.GrpcPort is int bound ? $", gRPC at {server.BaseAddress.Host}:{bound}" : "") + ". Ctrl+C stops.");
         stdout.Flush();
         stop.Token.WaitHandle.WaitOne();
         server.StopAsync().GetAwaiter().GetResult();

@@ -53,6 +53,13 @@ public sealed class KServeServer : IAsyncDisposable
     /// <summary>The bound TCP port (the one picked by the system when <see cref="ServerOptions.Port"/> was 0).</summary>
     public int Port { get; private set; }
 
+    /// <summary>The bound gRPC port (<see cref="ServerOptions.GrpcPort"/>; the system's pick when that was 0), or null when
+    /// gRPC is off.</summary>
+    public int? GrpcPort { get; private set; }
+
+    /// <summary>The server's version in metadata (the assembly version).</summary>
+    internal static string Version => typeof(KServeServer).Assembly.GetName().Version?.ToString() ?? "0";
+
     /// <summary>The server's base address, e.g. <c>http://127.0.0.1:8000/</c>.</summary>
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -112,8 +119,19 @@ public sealed class KServeServer : IAsyncDisposable
                 options.Log?.Invoke($"dynamic batching is off: {why}.");
         }
 
+        if (options.GrpcPort is < 0 or > 65535) throw new ArgumentException($"GrpcPort {options.GrpcPort} is not in 0..65535.", nameof(options));
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
+        if (options.GrpcPort is not null)
+        {
+            builder.Services.AddGrpc(g =>
+            {
+                g.MaxReceiveMessageSize = (int)Math.Min(options.MaxRequestBytes, int.MaxValue);
+                g.MaxSendMessageSize = null;
+            });
+            builder.Services.AddSingleton(_ => new GrpcInferenceService(self!));
+        }
+        Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions? grpcListen = null;
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -123,6 +141,9 @@ public sealed class KServeServer : IAsyncDisposable
             k.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
             k.Limits.MaxConcurrentConnections = options.MaxConnections;
             k.Listen(address, options.Port);
+            // gRPC needs HTTP/2; without TLS that means prior knowledge (h2c), so it gets a port of its own.
+            if (options.GrpcPort is int grpcPort)
+                k.Listen(address, grpcPort, l => { l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2; grpcListen = l; });
         });
         var app = builder.Build();
         var server = self = new KServeServer(app, model, options, name, batcher);
@@ -139,12 +160,14 @@ public sealed class KServeServer : IAsyncDisposable
         }
         var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
         server.Port = bound.Port;
+        if (grpcListen is not null) server.GrpcPort = grpcListen.IPEndPoint!.Port;
         server.BaseAddress = new Uri($"http://{(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())}:{bound.Port}/");
         if (options.ApiKey is null && !IPAddress.IsLoopback(address))
             options.Log?.Invoke($"warning: listening on {address} without authentication: anyone who can reach port {server.Port} " +
                                 "can read the model's metadata and run it. Set an API key (onnxkeras serve --api-key-file, or the " +
                                 "ONNXKERAS_API_KEY environment variable) or put an authenticating proxy in front.");
         options.Log?.Invoke($"serving model '{name}' at {server.BaseAddress} (Open Inference Protocol v2)" +
+                            (server.GrpcPort is int gp ? $", gRPC on port {gp}" : "") +
                             (batcher is null ? "" : $", dynamic batching up to {options.MaxBatchSize} rows / {options.MaxBatchDelay.TotalMilliseconds} ms"));
         return server;
     }
@@ -179,7 +202,12 @@ public sealed class KServeServer : IAsyncDisposable
             byte[] expected = System.Text.Encoding.UTF8.GetBytes("Bearer " + key);
             app.Use(async (c, next) =>
             {
-                if (c.Request.Path.StartsWithSegments("/v2/health")) { await next(c).ConfigureAwait(false); return; }
+                if (c.Request.Path.StartsWithSegments("/v2/health")
+                    || c.Request.Path.Value is "/inference.GRPCInferenceService/ServerLive" or "/inference.GRPCInferenceService/ServerReady")
+                {
+                    await next(c).ConfigureAwait(false);
+                    return;
+                }
                 string given = c.Request.Headers.Authorization.ToString();
                 if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), expected))
                 {
@@ -199,7 +227,7 @@ public sealed class KServeServer : IAsyncDisposable
         {
             w.WriteStartObject();
             w.WriteString("name", "onnxkeras");
-            w.WriteString("version", typeof(KServeServer).Assembly.GetName().Version?.ToString() ?? "0");
+            w.WriteString("version", Version);
             w.WriteStartArray("extensions");
             w.WriteEndArray();
             w.WriteEndObject();
@@ -216,6 +244,7 @@ public sealed class KServeServer : IAsyncDisposable
             })));
             app.MapPost(prefix + "/infer", (HttpContext c) => WithModel(c, InferAsync));
         }
+        if (options.GrpcPort is not null) app.MapGrpcService<GrpcInferenceService>();
         app.MapFallback((HttpContext c) =>
         {
             string path = c.Request.Path.Value ?? "";
@@ -231,12 +260,24 @@ public sealed class KServeServer : IAsyncDisposable
 
     private Task WithModel(HttpContext c, Func<HttpContext, Task> next)
     {
-        var name = (string?)c.Request.RouteValues["name"];
-        if (name != ModelName) return Error(c, 404, $"Unknown model '{name}'; this server serves '{ModelName}'.");
-        if (c.Request.RouteValues.TryGetValue("version", out var v) && (string?)v != options.ModelVersion)
-            return Error(c, 404, $"Model '{name}' has no version '{v}'; it has version '{options.ModelVersion}'.");
+        var version = c.Request.RouteValues.TryGetValue("version", out var v) ? (string?)v : null;
+        if (FindModel((string?)c.Request.RouteValues["name"], version) is { } missing) return Error(c, 404, missing);
         return next(c);
     }
+
+    /// <summary>Null when this server serves model <paramref name="name"/> in <paramref name="version"/> (null or empty:
+    /// any), else the 404 message.</summary>
+    internal string? FindModel(string? name, string? version)
+    {
+        if (name != ModelName) return $"Unknown model '{name}'; this server serves '{ModelName}'.";
+        if (!string.IsNullOrEmpty(version) && version != options.ModelVersion)
+            return $"Model '{name}' has no version '{version}'; it has version '{options.ModelVersion}'.";
+        return null;
+    }
+
+    internal OnnxModel Model => model;
+
+    internal ServerOptions Options => options;
 
     private Task ModelMetadata(HttpContext c) => Json(c, 200, w =>
     {
@@ -257,20 +298,54 @@ public sealed class KServeServer : IAsyncDisposable
 
     private async Task InferAsync(HttpContext c)
     {
-        // The concurrency slot guards the model run and is taken once the request is read, so that clients that send
-        // their bodies slowly hold no slot (their reading is bounded by RequestBodyTimeout and Kestrel's minimum rate).
-        Interlocked.Increment(ref inFlight);
-        bool slot = false;
+        // The concurrency slot guards the model run and is taken once the request is read (RunAsync), so that clients
+        // that send their bodies slowly hold no slot (their reading is bounded by RequestBodyTimeout and Kestrel's
+        // minimum rate).
+        using var flight = EnterFlight();
         try
         {
             var request = await ReadRequestAsync(c).ConfigureAwait(false);
-            if (!slots.Wait(0))
-            {
-                c.Response.Headers.RetryAfter = "1";
-                await Error(c, 503, $"The server is at its limit of {options.MaxConcurrency} concurrent inference requests; retry later.").ConfigureAwait(false);
-                return;
-            }
-            slot = true;
+            var outputs = await RunAsync(request).ConfigureAwait(false);
+            await Json(c, 200, w => InferCodec.WriteResponse(w, ModelName, options.ModelVersion, request.Id, outputs)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException && c.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        catch (BadHttpRequestException e)
+        {
+            await Error(c, e.StatusCode, e.Message).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            var (status, message) = Classify(e);
+            if (status == 503) c.Response.Headers.RetryAfter = "1";
+            await Error(c, status, message).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Counts an inference request in flight (<see cref="RequestsInFlight"/>) until disposed.</summary>
+    internal FlightScope EnterFlight()
+    {
+        Interlocked.Increment(ref inFlight);
+        return new FlightScope(this);
+    }
+
+    internal readonly struct FlightScope(KServeServer server) : IDisposable
+    {
+        public void Dispose() => Interlocked.Decrement(ref server.inFlight);
+    }
+
+    /// <summary>
+    /// Runs a parsed request: takes a concurrency slot (or throws 503), resolves the outputs (the requested ones, else
+    /// every FP32 output), runs the model directly or through the batcher, and returns the outputs in order.
+    /// </summary>
+    internal async Task<IReadOnlyList<(string Name, DenseTensorResult Result)>> RunAsync(InferRequest request)
+    {
+        if (!slots.Wait(0))
+            throw new RequestException(503, $"The server is at its limit of {options.MaxConcurrency} concurrent inference requests; retry later.");
+        try
+        {
             string[]? outputs = request.Outputs
                 ?? (model.Outputs.Any(o => o.ElementType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
                     ? model.Outputs.Where(o => o.ElementType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float).Select(o => o.Name).ToArray()
@@ -291,48 +366,36 @@ public sealed class KServeServer : IAsyncDisposable
             var order = request.Outputs ?? model.Outputs.Select(o => o.Name).ToArray();
             var list = order.Select(n => (n, results[n])).ToList();
             Interlocked.Increment(ref requestsServed);
-            await Json(c, 200, w => InferCodec.WriteResponse(w, ModelName, options.ModelVersion, request.Id, list)).ConfigureAwait(false);
-        }
-        catch (RequestException e)
-        {
-            await Error(c, e.Status, e.Message).ConfigureAwait(false);
-        }
-        catch (ObjectDisposedException)
-        {
-            // Before the InvalidOperationException filter below: ObjectDisposedException derives from it.
-            await Error(c, 503, "The server is stopping; the model is no longer available.").ConfigureAwait(false);
-        }
-        catch (IOException) when (c.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away while sending.
-        }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
-        {
-            string message = e.Message;
-            if (e is ArgumentException { ParamName: { } param } && message.EndsWith($" (Parameter '{param}')", StringComparison.Ordinal))
-                message = message[..^$" (Parameter '{param}')".Length];
-            await Error(c, 400, message).ConfigureAwait(false);
-        }
-        catch (BadHttpRequestException e)
-        {
-            await Error(c, e.StatusCode, e.Message).ConfigureAwait(false);
-        }
-        catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e)
-        {
-            await Error(c, 400, $"ONNX Runtime failed to run the model on this request: {e.Message}").ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (c.RequestAborted.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            options.Log?.Invoke($"internal error: {e}");
-            await Error(c, 500, $"Internal error: {e.GetType().Name}: {e.Message}").ConfigureAwait(false);
+            return list;
         }
         finally
         {
-            if (slot) slots.Release();
-            Interlocked.Decrement(ref inFlight);
+            slots.Release();
+        }
+    }
+
+    /// <summary>The HTTP status and message of a failed inference request (the gRPC service maps the same statuses to
+    /// its codes): the request's own status, 503 once the model is disposed, 400 for what the model's checks and ONNX
+    /// Runtime refuse, 500 for anything else (logged).</summary>
+    internal (int Status, string Message) Classify(Exception e)
+    {
+        switch (e)
+        {
+            case RequestException r:
+                return (r.Status, r.Message);
+            case ObjectDisposedException:
+                // Before InvalidOperationException: ObjectDisposedException derives from it.
+                return (503, "The server is stopping; the model is no longer available.");
+            case ArgumentException or NotSupportedException or InvalidOperationException:
+                string message = e.Message;
+                if (e is ArgumentException { ParamName: { } param } && message.EndsWith($" (Parameter '{param}')", StringComparison.Ordinal))
+                    message = message[..^$" (Parameter '{param}')".Length];
+                return (400, message);
+            case Microsoft.ML.OnnxRuntime.OnnxRuntimeException:
+                return (400, $"ONNX Runtime failed to run the model on this request: {e.Message}");
+            default:
+                options.Log?.Invoke($"internal error: {e}");
+                return (500, $"Internal error: {e.GetType().Name}: {e.Message}");
         }
     }
 

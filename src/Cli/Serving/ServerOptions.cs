@@ -9,6 +9,10 @@ public sealed class ServerOptions
     /// <summary>The TCP port; 0 (the default) lets the system pick a free one, see <see cref="KServeServer.Port"/>.</summary>
     public int Port { get; init; }
 
+    /// <summary>The TCP port of the gRPC service (<c>inference.GRPCInferenceService</c>, HTTP/2 without TLS); 0 lets the
+    /// system pick (see <see cref="KServeServer.GrpcPort"/>); null (the default) turns gRPC off.</summary>
+    public int? GrpcPort { get; init; }
+
     /// <summary>The model's name in URLs (<c>/v2/models/{name}</c>). Default: the model's graph name, else <c>model</c>.</summary>
     public string? ModelName { get; init; }
 

@@ -1,0 +1,181 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using OnnxKeras.Cli.Serving.Grpc;
+
+namespace OnnxKeras.Cli.Serving;
+
+/// <summary>
+/// The Open Inference Protocol's gRPC service (<c>inference.GRPCInferenceService</c>, KServe v2 / Triton) over the same
+/// model, limits, batching and counters as the REST routes of <see cref="KServeServer"/>. Inputs come as typed
+/// <c>contents</c> (<c>fp32_contents</c>, <c>int64_contents</c>, <c>int_contents</c>) or as <c>raw_input_contents</c>
+/// (little-endian bytes); outputs are returned as <c>raw_output_contents</c>, as Triton does, so clients get ONNX Runtime's
+/// bits. Errors map the REST statuses to gRPC codes: 400 InvalidArgument, 401 Unauthenticated, 404 NotFound, 413
+/// ResourceExhausted, 503 Unavailable, 500 Internal.
+/// </summary>
+internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceService.GRPCInferenceServiceBase
+{
+    public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
+        Task.FromResult(new ServerLiveResponse { Live = true });
+
+    public override Task<ServerReadyResponse> ServerReady(ServerReadyRequest request, ServerCallContext context) =>
+        Task.FromResult(new ServerReadyResponse { Ready = true });
+
+    public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
+    {
+        ThrowIfUnknown(request.Name, request.Version);
+        return Task.FromResult(new ModelReadyResponse { Ready = true });
+    }
+
+    public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context) =>
+        Task.FromResult(new ServerMetadataResponse { Name = "onnxkeras", Version = KServeServer.Version });
+
+    public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
+    {
+        ThrowIfUnknown(request.Name, request.Version);
+        var response = new ModelMetadataResponse { Name = server.ModelName, Platform = "onnxruntime_onnx" };
+        response.Versions.Add(server.Options.ModelVersion);
+        foreach (var (infos, target) in new[] { (server.Model.Inputs, response.Inputs), (server.Model.Outputs, response.Outputs) })
+        {
+            foreach (var info in infos)
+            {
+                var t = new ModelMetadataResponse.Types.TensorMetadata { Name = info.Name, Datatype = InferCodec.Datatype(info.ElementType) };
+                t.Shape.AddRange(info.Dimensions.Select(d => d.Value ?? -1));
+                target.Add(t);
+            }
+        }
+        return Task.FromResult(response);
+    }
+
+    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    {
+        using var flight = server.EnterFlight();
+        try
+        {
+            ThrowIfUnknown(request.ModelName, request.ModelVersion);
+            var parsed = Parse(request);
+            var outputs = await server.RunAsync(parsed).ConfigureAwait(false);
+            var response = new ModelInferResponse
+            {
+                ModelName = server.ModelName,
+                ModelVersion = server.Options.ModelVersion,
+                Id = request.Id,
+            };
+            foreach (var (name, result) in outputs)
+            {
+                var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = name, Datatype = "FP32" };
+                tensor.Shape.AddRange(result.Shape);
+                response.Outputs.Add(tensor);
+                response.RawOutputContents.Add(ByteString.CopyFrom(MemoryMarshal.AsBytes(result.Data.AsSpan())));
+            }
+            return response;
+        }
+        catch (RpcException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            var (status, message) = server.Classify(e);
+            throw new RpcException(new Status(Code(status), message));
+        }
+    }
+
+    private void ThrowIfUnknown(string name, string version)
+    {
+        if (server.FindModel(name, version) is { } message) throw new RpcException(new Status(StatusCode.NotFound, message));
+    }
+
+    private static StatusCode Code(int httpStatus) => httpStatus switch
+    {
+        400 => StatusCode.InvalidArgument,
+        401 => StatusCode.Unauthenticated,
+        404 => StatusCode.NotFound,
+        408 => StatusCode.DeadlineExceeded,
+        413 => StatusCode.ResourceExhausted,
+        503 => StatusCode.Unavailable,
+        _ => StatusCode.Internal,
+    };
+
+    private static RequestException Bad(string message) => new(400, message);
+
+    /// <summary>The request as the REST path has it: inputs checked against the model before their data is copied.</summary>
+    private InferRequest Parse(ModelInferRequest request)
+    {
+        CheckParameters(request.Parameters, "the request");
+        bool raw = request.RawInputContents.Count > 0;
+        if (raw && request.RawInputContents.Count != request.Inputs.Count)
+            throw Bad($"raw_input_contents has {request.RawInputContents.Count} entries for {request.Inputs.Count} inputs; it needs one per input.");
+        var inputs = new List<ParsedInput>(request.Inputs.Count);
+        for (int k = 0; k < request.Inputs.Count; k++)
+        {
+            var t = request.Inputs[k];
+            if (inputs.Any(i => i.Name == t.Name)) throw Bad($"Input '{t.Name}' is given twice.");
+            CheckParameters(t.Parameters, $"input '{t.Name}'");
+            if (raw && t.Contents is not null)
+                throw Bad($"Input '{t.Name}' has contents although the request uses raw_input_contents; use one or the other.");
+            inputs.Add(Input(t, raw ? request.RawInputContents[k] : null));
+        }
+        string[]? outputs = request.Outputs.Count == 0 ? null : request.Outputs.Select(o =>
+        {
+            CheckParameters(o.Parameters, $"output '{o.Name}'");
+            return o.Name;
+        }).ToArray();
+        return new InferRequest(string.IsNullOrEmpty(request.Id) ? null : request.Id, inputs, outputs);
+    }
+
+    private ParsedInput Input(ModelInferRequest.Types.InferInputTensor t, ByteString? raw)
+    {
+        var info = server.Model.Inputs.FirstOrDefault(i => i.Name == t.Name);
+        if (info is not null && InferCodec.Datatype(info.ElementType) != t.Datatype)
+            throw Bad($"Input '{t.Name}' expects datatype {InferCodec.Datatype(info.ElementType)} but the request says {t.Datatype}.");
+        var (type, size) = t.Datatype switch
+        {
+            "FP32" => (TensorElementType.Float, 4),
+            "INT64" => (TensorElementType.Int64, 8),
+            "INT32" => (TensorElementType.Int32, 4),
+            _ => throw Bad($"Input '{t.Name}' has datatype {t.Datatype}; this server accepts FP32, INT64 and INT32."),
+        };
+        var shape = t.Shape.ToArray();
+        if (shape.Any(d => d < 0)) throw Bad($"Input '{t.Name}' has shape [{string.Join(", ", shape)}]; dimensions must be non-negative integers.");
+        server.Model.ValidateInput(t.Name, type, shape);
+        long count = 1;
+        foreach (long d in shape) count = d == 0 || count == 0 ? 0 : count > Array.MaxLength / d ? long.MaxValue : count * d;
+        if (count > Array.MaxLength) throw Bad($"Input '{t.Name}' has shape [{string.Join(", ", shape)}], more elements than one .NET array holds.");
+        string Mismatch(long got) => $"Input '{t.Name}' has shape [{string.Join(", ", shape)}], which needs {count} elements, but its data holds {got}.";
+        if (raw is not null)
+        {
+            if (raw.Length != count * size)
+                throw Bad($"Input '{t.Name}' has shape [{string.Join(", ", shape)}], which needs {count * size} bytes of {t.Datatype}, but its raw contents hold {raw.Length}.");
+            Array data = type switch
+            {
+                TensorElementType.Float => MemoryMarshal.Cast<byte, float>(raw.Span).ToArray(),
+                TensorElementType.Int64 => MemoryMarshal.Cast<byte, long>(raw.Span).ToArray(),
+                _ => MemoryMarshal.Cast<byte, int>(raw.Span).ToArray(),
+            };
+            return new ParsedInput(t.Name, type, shape, data);
+        }
+        var c = t.Contents ?? throw Bad($"Input '{t.Name}' has no contents and the request has no raw_input_contents.");
+        Array values = type switch
+        {
+            TensorElementType.Float => c.Fp32Contents.ToArray(),
+            TensorElementType.Int64 => c.Int64Contents.ToArray(),
+            _ => c.IntContents.ToArray(),
+        };
+        if (values.Length != count) throw Bad(Mismatch(values.Length));
+        return new ParsedInput(t.Name, type, shape, values);
+    }
+
+    /// <summary>The same rule as the REST requests: binary_data and binary_data_output may be false; anything else is
+    /// refused by name.</summary>
+    private static void CheckParameters(Google.Protobuf.Collections.MapField<string, InferParameter> parameters, string where)
+    {
+        foreach (var (name, value) in parameters)
+        {
+            if (name is "binary_data" or "binary_data_output" && value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.BoolParam && !value.BoolParam)
+                continue;
+            throw Bad($"Parameter '{name}' of {where} is not supported by this server.");
+        }
+    }
+}
