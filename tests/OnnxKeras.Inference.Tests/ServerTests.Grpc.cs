@@ -120,3 +120,86 @@ public sealed partial class ServerTests
         Assert.Single((await client.ModelInferAsync(GrpcDenseRequest([1, 2, 3], false), headers)).Outputs);
     }
 }
+
+/// <summary>The binary tensor data extension (Inference-Header-Content-Length), both ways.</summary>
+public sealed partial class ServerTests
+{
+    /// <summary>A binary-extension request: the JSON part, then the bytes of each binary input.</summary>
+    private static HttpRequestMessage BinaryRequest(string json, params byte[][] binary)
+    {
+        byte[] head = System.Text.Encoding.UTF8.GetBytes(json);
+        var body = head.Concat(binary.SelectMany(b => b)).ToArray();
+        var message = new HttpRequestMessage(HttpMethod.Post, "v2/models/m/infer") { Content = new ByteArrayContent(body) };
+        message.Content.Headers.ContentType = new("application/octet-stream");
+        message.Headers.Add("Inference-Header-Content-Length", head.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return message;
+    }
+
+    [Fact]
+    public async Task BinaryExtensionBothWaysEqualsPredictBitForBit()
+    {
+        await using var s = await Start(TestModels.Dense());
+        float[] x = [0.1f, -2.5f, 3.25f, 1e-3f, 7f, float.Epsilon];
+        var expected = s.Model.Predict(x, [2L, 3L]);
+        byte[] xBytes = MemoryMarshal.AsBytes(x.AsSpan()).ToArray();
+        string json = """{"id": "b", "inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "parameters": {"binary_data_size": 24}}], "outputs": [{"name": "y", "parameters": {"binary_data": true}}]}""";
+        using var r = await s.Http.SendAsync(BinaryRequest(json, xBytes));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        byte[] body = await r.Content.ReadAsByteArrayAsync();
+        int jsonLength = int.Parse(r.Headers.GetValues("Inference-Header-Content-Length").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        var head = System.Text.Json.JsonDocument.Parse(body.AsMemory(0, jsonLength)).RootElement;
+        var output = head.GetProperty("outputs")[0];
+        Assert.Equal("y", output.GetProperty("name").GetString());
+        Assert.False(output.TryGetProperty("data", out _));
+        Assert.Equal(expected.Data.Length * 4, output.GetProperty("parameters").GetProperty("binary_data_size").GetInt32());
+        Assert.Equal(jsonLength + expected.Data.Length * 4, body.Length);
+        float[] y = MemoryMarshal.Cast<byte, float>(body.AsSpan(jsonLength)).ToArray();
+        Assert.Equal(expected.Data.Select(BitConverter.SingleToInt32Bits), y.Select(BitConverter.SingleToInt32Bits));
+
+        // Binary in, JSON out (no binary output asked for): the same values as text.
+        string jsonOut = """{"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "parameters": {"binary_data_size": 24}}]}""";
+        using var r2 = await s.Http.SendAsync(BinaryRequest(jsonOut, xBytes));
+        Assert.Equal(HttpStatusCode.OK, r2.StatusCode);
+        Assert.False(r2.Headers.Contains("Inference-Header-Content-Length"));
+        var text = System.Text.Json.JsonDocument.Parse(await r2.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(expected.Data.Select(BitConverter.SingleToInt32Bits), Floats(text.GetProperty("outputs")[0]).Select(BitConverter.SingleToInt32Bits));
+
+        // JSON in, binary out for every output (request-level binary_data_output).
+        using var plain = new StringContent("""{"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "data": [0.1, -2.5, 3.25, 0.001, 7, 1E-45]}], "parameters": {"binary_data_output": true}}""");
+        using var r3 = await s.Http.PostAsync("v2/models/m/infer", plain);
+        Assert.Equal(HttpStatusCode.OK, r3.StatusCode);
+        byte[] body3 = await r3.Content.ReadAsByteArrayAsync();
+        int jsonLength3 = int.Parse(r3.Headers.GetValues("Inference-Header-Content-Length").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(expected.Data.Select(BitConverter.SingleToInt32Bits), MemoryMarshal.Cast<byte, float>(body3.AsSpan(jsonLength3)).ToArray().Select(BitConverter.SingleToInt32Bits));
+    }
+
+    public static TheoryData<string, string, int, string> BadBinaryRequests => new()
+    {
+        { "size does not match the shape", """{"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "parameters": {"binary_data_size": 20}}]}""", 20, "needs 24 bytes of binary data, but its binary_data_size is 20" },
+        { "body shorter than declared", """{"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "parameters": {"binary_data_size": 24}}]}""", 16, "ends inside the binary data of input 'x': 16 of its 24 bytes arrived" },
+        { "bytes left over", """{"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "parameters": {"binary_data_size": 24}}]}""", 28, "more bytes after the binary data" },
+        { "data and binary", """{"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "data": [1, 2, 3, 4, 5, 6], "parameters": {"binary_data_size": 24}}]}""", 24, "both 'data' and binary_data_size" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadBinaryRequests))]
+    public async Task BadBinaryRequestsGet400(string what, string json, int bytes, string message)
+    {
+        await using var s = await Start(TestModels.Dense());
+        using var r = await s.Http.SendAsync(BinaryRequest(json, new byte[bytes]));
+        string body = await r.Content.ReadAsStringAsync();
+        Assert.True(r.StatusCode == HttpStatusCode.BadRequest, $"{what}: {r.StatusCode} {body}");
+        Assert.Contains(message, body, StringComparison.Ordinal);
+        await AssertStillServing(s.Http);
+    }
+
+    [Fact]
+    public async Task BinaryDataSizeWithoutTheHeaderIsRefused()
+    {
+        await using var s = await Start(TestModels.Dense());
+        var (status, error) = await Post(s.Http, "v2/models/m/infer",
+            """{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "parameters": {"binary_data_size": 12}}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("needs the binary tensor data extension (the Inference-Header-Content-Length header)", error.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+}

@@ -29,7 +29,7 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
     }
 
     public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context) =>
-        Task.FromResult(new ServerMetadataResponse { Name = "onnxkeras", Version = KServeServer.Version });
+        Task.FromResult(new ServerMetadataResponse { Name = "onnxkeras", Version = KServeServer.Version, Extensions = { "binary_tensor_data" } });
 
     public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {

@@ -24,7 +24,16 @@ internal sealed record ParsedInput(string Name, TensorElementType Type, long[] S
 }
 
 /// <summary>An Open Inference Protocol infer request, parsed.</summary>
-internal sealed record InferRequest(string? Id, IReadOnlyList<ParsedInput> Inputs, string[]? Outputs);
+/// <param name="Id">The request's id, echoed.</param>
+/// <param name="Inputs">The inputs with their data.</param>
+/// <param name="Outputs">The requested outputs in order, or null for the default.</param>
+/// <param name="BinaryOutputs">Outputs to return as binary tensor data (the binary extension): null for none, empty for
+/// all (request-level <c>binary_data_output</c>), else the names (output-level <c>binary_data</c>).</param>
+internal sealed record InferRequest(string? Id, IReadOnlyList<ParsedInput> Inputs, string[]? Outputs, IReadOnlySet<string>? BinaryOutputs = null)
+{
+    /// <summary>Whether output <paramref name="name"/> goes back as binary data.</summary>
+    public bool IsBinary(string name) => BinaryOutputs is { } b && (b.Count == 0 || b.Contains(name));
+}
 
 /// <summary>JSON of the Open Inference Protocol (KServe v2 REST): datatypes and responses (requests: <see cref="InferRequestReader"/>).</summary>
 internal static class InferCodec
@@ -49,8 +58,10 @@ internal static class InferCodec
         _ => t.ToString().ToUpperInvariant(),
     };
 
+    /// <summary>Writes the JSON response; outputs for which <paramref name="binary"/> says true get
+    /// <c>"parameters": {"binary_data_size": n}</c> instead of <c>data</c> (their bytes follow the JSON, in order).</summary>
     public static void WriteResponse(Utf8JsonWriter w, string modelName, string version, string? id,
-                                     IReadOnlyList<(string Name, DenseTensorResult Result)> outputs)
+                                     IReadOnlyList<(string Name, DenseTensorResult Result)> outputs, Func<string, bool>? binary = null)
     {
         w.WriteStartObject();
         w.WriteString("model_name", modelName);
@@ -65,6 +76,14 @@ internal static class InferCodec
             w.WriteStartArray("shape");
             foreach (var d in r.Shape) w.WriteNumberValue(d);
             w.WriteEndArray();
+            if (binary?.Invoke(name) == true)
+            {
+                w.WriteStartObject("parameters");
+                w.WriteNumber("binary_data_size", (long)r.Data.Length * sizeof(float));
+                w.WriteEndObject();
+                w.WriteEndObject();
+                continue;
+            }
             w.WriteStartArray("data");
             foreach (var v in r.Data)
             {

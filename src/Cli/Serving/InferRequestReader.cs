@@ -9,7 +9,7 @@ using OnnxKeras.Inference;
 namespace OnnxKeras.Cli.Serving;
 
 /// <summary>
-/// Reads an Open Inference Protocol (KServe v2) JSON infer request from the request body as it arrives, token by token,
+/// Reads an Open Inference Protocol (KServe v2) infer request (JSON, optionally followed by binary tensor data) from the request body as it arrives, token by token,
 /// so that memory follows the tensors the request declares, not the size of the body:
 /// <list type="bullet">
 /// <item>An input's <c>shape</c> and <c>datatype</c> are checked against the model (name, type, rank, fixed dimensions)
@@ -20,8 +20,11 @@ namespace OnnxKeras.Cli.Serving;
 /// <item>No JSON token may be longer than <see cref="MaxTokenBytes"/>; nesting is limited to <see cref="MaxDepth"/>.</item>
 /// <item>FP32 numbers outside float's range (such as <c>1e39</c>) are refused instead of becoming infinities; the strings
 /// <c>"NaN"</c>, <c>"Infinity"</c> and <c>"-Infinity"</c> remain the way to send those values.</item>
-/// <item><c>parameters</c>: <c>binary_data</c> and <c>binary_data_output</c> are accepted when false; any other
-/// parameter, or those set to true, is refused by name (this server speaks JSON only).</item>
+/// <item>The binary tensor data extension: with the length of the JSON part (the <c>Inference-Header-Content-Length</c>
+/// header) the JSON part ends there, and each input with <c>"parameters": {"binary_data_size": n}</c> takes exactly n bytes
+/// (its element count times the element size) from what follows, in input order, with nothing left over. Outputs ask for
+/// binary data with <c>binary_data</c> (per output) or <c>binary_data_output</c> (the request). Any other parameter is
+/// refused by name.</item>
 /// </list>
 /// Errors are <see cref="RequestException"/> (400, 413) or <see cref="ArgumentException"/> from the model's input checks.
 /// </summary>
@@ -52,11 +55,20 @@ internal sealed class InferRequestReader
 
     private enum Frame { Root, Inputs, Input, Shape, Data, Outputs, Output, Parameters }
 
-    public InferRequestReader(OnnxModel model, long maxBodyBytes)
+    /// <param name="model">The model the request is checked against.</param>
+    /// <param name="maxBodyBytes">The body limit.</param>
+    /// <param name="jsonBytes">With the binary tensor data extension, the length of the JSON part
+    /// (<c>Inference-Header-Content-Length</c>); binary tensor data follows it. Null without the extension.</param>
+    public InferRequestReader(OnnxModel model, long maxBodyBytes, long? jsonBytes = null)
     {
         this.model = model;
         this.maxBodyBytes = maxBodyBytes;
+        this.jsonBytes = jsonBytes;
     }
+
+    private readonly long? jsonBytes;
+    private HashSet<string>? binaryOutputs;      // null: none; empty: all
+    private bool outputBinary;                   // the output object being read asked for binary data
 
     private static RequestException Bad(string message) => new(400, message);
 
@@ -70,24 +82,90 @@ internal sealed class InferRequestReader
             var result = await body.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
             long consumed = 0;
+            bool jsonEnds = false;
             try
             {
                 if (consumedTotal + buffer.Length > maxBodyBytes)
                     throw new RequestException(413, $"The request body is larger than the limit of {maxBodyBytes} bytes.");
-                consumed = Feed(buffer, result.IsCompleted);
+                var json = buffer;
+                if (jsonBytes is long n && consumedTotal + buffer.Length >= n)
+                {
+                    json = buffer.Slice(0, n - consumedTotal);
+                    jsonEnds = true;
+                }
+                consumed = Feed(json, result.IsCompleted || jsonEnds);
                 consumedTotal += consumed;
-                if (buffer.Length - consumed > MaxTokenBytes)
+                if (json.Length - consumed > MaxTokenBytes)
                     throw Bad($"The request body holds a JSON token longer than {MaxTokenBytes} bytes.");
+                if (jsonEnds && consumed != json.Length)
+                    throw Bad($"The JSON part ends inside a token at Inference-Header-Content-Length {jsonBytes}.");
             }
             finally
             {
                 // Also on errors, so that the caller can still drain the rest of the body.
-                body.AdvanceTo(buffer.GetPosition(consumed), buffer.End);
+                body.AdvanceTo(buffer.GetPosition(consumed), jsonEnds ? buffer.GetPosition(consumed) : buffer.End);
             }
-            if (result.IsCompleted) break;
+            if (jsonEnds) break;
+            if (result.IsCompleted)
+            {
+                if (jsonBytes is not null)
+                    throw Bad($"The body ends after {consumedTotal} bytes, before the {jsonBytes} bytes of JSON that Inference-Header-Content-Length announces.");
+                break;
+            }
         }
         if (!done) throw Bad("The request body is not valid JSON: it ends before the request object is complete.");
-        return new InferRequest(id, inputs, outputs is { Count: > 0 } ? outputs.ToArray() : null);
+        if (jsonBytes is not null) await ReadBinaryAsync(body, consumedTotal, cancellationToken).ConfigureAwait(false);
+        else if (pendingBinary.Count > 0) throw Bad($"Input '{pendingBinary[0].Input.Name}' has binary_data_size, which needs the Inference-Header-Content-Length header.");
+        return new InferRequest(id, inputs, outputs is { Count: > 0 } ? outputs.ToArray() : null, binaryOutputs);
+    }
+
+    /// <summary>The inputs whose data follows the JSON part as binary, in input order (their arrays are filled here).</summary>
+    private readonly List<(ParsedInput Input, long Bytes)> pendingBinary = [];
+
+    /// <summary>Reads the binary tensor data after the JSON part: exactly each binary input's bytes, in order, nothing after.</summary>
+    private async Task ReadBinaryAsync(PipeReader body, long consumedTotal, CancellationToken cancellationToken)
+    {
+        foreach (var (input, bytes) in pendingBinary)
+        {
+            long filled = 0;
+            while (filled < bytes)
+            {
+                var result = await body.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                long take = Math.Min(buffer.Length, bytes - filled);
+                try
+                {
+                    if (consumedTotal + take > maxBodyBytes)
+                        throw new RequestException(413, $"The request body is larger than the limit of {maxBodyBytes} bytes.");
+                    if (take == 0 && result.IsCompleted)
+                        throw Bad($"The body ends inside the binary data of input '{input.Name}': {filled} of its {bytes} bytes arrived.");
+                    Copy(buffer.Slice(0, take), input.Data, filled);
+                    filled += take;
+                    consumedTotal += take;
+                }
+                finally
+                {
+                    body.AdvanceTo(buffer.GetPosition(take));
+                }
+            }
+        }
+        var rest = await body.ReadAsync(cancellationToken).ConfigureAwait(false);
+        long extra = rest.Buffer.Length;
+        body.AdvanceTo(rest.Buffer.End);
+        if (extra > 0 || !rest.IsCompleted)
+            throw Bad("The body holds more bytes after the binary data of the inputs that declare binary_data_size.");
+    }
+
+    private static void Copy(ReadOnlySequence<byte> source, Array target, long offset)
+    {
+        Span<byte> bytes = target switch
+        {
+            float[] f => System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.AsSpan()),
+            long[] l => System.Runtime.InteropServices.MemoryMarshal.AsBytes(l.AsSpan()),
+            int[] i => System.Runtime.InteropServices.MemoryMarshal.AsBytes(i.AsSpan()),
+            _ => throw new InvalidOperationException("unreachable"),
+        };
+        source.CopyTo(bytes[(int)offset..]);
     }
 
     /// <summary>Consumes the complete tokens of <paramref name="buffer"/>; returns the bytes consumed.</summary>
@@ -142,6 +220,7 @@ internal sealed class InferRequestReader
                 if (t == JsonTokenType.EndArray) { frames.Pop(); return; }
                 if (t != JsonTokenType.StartObject) throw Bad("Each element of 'outputs' needs a 'name' string.");
                 outputName = null;
+                outputBinary = false;
                 frames.Push(Frame.Output);
                 return;
             case Frame.Shape:
@@ -185,7 +264,7 @@ internal sealed class InferRequestReader
                 frames.Push(Frame.Parameters);
                 return;
             case (Frame.Parameters, _):
-                Parameter(property!, ref r);
+                Parameter(frames.ElementAt(1), property!, ref r);
                 return;
             case (Frame.Input, "name"):
                 input!.Name = t == JsonTokenType.String ? String(ref r, "an input name") : throw Bad("Each input needs a 'name' string.");
@@ -238,23 +317,45 @@ internal sealed class InferRequestReader
                 if (outputName is null) throw Bad("Each element of 'outputs' needs a 'name' string.");
                 if (outputs!.Count >= 4096) throw Bad("'outputs' names more than 4096 outputs.");
                 outputs.Add(outputName);
+                if (outputBinary) (binaryOutputs ??= []).Add(outputName);
                 break;
         }
     }
 
-    private void Parameter(string name, ref Utf8JsonReader r)
+    /// <summary>A parameter of the request, an input or an output (<paramref name="owner"/>): the binary extension's
+    /// <c>binary_data_output</c> (request), <c>binary_data</c> (output; on an input only false), <c>binary_data_size</c>
+    /// (input, with the extension header). Anything else is refused by name.</summary>
+    private void Parameter(Frame owner, string name, ref Utf8JsonReader r)
     {
         var t = r.TokenType;
-        if (name is "binary_data" or "binary_data_output")
+        switch (owner, name)
         {
-            if (t == JsonTokenType.False) return;
-            if (t == JsonTokenType.True)
-                throw Bad($"Parameter '{name}' asks for the binary tensor data extension, which this server does not support; send and receive JSON data.");
-            throw Bad($"Parameter '{name}' must be a boolean.");
+            case (Frame.Input, "binary_data_size"):
+                if (jsonBytes is null)
+                    throw Bad($"Parameter 'binary_data_size' of input '{input!.Name ?? "?"}' needs the binary tensor data extension (the Inference-Header-Content-Length header).");
+                input!.BinarySize = t == JsonTokenType.Number && r.TryGetInt64(out long size) && size >= 0
+                    ? size : throw Bad("Parameter 'binary_data_size' must be a non-negative integer.");
+                return;
+            case (Frame.Root, "binary_data_output"):
+                if (Bool(ref r, name)) binaryOutputs = [];
+                return;
+            case (Frame.Output, "binary_data"):
+                outputBinary = Bool(ref r, name);
+                return;
+            case (Frame.Input, "binary_data"):
+                if (!Bool(ref r, name)) return;
+                throw Bad($"Parameter 'binary_data' of input '{input!.Name ?? "?"}': give its byte count as 'binary_data_size' instead.");
         }
         if (t is JsonTokenType.StartArray or JsonTokenType.StartObject) skipDepth = 1;
-        throw Bad($"Parameter '{name}' is not supported by this server (it accepts binary_data and binary_data_output set to false).");
+        throw Bad($"Parameter '{name}' is not supported by this server (it accepts binary_data, binary_data_output and binary_data_size).");
     }
+
+    private static bool Bool(ref Utf8JsonReader r, string name) => r.TokenType switch
+    {
+        JsonTokenType.True => true,
+        JsonTokenType.False => false,
+        _ => throw Bad($"Parameter '{name}' must be a boolean."),
+    };
 
     // ---------------------------------------------------------------- tensor data
 
@@ -350,13 +451,24 @@ internal sealed class InferRequestReader
         public ElementSink? Sink;
         public ArrayBufferWriter<byte>? Raw;   // data that came before shape/datatype: (kind, length, bytes) per element
         public int DataDepth;
+        public long? BinarySize;                // binary tensor data extension: the bytes that follow the JSON part
 
         public ParsedInput Finish(InferRequestReader reader)
         {
             if (Name is null) throw Bad("Each input needs a 'name' string.");
             if (Shape is null) throw Bad($"Input '{Name}' needs a 'shape' array.");
             if (Datatype is null) throw Bad($"Input '{Name}' needs a 'datatype' string (e.g. \"FP32\").");
-            if (Sink is null && Raw is null) throw Bad($"Input '{Name}' has no 'data' (binary tensor data is not supported).");
+            if (BinarySize is long binary)
+            {
+                if (Sink is not null || Raw is not null) throw Bad($"Input '{Name}' has both 'data' and binary_data_size; give one.");
+                if (binary > reader.maxBodyBytes)
+                    throw new RequestException(413, $"Input '{Name}' declares {binary} bytes of binary data; the body limit is {reader.maxBodyBytes}.");
+                var sink = reader.Sink(this);
+                var parsed = sink.Allocate(binary);
+                reader.pendingBinary.Add((parsed, binary));
+                return parsed;
+            }
+            if (Sink is null && Raw is null) throw Bad($"Input '{Name}' has no 'data' (nor binary_data_size with the binary extension).");
             if (Raw is not null)
             {
                 Sink = reader.Sink(this);
@@ -427,6 +539,22 @@ internal sealed class InferRequestReader
                         ? i : throw Bad($"Input '{name}' (INT32) has an element that is not a 32-bit integer: {Encoding.UTF8.GetString(token)}.");
                     return;
             }
+        }
+
+        /// <summary>The input with an array of the declared count, to be filled from binary data of
+        /// <paramref name="bytes"/> bytes, which must be exactly the count times the element size.</summary>
+        public ParsedInput Allocate(long bytes)
+        {
+            int size = type switch { TensorElementType.Float or TensorElementType.Int32 => 4, _ => 8 };
+            if (bytes != expected * size)
+                throw Bad($"Input '{name}' has shape {ShapeText(shape)}, which needs {expected * size} bytes of binary data, but its binary_data_size is {bytes}.");
+            Array data = type switch
+            {
+                TensorElementType.Float => new float[expected],
+                TensorElementType.Int64 => new long[expected],
+                _ => new int[expected],
+            };
+            return new ParsedInput(name, type, shape, data);
         }
 
         public ParsedInput Finish()

@@ -229,6 +229,7 @@ public sealed class KServeServer : IAsyncDisposable
             w.WriteString("name", "onnxkeras");
             w.WriteString("version", Version);
             w.WriteStartArray("extensions");
+            w.WriteStringValue("binary_tensor_data");
             w.WriteEndArray();
             w.WriteEndObject();
         }));
@@ -306,7 +307,24 @@ public sealed class KServeServer : IAsyncDisposable
         {
             var request = await ReadRequestAsync(c).ConfigureAwait(false);
             var outputs = await RunAsync(request).ConfigureAwait(false);
-            await Json(c, 200, w => InferCodec.WriteResponse(w, ModelName, options.ModelVersion, request.Id, outputs)).ConfigureAwait(false);
+            if (request.BinaryOutputs is null || !outputs.Any(o => request.IsBinary(o.Name)))
+            {
+                await Json(c, 200, w => InferCodec.WriteResponse(w, ModelName, options.ModelVersion, request.Id, outputs)).ConfigureAwait(false);
+                return;
+            }
+            // The binary tensor data extension: the JSON part, then each binary output's little-endian floats in order.
+            var json = new ArrayBufferWriter<byte>(256);
+            using (var w = new Utf8JsonWriter(json, WriterOptions))
+                InferCodec.WriteResponse(w, ModelName, options.ModelVersion, request.Id, outputs, request.IsBinary);
+            var binary = outputs.Where(o => request.IsBinary(o.Name)).ToList();
+            c.Response.StatusCode = 200;
+            c.Response.ContentType = "application/octet-stream";
+            c.Response.Headers["Inference-Header-Content-Length"] = json.WrittenCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            c.Response.ContentLength = json.WrittenCount + binary.Sum(o => (long)o.Result.Data.Length * sizeof(float));
+            var writer = c.Response.BodyWriter;
+            writer.Write(json.WrittenSpan);
+            foreach (var (_, result) in binary) writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(result.Data.AsSpan()));
+            await writer.FlushAsync(c.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException && c.RequestAborted.IsCancellationRequested)
         {
@@ -419,7 +437,13 @@ public sealed class KServeServer : IAsyncDisposable
         timeout.CancelAfter(options.RequestBodyTimeout);
         try
         {
-            return await new InferRequestReader(model, limit).ReadAsync(c.Request.BodyReader, timeout.Token).ConfigureAwait(false);
+            long? jsonBytes = null;
+            if (c.Request.Headers.TryGetValue("Inference-Header-Content-Length", out var header))
+            {
+                jsonBytes = long.TryParse(header.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long h) && h > 0 && h <= limit
+                    ? h : throw new RequestException(400, $"Inference-Header-Content-Length must be a positive integer no larger than the body limit ({limit}), not '{header}'.");
+            }
+            return await new InferRequestReader(model, limit, jsonBytes).ReadAsync(c.Request.BodyReader, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !c.RequestAborted.IsCancellationRequested)
         {
