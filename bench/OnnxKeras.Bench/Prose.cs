@@ -70,11 +70,15 @@ internal static class Prose
             "gradients to that buffer and skips the copy), and the 7-op row is the packed update without libtorch's fused " +
             "kernel; inference is at batch 1 with one ONNX Runtime thread; export and saving use the same model, saving " +
             "to files in the system temp folder."),
-        ("server", "Server (Open Inference Protocol over HTTP, loopback)",
+        ("server", "Server (Open Inference Protocol over HTTP and gRPC, loopback)",
             "`dotnet run -c Release --project bench/OnnxKeras.ServerBench`, a separate program (no TorchSharp): " +
-            "`models/mnist_mlp.onnx` served on 127.0.0.1 by `onnxkeras serve` in-process, one-row JSON requests (784 numbers " +
-            "each) from 1, 8 and 64 concurrent clients on the same cores, with batching off and with dynamic batching (at most " +
-            "64 rows, 2 ms delay), settings alternating between rounds. It writes its table to `bench/out/server.md`, which " +
-            "this section copies; the file's own header line tells when and with what settings it was measured."),
+            "`models/mnist_mlp.onnx` served on 127.0.0.1 by `onnxkeras serve` in-process, one-row requests (784 numbers " +
+            "each) from 1, 8 and 64 concurrent clients on the same cores: REST JSON with batching off and with dynamic " +
+            "batching (at most 64 rows, 2 ms delay), REST with the binary tensor data extension (binary in and out) and gRPC " +
+            "(raw contents in and out), settings alternating between rounds. A soak then sends 100,000 mixed requests (valid " +
+            "JSON, binary and gRPC, and bad ones: oversized data, wrong shape, malformed JSON, FP32 overflow) from 8 clients and " +
+            "reports the process's resident memory after a warm-up and at the end. It writes its table to " +
+            "`bench/out/server.md`, which this section copies; the file's own header line tells when and with what settings " +
+            "it was measured."),
     ];
 }
