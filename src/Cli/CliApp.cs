@@ -52,6 +52,7 @@ public sealed class CliApp
           --max-request-bytes <n>     larger bodies get HTTP 413 (default 67108864)
           --max-concurrency <n>       more concurrent infer requests get HTTP 503 (default 256)
           --body-timeout-s <s>        a request body that takes longer gets HTTP 408 (default 60)
+          --access-log <file|->       append one JSON line per request to the file (- for standard output)
           --api-key-file <file>       require 'Authorization: Bearer <key>' (the file's first line) on every route but
                                       /v2/health; the environment variable ONNXKERAS_API_KEY does the same
           --device, --threads         as for predict
@@ -142,7 +143,7 @@ public sealed class CliApp
 
     private int Serve(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        string? modelPath = null, host = null, name = null, apiKeyFile = null;
+        string? modelPath = null, host = null, name = null, apiKeyFile = null, accessLogPath = null;
         double bodyTimeoutS = 60;
         int? port = null, threads = null, grpcPort = null;
         int maxBatch = 1, maxConcurrency = 256;
@@ -184,6 +185,7 @@ public sealed class CliApp
                         ? tv : throw new UsageException($"--body-timeout-s must be a number in (0, 86400], not '{t}'.");
                     break;
                 case "--api-key-file": apiKeyFile = Value(); break;
+                case "--access-log": accessLogPath = Value(); break;
                 case "--threads": threads = PositiveInt(args[i], Value()); break;
                 case "--device": device = ParseDevice(Value()); break;
                 default:
@@ -198,6 +200,20 @@ public sealed class CliApp
         string? apiKey = apiKeyFile is not null ? ReadApiKey(apiKeyFile)
             : Environment.GetEnvironmentVariable("ONNXKERAS_API_KEY") is { Length: > 0 } envKey ? envKey.Trim() : null;
         var log = TextWriter.Synchronized(stderr);
+        TextWriter? accessLog = null;
+        if (accessLogPath == "-") accessLog = TextWriter.Synchronized(stdout);
+        else if (accessLogPath is not null)
+        {
+            try
+            {
+                accessLog = TextWriter.Synchronized(new StreamWriter(accessLogPath, append: true) { AutoFlush = true });
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"--access-log '{accessLogPath}' cannot be opened: {e.Message}");
+            }
+        }
+        using var accessLogOwner = accessLogPath is not null and not "-" ? accessLog : null;
         using var model = OnnxModel.Load(modelPath, new InferenceOptions
         {
             Device = device,
@@ -216,6 +232,7 @@ public sealed class CliApp
             MaxConcurrency = maxConcurrency,
             RequestBodyTimeout = TimeSpan.FromSeconds(bodyTimeoutS),
             ApiKey = apiKey,
+            AccessLog = accessLog is null ? null : accessLog.WriteLine,
             Log = m => log.WriteLine(m),
         };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ShutdownToken);

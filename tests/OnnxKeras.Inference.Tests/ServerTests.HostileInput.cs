@@ -205,3 +205,38 @@ public sealed partial class ServerTests
         }
     }
 }
+
+/// <summary>Observability: Prometheus metrics and the access log.</summary>
+public sealed partial class ServerTests
+{
+    [Fact]
+    public async Task MetricsCountRequestsByStatusAndProtocol()
+    {
+        var lines = new List<string>();
+        var (s, channel, client) = await StartGrpc(new ServerOptions { ModelName = "m", GrpcPort = 0, AccessLog = l => { lock (lines) lines.Add(l); } });
+        await using var _ = s;
+        using var __ = channel;
+        Assert.Equal(HttpStatusCode.OK, (await Post(s.Http, "v2/models/m/infer", DenseRequest([1, 2, 3]))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Post(s.Http, "v2/models/m/infer", DenseRequest([4, 5, 6]))).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Post(s.Http, "v2/models/m/infer", "{")).Status);
+        await client.ModelInferAsync(GrpcDenseRequest([1, 2, 3], raw: true));
+        await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await client.ModelInferAsync(GrpcDenseRequest([1, 2], raw: false)));
+
+        string text = await s.Http.GetStringAsync("metrics");
+        Assert.Contains("""onnxkeras_inference_requests_total{model="m",protocol="rest",status="200"} 2""", text, StringComparison.Ordinal);
+        Assert.Contains("""onnxkeras_inference_requests_total{model="m",protocol="rest",status="400"} 1""", text, StringComparison.Ordinal);
+        Assert.Contains("""onnxkeras_inference_requests_total{model="m",protocol="grpc",status="OK"} 1""", text, StringComparison.Ordinal);
+        Assert.Contains("""onnxkeras_inference_requests_total{model="m",protocol="grpc",status="InvalidArgument"} 1""", text, StringComparison.Ordinal);
+        Assert.Contains("""onnxkeras_inference_request_duration_seconds_count{model="m",protocol="rest"} 3""", text, StringComparison.Ordinal);
+        Assert.Contains("""onnxkeras_inference_requests_in_flight{model="m"} 0""", text, StringComparison.Ordinal);
+        Assert.Contains("""onnxkeras_model_runs_total{model="m"} 3""", text, StringComparison.Ordinal);
+
+        // The access log has a JSON line per HTTP request: the five REST calls above (three infer, the metrics GET is
+        // logged after its own answer) and the two gRPC calls.
+        await WaitUntil(() => { lock (lines) return lines.Count >= 5; });
+        var entries = lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([200, 200, 400], entries.Where(e => e.GetProperty("path").GetString() == "/v2/models/m/infer").Select(e => e.GetProperty("status").GetInt32()));
+        Assert.Equal(2, entries.Count(e => e.GetProperty("path").GetString() == "/inference.GRPCInferenceService/ModelInfer"));
+        Assert.All(entries, e => Assert.True(e.GetProperty("ms").GetDouble() >= 0));
+    }
+}

@@ -50,7 +50,7 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
 
     public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
-        using var flight = server.EnterFlight();
+        using var flight = server.EnterFlight("grpc");
         try
         {
             ThrowIfUnknown(request.ModelName, request.ModelVersion);
@@ -69,15 +69,18 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
                 response.Outputs.Add(tensor);
                 response.RawOutputContents.Add(ByteString.CopyFrom(MemoryMarshal.AsBytes(result.Data.AsSpan())));
             }
+            flight.Complete(nameof(StatusCode.OK));
             return response;
         }
-        catch (RpcException)
+        catch (RpcException e)
         {
+            flight.Complete(e.StatusCode.ToString());
             throw;
         }
         catch (Exception e)
         {
             var (status, message) = server.Classify(e);
+            flight.Complete(Code(status).ToString());
             throw new RpcException(new Status(Code(status), message));
         }
     }

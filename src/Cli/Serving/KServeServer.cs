@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 using OnnxKeras.Inference;
 
 namespace OnnxKeras.Cli.Serving;
@@ -37,6 +38,7 @@ public sealed class KServeServer : IAsyncDisposable
     private readonly SemaphoreSlim slots;
     private int stopped;
     private int inFlight;
+    private readonly ServerMetrics metrics = new();
     private long requestsServed;
     private long directRuns;
 
@@ -191,12 +193,42 @@ public sealed class KServeServer : IAsyncDisposable
     private static readonly (System.Text.RegularExpressions.Regex Path, string Allow)[] Routes =
     [
         (new(@"^/v2(/health/(live|ready))?/?$"), "GET"),
+        (new(@"^/metrics/?$"), "GET"),
         (new(@"^/v2/models/[^/]+(/versions/[^/]+)?(/ready)?/?$"), "GET"),
         (new(@"^/v2/models/[^/]+(/versions/[^/]+)?/infer/?$"), "POST"),
     ];
 
     private void MapRoutes()
     {
+        if (options.AccessLog is { } accessLog)
+        {
+            // One JSON line per request, written when the response has been sent.
+            app.Use(async (c, next) =>
+            {
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
+                try
+                {
+                    await next(c).ConfigureAwait(false);
+                }
+                finally
+                {
+                    var line = new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["time"] = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                        ["remote"] = c.Connection.RemoteIpAddress?.ToString(),
+                        ["method"] = c.Request.Method,
+                        ["path"] = c.Request.Path.Value,
+                        ["protocol"] = c.Request.Protocol,
+                        ["status"] = c.RequestAborted.IsCancellationRequested && !c.Response.HasStarted ? 499 : c.Response.StatusCode,
+                        ["ms"] = Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, 3),
+                        ["bytes_in"] = c.Request.ContentLength,
+                        ["bytes_out"] = c.Response.ContentLength,
+                    };
+                    accessLog(line.ToJsonString());
+                }
+            });
+        }
+
         if (options.ApiKey is { } key)
         {
             byte[] expected = System.Text.Encoding.UTF8.GetBytes("Bearer " + key);
@@ -246,6 +278,8 @@ public sealed class KServeServer : IAsyncDisposable
             app.MapPost(prefix + "/infer", (HttpContext c) => WithModel(c, InferAsync));
         }
         if (options.GrpcPort is not null) app.MapGrpcService<GrpcInferenceService>();
+        metrics.Registry.AddBeforeCollectCallback(() => metrics.ModelRuns.WithLabels(ModelName).IncTo(ModelRuns));
+        app.MapMetrics("/metrics", metrics.Registry);
         app.MapFallback((HttpContext c) =>
         {
             string path = c.Request.Path.Value ?? "";
@@ -302,7 +336,12 @@ public sealed class KServeServer : IAsyncDisposable
         // The concurrency slot guards the model run and is taken once the request is read (RunAsync), so that clients
         // that send their bodies slowly hold no slot (their reading is bounded by RequestBodyTimeout and Kestrel's
         // minimum rate).
-        using var flight = EnterFlight();
+        using var flight = EnterFlight("rest");
+        c.Response.OnStarting(() =>
+        {
+            flight.Complete(c.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return Task.CompletedTask;
+        });
         try
         {
             var request = await ReadRequestAsync(c).ConfigureAwait(false);
@@ -343,15 +382,28 @@ public sealed class KServeServer : IAsyncDisposable
     }
 
     /// <summary>Counts an inference request in flight (<see cref="RequestsInFlight"/>) until disposed.</summary>
-    internal FlightScope EnterFlight()
+    internal FlightScope EnterFlight(string protocol)
     {
         Interlocked.Increment(ref inFlight);
-        return new FlightScope(this);
+        metrics.InFlight.WithLabels(ModelName).Inc();
+        return new FlightScope(this, protocol, System.Diagnostics.Stopwatch.GetTimestamp());
     }
 
-    internal readonly struct FlightScope(KServeServer server) : IDisposable
+    /// <summary>An inference request in flight; <see cref="Complete"/> records its answer in the metrics.</summary>
+    internal sealed class FlightScope(KServeServer server, string protocol, long started) : IDisposable
     {
-        public void Dispose() => Interlocked.Decrement(ref server.inFlight);
+        private string status = "aborted";
+
+        public void Complete(string answer) => status = answer;
+
+        public void Dispose()
+        {
+            Interlocked.Decrement(ref server.inFlight);
+            var m = server.metrics;
+            m.InFlight.WithLabels(server.ModelName).Dec();
+            m.Requests.WithLabels(server.ModelName, protocol, status).Inc();
+            m.Duration.WithLabels(server.ModelName, protocol).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
     }
 
     /// <summary>

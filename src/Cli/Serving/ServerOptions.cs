@@ -53,6 +53,10 @@ public sealed class ServerOptions
     /// server listens on an address other than loopback.</summary>
     public string? ApiKey { get; init; }
 
+    /// <summary>Receives one JSON line per HTTP request once it is answered (time, remote address, method, path,
+    /// protocol, status, milliseconds, bytes in and out); null (the default) for none.</summary>
+    public Action<string>? AccessLog { get; init; }
+
     /// <summary>Receives one line per notable event (start, stop, internal errors); null for none.</summary>
     public Action<string>? Log { get; init; }
 }
