@@ -101,7 +101,7 @@ internal static class KerasArchive
             tree = ModelConfig.ParseJson(config) as IDictionary<string, object?> ?? throw new ArgumentException("config.json is not a JSON object.");
             model = ModelConfig.Deserialize(tree);
         }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidDataException)
         {
             throw new InvalidDataException($"'{path}': its config.json cannot be rebuilt into a model: {e.Message}", e);
         }
@@ -184,7 +184,7 @@ internal static class KerasArchive
         {
             model = ModelConfig.FromJson(config, version);
         }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidDataException)
         {
             throw new InvalidDataException($"'{path}': its model_config cannot be rebuilt into a model: {e.Message}", e);
         }
@@ -206,7 +206,7 @@ internal static class KerasArchive
         {
             training = ModelConfig.ParseJson(json) as IDictionary<string, object?> ?? throw new ArgumentException("it is not a JSON object");
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException)
         {
             Console.Error.WriteLine($"Warning: '{path}': the model was loaded uncompiled because its training_config could not be read: {e.Message}");
             return;

@@ -143,13 +143,26 @@ public static class ModelConfig
 
     // ------------------------------------------------------------------ reading
 
+    /// <summary>
+    /// The deepest nesting of objects and arrays (the root counts as level 1) that <see cref="ParseJson"/>,
+    /// <see cref="FromJson(string)"/> and YAML configs accept: 64, far more than any Keras config uses (a functional
+    /// model inside a functional model reaches about 12). Deeper input is refused with <see cref="InvalidDataException"/>
+    /// before any recursion could exhaust the stack.
+    /// </summary>
+    public const int MaxDepth = 64;
+
     /// <summary>Parses JSON into config values: objects as dictionaries, arrays as lists, integers as long, other numbers as double.</summary>
+    /// <exception cref="ArgumentException">The text is not JSON.</exception>
+    /// <exception cref="InvalidDataException">Objects and arrays nest deeper than <see cref="MaxDepth"/> levels.</exception>
     public static object? ParseJson(string json)
     {
+        ArgumentNullException.ThrowIfNull(json);
         try
         {
-            using var doc = JsonDocument.Parse(json);
-            return Convert(doc.RootElement);
+            // The reader itself is not recursive, so it may read deeper than MaxDepth; the conversion below then refuses
+            // the config with a message that says why (instead of the reader's generic JsonException).
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = int.MaxValue });
+            return Convert(doc.RootElement, 1);
         }
         catch (JsonException e)
         {
@@ -157,16 +170,21 @@ public static class ModelConfig
         }
     }
 
-    private static object? Convert(JsonElement e) => e.ValueKind switch
+    private static object? Convert(JsonElement e, int depth)
     {
-        JsonValueKind.Object => e.EnumerateObject().Aggregate(new Dictionary<string, object?>(StringComparer.Ordinal), (d, p) => { d[p.Name] = Convert(p.Value); return d; }),
-        JsonValueKind.Array => e.EnumerateArray().Select(Convert).ToList(),
-        JsonValueKind.String => e.GetString(),
-        JsonValueKind.Number => e.TryGetInt64(out long l) ? l : e.GetDouble(),
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        _ => null,
-    };
+        if (e.ValueKind is (JsonValueKind.Object or JsonValueKind.Array) && depth > MaxDepth)
+            throw new InvalidDataException($"The model config nests deeper than {MaxDepth} levels of objects and arrays; a Keras config needs far fewer.");
+        return e.ValueKind switch
+        {
+            JsonValueKind.Object => e.EnumerateObject().Aggregate(new Dictionary<string, object?>(StringComparer.Ordinal), (d, p) => { d[p.Name] = Convert(p.Value, depth + 1); return d; }),
+            JsonValueKind.Array => e.EnumerateArray().Select(x => Convert(x, depth + 1)).ToList(),
+            JsonValueKind.String => e.GetString(),
+            JsonValueKind.Number => e.TryGetInt64(out long l) ? l : e.GetDouble(),
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => null,
+        };
+    }
 
     /// <summary>
     /// Rebuilds a model (new layers, fresh weights) from its Keras config JSON. A config written by Keras 2 (its top-level
