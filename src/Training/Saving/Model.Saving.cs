@@ -41,8 +41,8 @@ public partial class Model
     /// </summary>
     /// <example><code>var fresh = Model.FromJson(File.ReadAllText("model.json"));   // new weights; load them with LoadWeights</code></example>
     /// <exception cref="ArgumentException">The text is not JSON, or the config's structure is not a model's (unknown class, missing keys).</exception>
-    /// <exception cref="InvalidDataException">The config nests deeper than <see cref="ModelConfig.MaxDepth"/> levels, or a config value is
-    /// refused (<see cref="ModelConfig.FromJson(string)"/>).</exception>
+    /// <exception cref="InvalidDataException">The config nests deeper than <see cref="ModelConfig.MaxDepth"/> levels, a value has the
+    /// wrong type for its layer (<c>"units": "16"</c>, <c>1.5</c>), or a weight would exceed <see cref="ModelConfig.MaxWeightBytes"/>.</exception>
     public static Model FromJson(string json) => ModelConfig.FromJson(json);
 
     /// <summary>The architecture as YAML (Keras 2's <c>to_yaml</c>): the same config as <see cref="ToJson"/>, as YAML text.</summary>

@@ -201,8 +201,37 @@ public static class ModelConfig
         return Deserialize(root);
     }
 
-    /// <summary>Rebuilds a model from its config object tree.</summary>
+    /// <summary>
+    /// The most bytes one weight (float32) may take while a model is built from a config (<see cref="FromJson(string)"/>,
+    /// <c>Model.FromYaml</c>, <c>Model.LoadModel</c>): 1 GiB (1,073,741,824 bytes, 268,435,456 values) by default, so that a
+    /// small hostile config cannot make libtorch allocate gigabytes. A larger weight is refused with
+    /// <see cref="InvalidDataException"/> naming the layer and the shape, before anything is allocated. Raise it to load a
+    /// trusted model with a larger weight (one weight never exceeds <see cref="Layer.MaxWeightElements"/> elements).
+    /// </summary>
+    public static long MaxWeightBytes
+    {
+        get => maxWeightBytes;
+        set => maxWeightBytes = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "MaxWeightBytes must be positive.");
+    }
+
+    private static long maxWeightBytes = 1L << 30;
+
+    /// <summary>Rebuilds a model from its config object tree (each weight limited to <see cref="MaxWeightBytes"/>).</summary>
     public static Model Deserialize(IDictionary<string, object?> root)
+    {
+        var outer = Layer.ConfigWeightByteLimit;
+        Layer.ConfigWeightByteLimit = Math.Min(MaxWeightBytes, outer ?? long.MaxValue);
+        try
+        {
+            return DeserializeUnlimited(root);
+        }
+        finally
+        {
+            Layer.ConfigWeightByteLimit = outer;
+        }
+    }
+
+    private static Model DeserializeUnlimited(IDictionary<string, object?> root)
     {
         string className = root.TryGetValue("class_name", out var cn) && cn is string s ? s : throw new ArgumentException("A model config needs a 'class_name' string.");
         root.TryGetValue("config", out var config);
@@ -233,7 +262,7 @@ public static class ModelConfig
         {
             var list = dims.ToList();
             var shapes = list.Count > 0 && list.All(x => x is IEnumerable<object?>) ? list.Cast<IEnumerable<object?>>().ToList() : [list];
-            model.BuildByCalling(shapes.Select(s => s.Select(x => x is null ? (long?)null : System.Convert.ToInt64(x, CultureInfo.InvariantCulture)).ToArray()).ToList());
+            model.BuildByCalling(shapes.Select(s => s.Select(x => ConfigValues.Dimension(x, $"the build_config of '{className}'")).ToArray()).ToList());
         }
         return model;
     }
@@ -273,7 +302,7 @@ public static class ModelConfig
 
     private static bool IsInputLayer(IDictionary<string, object?> d) => d.TryGetValue("class_name", out var c) && c is "InputLayer";
 
-    private static Shape WithoutBatch(IEnumerable<object?> dims) => new(dims.Skip(1).Select(x => x is null ? null : (long?)System.Convert.ToInt64(x, CultureInfo.InvariantCulture)).ToArray());
+    private static Shape WithoutBatch(IEnumerable<object?> dims) => new(dims.Skip(1).Select(x => ConfigValues.Dimension(x, "an input shape")).ToArray());
 
     /// <summary>A layer from <c>{class_name, config, ...}</c>, with Keras's InputLayer forms and nested objects converted.</summary>
     public static Layer DeserializeLayer(IDictionary<string, object?> serialized)
@@ -283,7 +312,7 @@ public static class ModelConfig
             var cfg = serialized.TryGetValue("config", out var c) && c is IDictionary<string, object?> d ? d : new Dictionary<string, object?>();
             Shape shape = cfg.TryGetValue("batch_shape", out var bs) && bs is IEnumerable<object?> b ? WithoutBatch(b)
                 : cfg.TryGetValue("batch_input_shape", out var bis) && bis is IEnumerable<object?> b2 ? WithoutBatch(b2)
-                : cfg.TryGetValue("shape", out var sh) && sh is IEnumerable<object?> s ? new Shape(s.Select(x => x is null ? null : (long?)System.Convert.ToInt64(x, CultureInfo.InvariantCulture)).ToArray())
+                : cfg.TryGetValue("shape", out var sh) && sh is IEnumerable<object?> s ? new Shape(s.Select(x => ConfigValues.Dimension(x, "an InputLayer's shape")).ToArray())
                 : throw new ArgumentException("An InputLayer config needs 'batch_shape' (Keras 3) or 'batch_input_shape' (Keras 2).");
             return cfg.TryGetValue("name", out var n) && n is string name ? new InputLayer(shape) { Name = name } : new InputLayer(shape);
         }
