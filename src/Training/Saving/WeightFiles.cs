@@ -503,14 +503,22 @@ internal sealed class NaturalComparer : IComparer<string>
     }
 }
 
-/// <summary>Writes a file atomically: a temporary file in the same folder, flushed to disk, then renamed over the target.</summary>
+/// <summary>
+/// Writes a file atomically: a temporary file <c>.&lt;name&gt;.&lt;32 hex digits&gt;.tmp</c> in the same folder, flushed
+/// to disk, then renamed over the target. A process killed while writing leaves its temporary file behind; the next
+/// write of the same target removes such leftovers (<see cref="RemoveStaleTemporaryFiles"/>).
+/// </summary>
 internal static class AtomicFile
 {
+    /// <summary>How long a temporary file must have gone unmodified before it counts as abandoned: 1 minute.</summary>
+    public static readonly TimeSpan StaleAge = TimeSpan.FromMinutes(1);
+
     public static void Write(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
+        RemoveStaleTemporaryFiles(full);
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         try
         {
@@ -525,6 +533,45 @@ internal static class AtomicFile
         {
             try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the temporary files that earlier writes of <paramref name="fullPath"/> left behind. A file is deleted only
+    /// if all of these hold: its name is exactly <c>.&lt;target name&gt;.&lt;32 lowercase hex digits&gt;.tmp</c> (this
+    /// writer's pattern, for this target only); it was last modified more than <see cref="StaleAge"/> ago; and it can be
+    /// opened exclusively, which fails while a writer (which holds its file with <see cref="FileShare.None"/>, an
+    /// exclusive lock on Linux and Windows) is still writing it. Failures to inspect or delete are ignored.
+    /// </summary>
+    public static void RemoveStaleTemporaryFiles(string fullPath)
+    {
+        var dir = Path.GetDirectoryName(fullPath)!;
+        string prefix = "." + Path.GetFileName(fullPath) + ".";
+        IEnumerable<string> candidates;
+        try
+        {
+            candidates = Directory.EnumerateFiles(dir, prefix + "*.tmp").ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        foreach (var file in candidates)
+        {
+            var name = Path.GetFileName(file);
+            if (name.Length != prefix.Length + 32 + 4 || !name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(".tmp", StringComparison.Ordinal)
+                || name.AsSpan(prefix.Length, 32).ContainsAnyExcept("0123456789abcdef"))
+                continue;
+            try
+            {
+                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) <= StaleAge) continue;
+                using var held = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // In use by a writer, or already gone: leave it.
+            }
         }
     }
 }
