@@ -624,6 +624,8 @@ internal static class SafeTensors
         }
     }
 
+    private static string Shorten(string s) => s.Length <= 100 ? s : s[..100] + "...";
+
     public static List<StoredLayer> Read(string path)
     {
         byte[] bytes = File.ReadAllBytes(path);
@@ -659,7 +661,15 @@ internal static class SafeTensors
                 var shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 var offs = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 int elem = dtype switch { "F32" => 4, "F64" => 8, "F16" => 2, _ => throw new InvalidDataException(Bad($"tensor '{p.Name}' has dtype {dtype}; only F32, F64 and F16 are supported")) };
-                long n = shape.Aggregate(1L, (a, b) => a * b);
+                // The element count is bounded by the data (every tensor lies inside it) before it can overflow.
+                long n = 1;
+                foreach (var d in shape)
+                {
+                    if (d < 0) throw new InvalidDataException(Bad($"tensor '{p.Name}' has the negative dimension {d} in shape {WeightFiles.FormatShape(shape)}"));
+                    if (d != 0 && n > dataLen / elem / d)
+                        throw new InvalidDataException(Bad($"tensor '{p.Name}' of shape {WeightFiles.FormatShape(shape)} and dtype {dtype} needs more bytes than the file's {dataLen} data bytes"));
+                    n *= d;
+                }
                 if (offs.Length != 2 || offs[0] < 0 || offs[1] < offs[0] || offs[1] > dataLen)
                     throw new InvalidDataException(Bad($"tensor '{p.Name}' has data offsets [{string.Join(", ", offs)}] outside the {dataLen} data bytes (truncated?)"));
                 if (offs[1] - offs[0] != n * elem)
@@ -690,6 +700,10 @@ internal static class SafeTensors
                 using var meta = JsonDocument.Parse(layersMeta);
                 return meta.RootElement.EnumerateArray().Select(e =>
                 {
+                    // Each entry is [layer name, [tensor names]]: strings only (a null used to escape as ArgumentNullException).
+                    if (e.ValueKind != JsonValueKind.Array || e.GetArrayLength() != 2 || e[0].ValueKind != JsonValueKind.String || e[1].ValueKind != JsonValueKind.Array
+                        || e[1].EnumerateArray().Any(t => t.ValueKind != JsonValueKind.String))
+                        throw new InvalidDataException(Bad($"its '__metadata__.layers' entry {Shorten(e.GetRawText())} is not [layer name, [tensor names]]"));
                     var name = e[0].GetString()!;
                     var arrays = e[1].EnumerateArray().Select(t => tensors.TryGetValue(t.GetString()!, out var a) ? a
                         : throw new InvalidDataException(Bad($"its metadata lists tensor '{t.GetString()}', which is missing"))).ToList();
