@@ -78,7 +78,7 @@ internal static class ArrayFiles
         bool cellTooLong = false, lineNumeric = true, lineBlank = true;
         long lineStart = 0;
         string? badCell = null;
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        using var reader = new StreamReader(new SizedFileStream(path), Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
         var buffer = new char[1 << 16];
         while (true)
         {
@@ -154,6 +154,42 @@ internal static class ArrayFiles
         bool isInteger = true;
         foreach (var v in data) isInteger &= v == Math.Floor(v) && !double.IsInfinity(v);
         return new NumericArray(data, [rows, columns], isInteger);
+    }
+
+    /// <summary>
+    /// A file read no further than the size it had when opened: a device (<c>/dev/zero</c>), a pipe or a file still
+    /// growing is refused instead of being read without end.
+    /// </summary>
+    private sealed class SizedFileStream(string path) : Stream
+    {
+        private readonly FileStream inner = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        private readonly long size = new FileInfo(path).Length;
+        private long read;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = inner.Read(buffer, offset, count);
+            read += n;
+            if (read > size)
+                throw new InvalidDataException($"Input file '{path}' is not a regular file (it yields more than the {size:N0} bytes its size says: a device, a pipe, or a file being written).");
+            return n;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => read; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>Doubles in chunks of 65,536, so growing never copies (or doubles) what was read.</summary>
