@@ -419,9 +419,12 @@ public static class ModelConfig
     private static (string Layer, int Node, int Tensor) ParseRef(object? v)
     {
         if (v is IEnumerable<object?> l && l.ToList() is { Count: >= 3 } items && items[0] is string name)
-            return (name, System.Convert.ToInt32(items[1], CultureInfo.InvariantCulture), System.Convert.ToInt32(items[2], CultureInfo.InvariantCulture));
+            return (name, Index(items[1], $"the node index of a reference to '{name}'"), Index(items[2], $"the tensor index of a reference to '{name}'"));
         throw new ArgumentException("A tensor reference must be [layer_name, node_index, tensor_index].");
     }
+
+    private static int Index(object? v, string what) =>
+        v is null ? throw new ArgumentException($"A tensor reference needs {what}.") : (int)ConfigValues.Convert(v, typeof(int), what)!;
 
     // ------------------------------------------------------------------ nested objects
 
@@ -442,7 +445,7 @@ public static class ModelConfig
             init = Initializers.Get(className); // an unusual argument (e.g. Keras 2's distribution "normal"): the default of that class
         }
         if (config.TryGetValue("seed", out var seed) && seed is not null && init.Seed is null)
-            typeof(Initializer).GetProperty(nameof(Initializer.Seed))!.SetValue(init, System.Convert.ToInt64(seed, CultureInfo.InvariantCulture));
+            typeof(Initializer).GetProperty(nameof(Initializer.Seed))!.SetValue(init, ConfigValues.Convert(seed, typeof(long), $"initializer {className}, key 'seed'"));
         return init;
     }
 
@@ -451,7 +454,7 @@ public static class ModelConfig
     {
         string className = serialized.TryGetValue("class_name", out var c) && c is string s ? s : throw new ArgumentException("A serialized regularizer needs a 'class_name'.");
         var config = serialized.TryGetValue("config", out var cfg) && cfg is IDictionary<string, object?> d ? d : new Dictionary<string, object?>();
-        double Get(string k) => config.TryGetValue(k, out var v) && v is not null ? System.Convert.ToDouble(v, CultureInfo.InvariantCulture) : 0.0;
+        double Get(string k) => config.TryGetValue(k, out var v) && v is not null ? (double)ConfigValues.Convert(v, typeof(double), $"regularizer {className}, key '{k}'")! : 0.0;
         return className switch
         {
             "L1" or "l1" => new L1Regularizer(Get("l1")),

@@ -24,6 +24,21 @@ public class ConfigValidationTests
     }
 
     [Fact]
+    public void NestedValuesAreCheckedToo()
+    {
+        // A regularizer's factor and a tensor reference's indices used to escape as FormatException.
+        var e = Assert.Throws<InvalidDataException>(() => Model.FromJson(Sequential(3, "\"units\": 2, \"kernel_regularizer\": {\"class_name\": \"L2\", \"config\": {\"l2\": \"abc\"}}")));
+        Assert.Contains("regularizer L2, key 'l2' is the string \"abc\"; expected a number", e.Message);
+        const string functional = """
+            {"class_name": "Functional", "config": {"name": "f", "layers": [
+              {"class_name": "InputLayer", "name": "in", "config": {"batch_shape": [null, 3], "name": "in"}, "inbound_nodes": []},
+              {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 2}, "inbound_nodes": [[["in", "zero", 0, {}]]]}],
+             "input_layers": [["in", 0, 0]], "output_layers": [["d", 0, 0]]}}
+            """;
+        Assert.Contains("the node index of a reference to 'in' is the string \"zero\"", Assert.Throws<InvalidDataException>(() => Model.FromJson(functional)).Message);
+    }
+
+    [Fact]
     public void AWholeNumberWrittenAsFloatIsStillAnInteger()
     {
         using var model = Model.FromJson(Sequential(3, "\"units\": 16.0"));
