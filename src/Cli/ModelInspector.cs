@@ -8,9 +8,16 @@ namespace OnnxKeras.Cli;
 /// <summary>Reads an ONNX file's graph (not through ONNX Runtime) and describes it.</summary>
 internal static class ModelInspector
 {
+    /// <summary>
+    /// The largest file inspected: 2,147,483,591 bytes, the most a .NET byte array holds (<see cref="Array.MaxLength"/>),
+    /// just under protobuf's 2 GiB limit on one message; larger models keep their weights in external data files.
+    /// </summary>
+    public const long MaxModelBytes = 2_147_483_591;
+
     public static string Describe(string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        // A regular file of bounded size only: /dev/zero or a pipe used to be read until memory ran out.
+        var bytes = ArrayFiles.ReadRegularFile(path, MaxModelBytes, "Model file");
         ModelProto model;
         try
         {

@@ -235,11 +235,39 @@ public abstract class Layer : IDisposable
     {
         if (!shape.IsFullyDefined) throw new ArgumentException($"Layer '{Name}': weight '{name}' needs a fully known shape; got {shape}. Build the layer with a known input size.");
         if (variables.Any(v => v.Name == name)) throw new ArgumentException($"Layer '{Name}' already has a weight named '{name}'.");
+        CheckWeightSize(name, shape);
         using var init = (initializer ?? new GlorotUniform()).Generate(shape.ToArray());
         var value = init.to(Keras.Device);
         var v = new Variable(name, $"{Name}/{name}", value, trainable && Trainable, trainable, regularizer);
         variables.Add(v);
         return v;
+    }
+
+    /// <summary>
+    /// The most elements one weight may have: 2,147,483,591 (<see cref="Array.MaxLength"/>), because weights are copied
+    /// into .NET arrays to be saved, exported and read back.
+    /// </summary>
+    public const long MaxWeightElements = 2_147_483_591;
+
+    /// <summary>While a model is built from a config (<see cref="Saving.ModelConfig.Deserialize"/>): the byte limit for one weight.</summary>
+    [ThreadStatic]
+    internal static long? ConfigWeightByteLimit;
+
+    /// <summary>Refuses a weight too large to hold before libtorch is asked to allocate it.</summary>
+    private void CheckWeightSize(string name, Shape shape)
+    {
+        long elements = 1;
+        bool overflow = false;
+        foreach (var d in shape.Dims)
+        {
+            if (d is > 0 && elements > MaxWeightElements / d.Value) overflow = true;
+            else elements *= d ?? 1;
+        }
+        string size = overflow ? $"more than {MaxWeightElements:N0} elements" : $"{elements:N0} elements ({elements * sizeof(float):N0} bytes)";
+        if (ConfigWeightByteLimit is { } limit && (overflow || elements * sizeof(float) > limit))
+            throw new InvalidDataException($"Layer '{Name}': weight '{name}' of shape {shape} would have {size}, more than the {limit:N0} bytes ModelConfig.MaxWeightBytes allows for one weight of a model built from a config. Raise ModelConfig.MaxWeightBytes if the config is trusted.");
+        if (overflow || elements > MaxWeightElements)
+            throw new ArgumentException($"Layer '{Name}': weight '{name}' of shape {shape} would have {size}; one weight holds at most {MaxWeightElements:N0} elements (Layer.MaxWeightElements).");
     }
 
     /// <summary>This layer's own weights (not its sublayers').</summary>

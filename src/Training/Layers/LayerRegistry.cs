@@ -173,7 +173,8 @@ public static class LayerRegistry
         // Overloads that match equally well (Dot(int axes) / Dot(int[] axes)) are tried in turn until the values convert.
         ConstructorInfo ctor = ctors[0];
         object?[]? args = null;
-        ArgumentException? firstError = null;
+        Exception? firstError = null;
+        string layerName = config.TryGetValue("name", out var n) && n is string ln ? $"layer '{ln}' ({type.Name})" : type.Name;
         foreach (var candidate in ctors)
         {
             try
@@ -181,14 +182,14 @@ public static class LayerRegistry
                 args = candidate.GetParameters().Select(p =>
                 {
                     string key = Layer.SnakeCase(p.Name!);
-                    if (config.TryGetValue(key, out var value)) return ConfigValues.Convert(value, p.ParameterType, $"{type.Name}.{key}");
+                    if (config.TryGetValue(key, out var value)) return ConfigValues.Convert(value, p.ParameterType, $"{layerName}, key '{key}'");
                     if (p.HasDefaultValue) return p.DefaultValue;
                     throw new ArgumentException($"Config for {type.Name} lacks '{key}', which its constructor needs.");
                 }).ToArray();
                 ctor = candidate;
                 break;
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or InvalidDataException)
             {
                 firstError ??= e;
             }
@@ -213,6 +214,12 @@ public static class LayerRegistry
 /// <summary>Conversions between config values and constructor argument types.</summary>
 internal static class ConfigValues
 {
+    /// <summary>
+    /// <paramref name="value"/> as <paramref name="target"/>. Numbers and booleans are taken only from config numbers and
+    /// booleans: a string (<c>"units": "16"</c>), a boolean where a number is expected, a fraction where an integer is
+    /// expected (<c>1.5</c>; a whole <c>16.0</c> is taken) or a number out of the type's range is refused with
+    /// <see cref="InvalidDataException"/> naming <paramref name="what"/> (the layer and key).
+    /// </summary>
     public static object? Convert(object? value, Type target, string what)
     {
         if (value is null) return null;
@@ -231,6 +238,7 @@ internal static class ConfigValues
             }
             return Convert(inner, target, what);
         }
+        if (IsInteger(type) || IsReal(type) || type == typeof(bool)) return Scalar(value, type, what);
         try
         {
             if (type == typeof(ActivationFunction) && value is string a) return Activations.Get(a);
@@ -244,8 +252,8 @@ internal static class ConfigValues
                 var layer = LayerRegistry.Deserialize(serialized);
                 return type.IsInstanceOfType(layer) ? layer : throw new ArgumentException($"Config value for {what} is a {layer.GetType().Name}; expected a {type.Name}.");
             }
-            if (type == typeof(Shape) && value is System.Collections.IEnumerable dims)
-                return new Shape(dims.Cast<object?>().Select(d => d is null ? null : (long?)System.Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+            if (type == typeof(Shape) && value is System.Collections.IEnumerable dims and not string)
+                return new Shape(dims.Cast<object?>().Select(d => Dimension(d, what)).ToArray());
             if (FromImplicitOperator(value, type, what) is { } converted) return converted;
             // Keras accepts a single int where it takes a list of axes (LayerNormalization axis, PReLU shared_axes).
             if (type.IsArray && value is not System.Collections.IEnumerable) return Convert(new[] { value }, type, what);
@@ -263,6 +271,51 @@ internal static class ConfigValues
         {
             throw new ArgumentException($"Config value for {what} ({value}) cannot be converted to {type.Name}.", ex);
         }
+    }
+
+    private static bool IsInteger(Type t) => t == typeof(int) || t == typeof(long) || t == typeof(short) || t == typeof(byte)
+        || t == typeof(sbyte) || t == typeof(uint) || t == typeof(ulong) || t == typeof(ushort);
+
+    private static bool IsReal(Type t) => t == typeof(double) || t == typeof(float) || t == typeof(decimal);
+
+    private static object Scalar(object value, Type type, string what)
+    {
+        string expected = type == typeof(bool) ? "true or false" : IsInteger(type) ? $"an integer ({type.Name})" : $"a number ({type.Name})";
+        string got = value switch
+        {
+            string s => $"the string \"{(s.Length <= 40 ? s : s[..40] + "...")}\"",
+            bool b => b ? "true" : "false",
+            System.Collections.IEnumerable => "a list",
+            _ => System.Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "?",
+        };
+        bool number = value is long or int or double or float or decimal or short or byte or sbyte or uint or ulong or ushort;
+        if (value is System.Collections.IEnumerable and not string)
+            throw new ArgumentException($"Config value for {what} is {got}; expected {expected}."); // another overload may take a list
+        if (type == typeof(bool) ? value is not bool : !number)
+            throw new InvalidDataException($"Config value for {what} is {got}; expected {expected}.");
+        if (type == typeof(bool)) return value;
+        if (IsInteger(type) && value is double or float or decimal)
+        {
+            double d = System.Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture);
+            if (double.IsNaN(d) || double.IsInfinity(d) || d != Math.Floor(d))
+                throw new InvalidDataException($"Config value for {what} is {got}; expected {expected}, not a fraction.");
+        }
+        try
+        {
+            return System.Convert.ChangeType(value, type, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (OverflowException e)
+        {
+            throw new InvalidDataException($"Config value for {what} is {got}, out of the range of {type.Name}.", e);
+        }
+    }
+
+    /// <summary>One dimension of a shape in a config: null (unknown) or a non-negative integer.</summary>
+    internal static long? Dimension(object? d, string what)
+    {
+        if (d is null) return null;
+        long v = (long)Scalar(d, typeof(long), what);
+        return v >= 0 ? v : throw new InvalidDataException($"Config value for {what} has the dimension {v}; dimensions are non-negative (null for unknown).");
     }
 
     /// <summary>

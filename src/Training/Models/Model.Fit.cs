@@ -80,7 +80,8 @@ public partial class Model
         double validationSplit, ValidationData? validationData, bool shuffle, IReadOnlyDictionary<int, double>? classWeight,
         Tensor? sampleWeight, int initialEpoch, int? stepsPerEpoch, int? validationSteps, int validationFreq)
     {
-        if (validationSplit is < 0 or >= 1) throw new ArgumentException($"validationSplit must be in [0, 1); got {validationSplit}.", nameof(validationSplit));
+        // Written so that NaN fails too (Keras requires 0 <= validation_split < 1).
+        if (!(validationSplit >= 0 && validationSplit < 1)) throw new ArgumentException($"validationSplit must be in [0, 1); got {validationSplit}.", nameof(validationSplit));
         if (validationSplit > 0 && validationData is not null) throw new ArgumentException("Give either validationSplit or validationData, not both.");
         if (sampleWeight is not null && classWeight is not null) throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
         int bs = CheckBatchSize(batchSize);
@@ -89,6 +90,7 @@ public partial class Model
         {
             if (t.shape[0] != n) throw new ArgumentException($"x has {n} samples but {what} has {t.shape[0]}; they must have the same number of samples.");
         }
+        if (n == 0) throw new ArgumentException("Fit got no data: x has no samples (its first dimension is 0).", "x");
         Tensor[] parts = [.. xs, .. ys, .. sampleWeight is null ? Array.Empty<Tensor>() : [sampleWeight]];
         var source = new SliceSource(parts);
         ValidationData? validation = validationData;
@@ -118,6 +120,7 @@ public partial class Model
         if (classWeight is not null && NumOutputs > 1) throw new ArgumentException("classWeight is only supported for models with one output (as in Keras); use sample weights.");
         if (train.Cardinality == Dataset.Infinite && stepsPerEpoch is null)
             throw new ArgumentException("The training dataset is infinite (Repeat() without a count): pass stepsPerEpoch so each epoch knows when to end.");
+        if (train.Cardinality == 0) throw new ArgumentException("Fit got no data: the training dataset yields no batches (it has no samples).", "dataset");
         var owned = new List<Tensor>();
         try
         {
@@ -161,7 +164,7 @@ public partial class Model
         // With stepsPerEpoch one iterator is read on across epochs (Keras 3's EpochIterator): when it has produced all
         // the batches of a finite dataset, the epoch ends early if it must, and the next epoch starts a fresh iterator.
         IEnumerator<Tensor[]>? persistent = null;
-        long seen = 0;
+        long seen = 0, totalSteps = 0;
         long? numBatches = train.Cardinality >= 0 ? train.Cardinality : null;
         var epochLogs = new Dictionary<string, double>();
         try
@@ -218,10 +221,15 @@ public partial class Model
                 {
                     if (stepsPerEpoch is null) it.Dispose();
                 }
+                // An epoch without a batch has no loss: refuse rather than report 0 (Keras raises for empty logs too). With
+                // stepsPerEpoch, a dataset that ran out after earlier batches ends training with the warning below.
+                if (step == 0 && (!ranOut || totalSteps == 0))
+                    throw new ArgumentException($"Fit got no data: the training dataset yielded no batches in epoch {epoch + 1} (no samples).", "dataset");
+                totalSteps += step;
                 if (ranOut)
                 {
                     Console.Error.WriteLine(step == 0
-                        ? "Your input ran out of data: the dataset is empty; interrupting training."
+                        ? "Your input ran out of data; interrupting training."
                         : "Your input ran out of data: this epoch ends early and the next one reads the dataset from the start. Make sure the dataset can produce at least stepsPerEpoch * epochs batches (use Repeat()).");
                 }
                 if (stepsPerEpoch is not null && (ranOut || seen >= numBatches))
@@ -230,7 +238,7 @@ public partial class Model
                     persistent = null;
                     seen = 0;
                 }
-                if (step == 0 && ranOut) break; // an empty dataset: nothing to train on
+                if (step == 0 && ranOut) break; // the data ran out: nothing more to train on
                 epochLogs = CurrentLogs(tracker);
                 if (valDataset is not null && (epoch + 1) % validationFreq == 0)
                 {
@@ -254,6 +262,7 @@ public partial class Model
         if (validation is null) return null;
         Dataset ds = validation.Dataset ?? new SliceDataset(new SliceSource(validation.Tensors(owned))).Batch(batchSize ?? 32);
         if (!ds.IsBatched) throw new ArgumentException("validationData dataset must be batched: call .Batch(n) on it.");
+        if (ds.Cardinality == 0) throw new ArgumentException("validationData has no samples: the validation dataset yields no batches.");
         if (ds.Cardinality == Dataset.Infinite && validationSteps is null)
             throw new ArgumentException("The validation dataset is infinite: pass validationSteps.");
         return ds;

@@ -101,7 +101,7 @@ internal static class KerasArchive
             tree = ModelConfig.ParseJson(config) as IDictionary<string, object?> ?? throw new ArgumentException("config.json is not a JSON object.");
             model = ModelConfig.Deserialize(tree);
         }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidDataException)
         {
             throw new InvalidDataException($"'{path}': its config.json cannot be rebuilt into a model: {e.Message}", e);
         }
@@ -136,20 +136,21 @@ internal static class KerasArchive
         return WeightFiles.ReadH5($"{path}!model.weights.h5", () => new MemoryStream(weights));
     }
 
+    /// <summary>The most bytes <c>config.json</c> may inflate to: 64 MiB (67,108,864). Settable by tests. (<c>metadata.json</c> is not read.)</summary>
+    internal static long MaxConfigEntryBytes = 64L << 20;
+
+    /// <summary>
+    /// The most bytes <c>model.weights.h5</c> may inflate to: 2,147,483,591 (<see cref="Array.MaxLength"/>), because the
+    /// entry is held in one byte array (a MemoryStream cannot grow past 2 GiB either). Settable by tests.
+    /// </summary>
+    internal static long MaxWeightsEntryBytes = Array.MaxLength;
+
     private static (string Config, byte[] Weights) ReadArchive(string path)
     {
         try
         {
             using var zip = ZipFile.OpenRead(path);
-            byte[] Entry(string name)
-            {
-                var e = zip.GetEntry(name) ?? throw new InvalidDataException($"'{path}' is a zip but not a Keras model: it has no '{name}' (entries: {string.Join(", ", zip.Entries.Select(x => x.FullName))}).");
-                using var s = e.Open();
-                using var ms = new MemoryStream();
-                s.CopyTo(ms);
-                return ms.ToArray();
-            }
-            return (Encoding.UTF8.GetString(Entry("config.json")), Entry("model.weights.h5"));
+            return (Encoding.UTF8.GetString(ReadEntry(zip, path, "config.json", MaxConfigEntryBytes)), ReadEntry(zip, path, "model.weights.h5", MaxWeightsEntryBytes));
         }
         catch (InvalidDataException e) when (e.InnerException is null && e.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
         {
@@ -159,6 +160,36 @@ internal static class KerasArchive
         {
             throw new InvalidDataException($"'{path}' is not a readable .keras file (a zip with config.json and model.weights.h5): {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// One entry, inflated to at most <paramref name="maxBytes"/>: the limit is checked against the declared size and
+    /// again while inflating, so memory never exceeds the limit even if the declared size lies (.NET 10 itself stops
+    /// inflating at the declared size; the count does not depend on that).
+    /// </summary>
+    private static byte[] ReadEntry(ZipArchive zip, string path, string name, long maxBytes)
+    {
+        var e = zip.GetEntry(name) ?? throw new InvalidDataException($"'{path}' is a zip but not a Keras model: it has no '{name}' (entries: {string.Join(", ", zip.Entries.Select(x => x.FullName))}).");
+        string TooLarge(string size) => $"'{path}': its entry '{name}' {size}, more than the {maxBytes:N0} bytes this reader accepts for it (a corrupt or malicious archive?).";
+        if (e.Length > maxBytes) throw new InvalidDataException(TooLarge($"declares {e.Length:N0} bytes"));
+        using var s = e.Open();
+        var bytes = new byte[e.Length];
+        int read = 0;
+        using var more = new MemoryStream();
+        var buffer = new byte[81920];
+        while (true)
+        {
+            int n = read < bytes.Length ? s.Read(bytes, read, bytes.Length - read) : s.Read(buffer, 0, (int)Math.Min(buffer.Length, maxBytes - read - more.Length + 1));
+            if (n == 0) break;
+            if (read < bytes.Length) read += n;
+            else
+            {
+                if (read + more.Length + n > maxBytes) throw new InvalidDataException(TooLarge($"inflates past {maxBytes:N0} bytes (it declares {e.Length:N0})"));
+                more.Write(buffer, 0, n);
+            }
+        }
+        if (read < bytes.Length) throw new InvalidDataException($"'{path}': its entry '{name}' ends after {read:N0} of the {bytes.Length:N0} bytes it declares.");
+        return more.Length == 0 ? bytes : [.. bytes, .. more.ToArray()];
     }
 
     private static Model LoadLegacyH5(string path)
@@ -184,7 +215,7 @@ internal static class KerasArchive
         {
             model = ModelConfig.FromJson(config, version);
         }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidDataException)
         {
             throw new InvalidDataException($"'{path}': its model_config cannot be rebuilt into a model: {e.Message}", e);
         }
@@ -206,7 +237,7 @@ internal static class KerasArchive
         {
             training = ModelConfig.ParseJson(json) as IDictionary<string, object?> ?? throw new ArgumentException("it is not a JSON object");
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException)
         {
             Console.Error.WriteLine($"Warning: '{path}': the model was loaded uncompiled because its training_config could not be read: {e.Message}");
             return;

@@ -40,6 +40,9 @@ public partial class Model
     /// <c>hard_sigmoid</c>, <c>clip(0.2x + 0.5, 0, 1)</c>, as <c>LoadModel</c> does for legacy <c>.h5</c> files.
     /// </summary>
     /// <example><code>var fresh = Model.FromJson(File.ReadAllText("model.json"));   // new weights; load them with LoadWeights</code></example>
+    /// <exception cref="ArgumentException">The text is not JSON, or the config's structure is not a model's (unknown class, missing keys).</exception>
+    /// <exception cref="InvalidDataException">The config nests deeper than <see cref="ModelConfig.MaxDepth"/> levels, a value has the
+    /// wrong type for its layer (<c>"units": "16"</c>, <c>1.5</c>), or a weight would exceed <see cref="ModelConfig.MaxWeightBytes"/>.</exception>
     public static Model FromJson(string json) => ModelConfig.FromJson(json);
 
     /// <summary>The architecture as YAML (Keras 2's <c>to_yaml</c>): the same config as <see cref="ToJson"/>, as YAML text.</summary>
@@ -48,6 +51,9 @@ public partial class Model
 
     /// <summary>Rebuilds a model from <see cref="ToYaml"/>'s YAML (plain mappings, sequences and scalars only; YAML tags are rejected); Keras 2's YAML as <see cref="FromJson"/> reads its JSON.</summary>
     /// <example><code>var fresh = Model.FromYaml(File.ReadAllText("model.yaml"));</code></example>
+    /// <exception cref="InvalidDataException">The text is not one YAML document of plain mappings, sequences and scalars, nests
+    /// deeper than <see cref="ModelConfig.MaxDepth"/> levels, or holds a config <see cref="FromJson"/> refuses with this type.</exception>
+    /// <exception cref="ArgumentException">The config's structure is not a model's (as for <see cref="FromJson"/>).</exception>
     public static Model FromYaml(string yaml) => FromJson(ConfigYaml.ToJson(yaml));
 
     /// <summary>

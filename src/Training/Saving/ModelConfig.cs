@@ -143,13 +143,26 @@ public static class ModelConfig
 
     // ------------------------------------------------------------------ reading
 
+    /// <summary>
+    /// The deepest nesting of objects and arrays (the root counts as level 1) that <see cref="ParseJson"/>,
+    /// <see cref="FromJson(string)"/> and YAML configs accept: 64, far more than any Keras config uses (a functional
+    /// model inside a functional model reaches about 12). Deeper input is refused with <see cref="InvalidDataException"/>
+    /// before any recursion could exhaust the stack.
+    /// </summary>
+    public const int MaxDepth = 64;
+
     /// <summary>Parses JSON into config values: objects as dictionaries, arrays as lists, integers as long, other numbers as double.</summary>
+    /// <exception cref="ArgumentException">The text is not JSON.</exception>
+    /// <exception cref="InvalidDataException">Objects and arrays nest deeper than <see cref="MaxDepth"/> levels.</exception>
     public static object? ParseJson(string json)
     {
+        ArgumentNullException.ThrowIfNull(json);
         try
         {
-            using var doc = JsonDocument.Parse(json);
-            return Convert(doc.RootElement);
+            // The reader itself is not recursive, so it may read deeper than MaxDepth; the conversion below then refuses
+            // the config with a message that says why (instead of the reader's generic JsonException).
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = int.MaxValue });
+            return Convert(doc.RootElement, 1);
         }
         catch (JsonException e)
         {
@@ -157,16 +170,21 @@ public static class ModelConfig
         }
     }
 
-    private static object? Convert(JsonElement e) => e.ValueKind switch
+    private static object? Convert(JsonElement e, int depth)
     {
-        JsonValueKind.Object => e.EnumerateObject().Aggregate(new Dictionary<string, object?>(StringComparer.Ordinal), (d, p) => { d[p.Name] = Convert(p.Value); return d; }),
-        JsonValueKind.Array => e.EnumerateArray().Select(Convert).ToList(),
-        JsonValueKind.String => e.GetString(),
-        JsonValueKind.Number => e.TryGetInt64(out long l) ? l : e.GetDouble(),
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        _ => null,
-    };
+        if (e.ValueKind is (JsonValueKind.Object or JsonValueKind.Array) && depth > MaxDepth)
+            throw new InvalidDataException($"The model config nests deeper than {MaxDepth} levels of objects and arrays; a Keras config needs far fewer.");
+        return e.ValueKind switch
+        {
+            JsonValueKind.Object => e.EnumerateObject().Aggregate(new Dictionary<string, object?>(StringComparer.Ordinal), (d, p) => { d[p.Name] = Convert(p.Value, depth + 1); return d; }),
+            JsonValueKind.Array => e.EnumerateArray().Select(x => Convert(x, depth + 1)).ToList(),
+            JsonValueKind.String => e.GetString(),
+            JsonValueKind.Number => e.TryGetInt64(out long l) ? l : e.GetDouble(),
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => null,
+        };
+    }
 
     /// <summary>
     /// Rebuilds a model (new layers, fresh weights) from its Keras config JSON. A config written by Keras 2 (its top-level
@@ -183,8 +201,37 @@ public static class ModelConfig
         return Deserialize(root);
     }
 
-    /// <summary>Rebuilds a model from its config object tree.</summary>
+    /// <summary>
+    /// The most bytes one weight (float32) may take while a model is built from a config (<see cref="FromJson(string)"/>,
+    /// <c>Model.FromYaml</c>, <c>Model.LoadModel</c>): 1 GiB (1,073,741,824 bytes, 268,435,456 values) by default, so that a
+    /// small hostile config cannot make libtorch allocate gigabytes. A larger weight is refused with
+    /// <see cref="InvalidDataException"/> naming the layer and the shape, before anything is allocated. Raise it to load a
+    /// trusted model with a larger weight (one weight never exceeds <see cref="Layer.MaxWeightElements"/> elements).
+    /// </summary>
+    public static long MaxWeightBytes
+    {
+        get => maxWeightBytes;
+        set => maxWeightBytes = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "MaxWeightBytes must be positive.");
+    }
+
+    private static long maxWeightBytes = 1L << 30;
+
+    /// <summary>Rebuilds a model from its config object tree (each weight limited to <see cref="MaxWeightBytes"/>).</summary>
     public static Model Deserialize(IDictionary<string, object?> root)
+    {
+        var outer = Layer.ConfigWeightByteLimit;
+        Layer.ConfigWeightByteLimit = Math.Min(MaxWeightBytes, outer ?? long.MaxValue);
+        try
+        {
+            return DeserializeUnlimited(root);
+        }
+        finally
+        {
+            Layer.ConfigWeightByteLimit = outer;
+        }
+    }
+
+    private static Model DeserializeUnlimited(IDictionary<string, object?> root)
     {
         string className = root.TryGetValue("class_name", out var cn) && cn is string s ? s : throw new ArgumentException("A model config needs a 'class_name' string.");
         root.TryGetValue("config", out var config);
@@ -215,7 +262,7 @@ public static class ModelConfig
         {
             var list = dims.ToList();
             var shapes = list.Count > 0 && list.All(x => x is IEnumerable<object?>) ? list.Cast<IEnumerable<object?>>().ToList() : [list];
-            model.BuildByCalling(shapes.Select(s => s.Select(x => x is null ? (long?)null : System.Convert.ToInt64(x, CultureInfo.InvariantCulture)).ToArray()).ToList());
+            model.BuildByCalling(shapes.Select(s => s.Select(x => ConfigValues.Dimension(x, $"the build_config of '{className}'")).ToArray()).ToList());
         }
         return model;
     }
@@ -255,7 +302,7 @@ public static class ModelConfig
 
     private static bool IsInputLayer(IDictionary<string, object?> d) => d.TryGetValue("class_name", out var c) && c is "InputLayer";
 
-    private static Shape WithoutBatch(IEnumerable<object?> dims) => new(dims.Skip(1).Select(x => x is null ? null : (long?)System.Convert.ToInt64(x, CultureInfo.InvariantCulture)).ToArray());
+    private static Shape WithoutBatch(IEnumerable<object?> dims) => new(dims.Skip(1).Select(x => ConfigValues.Dimension(x, "an input shape")).ToArray());
 
     /// <summary>A layer from <c>{class_name, config, ...}</c>, with Keras's InputLayer forms and nested objects converted.</summary>
     public static Layer DeserializeLayer(IDictionary<string, object?> serialized)
@@ -265,7 +312,7 @@ public static class ModelConfig
             var cfg = serialized.TryGetValue("config", out var c) && c is IDictionary<string, object?> d ? d : new Dictionary<string, object?>();
             Shape shape = cfg.TryGetValue("batch_shape", out var bs) && bs is IEnumerable<object?> b ? WithoutBatch(b)
                 : cfg.TryGetValue("batch_input_shape", out var bis) && bis is IEnumerable<object?> b2 ? WithoutBatch(b2)
-                : cfg.TryGetValue("shape", out var sh) && sh is IEnumerable<object?> s ? new Shape(s.Select(x => x is null ? null : (long?)System.Convert.ToInt64(x, CultureInfo.InvariantCulture)).ToArray())
+                : cfg.TryGetValue("shape", out var sh) && sh is IEnumerable<object?> s ? new Shape(s.Select(x => ConfigValues.Dimension(x, "an InputLayer's shape")).ToArray())
                 : throw new ArgumentException("An InputLayer config needs 'batch_shape' (Keras 3) or 'batch_input_shape' (Keras 2).");
             return cfg.TryGetValue("name", out var n) && n is string name ? new InputLayer(shape) { Name = name } : new InputLayer(shape);
         }
@@ -372,9 +419,12 @@ public static class ModelConfig
     private static (string Layer, int Node, int Tensor) ParseRef(object? v)
     {
         if (v is IEnumerable<object?> l && l.ToList() is { Count: >= 3 } items && items[0] is string name)
-            return (name, System.Convert.ToInt32(items[1], CultureInfo.InvariantCulture), System.Convert.ToInt32(items[2], CultureInfo.InvariantCulture));
+            return (name, Index(items[1], $"the node index of a reference to '{name}'"), Index(items[2], $"the tensor index of a reference to '{name}'"));
         throw new ArgumentException("A tensor reference must be [layer_name, node_index, tensor_index].");
     }
+
+    private static int Index(object? v, string what) =>
+        v is null ? throw new ArgumentException($"A tensor reference needs {what}.") : (int)ConfigValues.Convert(v, typeof(int), what)!;
 
     // ------------------------------------------------------------------ nested objects
 
@@ -395,7 +445,7 @@ public static class ModelConfig
             init = Initializers.Get(className); // an unusual argument (e.g. Keras 2's distribution "normal"): the default of that class
         }
         if (config.TryGetValue("seed", out var seed) && seed is not null && init.Seed is null)
-            typeof(Initializer).GetProperty(nameof(Initializer.Seed))!.SetValue(init, System.Convert.ToInt64(seed, CultureInfo.InvariantCulture));
+            typeof(Initializer).GetProperty(nameof(Initializer.Seed))!.SetValue(init, ConfigValues.Convert(seed, typeof(long), $"initializer {className}, key 'seed'"));
         return init;
     }
 
@@ -404,7 +454,7 @@ public static class ModelConfig
     {
         string className = serialized.TryGetValue("class_name", out var c) && c is string s ? s : throw new ArgumentException("A serialized regularizer needs a 'class_name'.");
         var config = serialized.TryGetValue("config", out var cfg) && cfg is IDictionary<string, object?> d ? d : new Dictionary<string, object?>();
-        double Get(string k) => config.TryGetValue(k, out var v) && v is not null ? System.Convert.ToDouble(v, CultureInfo.InvariantCulture) : 0.0;
+        double Get(string k) => config.TryGetValue(k, out var v) && v is not null ? (double)ConfigValues.Convert(v, typeof(double), $"regularizer {className}, key '{k}'")! : 0.0;
         return className switch
         {
             "L1" or "l1" => new L1Regularizer(Get("l1")),

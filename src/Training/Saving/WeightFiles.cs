@@ -503,14 +503,22 @@ internal sealed class NaturalComparer : IComparer<string>
     }
 }
 
-/// <summary>Writes a file atomically: a temporary file in the same folder, flushed to disk, then renamed over the target.</summary>
+/// <summary>
+/// Writes a file atomically: a temporary file <c>.&lt;name&gt;.&lt;32 hex digits&gt;.tmp</c> in the same folder, flushed
+/// to disk, then renamed over the target. A process killed while writing leaves its temporary file behind; the next
+/// write of the same target removes such leftovers (<see cref="RemoveStaleTemporaryFiles"/>).
+/// </summary>
 internal static class AtomicFile
 {
+    /// <summary>How long a temporary file must have gone unmodified before it counts as abandoned: 1 minute.</summary>
+    public static readonly TimeSpan StaleAge = TimeSpan.FromMinutes(1);
+
     public static void Write(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
+        RemoveStaleTemporaryFiles(full);
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         try
         {
@@ -525,6 +533,45 @@ internal static class AtomicFile
         {
             try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the temporary files that earlier writes of <paramref name="fullPath"/> left behind. A file is deleted only
+    /// if all of these hold: its name is exactly <c>.&lt;target name&gt;.&lt;32 lowercase hex digits&gt;.tmp</c> (this
+    /// writer's pattern, for this target only); it was last modified more than <see cref="StaleAge"/> ago; and it can be
+    /// opened exclusively, which fails while a writer (which holds its file with <see cref="FileShare.None"/>, an
+    /// exclusive lock on Linux and Windows) is still writing it. Failures to inspect or delete are ignored.
+    /// </summary>
+    public static void RemoveStaleTemporaryFiles(string fullPath)
+    {
+        var dir = Path.GetDirectoryName(fullPath)!;
+        string prefix = "." + Path.GetFileName(fullPath) + ".";
+        IEnumerable<string> candidates;
+        try
+        {
+            candidates = Directory.EnumerateFiles(dir, prefix + "*.tmp").ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        foreach (var file in candidates)
+        {
+            var name = Path.GetFileName(file);
+            if (name.Length != prefix.Length + 32 + 4 || !name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(".tmp", StringComparison.Ordinal)
+                || name.AsSpan(prefix.Length, 32).ContainsAnyExcept("0123456789abcdef"))
+                continue;
+            try
+            {
+                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) <= StaleAge) continue;
+                using var held = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // In use by a writer, or already gone: leave it.
+            }
         }
     }
 }
@@ -577,6 +624,8 @@ internal static class SafeTensors
         }
     }
 
+    private static string Shorten(string s) => s.Length <= 100 ? s : s[..100] + "...";
+
     public static List<StoredLayer> Read(string path)
     {
         byte[] bytes = File.ReadAllBytes(path);
@@ -612,7 +661,15 @@ internal static class SafeTensors
                 var shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 var offs = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 int elem = dtype switch { "F32" => 4, "F64" => 8, "F16" => 2, _ => throw new InvalidDataException(Bad($"tensor '{p.Name}' has dtype {dtype}; only F32, F64 and F16 are supported")) };
-                long n = shape.Aggregate(1L, (a, b) => a * b);
+                // The element count is bounded by the data (every tensor lies inside it) before it can overflow.
+                long n = 1;
+                foreach (var d in shape)
+                {
+                    if (d < 0) throw new InvalidDataException(Bad($"tensor '{p.Name}' has the negative dimension {d} in shape {WeightFiles.FormatShape(shape)}"));
+                    if (d != 0 && n > dataLen / elem / d)
+                        throw new InvalidDataException(Bad($"tensor '{p.Name}' of shape {WeightFiles.FormatShape(shape)} and dtype {dtype} needs more bytes than the file's {dataLen} data bytes"));
+                    n *= d;
+                }
                 if (offs.Length != 2 || offs[0] < 0 || offs[1] < offs[0] || offs[1] > dataLen)
                     throw new InvalidDataException(Bad($"tensor '{p.Name}' has data offsets [{string.Join(", ", offs)}] outside the {dataLen} data bytes (truncated?)"));
                 if (offs[1] - offs[0] != n * elem)
@@ -643,6 +700,10 @@ internal static class SafeTensors
                 using var meta = JsonDocument.Parse(layersMeta);
                 return meta.RootElement.EnumerateArray().Select(e =>
                 {
+                    // Each entry is [layer name, [tensor names]]: strings only (a null used to escape as ArgumentNullException).
+                    if (e.ValueKind != JsonValueKind.Array || e.GetArrayLength() != 2 || e[0].ValueKind != JsonValueKind.String || e[1].ValueKind != JsonValueKind.Array
+                        || e[1].EnumerateArray().Any(t => t.ValueKind != JsonValueKind.String))
+                        throw new InvalidDataException(Bad($"its '__metadata__.layers' entry {Shorten(e.GetRawText())} is not [layer name, [tensor names]]"));
                     var name = e[0].GetString()!;
                     var arrays = e[1].EnumerateArray().Select(t => tensors.TryGetValue(t.GetString()!, out var a) ? a
                         : throw new InvalidDataException(Bad($"its metadata lists tensor '{t.GetString()}', which is missing"))).ToList();
