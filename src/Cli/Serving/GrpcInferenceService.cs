@@ -8,7 +8,7 @@ namespace OnnxKeras.Cli.Serving;
 
 /// <summary>
 /// The Open Inference Protocol's gRPC service (<c>inference.GRPCInferenceService</c>, KServe v2 / Triton) over the same
-/// model, limits, batching and counters as the REST routes of <see cref="KServeServer"/>. Inputs come as typed
+/// models, limits, batching and counters as the REST routes of <see cref="KServeServer"/>. Inputs come as typed
 /// <c>contents</c> (<c>fp32_contents</c>, <c>int64_contents</c>, <c>int_contents</c>) or as <c>raw_input_contents</c>
 /// (little-endian bytes); outputs are returned as <c>raw_output_contents</c>, as Triton does, so clients get ONNX Runtime's
 /// bits. Errors map the REST statuses to gRPC codes: 400 InvalidArgument, 401 Unauthenticated, 404 NotFound, 413
@@ -24,7 +24,7 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
 
     public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
     {
-        ThrowIfUnknown(request.Name, request.Version);
+        Find(request.Name, request.Version);
         return Task.FromResult(new ModelReadyResponse { Ready = true });
     }
 
@@ -33,10 +33,10 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
 
     public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {
-        ThrowIfUnknown(request.Name, request.Version);
-        var response = new ModelMetadataResponse { Name = server.ModelName, Platform = "onnxruntime_onnx" };
-        response.Versions.Add(server.Options.ModelVersion);
-        foreach (var (infos, target) in new[] { (server.Model.Inputs, response.Inputs), (server.Model.Outputs, response.Outputs) })
+        var h = Find(request.Name, request.Version);
+        var response = new ModelMetadataResponse { Name = h.Name, Platform = "onnxruntime_onnx" };
+        response.Versions.AddRange(server.Models.Where(m => m.Name == h.Name).Select(m => m.Version));
+        foreach (var (infos, target) in new[] { (h.Model.Inputs, response.Inputs), (h.Model.Outputs, response.Outputs) })
         {
             foreach (var info in infos)
             {
@@ -50,18 +50,13 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
 
     public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
-        using var flight = server.EnterFlight("grpc");
+        var h = Find(request.ModelName, request.ModelVersion);
+        using var flight = server.EnterFlight(h, "grpc");
         try
         {
-            ThrowIfUnknown(request.ModelName, request.ModelVersion);
-            var parsed = Parse(request);
-            var outputs = await server.RunAsync(parsed).ConfigureAwait(false);
-            var response = new ModelInferResponse
-            {
-                ModelName = server.ModelName,
-                ModelVersion = server.Options.ModelVersion,
-                Id = request.Id,
-            };
+            var parsed = Parse(h, request);
+            var outputs = await server.RunAsync(h, parsed).ConfigureAwait(false);
+            var response = new ModelInferResponse { ModelName = h.Name, ModelVersion = h.Version, Id = request.Id };
             foreach (var (name, result) in outputs)
             {
                 var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = name, Datatype = "FP32" };
@@ -85,9 +80,10 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
         }
     }
 
-    private void ThrowIfUnknown(string name, string version)
+    private HostedModel Find(string name, string version)
     {
-        if (server.FindModel(name, version) is { } message) throw new RpcException(new Status(StatusCode.NotFound, message));
+        var (h, missing) = server.FindModel(name, version);
+        return h ?? throw new RpcException(new Status(StatusCode.NotFound, missing!));
     }
 
     private static StatusCode Code(int httpStatus) => httpStatus switch
@@ -104,7 +100,7 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
     private static RequestException Bad(string message) => new(400, message);
 
     /// <summary>The request as the REST path has it: inputs checked against the model before their data is copied.</summary>
-    private InferRequest Parse(ModelInferRequest request)
+    private static InferRequest Parse(HostedModel h, ModelInferRequest request)
     {
         CheckParameters(request.Parameters, "the request");
         bool raw = request.RawInputContents.Count > 0;
@@ -118,7 +114,7 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
             CheckParameters(t.Parameters, $"input '{t.Name}'");
             if (raw && t.Contents is not null)
                 throw Bad($"Input '{t.Name}' has contents although the request uses raw_input_contents; use one or the other.");
-            inputs.Add(Input(t, raw ? request.RawInputContents[k] : null));
+            inputs.Add(Input(h.Model, t, raw ? request.RawInputContents[k] : null));
         }
         string[]? outputs = request.Outputs.Count == 0 ? null : request.Outputs.Select(o =>
         {
@@ -128,9 +124,9 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
         return new InferRequest(string.IsNullOrEmpty(request.Id) ? null : request.Id, inputs, outputs);
     }
 
-    private ParsedInput Input(ModelInferRequest.Types.InferInputTensor t, ByteString? raw)
+    private static ParsedInput Input(OnnxKeras.Inference.OnnxModel model, ModelInferRequest.Types.InferInputTensor t, ByteString? raw)
     {
-        var info = server.Model.Inputs.FirstOrDefault(i => i.Name == t.Name);
+        var info = model.Inputs.FirstOrDefault(i => i.Name == t.Name);
         if (info is not null && InferCodec.Datatype(info.ElementType) != t.Datatype)
             throw Bad($"Input '{t.Name}' expects datatype {InferCodec.Datatype(info.ElementType)} but the request says {t.Datatype}.");
         var (type, size) = t.Datatype switch
@@ -142,7 +138,7 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
         };
         var shape = t.Shape.ToArray();
         if (shape.Any(d => d < 0)) throw Bad($"Input '{t.Name}' has shape [{string.Join(", ", shape)}]; dimensions must be non-negative integers.");
-        server.Model.ValidateInput(t.Name, type, shape);
+        model.ValidateInput(t.Name, type, shape);
         long count = 1;
         foreach (long d in shape) count = d == 0 || count == 0 ? 0 : count > Array.MaxLength / d ? long.MaxValue : count * d;
         if (count > Array.MaxLength) throw Bad($"Input '{t.Name}' has shape [{string.Join(", ", shape)}], more elements than one .NET array holds.");
