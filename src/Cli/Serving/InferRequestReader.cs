@@ -397,7 +397,14 @@ internal sealed class InferRequestReader
         if (r.TokenType == JsonTokenType.String)
         {
             if (length > 16) return "(a long string)"u8;
-            return scratch.AsSpan(0, r.CopyString(scratch));
+            try
+            {
+                return scratch.AsSpan(0, r.CopyString(scratch));
+            }
+            catch (InvalidOperationException)
+            {
+                return "(not UTF-8)"u8;
+            }
         }
         if (!r.HasValueSequence) return r.ValueSpan;
         if (length > scratch.Length) throw Bad($"A number in the request is longer than {scratch.Length} characters.");
@@ -439,7 +446,14 @@ internal sealed class InferRequestReader
     {
         long length = r.HasValueSequence ? r.ValueSequence.Length : r.ValueSpan.Length;
         if (length > 4096) throw Bad($"The request has {what} longer than 4096 bytes.");
-        return r.GetString()!;
+        try
+        {
+            return r.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw Bad($"The request has {what} that is not valid UTF-8.");
+        }
     }
 
     /// <summary>One input object as it is read.</summary>

@@ -633,6 +633,9 @@ internal static class SafeTensors
         if (bytes.Length < 8) throw new InvalidDataException(Bad($"it has only {bytes.Length} bytes"));
         ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         if (headerLen == 0 || headerLen > (ulong)(bytes.Length - 8)) throw new InvalidDataException(Bad($"its header length {headerLen} does not fit the file's {bytes.Length} bytes (truncated, or another file type)"));
+        // Names and strings are read as .NET strings below; invalid UTF-8 would surface there as InvalidOperationException.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(8, (int)headerLen)))
+            throw new InvalidDataException(Bad("its header is not valid UTF-8"));
         JsonDocument doc;
         try
         {

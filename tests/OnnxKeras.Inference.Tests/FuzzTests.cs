@@ -1,0 +1,122 @@
+using System.Net;
+using System.Text;
+using OnnxKeras.Cli;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace OnnxKeras.Inference.Tests;
+
+/// <summary>
+/// Seeded mutation fuzzing of what the inference side reads from outside: infer request bodies (the server must answer
+/// 200, 400 or 413 and keep serving, never 500 or a dropped connection), and the CLI's .npy, CSV and .onnx inputs (exit 0
+/// or 1 with a message, never an escaping exception). Bounded: a fixed number of mutants per format, fixed seeds.
+/// </summary>
+public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
+{
+    private const int Mutants = 200;
+    private readonly string dir = Directory.CreateTempSubdirectory("onnxkeras-fuzz-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    /// <summary>Flips bits, truncates, duplicates, zeroes, sets to 0xFF or inserts random bytes.</summary>
+    private static byte[] Mutate(byte[] original, Random rng)
+    {
+        var bytes = original.ToList();
+        int at = rng.Next(bytes.Count);
+        switch (rng.Next(6))
+        {
+            case 0: for (int k = rng.Next(1, 9); k > 0; k--) { int i = rng.Next(bytes.Count); bytes[i] ^= (byte)(1 << rng.Next(8)); } break;
+            case 1: bytes.RemoveRange(at, bytes.Count - at); break;
+            case 2: bytes.InsertRange(at, bytes.GetRange(at, rng.Next(1, Math.Min(256, bytes.Count - at) + 1))); break;
+            case 3: for (int i = at, end = Math.Min(bytes.Count, at + rng.Next(1, 64)); i < end; i++) bytes[i] = 0; break;
+            case 4: for (int i = at, end = Math.Min(bytes.Count, at + rng.Next(1, 8)); i < end; i++) bytes[i] = 0xFF; break;
+            default:
+                var junk = new byte[rng.Next(1, 32)];
+                rng.NextBytes(junk);
+                bytes.InsertRange(rng.Next(bytes.Count + 1), junk);
+                break;
+        }
+        return bytes.ToArray();
+    }
+
+    [Fact]
+    public async Task MutatedInferBodiesGet200Or400AndTheServerKeepsServing()
+    {
+        using var model = OnnxModel.Load(TestModels.Dense(), TestModels.Cpu());
+        await using var server = await OnnxKeras.Cli.Serving.KServeServer.StartAsync(model, new OnnxKeras.Cli.Serving.ServerOptions { ModelName = "m" });
+        using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(20) };
+        byte[] valid = Encoding.UTF8.GetBytes("""{"id": "f", "inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "data": [[1.5, -2, 3e-2], [4, "NaN", 6]]}], "outputs": [{"name": "y"}]}""");
+        using (var original = new ByteArrayContent(valid))
+        {
+            using var response = await http.PostAsync("v2/models/m/infer", original);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        }
+        var rng = new Random(11);
+        var statuses = new Dictionary<HttpStatusCode, int>();
+        for (int i = 0; i < Mutants; i++)
+        {
+            using var content = new ByteArrayContent(Mutate(valid, rng));
+            content.Headers.ContentType = new("application/json");
+            using var response = await http.PostAsync("v2/models/m/infer", content);
+            statuses[response.StatusCode] = statuses.GetValueOrDefault(response.StatusCode) + 1;
+            string answer = await response.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("transcode", answer, StringComparison.Ordinal);   // .NET's own wording: a message of ours is expected
+            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.BadRequest,
+                        $"mutant {i}: {response.StatusCode} {answer}");
+        }
+        output.WriteLine(string.Join(", ", statuses.Select(kv => $"{kv.Key}: {kv.Value}")));
+        using var ok = new StringContent("""{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}""");
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("v2/models/m/infer", ok)).StatusCode);
+    }
+
+    /// <summary>Runs the CLI on every mutant of <paramref name="original"/> (written to <paramref name="name"/>).</summary>
+    private void FuzzCli(string name, byte[] original, int seed, Func<string, string[]> args)
+    {
+        var rng = new Random(seed);
+        int ok = 0, refused = 0;
+        for (int i = 0; i < Mutants; i++)
+        {
+            string path = Path.Combine(dir, name);
+            File.WriteAllBytes(path, Mutate(original, rng));
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            int code;
+            try
+            {
+                code = new CliApp().Run(args(path), stdout, stderr);
+            }
+            catch (Exception e)
+            {
+                Assert.Fail($"{name} mutant {i} (seed {seed}) escaped the CLI: {e.GetType().FullName}: {e.Message}");
+                return;
+            }
+            Assert.True(code is 0 or 1, $"{name} mutant {i}: exit {code}: {stderr}");
+            if (code == 1)
+            {
+                Assert.StartsWith("error: ", stderr.ToString(), StringComparison.Ordinal);
+                Assert.DoesNotContain("   at ", stderr.ToString(), StringComparison.Ordinal);   // no stack trace
+                refused++;
+            }
+            else ok++;
+        }
+        output.WriteLine($"{name}: {ok} ran, {refused} refused");
+    }
+
+    [Fact]
+    public void MutatedCliInputsExitWithACodeAndAMessage()
+    {
+        string modelPath = Path.Combine(dir, "dense.onnx");
+        File.WriteAllBytes(modelPath, TestModels.Dense());
+        // A valid float32 .npy of shape (2, 3): magic, version 1.0, header length, header, data.
+        string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+        header = header.PadRight(117) + "\n";   // 10 + 118 = 128 bytes before the data, as numpy aligns it
+        var npy = new List<byte> { 0x93 };
+        npy.AddRange("NUMPY"u8.ToArray());
+        npy.AddRange(new byte[] { 1, 0, (byte)header.Length, 0 });
+        npy.AddRange(Encoding.ASCII.GetBytes(header));
+        foreach (float v in new float[] { 1, 2, 3, 4, 5, 6 }) npy.AddRange(BitConverter.GetBytes(v));
+        FuzzCli("x.npy", npy.ToArray(), 21, p => ["predict", modelPath, "--input", p]);
+        FuzzCli("x.csv", Encoding.UTF8.GetBytes("a,b,c\n1,2,3\n4.5,-5e-1,6\n"), 22, p => ["predict", modelPath, "--input", p]);
+        FuzzCli("m.onnx", TestModels.Dense(), 23, p => ["inspect", p]);
+    }
+}
