@@ -350,7 +350,12 @@ public sealed class CliApp
                 return v is "csv" or "json";
             });
         format.CompletionSources.Add("csv", "json");
-        var outputs = new Option<string?>("--outputs") { Description = "Compute only these outputs", HelpName = "a,b" };
+        var outputs = Checked("--outputs", "a,b", "Compute only these outputs", "a comma-separated list of output names",
+            (string t, out string[]? v) =>
+            {
+                v = t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                return v.Length > 0;
+            });
         var batchSize = PositiveInt("--batch-size", "n", "Run at most n rows per ONNX Runtime call");
         var device = DeviceOption();
         var threads = ThreadsOption();
@@ -358,7 +363,7 @@ public sealed class CliApp
         foreach (var o in new Option[] { input, output, format, outputs, batchSize, device, threads }) command.Options.Add(o);
         command.SetAction(r => Guard(stderr, command, () => Predict(
             r.GetValue(model)!, r.GetValue(input)!, r.GetValue(output), r.GetValue(format),
-            r.GetValue(outputs)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            r.GetResult(outputs) is { Implicit: false } ? r.GetValue(outputs) : null, // not given: null, not System.CommandLine's empty array
             Given(r, batchSize), r.GetValue(device) ?? ExecutionDevice.Cpu, Given(r, threads), stdout, stderr)));
         return command;
     }
@@ -424,7 +429,7 @@ public sealed class CliApp
         var model = ModelArgument();
         var repo = new Option<string>("--repo") { Description = "The model repository folder", HelpName = "dir", Required = true };
         var name = new Option<string?>("--name") { Description = "The model's folder and name (default: the file name without extension)", HelpName = "name" };
-        var maxBatch = WithDefault(PositiveInt("--max-batch-size", "n", "Triton's max_batch_size when every input and output has a symbolic first dimension"), 64);
+        var maxBatch = WithDefault(PositiveInt("--max-batch-size", "n", "Triton's max_batch_size (used when all first dimensions are symbolic)"), 64);
         // Triton accepts 0 (batch what is queued, no wait).
         var delayUs = WithDefault(Checked("--max-queue-delay-us", "n", "dynamic_batching's max_queue_delay_microseconds (0: batch only what is queued)",
             "an integer of 0 or more", (string t, out int v) => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out v)), 100);
