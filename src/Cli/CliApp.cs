@@ -122,12 +122,13 @@ public sealed class CliApp
     private static string CommandPath(Command command) =>
         command.Parents.OfType<Command>().FirstOrDefault() is { } parent ? $"{CommandPath(parent)} {command.Name}" : command.Name;
 
-    /// <summary>An exception's message without the <c> (Parameter 'x')</c> that <see cref="ArgumentException"/> appends.</summary>
+    /// <summary>An exception's message on one line, without the <c> (Parameter 'x')</c> that <see cref="ArgumentException"/>
+    /// appends (<see cref="ArgumentOutOfRangeException"/> puts its "Actual value was ..." after it).</summary>
     private static string MessageOf(Exception e)
     {
         string message = e.Message;
-        if (e is ArgumentException { ParamName: { } name } && message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal))
-            message = message[..^$" (Parameter '{name}')".Length];
+        if (e is ArgumentException { ParamName: { } name })
+            message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
         return message.ReplaceLineEndings(" ");
     }
 
