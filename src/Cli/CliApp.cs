@@ -1,4 +1,9 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -8,7 +13,8 @@ namespace OnnxKeras.Cli;
 
 /// <summary>
 /// The <c>onnxkeras</c> command line: <c>inspect</c>, <c>predict</c>, <c>serve</c> and <c>export-triton</c>. The logic lives here, not in <c>Main</c>, so
-/// that tests run commands in-process.
+/// that tests run commands in-process. Parsing, help and usage errors are System.CommandLine's; each command's action
+/// turns failures into <see cref="Failure"/> or <see cref="Usage"/> with a one-line <c>error: ...</c> on standard error.
 /// </summary>
 public sealed class CliApp
 {
@@ -21,55 +27,40 @@ public sealed class CliApp
     /// <summary>Exit code for a malformed command line.</summary>
     public const int Usage = 2;
 
-    private const string Help = """
-        onnxkeras: inspect ONNX models and run them with ONNX Runtime.
+    /// <summary>Printed at the end of every help text and in docs/cli.md.</summary>
+    private const string ExitCodeHelp = """
+        Exit codes:
+          0  success
+          1  failure while doing the work: unreadable model or input, shape mismatch, ... (the message names it)
+          2  bad command line: unknown command or option, missing or invalid value
+        """;
 
-        Usage:
-          onnxkeras inspect <model.onnx>
-          onnxkeras predict <model.onnx> --input <file.csv|file.npy> [options]
-          onnxkeras predict <model.onnx> --input <name>=<file> --input <name>=<file> [options]
-          onnxkeras serve <model.onnx> --port <n> [serve options]
-          onnxkeras export-triton <model.onnx> --repo <dir> [--name <name>] [--max-batch-size <n>]
-                                  [--max-queue-delay-us <n>] [--gpu-instances <n>]
-
-        predict options:
-          --input, -i <[name=]file>   input data: .csv (rows of numbers, optional header row) or .npy
-                                      (float32/float64/int32/int64, C order); name= is needed for multi-input models
-          --output, -o <file>         write the result here (default: standard output)
-          --format <csv|json>         output format (default: from the --output extension, else csv)
-          --outputs <a,b>             compute only these outputs
-          --batch-size <n>            run at most n rows per ONNX Runtime call
-          --device <cpu|auto|cuda>    execution device (default cpu)
-          --threads <n>               intra-op threads (default: ONNX Runtime's)
-
-        serve options (an Open Inference Protocol / KServe v2 REST server; stops on Ctrl+C or SIGTERM):
-          --port <n>                  TCP port (0 picks a free one; the address is printed)
-          --host <ip>                 address to listen on (default 127.0.0.1, loopback only)
-          --grpc-port <n>             also serve the protocol's gRPC service (HTTP/2, no TLS) on this port
-          --name <name>               model name in URLs (default: the file name without extension)
-          --max-batch-size <b>        dynamic batching: run up to b queued rows as one batch (default 1: off)
-          --max-delay-ms <d>          how long a batch waits for more requests (default 2)
-          --max-request-bytes <n>     larger bodies get HTTP 413 (default 67108864)
-          --max-concurrency <n>       more concurrent infer requests get HTTP 503 (default 256)
-          --body-timeout-s <s>        a request body that takes longer gets HTTP 408 (default 60)
-          --access-log <file|->       append one JSON line per request to the file (- for standard output)
-          --api-key-file <file>       require 'Authorization: Bearer <key>' (the file's first line) on every route but
-                                      /v2/health; the environment variable ONNXKERAS_API_KEY does the same
-          --device, --threads         as for predict
-
-        export-triton writes <dir>/<name>/1/model.onnx and <dir>/<name>/config.pbtxt (platform onnxruntime_onnx;
-        max_batch_size, default 64, when every input and output has a symbolic first dimension, else 0; dynamic
-        batching with --max-queue-delay-us, default 100; --gpu-instances n gives KIND_GPU instances, else KIND_CPU).
-
-        CSV output has one line per row (first dimension) and a header of column names (output_index); outputs
-        are placed side by side, so they must share the first dimension (use json otherwise). JSON output is
+    private const string PredictNotes = """
+        CSV output has one line per row (first dimension) and a header of column names (output_index); outputs are
+        placed side by side, so they must share the first dimension (use json otherwise). JSON output is
         {"outputs": {"name": {"shape": [...], "data": [nested rows]}}}. NaN and infinities are written as NaN,
         Infinity, -Infinity (as strings in JSON).
         """;
 
+    private const string ServeNotes = """
+        An Open Inference Protocol (KServe v2 REST, optionally gRPC) server for one model. Ctrl+C or SIGTERM stops it
+        after the requests in flight finish.
+        """;
+
+    private const string ExportTritonNotes = """
+        Writes <repo>/<name>/1/model.onnx and <repo>/<name>/config.pbtxt (platform onnxruntime_onnx). max_batch_size
+        is --max-batch-size when every input and output has a symbolic first dimension, else 0 (no batching).
+        """;
+
+    /// <summary>Stops <c>serve</c> (besides Ctrl+C and SIGTERM); lets tests run the command in-process.</summary>
+    public CancellationToken ShutdownToken { get; init; }
+
+    /// <summary>A command line that parsed but makes no sense (exit code <see cref="Usage"/>).</summary>
+    private sealed class UsageException(string message) : Exception(message);
+
     /// <summary>Runs one command.</summary>
     /// <param name="args">The command-line arguments (without the program name).</param>
-    /// <param name="stdout">Receives results.</param>
+    /// <param name="stdout">Receives results, help and the version.</param>
     /// <param name="stderr">Receives errors and warnings.</param>
     /// <returns><see cref="Ok"/>, <see cref="Failure"/> or <see cref="Usage"/>.</returns>
     public int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -77,35 +68,390 @@ public sealed class CliApp
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        var root = BuildCommands(stdout, stderr);
+        // No response files: a model path may start with '@'.
+        var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (parsed.Action is not HelpWithNotes)
         {
-            (args.Length == 0 ? stderr : stdout).WriteLine(Help);
-            return args.Length == 0 ? Usage : Ok;
+            if (UnknownOption(parsed) is string unknown)
+                return UsageError(stderr, parsed.CommandResult.Command, $"unknown option '{unknown}'.");
+            if (parsed.Errors.Count > 0)
+                return UsageError(stderr, parsed.CommandResult.Command, parsed.Errors[0].Message);
         }
+        return parsed.Invoke(new InvocationConfiguration
+        {
+            Output = stdout,
+            Error = stderr,
+            EnableDefaultExceptionHandler = false, // the actions report their own failures
+            ProcessTerminationTimeout = null, // serve handles SIGINT and SIGTERM itself
+        });
+    }
+
+    /// <summary>The version <c>--version</c> prints: the assembly's informational version.</summary>
+    private static string Version =>
+        typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(CliApp).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    /// <summary>
+    /// A token that looks like an option (<c>-x</c>, <c>--xyz</c>) but is neither a known option nor an option's value,
+    /// before any <c>--</c>. System.CommandLine would take it as the model argument or call it an unrecognised argument.
+    /// </summary>
+    private static string? UnknownOption(ParseResult parsed)
+    {
+        var optionValues = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        for (SymbolResult? r = parsed.CommandResult; r is not null; r = r.Parent)
+            if (r is CommandResult command)
+                foreach (var option in command.Children.OfType<OptionResult>())
+                    foreach (var token in option.Tokens) optionValues.Add(token);
+        foreach (var token in parsed.Tokens)
+        {
+            if (token.Type == TokenType.DoubleDash) break;
+            if (token.Type == TokenType.Argument && token.Value is ['-', _, ..] && !optionValues.Contains(token))
+                return token.Value.Split('=', 2)[0];
+        }
+        return null;
+    }
+
+    private static int UsageError(TextWriter stderr, Command command, string message)
+    {
+        stderr.WriteLine($"error: {message.ReplaceLineEndings(" ")}");
+        stderr.WriteLine($"Run '{CommandPath(command)} --help' for usage.");
+        return Usage;
+    }
+
+    private static string CommandPath(Command command) =>
+        command.Parents.OfType<Command>().FirstOrDefault() is { } parent ? $"{CommandPath(parent)} {command.Name}" : command.Name;
+
+    /// <summary>An exception's message on one line, without the <c> (Parameter 'x')</c> that <see cref="ArgumentException"/>
+    /// appends (<see cref="ArgumentOutOfRangeException"/> puts its "Actual value was ..." after it).</summary>
+    private static string MessageOf(Exception e)
+    {
+        string message = e.Message;
+        if (e is ArgumentException { ParamName: { } name })
+            message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
+        return message.ReplaceLineEndings(" ");
+    }
+
+    /// <summary>Runs a command's work: a usage problem found late is exit 2, any other failure exit 1, each as one line
+    /// on standard error (never a stack trace).</summary>
+    private static int Guard(TextWriter stderr, Command command, Func<int> work)
+    {
         try
         {
-            return args[0] switch
-            {
-                "inspect" => Inspect(args[1..], stdout),
-                "predict" => Predict(args[1..], stdout, stderr),
-                "serve" => Serve(args[1..], stdout, stderr),
-                "export-triton" => ExportTriton(args[1..], stdout),
-                _ => throw new UsageException($"unknown command '{args[0]}'; use inspect, predict, serve or export-triton."),
-            };
+            return work();
         }
         catch (UsageException e)
         {
-            stderr.WriteLine($"error: {e.Message}");
-            stderr.WriteLine("Run 'onnxkeras help' for usage.");
-            return Usage;
+            return UsageError(stderr, command, e.Message);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or NotSupportedException
-                                      or InvalidOperationException or UnauthorizedAccessException
-                                      or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+                                      or InvalidOperationException or UnauthorizedAccessException or FormatException
+                                      or OverflowException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
-            stderr.WriteLine($"error: {e.Message}");
+            stderr.WriteLine($"error: {MessageOf(e)}");
             return Failure;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug rather than bad input; still one line, naming the exception's type to report it by.
+            stderr.WriteLine($"error: unexpected {e.GetType().Name}: {MessageOf(e)}");
+            return Failure;
+        }
+    }
+
+    private delegate bool TryParse<T>(string text, out T value);
+
+    /// <summary>An option whose value is checked when parsed: a bad value is a usage error saying
+    /// "<c>NAME must be RULE, not 'VALUE'.</c>".</summary>
+    private static Option<T> Checked<T>(string name, string helpName, string description, string rule, TryParse<T> parse,
+                                        params string[] aliases)
+    {
+        var option = new Option<T>(name, aliases) { Description = description, HelpName = helpName };
+        option.CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (parse(text, out var value)) return value;
+            result.AddError($"{name} must be {rule}, not '{text}'.");
+            return default;
+        };
+        return option;
+    }
+
+    private static Option<T> WithDefault<T>(Option<T> option, T value)
+    {
+        option.DefaultValueFactory = _ => value;
+        return option;
+    }
+
+    private static Option<int> PositiveInt(string name, string helpName, string description) =>
+        Checked(name, helpName, description, "a positive integer",
+                (string t, out int v) => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out v) && v > 0);
+
+    private static Option<int> PortOption(string name, string description) =>
+        Checked(name, "n", description, "an integer in 0..65535",
+                (string t, out int v) => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out v) && v <= 65535);
+
+    /// <summary>The option's value if it was given, else null.</summary>
+    private static int? Given(ParseResult r, Option<int> option) => r.GetResult(option) is { Implicit: false } ? r.GetValue(option) : null;
+
+    private static Argument<string> ModelArgument() => new("model.onnx") { Description = "The ONNX model file" };
+
+    /// <summary><c>--device</c>: null when not given (cpu; a default value would show in help as <c>Cpu</c>).</summary>
+    private static Option<ExecutionDevice?> DeviceOption()
+    {
+        var option = Checked("--device", "cpu|auto|cuda", "Execution device (gpu is accepted as cuda) [default: cpu]", "cpu, auto or cuda",
+            (string t, out ExecutionDevice? v) =>
+            {
+                (bool ok, v) = t.ToLowerInvariant() switch
+                {
+                    "cpu" => (true, (ExecutionDevice?)ExecutionDevice.Cpu),
+                    "auto" => (true, ExecutionDevice.Auto),
+                    "cuda" or "gpu" => (true, ExecutionDevice.Cuda),
+                    _ => (false, (ExecutionDevice?)null),
+                };
+                return ok;
+            });
+        option.CompletionSources.Add("cpu", "auto", "cuda");
+        return option;
+    }
+
+    private static Option<int> ThreadsOption() => PositiveInt("--threads", "n", "Intra-op threads (default: ONNX Runtime's)");
+
+    /// <summary>The command tree; its actions write to <paramref name="stdout"/> and <paramref name="stderr"/>.</summary>
+    private Command BuildCommands(TextWriter stdout, TextWriter stderr)
+    {
+        // A plain Command rather than RootCommand: RootCommand takes its name and version from the entry assembly, which
+        // is the test host when tests run the CLI in-process.
+        var root = new Command("onnxkeras", "Inspect ONNX models and run them with ONNX Runtime: predict from CSV/.npy files, serve them " +
+                                            "over the Open Inference Protocol, write Triton model repositories.");
+        var notes = new Dictionary<Command, string>();
+        var helpOption = new HelpOption(); // --help, -h, -?; recursive: every command has it
+        helpOption.Action = new HelpWithNotes((HelpAction)helpOption.Action!, notes);
+        var versionOption = new Option<bool>("--version") { Description = "Show the version and exit" };
+        root.Options.Add(helpOption);
+        root.Options.Add(versionOption);
+
+        root.Subcommands.Add(InspectCommand(stdout, stderr));
+        var predict = PredictCommand(stdout, stderr);
+        notes[predict] = PredictNotes;
+        root.Subcommands.Add(predict);
+        var serve = ServeCommand(stdout, stderr);
+        notes[serve] = ServeNotes;
+        root.Subcommands.Add(serve);
+        var exportTriton = ExportTritonCommand(stdout, stderr);
+        notes[exportTriton] = ExportTritonNotes;
+        root.Subcommands.Add(exportTriton);
+
+        var helpCommand = new Command("help", "Show help for onnxkeras or one of its commands");
+        var which = new Argument<string?>("command") { Arity = ArgumentArity.ZeroOrOne, Description = "The command to describe" };
+        helpCommand.Arguments.Add(which);
+        helpCommand.SetAction(r =>
+        {
+            string? name = r.GetValue(which);
+            var target = name is null ? root : root.Subcommands.FirstOrDefault(c => c.Name == name && c != helpCommand);
+            if (target is null)
+                return UsageError(stderr, root, $"unknown command '{name}'; use inspect, predict, serve or export-triton.");
+            return WriteHelp(target, stdout);
+        });
+        root.Subcommands.Add(helpCommand);
+
+        root.SetAction(r =>
+        {
+            if (r.GetValue(versionOption))
+            {
+                stdout.WriteLine(Version);
+                return Ok;
+            }
+            WriteHelp(root, stderr); // no command: usage on standard error, exit 2
+            return Usage;
+        });
+        return root;
+    }
+
+    /// <summary>Writes a command's help (as <c>onnxkeras [command] --help</c> does) to <paramref name="writer"/>.</summary>
+    private static int WriteHelp(Command command, TextWriter writer)
+    {
+        var path = new List<string>();
+        for (var c = command; c.Parents.OfType<Command>().FirstOrDefault() is { } parent; c = parent) path.Insert(0, c.Name);
+        var root = command;
+        while (root.Parents.OfType<Command>().FirstOrDefault() is { } parent) root = parent;
+        path.Add("--help");
+        return root.Parse(path).Invoke(new InvocationConfiguration { Output = writer, Error = writer, ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>System.CommandLine's help, then the command's notes and the exit codes.</summary>
+    private sealed class HelpWithNotes(HelpAction help, IReadOnlyDictionary<Command, string> notes) : SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            help.MaxWidth = HelpWidth();
+            int code = help.Invoke(parseResult);
+            var output = parseResult.InvocationConfiguration.Output;
+            if (notes.TryGetValue(parseResult.CommandResult.Command, out var text))
+            {
+                output.WriteLine("Notes:");
+                foreach (var line in text.Split('\n')) output.WriteLine("  " + line);
+                output.WriteLine();
+            }
+            output.WriteLine(ExitCodeHelp);
+            return code;
+        }
+    }
+
+    private static int HelpWidth()
+    {
+        try
+        {
+            return Console.IsOutputRedirected ? 100 : Math.Clamp(Console.WindowWidth, 60, 120);
+        }
+        catch (IOException)
+        {
+            return 100;
+        }
+    }
+
+    private static Command InspectCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("inspect", "Describe a model: IR version, producer, opsets, inputs and outputs with shapes, " +
+                                             "operator counts, parameters, metadata (read from the file, not through ONNX Runtime)");
+        var model = ModelArgument();
+        var json = new Option<bool>("--json") { Description = "Print the same facts as one JSON object" };
+        command.Arguments.Add(model);
+        command.Options.Add(json);
+        command.SetAction(r => Guard(stderr, command, () =>
+        {
+            var path = Path.GetFullPath(r.GetValue(model)!);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+            stdout.Write(r.GetValue(json) ? ModelInspector.DescribeJson(path) : ModelInspector.Describe(path));
+            return Ok;
+        }));
+        return command;
+    }
+
+    private static Command PredictCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("predict", "Run a model on CSV or .npy input and write its outputs as CSV or JSON");
+        var model = ModelArgument();
+        var input = new Option<string[]>("--input", "-i")
+        {
+            Description = "Input data: .csv (rows of numbers, optional header row) or .npy (float32/float64/int32/int64, " +
+                          "C order); name= is needed for multi-input models; repeat per input",
+            HelpName = "[name=]file",
+            Required = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var output = new Option<string?>("--output", "-o") { Description = "Write the result to this file (default: standard output)", HelpName = "file" };
+        var format = Checked("--format", "csv|json", "Output format (default: json if --output ends in .json, else csv)", "csv or json",
+            (string t, out string? v) =>
+            {
+                v = t.ToLowerInvariant();
+                return v is "csv" or "json";
+            });
+        format.CompletionSources.Add("csv", "json");
+        var outputs = Checked("--outputs", "a,b", "Compute only these outputs", "a comma-separated list of output names",
+            (string t, out string[]? v) =>
+            {
+                v = t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                return v.Length > 0;
+            });
+        var batchSize = PositiveInt("--batch-size", "n", "Run at most n rows per ONNX Runtime call");
+        var device = DeviceOption();
+        var threads = ThreadsOption();
+        command.Arguments.Add(model);
+        foreach (var o in new Option[] { input, output, format, outputs, batchSize, device, threads }) command.Options.Add(o);
+        command.SetAction(r => Guard(stderr, command, () => Predict(
+            r.GetValue(model)!, r.GetValue(input)!, r.GetValue(output), r.GetValue(format),
+            r.GetResult(outputs) is { Implicit: false } ? r.GetValue(outputs) : null, // not given: null, not System.CommandLine's empty array
+            Given(r, batchSize), r.GetValue(device) ?? ExecutionDevice.Cpu, Given(r, threads), stdout, stderr)));
+        return command;
+    }
+
+    private Command ServeCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("serve", "Serve a model over the Open Inference Protocol (KServe v2 REST; gRPC with --grpc-port)");
+        var model = ModelArgument();
+        var port = PortOption("--port", "TCP port (0 picks a free one; the address is printed)");
+        port.Required = true;
+        var host = new Option<string>("--host") { Description = "Address to listen on (loopback only unless changed)", HelpName = "ip", DefaultValueFactory = _ => "127.0.0.1" };
+        var grpcPort = PortOption("--grpc-port", "Also serve the protocol's gRPC service (HTTP/2, no TLS) on this port");
+        var name = new Option<string?>("--name") { Description = "Model name in URLs (default: the file name without extension)", HelpName = "name" };
+        var maxBatch = WithDefault(PositiveInt("--max-batch-size", "b", "Dynamic batching: run up to b queued rows as one batch (1: off)"), 1);
+        var maxDelay = WithDefault(Checked("--max-delay-ms", "d", "How long a batch waits for more requests", "a number in 0..60000",
+            (string t, out double v) => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out v) && v >= 0 && v <= 60_000), 2.0);
+        var maxBytes = WithDefault(Checked("--max-request-bytes", "n", "Larger request bodies get HTTP 413", "a positive integer",
+            (string t, out long v) => long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out v) && v > 0), 64L * 1024 * 1024);
+        var maxConcurrency = WithDefault(PositiveInt("--max-concurrency", "n", "More concurrent infer requests get HTTP 503"), 256);
+        var bodyTimeout = WithDefault(Checked("--body-timeout-s", "s", "A request body that takes longer gets HTTP 408", "a number in (0, 86400]",
+            (string t, out double v) => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out v) && v > 0 && v <= 86_400), 60.0);
+        var apiKeyFile = new Option<string?>("--api-key-file")
+        {
+            Description = "Require 'Authorization: Bearer <key>' (the file's first line) on every route but /v2/health; " +
+                          "without it the environment variable ONNXKERAS_API_KEY, if set, does the same",
+            HelpName = "file",
+        };
+        var accessLog = new Option<string?>("--access-log") { Description = "Append one JSON line per request to this file (- for standard output)", HelpName = "file|-" };
+        var device = DeviceOption();
+        var threads = ThreadsOption();
+        command.Arguments.Add(model);
+        foreach (var o in new Option[] { port, host, grpcPort, name, maxBatch, maxDelay, maxBytes, maxConcurrency, bodyTimeout, apiKeyFile, accessLog, device, threads })
+            command.Options.Add(o);
+        command.SetAction(r => Guard(stderr, command, () =>
+        {
+            string modelPath = r.GetValue(model)!;
+            string? apiKeyPath = r.GetValue(apiKeyFile), accessLogPath = r.GetValue(accessLog);
+            string? apiKey = apiKeyPath is not null ? ReadApiKey(apiKeyPath)
+                : Environment.GetEnvironmentVariable("ONNXKERAS_API_KEY") is { Length: > 0 } envKey ? envKey.Trim() : null;
+            Serving.ServerOptions Options(Action<string>? accessLogLine, Action<string> logLine) => new()
+            {
+                Host = r.GetValue(host)!,
+                Port = r.GetValue(port),
+                GrpcPort = Given(r, grpcPort),
+                ModelName = r.GetValue(name) ?? Path.GetFileNameWithoutExtension(modelPath),
+                MaxBatchSize = r.GetValue(maxBatch),
+                MaxBatchDelay = TimeSpan.FromMilliseconds(r.GetValue(maxDelay)),
+                MaxRequestBytes = r.GetValue(maxBytes),
+                MaxConcurrency = r.GetValue(maxConcurrency),
+                RequestBodyTimeout = TimeSpan.FromSeconds(r.GetValue(bodyTimeout)),
+                ApiKey = apiKey,
+                AccessLog = accessLogLine,
+                Log = logLine,
+            };
+            return Serve(modelPath, Options, accessLogPath, r.GetValue(device) ?? ExecutionDevice.Cpu, Given(r, threads), stdout, stderr);
+        }));
+        return command;
+    }
+
+    private static Command ExportTritonCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var command = new Command("export-triton", "Write a Triton model repository entry (config.pbtxt and 1/model.onnx) for a model");
+        var model = ModelArgument();
+        var repo = new Option<string>("--repo") { Description = "The model repository folder", HelpName = "dir", Required = true };
+        var name = new Option<string?>("--name") { Description = "The model's folder and name (default: the file name without extension)", HelpName = "name" };
+        var maxBatch = WithDefault(PositiveInt("--max-batch-size", "n", "Triton's max_batch_size (used when all first dimensions are symbolic)"), 64);
+        // Triton accepts 0 (batch what is queued, no wait).
+        var delayUs = WithDefault(Checked("--max-queue-delay-us", "n", "dynamic_batching's max_queue_delay_microseconds (0: batch only what is queued)",
+            "an integer of 0 or more", (string t, out int v) => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out v)), 100);
+        var gpus = PositiveInt("--gpu-instances", "n", "KIND_GPU instances (default: one KIND_CPU instance)");
+        command.Arguments.Add(model);
+        foreach (var o in new Option[] { repo, name, maxBatch, delayUs, gpus }) command.Options.Add(o);
+        command.SetAction(r => Guard(stderr, command, () =>
+        {
+            string repoPath = r.GetValue(repo)!;
+            var folder = Serving.TritonExporter.Export(r.GetValue(model)!, repoPath, new Serving.TritonExportOptions
+            {
+                Name = r.GetValue(name),
+                MaxBatchSize = r.GetValue(maxBatch),
+                MaxQueueDelayMicroseconds = r.GetValue(delayUs),
+                GpuInstances = Given(r, gpus),
+            });
+            stdout.WriteLine($"Wrote {Path.Combine(folder, "config.pbtxt")} and {Path.Combine(folder, "1", "model.onnx")}.");
+            stdout.WriteLine($"Serve with: tritonserver --model-repository={Path.GetFullPath(repoPath)}");
+            return Ok;
+        }));
+        return command;
     }
 
     /// <summary>The API key of <c>serve --api-key-file</c>: the file's first line, trimmed; a missing file, an empty key or
@@ -128,77 +474,11 @@ public sealed class CliApp
         return key;
     }
 
-    /// <summary>Stops <c>serve</c> (besides Ctrl+C and SIGTERM); lets tests run the command in-process.</summary>
-    public CancellationToken ShutdownToken { get; init; }
-
-    private sealed class UsageException(string message) : Exception(message);
-
-    private static ExecutionDevice ParseDevice(string d) => d.ToLowerInvariant() switch
+    /// <summary>Runs the server until Ctrl+C, SIGTERM or <see cref="ShutdownToken"/>; <paramref name="makeOptions"/> gets the
+    /// access log and log writers.</summary>
+    private int Serve(string modelPath, Func<Action<string>?, Action<string>, Serving.ServerOptions> makeOptions, string? accessLogPath, ExecutionDevice device, int? threads,
+                      TextWriter stdout, TextWriter stderr)
     {
-        "cpu" => ExecutionDevice.Cpu,
-        "auto" => ExecutionDevice.Auto,
-        "cuda" or "gpu" => ExecutionDevice.Cuda,
-        _ => throw new UsageException($"--device must be cpu, auto or cuda, not '{d}'."),
-    };
-
-    private int Serve(string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        string? modelPath = null, host = null, name = null, apiKeyFile = null, accessLogPath = null;
-        double bodyTimeoutS = 60;
-        int? port = null, threads = null, grpcPort = null;
-        int maxBatch = 1, maxConcurrency = 256;
-        double delayMs = 2;
-        long maxBytes = 64L * 1024 * 1024;
-        var device = ExecutionDevice.Cpu;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value.");
-            switch (args[i])
-            {
-                case "--port":
-                    var p = Value();
-                    port = int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var pn) && pn <= 65535
-                        ? pn : throw new UsageException($"--port must be an integer in 0..65535, not '{p}'.");
-                    break;
-                case "--host": host = Value(); break;
-                case "--grpc-port":
-                    var gp = Value();
-                    grpcPort = int.TryParse(gp, NumberStyles.None, CultureInfo.InvariantCulture, out var gpn) && gpn <= 65535
-                        ? gpn : throw new UsageException($"--grpc-port must be an integer in 0..65535, not '{gp}'.");
-                    break;
-                case "--name": name = Value(); break;
-                case "--max-batch-size": maxBatch = PositiveInt(args[i], Value()); break;
-                case "--max-delay-ms":
-                    var d = Value();
-                    delayMs = double.TryParse(d, NumberStyles.Float, CultureInfo.InvariantCulture, out var dv) && dv >= 0 && dv <= 60_000
-                        ? dv : throw new UsageException($"--max-delay-ms must be a number in 0..60000, not '{d}'.");
-                    break;
-                case "--max-request-bytes":
-                    var b = Value();
-                    maxBytes = long.TryParse(b, NumberStyles.None, CultureInfo.InvariantCulture, out var bv) && bv > 0
-                        ? bv : throw new UsageException($"--max-request-bytes must be a positive integer, not '{b}'.");
-                    break;
-                case "--max-concurrency": maxConcurrency = PositiveInt(args[i], Value()); break;
-                case "--body-timeout-s":
-                    var t = Value();
-                    bodyTimeoutS = double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var tv) && tv > 0 && tv <= 86_400
-                        ? tv : throw new UsageException($"--body-timeout-s must be a number in (0, 86400], not '{t}'.");
-                    break;
-                case "--api-key-file": apiKeyFile = Value(); break;
-                case "--access-log": accessLogPath = Value(); break;
-                case "--threads": threads = PositiveInt(args[i], Value()); break;
-                case "--device": device = ParseDevice(Value()); break;
-                default:
-                    if (args[i].StartsWith('-')) throw new UsageException($"unknown option '{args[i]}'.");
-                    if (modelPath is not null) throw new UsageException($"unexpected argument '{args[i]}' (the model is '{modelPath}').");
-                    modelPath = args[i];
-                    break;
-            }
-        }
-        if (modelPath is null) throw new UsageException("serve needs a model file.");
-        if (port is null) throw new UsageException("serve needs --port (0 picks a free port).");
-        string? apiKey = apiKeyFile is not null ? ReadApiKey(apiKeyFile)
-            : Environment.GetEnvironmentVariable("ONNXKERAS_API_KEY") is { Length: > 0 } envKey ? envKey.Trim() : null;
         var log = TextWriter.Synchronized(stderr);
         TextWriter? accessLog = null;
         if (accessLogPath == "-") accessLog = TextWriter.Synchronized(stdout);
@@ -220,21 +500,7 @@ public sealed class CliApp
             IntraOpThreads = threads ?? 0,
             Log = m => log.WriteLine($"warning: {m}"),
         });
-        var options = new Serving.ServerOptions
-        {
-            Host = host ?? "127.0.0.1",
-            Port = port.Value,
-            GrpcPort = grpcPort,
-            ModelName = name ?? Path.GetFileNameWithoutExtension(modelPath),
-            MaxBatchSize = maxBatch,
-            MaxBatchDelay = TimeSpan.FromMilliseconds(delayMs),
-            MaxRequestBytes = maxBytes,
-            MaxConcurrency = maxConcurrency,
-            RequestBodyTimeout = TimeSpan.FromSeconds(bodyTimeoutS),
-            ApiKey = apiKey,
-            AccessLog = accessLog is null ? null : accessLog.WriteLine,
-            Log = m => log.WriteLine(m),
-        };
+        var options = makeOptions(accessLog is null ? null : accessLog.WriteLine, m => log.WriteLine(m));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ShutdownToken);
         using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(
             System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
@@ -247,7 +513,7 @@ public sealed class CliApp
         }
         catch (ArgumentException e)
         {
-            throw new UsageException(e.Message);
+            throw new UsageException(MessageOf(e));
         }
         stdout.WriteLine($"Serving '{server.ModelName}' at {server.BaseAddress} (Open Inference Protocol v2)" +
                          (server.GrpcPort is int bound ? $", gRPC at {server.BaseAddress.Host}:{bound}" : "") + ". Ctrl+C stops.");
@@ -258,92 +524,15 @@ public sealed class CliApp
         return Ok;
     }
 
-    private static int ExportTriton(string[] args, TextWriter stdout)
+    private static int Predict(string modelPath, IReadOnlyList<string> inputArgs, string? outputPath, string? format, string[]? outputNames,
+                               int? batchSize, ExecutionDevice device, int? threads, TextWriter stdout, TextWriter stderr)
     {
-        string? modelPath = null, repo = null, name = null;
-        int maxBatch = 64, delayUs = 100;
-        int? gpus = null;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value.");
-            switch (args[i])
-            {
-                case "--repo": repo = Value(); break;
-                case "--name": name = Value(); break;
-                case "--max-batch-size": maxBatch = PositiveInt(args[i], Value()); break;
-                case "--max-queue-delay-us": delayUs = NonNegativeInt(args[i], Value()); break; // Triton accepts 0 (batch what is queued, no wait)
-                case "--gpu-instances": gpus = PositiveInt(args[i], Value()); break;
-                default:
-                    if (args[i].StartsWith('-')) throw new UsageException($"unknown option '{args[i]}'.");
-                    if (modelPath is not null) throw new UsageException($"unexpected argument '{args[i]}' (the model is '{modelPath}').");
-                    modelPath = args[i];
-                    break;
-            }
-        }
-        if (modelPath is null) throw new UsageException("export-triton needs a model file.");
-        if (repo is null) throw new UsageException("export-triton needs --repo <dir>.");
-        var folder = Serving.TritonExporter.Export(modelPath, repo, new Serving.TritonExportOptions
-        {
-            Name = name,
-            MaxBatchSize = maxBatch,
-            MaxQueueDelayMicroseconds = delayUs,
-            GpuInstances = gpus,
-        });
-        stdout.WriteLine($"Wrote {Path.Combine(folder, "config.pbtxt")} and {Path.Combine(folder, "1", "model.onnx")}.");
-        stdout.WriteLine($"Serve with: tritonserver --model-repository={Path.GetFullPath(repo)}");
-        return Ok;
-    }
-
-    private static int Inspect(string[] args, TextWriter stdout)
-    {
-        if (args.Length != 1 || args[0].StartsWith('-'))
-            throw new UsageException("inspect takes exactly one argument: the model file.");
-        var path = Path.GetFullPath(args[0]);
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
-        stdout.Write(ModelInspector.Describe(path));
-        return Ok;
-    }
-
-    private static int Predict(string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        string? modelPath = null, outputPath = null, format = null;
-        int? batchSize = null, threads = null;
-        var device = ExecutionDevice.Cpu;
         var inputs = new List<(string? Name, string File)>();
-        string[]? outputNames = null;
-        for (int i = 0; i < args.Length; i++)
+        foreach (var v in inputArgs)
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value.");
-            switch (args[i])
-            {
-                case "--input" or "-i":
-                    var v = Value();
-                    int eq = v.IndexOf('=');
-                    inputs.Add(eq > 0 && !File.Exists(v) ? (v[..eq], v[(eq + 1)..]) : (null, v));
-                    break;
-                case "--output" or "-o": outputPath = Value(); break;
-                case "--format":
-                    format = Value().ToLowerInvariant();
-                    if (format is not ("csv" or "json")) throw new UsageException($"--format must be csv or json, not '{format}'.");
-                    break;
-                case "--outputs":
-                    outputNames = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                    break;
-                case "--batch-size": batchSize = PositiveInt(args[i], Value()); break;
-                case "--threads": threads = PositiveInt(args[i], Value()); break;
-                case "--device":
-                    device = ParseDevice(Value());
-                    break;
-                default:
-                    if (args[i].StartsWith('-')) throw new UsageException($"unknown option '{args[i]}'.");
-                    if (modelPath is not null) throw new UsageException($"unexpected argument '{args[i]}' (the model is '{modelPath}').");
-                    modelPath = args[i];
-                    break;
-            }
+            int eq = v.IndexOf('=');
+            inputs.Add(eq > 0 && !File.Exists(v) ? (v[..eq], v[(eq + 1)..]) : (null, v));
         }
-        if (modelPath is null) throw new UsageException("predict needs a model file.");
-        if (inputs.Count == 0) throw new UsageException("predict needs at least one --input.");
         format ??= outputPath is not null && Path.GetExtension(outputPath).Equals(".json", StringComparison.OrdinalIgnoreCase) ? "json" : "csv";
 
         using var model = OnnxModel.Load(modelPath, new InferenceOptions
@@ -389,16 +578,6 @@ public sealed class CliApp
         }
         return Ok;
     }
-
-    private static int PositiveInt(string option, string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
-            ? n
-            : throw new UsageException($"{option} must be a positive integer, not '{value}'.");
-
-    private static int NonNegativeInt(string option, string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-            ? n
-            : throw new UsageException($"{option} must be an integer of 0 or more, not '{value}'.");
 
     /// <summary>Converts file data to the input's element type and shape. A [rows, columns] CSV or array feeds a
     /// higher-rank input whose dimensions after the first are fixed and multiply to the column count.</summary>
