@@ -371,8 +371,14 @@ public sealed class CliApp
 
     private Command ServeCommand(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("serve", "Serve a model over the Open Inference Protocol (KServe v2 REST; gRPC with --grpc-port)");
+        var command = new Command("serve", "Serve a model, or every model of a Triton-style repository, over the Open Inference Protocol (KServe v2 REST; gRPC with --grpc-port)");
         var model = ModelArgument();
+        model.Arity = ArgumentArity.ZeroOrOne;
+        var repository = new Option<string?>("--model-repository")
+        {
+            Description = "Serve every <name>/<version>/model.onnx of this folder (the layout export-triton writes) instead of one model file",
+            HelpName = "dir",
+        };
         var port = PortOption("--port", "TCP port (0 picks a free one; the address is printed)");
         port.Required = true;
         var host = new Option<string>("--host") { Description = "Address to listen on (loopback only unless changed)", HelpName = "ip", DefaultValueFactory = _ => "127.0.0.1" };
@@ -396,11 +402,15 @@ public sealed class CliApp
         var device = DeviceOption();
         var threads = ThreadsOption();
         command.Arguments.Add(model);
-        foreach (var o in new Option[] { port, host, grpcPort, name, maxBatch, maxDelay, maxBytes, maxConcurrency, bodyTimeout, apiKeyFile, accessLog, device, threads })
+        foreach (var o in new Option[] { port, host, grpcPort, name, repository, maxBatch, maxDelay, maxBytes, maxConcurrency, bodyTimeout, apiKeyFile, accessLog, device, threads })
             command.Options.Add(o);
         command.SetAction(r => Guard(stderr, command, () =>
         {
-            string modelPath = r.GetValue(model)!;
+            string? modelPath = r.GetValue(model), repositoryPath = r.GetValue(repository);
+            if ((modelPath is null) == (repositoryPath is null))
+                throw new UsageException("serve needs a model file or --model-repository <dir>, not both.");
+            if (repositoryPath is not null && r.GetValue(name) is not null)
+                throw new UsageException("--name applies to a single model file; a repository's folders name its models.");
             string? apiKeyPath = r.GetValue(apiKeyFile), accessLogPath = r.GetValue(accessLog);
             string? apiKey = apiKeyPath is not null ? ReadApiKey(apiKeyPath)
                 : Environment.GetEnvironmentVariable("ONNXKERAS_API_KEY") is { Length: > 0 } envKey ? envKey.Trim() : null;
@@ -409,7 +419,7 @@ public sealed class CliApp
                 Host = r.GetValue(host)!,
                 Port = r.GetValue(port),
                 GrpcPort = Given(r, grpcPort),
-                ModelName = r.GetValue(name) ?? Path.GetFileNameWithoutExtension(modelPath),
+                ModelName = r.GetValue(name) ?? (modelPath is null ? null : Path.GetFileNameWithoutExtension(modelPath)),
                 MaxBatchSize = r.GetValue(maxBatch),
                 MaxBatchDelay = TimeSpan.FromMilliseconds(r.GetValue(maxDelay)),
                 MaxRequestBytes = r.GetValue(maxBytes),
@@ -419,7 +429,7 @@ public sealed class CliApp
                 AccessLog = accessLogLine,
                 Log = logLine,
             };
-            return Serve(modelPath, Options, accessLogPath, r.GetValue(device) ?? ExecutionDevice.Cpu, Given(r, threads), stdout, stderr);
+            return Serve(modelPath, repositoryPath, Options, accessLogPath, r.GetValue(device) ?? ExecutionDevice.Cpu, Given(r, threads), stdout, stderr);
         }));
         return command;
     }
@@ -476,8 +486,8 @@ public sealed class CliApp
 
     /// <summary>Runs the server until Ctrl+C, SIGTERM or <see cref="ShutdownToken"/>; <paramref name="makeOptions"/> gets the
     /// access log and log writers.</summary>
-    private int Serve(string modelPath, Func<Action<string>?, Action<string>, Serving.ServerOptions> makeOptions, string? accessLogPath, ExecutionDevice device, int? threads,
-                      TextWriter stdout, TextWriter stderr)
+    private int Serve(string? modelPath, string? repositoryPath, Func<Action<string>?, Action<string>, Serving.ServerOptions> makeOptions, string? accessLogPath,
+                      ExecutionDevice device, int? threads, TextWriter stdout, TextWriter stderr)
     {
         var log = TextWriter.Synchronized(stderr);
         TextWriter? accessLog = null;
@@ -494,12 +504,14 @@ public sealed class CliApp
             }
         }
         using var accessLogOwner = accessLogPath is not null and not "-" ? accessLog : null;
-        using var model = OnnxModel.Load(modelPath, new InferenceOptions
+        var inferenceOptions = new InferenceOptions
         {
             Device = device,
             IntraOpThreads = threads ?? 0,
             Log = m => log.WriteLine($"warning: {m}"),
-        });
+        };
+        using var model = modelPath is null ? null : OnnxModel.Load(modelPath, inferenceOptions);
+        using var repository = repositoryPath is null ? null : Serving.ModelRepository.Load(repositoryPath, inferenceOptions);
         var options = makeOptions(accessLog is null ? null : accessLog.WriteLine, m => log.WriteLine(m));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ShutdownToken);
         using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(
@@ -509,13 +521,14 @@ public sealed class CliApp
         Serving.KServeServer server;
         try
         {
-            server = Serving.KServeServer.StartAsync(model, options).GetAwaiter().GetResult();
+            server = (model is not null ? Serving.KServeServer.StartAsync(model, options) : Serving.KServeServer.StartAsync(repository!.Models, options))
+                .GetAwaiter().GetResult();
         }
         catch (ArgumentException e)
         {
             throw new UsageException(MessageOf(e));
         }
-        stdout.WriteLine($"Serving '{server.ModelName}' at {server.BaseAddress} (Open Inference Protocol v2)" +
+        stdout.WriteLine($"Serving {string.Join(", ", server.Models.Select(m => $"'{m.Name}' version {m.Version}"))} at {server.BaseAddress} (Open Inference Protocol v2)" +
                          (server.GrpcPort is int bound ? $", gRPC at {server.BaseAddress.Host}:{bound}" : "") + ". Ctrl+C stops.");
         stdout.Flush();
         stop.Token.WaitHandle.WaitOne();

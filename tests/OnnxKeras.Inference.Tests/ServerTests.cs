@@ -404,11 +404,44 @@ public sealed partial class ServerTests
     {
         using var dir = new TempDir();
         var path = dir.File("dense.onnx", TestModels.Dense());
+        await RunServeCommand(["serve", path, "--port", "0", "--threads", "1"], async http =>
+        {
+            var (status, meta) = await Get(http, "v2/models/dense");
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("dense", meta.GetProperty("name").GetString());
+        });
+    }
+
+    [Fact]
+    public async Task ServeCommandServesAModelRepository()
+    {
+        string root = WriteRepository(Directory.CreateTempSubdirectory("onnxkeras-repo-").FullName);
+        try
+        {
+            string line = await RunServeCommand(["serve", "--model-repository", root, "--port", "0"], async http =>
+            {
+                var (status, body) = await Post(http, "v2/models/dense/versions/1/infer", DenseRequest([1, 2, 3]));
+                Assert.Equal((HttpStatusCode.OK, "1"), (status, body.GetProperty("model_version").GetString()));
+                (status, _) = await Get(http, "v2/models/relu/versions/3/ready");
+                Assert.Equal(HttpStatusCode.OK, status);
+            });
+            Assert.StartsWith("Serving 'dense' version 2, 'dense' version 1, 'relu' version 3 at ", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>Runs <c>onnxkeras serve</c> in-process until <paramref name="use"/> is done with it; returns the line that
+    /// announced the address.</summary>
+    private static async Task<string> RunServeCommand(string[] args, Func<HttpClient, Task> use)
+    {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var output = TextWriter.Synchronized(stdout);
-        var run = Task.Run(() => new CliApp { ShutdownToken = cts.Token }.Run(["serve", path, "--port", "0", "--threads", "1"], output, TextWriter.Synchronized(stderr)));
+        var run = Task.Run(() => new CliApp { ShutdownToken = cts.Token }.Run(args, output, TextWriter.Synchronized(stderr)));
         string? line = null;
         for (int i = 0; i < 200 && line is null && !run.IsCompleted; i++)
         {
@@ -416,16 +449,12 @@ public sealed partial class ServerTests
             lock (output) line = stdout.ToString().Split('\n').FirstOrDefault(l => l.StartsWith("Serving", StringComparison.Ordinal));
         }
         Assert.True(line is not null, $"no address printed; stderr: {stderr}");
-        var address = line!.Split(' ')[3];
+        var address = line!.Split(' ').First(w => w.StartsWith("http://", StringComparison.Ordinal));
         Assert.StartsWith("http://127.0.0.1:", address, StringComparison.Ordinal);
-        using (var http = new HttpClient { BaseAddress = new Uri(address), Timeout = Timeout })
-        {
-            var (status, meta) = await Get(http, "v2/models/dense");
-            Assert.Equal(HttpStatusCode.OK, status);
-            Assert.Equal("dense", meta.GetProperty("name").GetString());
-        }
+        using (var http = new HttpClient { BaseAddress = new Uri(address), Timeout = Timeout }) await use(http);
         await cts.CancelAsync();
         Assert.Equal(CliApp.Ok, await run.WaitAsync(Timeout));
+        return line;
     }
 
     [Fact]
@@ -448,5 +477,11 @@ public sealed partial class ServerTests
         Assert.Equal(CliApp.Usage, new CliApp().Run(["serve", "m.onnx"], new StringWriter(), err));
         Assert.Contains("--port", err.ToString(), StringComparison.Ordinal);
         Assert.Equal(CliApp.Usage, new CliApp().Run(["serve", "m.onnx", "--port", "x"], new StringWriter(), new StringWriter()));
+        foreach (var args in new[] { new[] { "serve", "--port", "0" }, ["serve", "m.onnx", "--model-repository", "r", "--port", "0"] })
+        {
+            err = new StringWriter();
+            Assert.Equal(CliApp.Usage, new CliApp().Run(args, new StringWriter(), err));
+            Assert.Contains("serve needs a model file or --model-repository <dir>, not both.", err.ToString(), StringComparison.Ordinal);
+        }
     }
 }

@@ -27,7 +27,8 @@ public sealed class CommandLineTests : IDisposable
         { "predict", ["--input", "-i", "--output", "-o", "--format", "--outputs", "--batch-size", "--device", "--threads"] },
         {
             "serve", ["--port", "--host", "--grpc-port", "--name", "--max-batch-size", "--max-delay-ms", "--max-request-bytes",
-                      "--max-concurrency", "--body-timeout-s", "--api-key-file", "ONNXKERAS_API_KEY", "--access-log", "--device", "--threads"]
+                      "--max-concurrency", "--body-timeout-s", "--api-key-file", "ONNXKERAS_API_KEY", "--access-log", "--device", "--threads",
+                      "--model-repository"]
         },
         { "export-triton", ["--repo", "--name", "--max-batch-size", "--max-queue-delay-us", "--gpu-instances"] },
     };
@@ -79,7 +80,8 @@ public sealed class CommandLineTests : IDisposable
         var (code, output, err) = Run(command, "--help");
         Assert.Equal(CliApp.Ok, code);
         Assert.Equal("", err);
-        Assert.Contains($"onnxkeras {command} <model.onnx> [options]", output, StringComparison.Ordinal);
+        // serve's model file is optional (--model-repository instead).
+        Assert.Contains(command == "serve" ? "onnxkeras serve [<model.onnx>] [options]" : $"onnxkeras {command} <model.onnx> [options]", output, StringComparison.Ordinal);
         foreach (var option in options)
             Assert.Contains(option, output, StringComparison.Ordinal);
         Assert.Contains("Exit codes:", output, StringComparison.Ordinal);
