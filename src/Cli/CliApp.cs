@@ -617,8 +617,6 @@ public sealed class CliApp
         }
     }
 
-    private static string Number(float v) => v.ToString(CultureInfo.InvariantCulture);
-
     private static string ToCsv(IReadOnlyDictionary<string, DenseTensorResult> results)
     {
         var list = results.ToList();
@@ -631,7 +629,7 @@ public sealed class CliApp
         var header = new List<string>();
         foreach (var (name, r) in list)
         {
-            long width = rows == 0 ? r.Shape.Skip(1).Aggregate(1L, (a, b) => a * b) : r.Data.Length / rows;
+            long width = rows == 0 ? r.Shape.Skip(1).Aggregate(1L, (a, b) => a * b) : r.Values.Length / rows;
             if (r.Rank == 1) header.Add(name);
             else for (long j = 0; j < width; j++) header.Add($"{name}_{j}");
         }
@@ -641,11 +639,11 @@ public sealed class CliApp
             bool first = true;
             foreach (var (_, r) in list)
             {
-                long width = r.Data.Length / rows;
+                long width = r.Values.Length / rows;
                 for (long j = 0; j < width; j++)
                 {
                     if (!first) sb.Append(',');
-                    sb.Append(Number(r.Data[i * width + j]));
+                    sb.Append(Serving.InferCodec.ElementText(r.Values, i * width + j));
                     first = false;
                 }
             }
@@ -682,9 +680,7 @@ public sealed class CliApp
     {
         if (dim == r.Rank)
         {
-            float v = r.Data[k++];
-            if (float.IsFinite(v)) w.WriteNumberValue(v);
-            else w.WriteStringValue(Number(v));
+            Serving.InferCodec.WriteElement(w, r.Values, k++);
             return;
         }
         w.WriteStartArray();

@@ -1,10 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace OnnxKeras.Inference;
 
 /// <summary>
-/// A float32 model output copied into managed memory: row-major <see cref="Data"/> plus <see cref="Shape"/>.
+/// A model output copied into managed memory: row-major <see cref="Values"/> of its <see cref="ElementType"/> plus
+/// <see cref="Shape"/>. Most models (every Keras export) have float32 outputs, read through <see cref="Data"/>; other
+/// element types (int64 from ArgMax, bool, double, ...) through <see cref="GetData{T}"/> or <see cref="Values"/>.
 /// </summary>
 /// <remarks>
 /// The caller owns the array: it holds no native memory, needs no disposal, and stays valid after the model is
@@ -13,13 +16,25 @@ namespace OnnxKeras.Inference;
 public sealed class DenseTensorResult
 {
     private readonly long[] shape;
+    private readonly float[]? floats;
 
-    /// <summary>Wraps <paramref name="data"/> (not copied) with the given shape.</summary>
+    /// <summary>Wraps float32 <paramref name="data"/> (not copied) with the given shape.</summary>
     /// <exception cref="ArgumentException">The shape's element count differs from the data length.</exception>
-    public DenseTensorResult(float[] data, params long[] shape)
+    public DenseTensorResult(float[] data, params long[] shape) : this((Array)data, shape)
     {
-        ArgumentNullException.ThrowIfNull(data);
+    }
+
+    /// <summary>Wraps <paramref name="values"/> (not copied; <c>float[]</c>, <c>double[]</c>, <c>long[]</c>, <c>int[]</c>,
+    /// <c>short[]</c>, <c>sbyte[]</c>, <c>ulong[]</c>, <c>uint[]</c>, <c>ushort[]</c>, <c>byte[]</c> or <c>bool[]</c>) with the
+    /// given shape.</summary>
+    /// <exception cref="ArgumentException">The array's type is none of those, or the shape's element count differs from
+    /// its length.</exception>
+    public DenseTensorResult(Array values, params long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(shape);
+        ElementType = TypeOf(values);
+        var data = values;
         long count = 1;
         foreach (var d in shape)
         {
@@ -28,12 +43,47 @@ public sealed class DenseTensorResult
         }
         if (count != data.Length)
             throw new ArgumentException($"Shape {TensorInput.ShapeText(shape)} needs {count} elements but the data holds {data.Length}.", nameof(data));
-        Data = data;
+        Values = values;
+        floats = values as float[];
         this.shape = (long[])shape.Clone();
     }
 
-    /// <summary>The elements, row-major (last dimension fastest). Owned by the caller.</summary>
-    public float[] Data { get; }
+    private static TensorElementType TypeOf(Array values) => values switch
+    {
+        float[] => TensorElementType.Float,
+        double[] => TensorElementType.Double,
+        long[] => TensorElementType.Int64,
+        int[] => TensorElementType.Int32,
+        short[] => TensorElementType.Int16,
+        sbyte[] => TensorElementType.Int8,
+        ulong[] => TensorElementType.UInt64,
+        uint[] => TensorElementType.UInt32,
+        ushort[] => TensorElementType.UInt16,
+        byte[] => TensorElementType.UInt8,
+        bool[] => TensorElementType.Bool,
+        _ => throw new ArgumentException($"A result holds a one-dimensional array of a numeric or bool element type, not {values.GetType()}.", nameof(values)),
+    };
+
+    /// <summary>The element type of <see cref="Values"/>.</summary>
+    public TensorElementType ElementType { get; }
+
+    /// <summary>The elements of any element type, row-major (last dimension fastest). Owned by the caller.</summary>
+    public Array Values { get; }
+
+    /// <summary>The float32 elements, row-major (last dimension fastest). Owned by the caller.</summary>
+    /// <exception cref="InvalidOperationException">The output is not float32 (use <see cref="GetData{T}"/>).</exception>
+    public float[] Data => floats ?? throw new InvalidOperationException(
+        $"This output is {ElementType}, not float32: read it with GetData<{ElementType switch { TensorElementType.Int64 => "long", TensorElementType.Int32 => "int", TensorElementType.Bool => "bool", TensorElementType.Double => "double", _ => "T" }}>() or Values.");
+
+    /// <summary>The elements as <typeparamref name="T"/>[], which must be the output's own element type.</summary>
+    /// <exception cref="InvalidOperationException"><typeparamref name="T"/> is not the element type.</exception>
+    public T[] GetData<T>() where T : unmanaged => Values as T[] ?? throw new InvalidOperationException(
+        $"This output is {ElementType}, not {typeof(T).Name}.");
+
+    /// <summary>The elements' bytes as they lie in memory (little-endian on every platform .NET runs this library on),
+    /// for binary protocols.</summary>
+    public ReadOnlySpan<byte> AsBytes() =>
+        MemoryMarshal.CreateReadOnlySpan(ref MemoryMarshal.GetArrayDataReference(Values), Buffer.ByteLength(Values));
 
     /// <summary>The shape, outermost dimension first.</summary>
     public IReadOnlyList<long> Shape => shape;
@@ -41,7 +91,7 @@ public sealed class DenseTensorResult
     /// <summary>The number of dimensions.</summary>
     public int Rank => shape.Length;
 
-    /// <summary>The element at the given index (one coordinate per dimension).</summary>
+    /// <summary>The element at the given index (one coordinate per dimension) of a float32 output.</summary>
     public float this[params long[] index]
     {
         get
@@ -72,5 +122,5 @@ public sealed class DenseTensorResult
     }
 
     /// <summary>E.g. <c>Float [2, 3]</c>.</summary>
-    public override string ToString() => "Float " + TensorInput.ShapeText(shape);
+    public override string ToString() => ElementType + " " + TensorInput.ShapeText(shape);
 }

@@ -323,7 +323,7 @@ public sealed class OnnxModel : IDisposable
     /// <returns>A new dictionary of outputs copied into managed arrays owned by the caller.</returns>
     /// <exception cref="ArgumentException">An input is missing, unknown, of the wrong element type or shape, or its data
     /// length does not match its shape; an output name is unknown. The message names the input and both shapes.</exception>
-    /// <exception cref="NotSupportedException">A requested output is not a float32 tensor.</exception>
+    /// <exception cref="NotSupportedException">A requested output is a string, float16 or non-tensor output.</exception>
     /// <exception cref="OnnxRuntimeException">The model failed while running.</exception>
     /// <example><code>
     /// var outputs = model.Predict(new Dictionary&lt;string, TensorInput&gt;
@@ -516,6 +516,15 @@ public sealed class OnnxModel : IDisposable
                 $"Missing model input(s): {string.Join("; ", missing.Select(m => $"'{m.Name}' (expected shape {m.ShapeText})"))}.", paramName);
     }
 
+    /// <summary>The output element types <see cref="Predict(IReadOnlyDictionary{string, TensorInput}, IReadOnlyCollection{string}?, int?)"/>
+    /// returns (<see cref="DenseTensorResult.ElementType"/>).</summary>
+    public static IReadOnlySet<TensorElementType> SupportedOutputTypes { get; } = new HashSet<TensorElementType>
+    {
+        TensorElementType.Float, TensorElementType.Double, TensorElementType.Int64, TensorElementType.Int32, TensorElementType.Int16,
+        TensorElementType.Int8, TensorElementType.UInt64, TensorElementType.UInt32, TensorElementType.UInt16, TensorElementType.UInt8,
+        TensorElementType.Bool,
+    };
+
     private string[] ResolveOutputs(IReadOnlyCollection<string>? outputNames)
     {
         var names = outputNames?.ToArray() ?? Outputs.Select(o => o.Name).ToArray();
@@ -526,9 +535,9 @@ public sealed class OnnxModel : IDisposable
             if (n is null || !outputsByName.TryGetValue(n, out var info))
                 throw new ArgumentException(
                     $"The model has no output named '{n}'. Its outputs are: {string.Join("; ", Outputs)}.", nameof(outputNames));
-            if (!info.IsTensor || info.ElementType != TensorElementType.Float)
+            if (!info.IsTensor || !SupportedOutputTypes.Contains(info.ElementType))
                 throw new NotSupportedException(
-                    $"Output '{n}' is {(info.IsTensor ? info.ElementType.ToString() : "not a tensor")}; this library returns float32 tensors only.");
+                    $"Output '{n}' is {(info.IsTensor ? info.ElementType.ToString() : "not a tensor")}; this library returns numeric and bool tensors (not strings or float16).");
         }
         if (names.Distinct().Count() != names.Length)
             throw new ArgumentException($"outputNames lists an output twice: {string.Join(", ", names)}.", nameof(outputNames));
@@ -567,7 +576,7 @@ public sealed class OnnxModel : IDisposable
 
     private Dictionary<string, DenseTensorResult> RunInSlices(string[] inputNames, TensorInput[] values, string[] outputs, long rows, int max)
     {
-        var merged = new Dictionary<string, (float[] Data, long[] Shape)>();
+        var merged = new Dictionary<string, (Array Data, long[] Shape)>();
         for (long start = 0; start < rows; start += max)
         {
             long count = Math.Min(max, rows - start);
@@ -583,8 +592,8 @@ public sealed class OnnxModel : IDisposable
                 {
                     var shape = r.Shape.ToArray();
                     shape[0] = rows;
-                    long rowSize = count == 0 ? 0 : r.Data.Length / count;
-                    m = (new float[checked(rows * rowSize)], shape);
+                    long rowSize = count == 0 ? 0 : r.Values.Length / count;
+                    m = (Array.CreateInstance(r.Values.GetType().GetElementType()!, checked(rows * rowSize)), shape);
                     merged[name] = m;
                 }
                 else if (!r.Shape.Skip(1).SequenceEqual(m.Shape.Skip(1)))
@@ -592,7 +601,7 @@ public sealed class OnnxModel : IDisposable
                         $"Output '{name}' has shape {TensorInput.ShapeText(r.Shape)} for one slice but {TensorInput.ShapeText(m.Shape.Skip(1).Prepend(count))} " +
                         "expected from the first; the model's output rows depend on the batch, so call Predict without maxBatchSize.");
                 long offset = start * (m.Data.Length / rows);
-                r.Data.AsSpan().CopyTo(m.Data.AsSpan(checked((int)offset)));
+                Array.Copy(r.Values, 0, m.Data, offset, r.Values.Length);
             }
         }
         return merged.ToDictionary(kv => kv.Key, kv => new DenseTensorResult(kv.Value.Data, kv.Value.Shape));
@@ -691,8 +700,21 @@ public sealed class OnnxModel : IDisposable
         if (!value.IsTensor)
             throw new NotSupportedException($"Output '{name}' is a {value.OnnxType}, not a tensor.");
         var info = value.GetTensorTypeAndShape();
-        if (info.ElementDataType != TensorElementType.Float)
-            throw new NotSupportedException($"Output '{name}' is {info.ElementDataType}; this library returns float32 tensors only.");
-        return new DenseTensorResult(value.GetTensorDataAsSpan<float>().ToArray(), info.Shape);
+        Array values = info.ElementDataType switch
+        {
+            TensorElementType.Float => value.GetTensorDataAsSpan<float>().ToArray(),
+            TensorElementType.Double => value.GetTensorDataAsSpan<double>().ToArray(),
+            TensorElementType.Int64 => value.GetTensorDataAsSpan<long>().ToArray(),
+            TensorElementType.Int32 => value.GetTensorDataAsSpan<int>().ToArray(),
+            TensorElementType.Int16 => value.GetTensorDataAsSpan<short>().ToArray(),
+            TensorElementType.Int8 => value.GetTensorDataAsSpan<sbyte>().ToArray(),
+            TensorElementType.UInt64 => value.GetTensorDataAsSpan<ulong>().ToArray(),
+            TensorElementType.UInt32 => value.GetTensorDataAsSpan<uint>().ToArray(),
+            TensorElementType.UInt16 => value.GetTensorDataAsSpan<ushort>().ToArray(),
+            TensorElementType.UInt8 => value.GetTensorDataAsSpan<byte>().ToArray(),
+            TensorElementType.Bool => value.GetTensorDataAsSpan<bool>().ToArray(),
+            _ => throw new NotSupportedException($"Output '{name}' is {info.ElementDataType}; this library returns numeric and bool tensors (not strings or float16)."),
+        };
+        return new DenseTensorResult(values, info.Shape);
     }
 }

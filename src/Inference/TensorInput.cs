@@ -64,10 +64,17 @@ public sealed class TensorInput
     internal long[] ShapeArray => shape;
 
     /// <summary>Wraps a result of a previous prediction (no copy) so that it can feed another model.</summary>
+    /// <exception cref="NotSupportedException">The result is not float32, int64 or int32 (the input types this library feeds).</exception>
     public static implicit operator TensorInput(DenseTensorResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        return new TensorInput(result.Data, [.. result.Shape]);
+        return result.Values switch
+        {
+            float[] f => new TensorInput(f, [.. result.Shape]),
+            long[] l => new TensorInput(l, [.. result.Shape]),
+            int[] i => new TensorInput(i, [.. result.Shape]),
+            _ => throw new NotSupportedException($"A {result.ElementType} result cannot feed a model: inputs are float32, int64 or int32."),
+        };
     }
 
     internal static string ShapeText(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";

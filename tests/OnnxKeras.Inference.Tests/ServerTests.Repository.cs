@@ -115,3 +115,35 @@ public sealed partial class ServerTests
         public int GetHashCode(float obj) => 0;
     }
 }
+
+/// <summary>Outputs of other element types than FP32, returned by default as the protocol says (all outputs).</summary>
+public sealed partial class ServerTests
+{
+    [Fact]
+    public async Task Int64OutputsComeBackOverJsonBinaryAndGrpc()
+    {
+        // ArgMax over each row of [[1, 5, 2], [7, 0, 3]]: columns 1 and 0, an INT64 output.
+        await using var a = await Start(TestModels.ArgMax(), new ServerOptions { ModelName = "a", GrpcPort = 0 });
+        string request = """{"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "data": [1, 5, 2, 7, 0, 3]}]}""";
+        var (status, body) = await Post(a.Http, "v2/models/a/infer", request);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var output = Assert.Single(body.GetProperty("outputs").EnumerateArray());
+        Assert.Equal(("idx", "INT64"), (output.GetProperty("name").GetString(), output.GetProperty("datatype").GetString()));
+        Assert.Equal([1L, 0L], output.GetProperty("data").EnumerateArray().Select(e => e.GetInt64()));
+
+        using var binary = new StringContent(request.TrimEnd('}') + """, "parameters": {"binary_data_output": true}}""");
+        using var r = await a.Http.PostAsync("v2/models/a/infer", binary);
+        byte[] bytes = await r.Content.ReadAsByteArrayAsync();
+        int json = int.Parse(r.Headers.GetValues("Inference-Header-Content-Length").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(16, bytes.Length - json);
+        Assert.Equal([1L, 0L], System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(bytes.AsSpan(json)).ToArray());
+
+        using var grpcChannel = GrpcChannel.ForAddress($"http://127.0.0.1:{a.Server.GrpcPort}");
+        var grpc = new GRPCInferenceService.GRPCInferenceServiceClient(grpcChannel);
+        var g = GrpcDenseRequest([1, 5, 2, 7, 0, 3], raw: true);
+        g.ModelName = "a";
+        var response = await grpc.ModelInferAsync(g);
+        Assert.Equal("INT64", Assert.Single(response.Outputs).Datatype);
+        Assert.Equal([1L, 0L], System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(response.RawOutputContents[0].Span).ToArray());
+    }
+}

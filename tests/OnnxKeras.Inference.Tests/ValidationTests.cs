@@ -112,12 +112,25 @@ public class ValidationTests : IDisposable
     }
 
     [Fact]
-    public void NonFloatOutputIsNotSupportedAndNamed()
+    public void NonFloatOutputsComeBackWithTheirElementType()
     {
         using var m = OnnxModel.Load(TestModels.ArgMax(), TestModels.Cpu());
-        var e = Assert.Throws<NotSupportedException>(() => m.Predict(new TensorInput(new float[3], 1, 3)));
-        Assert.Contains("Output 'idx' is Int64", e.Message);
+        // ArgMax over each row of [[1, 5, 2], [7, 0, 3]]: columns 1 and 0.
+        float[] x = [1, 5, 2, 7, 0, 3];
+        var r = m.Predict(new TensorInput(x, 2, 3));
+        Assert.Equal(Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Int64, r.ElementType);
+        Assert.Equal([1L, 0L], r.GetData<long>());
+        Assert.Equal([2L], r.Shape);
+        Assert.Equal("Int64 [2]", r.ToString());
+        var e = Assert.Throws<InvalidOperationException>(() => r.Data);
+        Assert.Contains("GetData<long>()", e.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => r.GetData<int>());
+        Assert.Equal(MemoryMarshalBytes([1L, 0L]), r.AsBytes().ToArray());
+        // Split into one-row slices and concatenated again: the same int64 values.
+        Assert.Equal([1L, 0L], m.Predict(new TensorInput(x, 2, 3), maxBatchSize: 1).GetData<long>());
     }
+
+    private static byte[] MemoryMarshalBytes(long[] values) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
 
     [Fact]
     public void SingleInputOverloadsRefuseMultiInputModels()

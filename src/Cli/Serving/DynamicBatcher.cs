@@ -46,10 +46,10 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         loop = Task.Run(LoopAsync);
     }
 
-    /// <summary>Whether every input and float output of the model has a symbolic first dimension.</summary>
+    /// <summary>Whether every input and every returnable output of the model has a symbolic first dimension.</summary>
     public static bool CanBatch(OnnxModel model, out string? why)
     {
-        foreach (var t in model.Inputs.Concat(model.Outputs.Where(o => o.ElementType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)))
+        foreach (var t in model.Inputs.Concat(model.Outputs.Where(o => OnnxModel.SupportedOutputTypes.Contains(o.ElementType))))
         {
             if (t.Rank == 0 || t.Dimensions[0].IsFixed)
             {
@@ -187,7 +187,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         Interlocked.Increment(ref runs);
         var results = model.Predict(feeds, first.Outputs);
         foreach (var (name, r) in results)
-            if (r.Rank == 0 || r.Shape[0] != total || r.Data.Length % total != 0)
+            if (r.Rank == 0 || r.Shape[0] != total || r.Values.Length % total != 0)
             {
                 log?.Invoke($"dynamic batching: output '{name}' has shape [{string.Join(", ", r.Shape)}] for {total} rows; running requests one by one.");
                 return false;
@@ -198,10 +198,12 @@ internal sealed class DynamicBatcher : IAsyncDisposable
             var split = new Dictionary<string, DenseTensorResult>(results.Count);
             foreach (var (name, r) in results)
             {
-                long rowSize = r.Data.Length / total;
+                long rowSize = r.Values.Length / total;
                 var shape = r.Shape.ToArray();
                 shape[0] = item.Rows;
-                split[name] = new DenseTensorResult(r.Data.AsSpan(checked((int)(start * rowSize)), checked((int)(item.Rows * rowSize))).ToArray(), shape);
+                var part = Array.CreateInstance(r.Values.GetType().GetElementType()!, checked(item.Rows * rowSize));
+                Array.Copy(r.Values, checked(start * rowSize), part, 0, part.Length);
+                split[name] = new DenseTensorResult(part, shape);
             }
             start += item.Rows;
             item.Done.TrySetResult(split);

@@ -10,8 +10,8 @@ namespace OnnxKeras.Cli.Serving;
 /// The Open Inference Protocol's gRPC service (<c>inference.GRPCInferenceService</c>, KServe v2 / Triton) over the same
 /// models, limits, batching and counters as the REST routes of <see cref="KServeServer"/>. Inputs come as typed
 /// <c>contents</c> (<c>fp32_contents</c>, <c>int64_contents</c>, <c>int_contents</c>) or as <c>raw_input_contents</c>
-/// (little-endian bytes); outputs are returned as <c>raw_output_contents</c>, as Triton does, so clients get ONNX Runtime's
-/// bits. Errors map the REST statuses to gRPC codes: 400 InvalidArgument, 401 Unauthenticated, 404 NotFound, 413
+/// (little-endian bytes); outputs (every one by default, of any numeric or BOOL type) are returned as
+/// <c>raw_output_contents</c>, as Triton does, so clients get ONNX Runtime's bits. Errors map the REST statuses to gRPC codes: 400 InvalidArgument, 401 Unauthenticated, 404 NotFound, 413
 /// ResourceExhausted, 503 Unavailable, 500 Internal.
 /// </summary>
 internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceService.GRPCInferenceServiceBase
@@ -59,10 +59,10 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
             var response = new ModelInferResponse { ModelName = h.Name, ModelVersion = h.Version, Id = request.Id };
             foreach (var (name, result) in outputs)
             {
-                var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = name, Datatype = "FP32" };
+                var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = name, Datatype = InferCodec.Datatype(result.ElementType) };
                 tensor.Shape.AddRange(result.Shape);
                 response.Outputs.Add(tensor);
-                response.RawOutputContents.Add(ByteString.CopyFrom(MemoryMarshal.AsBytes(result.Data.AsSpan())));
+                response.RawOutputContents.Add(ByteString.CopyFrom(result.AsBytes()));
             }
             flight.Complete(nameof(StatusCode.OK));
             return response;

@@ -72,30 +72,56 @@ internal static class InferCodec
         {
             w.WriteStartObject();
             w.WriteString("name", name);
-            w.WriteString("datatype", "FP32");
+            w.WriteString("datatype", Datatype(r.ElementType));
             w.WriteStartArray("shape");
             foreach (var d in r.Shape) w.WriteNumberValue(d);
             w.WriteEndArray();
             if (binary?.Invoke(name) == true)
             {
                 w.WriteStartObject("parameters");
-                w.WriteNumber("binary_data_size", (long)r.Data.Length * sizeof(float));
+                w.WriteNumber("binary_data_size", (long)r.AsBytes().Length);
                 w.WriteEndObject();
                 w.WriteEndObject();
                 continue;
             }
             w.WriteStartArray("data");
-            foreach (var v in r.Data)
-            {
-                if (float.IsFinite(v)) w.WriteNumberValue(v);
-                else w.WriteStringValue(v.ToString(CultureInfo.InvariantCulture));
-            }
+            for (int i = 0; i < r.Values.Length; i++) WriteElement(w, r.Values, i);
             w.WriteEndArray();
             w.WriteEndObject();
         }
         w.WriteEndArray();
         w.WriteEndObject();
     }
+
+    /// <summary>Writes element <paramref name="i"/> as JSON: a number (floats in shortest round-trip form, so a reader gets
+    /// the same bits; NaN and infinities as the strings "NaN", "Infinity", "-Infinity"), or true/false for BOOL.</summary>
+    public static void WriteElement(Utf8JsonWriter w, Array values, int i)
+    {
+        switch (values)
+        {
+            case float[] f:
+                if (float.IsFinite(f[i])) w.WriteNumberValue(f[i]);
+                else w.WriteStringValue(f[i].ToString(CultureInfo.InvariantCulture));
+                break;
+            case double[] d:
+                if (double.IsFinite(d[i])) w.WriteNumberValue(d[i]);
+                else w.WriteStringValue(d[i].ToString(CultureInfo.InvariantCulture));
+                break;
+            case bool[] b: w.WriteBooleanValue(b[i]); break;
+            case long[] l: w.WriteNumberValue(l[i]); break;
+            case ulong[] ul: w.WriteNumberValue(ul[i]); break;
+            default: w.WriteNumberValue(Convert.ToInt64(values.GetValue(i), CultureInfo.InvariantCulture)); break;
+        }
+    }
+
+    /// <summary>Element <paramref name="i"/> as text for CSV: as <see cref="WriteElement"/> writes it, bools as true/false.</summary>
+    public static string ElementText(Array values, long i) => values switch
+    {
+        float[] f => f[i].ToString(CultureInfo.InvariantCulture),
+        double[] d => d[i].ToString(CultureInfo.InvariantCulture),
+        bool[] b => b[i] ? "true" : "false",
+        _ => Convert.ToString(values.GetValue(i), CultureInfo.InvariantCulture)!,
+    };
 
     public static void WriteTensorMetadata(Utf8JsonWriter w, ModelTensorInfo info)
     {

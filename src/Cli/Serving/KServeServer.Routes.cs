@@ -188,7 +188,7 @@ public sealed partial class KServeServer
                 await Json(c, 200, w => InferCodec.WriteResponse(w, h.Name, h.Version, request.Id, outputs)).ConfigureAwait(false);
                 return;
             }
-            // The binary tensor data extension: the JSON part, then each binary output's little-endian floats in order.
+            // The binary tensor data extension: the JSON part, then each binary output's little-endian bytes in order.
             var json = new ArrayBufferWriter<byte>(256);
             using (var w = new Utf8JsonWriter(json, WriterOptions))
                 InferCodec.WriteResponse(w, h.Name, h.Version, request.Id, outputs, request.IsBinary);
@@ -196,10 +196,10 @@ public sealed partial class KServeServer
             c.Response.StatusCode = 200;
             c.Response.ContentType = "application/octet-stream";
             c.Response.Headers["Inference-Header-Content-Length"] = json.WrittenCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            c.Response.ContentLength = json.WrittenCount + binary.Sum(o => (long)o.Result.Data.Length * sizeof(float));
+            c.Response.ContentLength = json.WrittenCount + binary.Sum(o => (long)o.Result.AsBytes().Length);
             var writer = c.Response.BodyWriter;
             writer.Write(json.WrittenSpan);
-            foreach (var (_, result) in binary) writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(result.Data.AsSpan()));
+            foreach (var (_, result) in binary) writer.Write(result.AsBytes());
             await writer.FlushAsync(c.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException && c.RequestAborted.IsCancellationRequested)
@@ -247,9 +247,8 @@ public sealed partial class KServeServer
     }
 
     /// <summary>
-    /// Runs a parsed request on <paramref name="h"/>: takes a concurrency slot (or throws 503), resolves the outputs (the
-    /// requested ones, else every FP32 output), runs the model directly or through its batcher, and returns the outputs
-    /// in order.
+    /// Runs a parsed request on <paramref name="h"/>: takes a concurrency slot (or throws 503), runs the model directly or
+    /// through its batcher, and returns the requested outputs, or every output, in order.
     /// </summary>
     internal async Task<IReadOnlyList<(string Name, DenseTensorResult Result)>> RunAsync(HostedModel h, InferRequest request)
     {
@@ -258,13 +257,6 @@ public sealed partial class KServeServer
         try
         {
             var model = h.Model;
-            string[]? outputs = request.Outputs
-                ?? (model.Outputs.Any(o => o.ElementType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
-                    ? model.Outputs.Where(o => o.ElementType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float).Select(o => o.Name).ToArray()
-                    : null);
-            if (outputs is { Length: 0 })
-                throw new RequestException(400, "The model has no FP32 outputs; this server returns FP32 outputs only.");
-            request = request with { Outputs = outputs };
             IReadOnlyDictionary<string, DenseTensorResult> results;
             if (h.Batcher is null)
             {

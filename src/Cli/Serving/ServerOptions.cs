@@ -20,7 +20,7 @@ public sealed class ServerOptions
     public string ModelVersion { get; init; } = "1";
 
     /// <summary>
-    /// Dynamic batching: when above 1 and every input and float output has a symbolic first dimension, concurrent
+    /// Dynamic batching: when above 1 and every input and output has a symbolic first dimension, concurrent
     /// requests are queued and run together as one batch of at most this many rows. Default 1 (off).
     /// </summary>
     public int MaxBatchSize { get; init; } = 1;

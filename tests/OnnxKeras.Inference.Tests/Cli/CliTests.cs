@@ -244,4 +244,18 @@ public sealed class CliTests : IDisposable
         Assert.Contains("name each: --input name=file", err);
         Assert.Equal(CliApp.Ok, Run("help").Code);
     }
+
+    [Fact]
+    public void PredictWritesInt64OutputsAsIntegers()
+    {
+        // ArgMax over each row of [[1, 5, 2], [7, 0, 3]]: columns 1 and 0.
+        var model = dir.File("argmax.onnx", TestModels.ArgMax());
+        var input = dir.File("x.csv", Encoding.UTF8.GetBytes("1,5,2\n7,0,3\n"));
+        var (code, output, err) = Run("predict", model, "--input", input);
+        Assert.True(code == CliApp.Ok, err);
+        Assert.Equal("idx\n1\n0\n", output);
+        (code, output, err) = Run("predict", model, "--input", input, "--format", "json");
+        Assert.True(code == CliApp.Ok, err);
+        Assert.Equal("""{"outputs":{"idx":{"shape":[2],"data":[1,0]}}}""" + "\n", output);
+    }
 }
