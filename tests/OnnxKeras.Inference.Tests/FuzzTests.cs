@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using OnnxKeras.Cli;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -78,12 +77,11 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         {
             string path = Path.Combine(dir, name);
             File.WriteAllBytes(path, Mutate(original, rng));
-            var stdout = new StringWriter();
-            var stderr = new StringWriter();
             int code;
+            string stderr;
             try
             {
-                code = new CliApp().Run(args(path), stdout, stderr);
+                (code, _, stderr) = Cli.CliRunner.Run(args(path));
             }
             catch (Exception e)
             {
@@ -93,8 +91,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             Assert.True(code is 0 or 1, $"{name} mutant {i}: exit {code}: {stderr}");
             if (code == 1)
             {
-                Assert.StartsWith("error: ", stderr.ToString(), StringComparison.Ordinal);
-                Assert.DoesNotContain("   at ", stderr.ToString(), StringComparison.Ordinal);   // no stack trace
+                Assert.StartsWith("error: ", stderr, StringComparison.Ordinal);
+                Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);   // no stack trace
                 refused++;
             }
             else ok++;

@@ -3,6 +3,8 @@ using System.Text.Json;
 using OnnxKeras.Cli;
 using Xunit;
 
+using static OnnxKeras.Inference.Tests.Cli.CliRunner;
+
 namespace OnnxKeras.Inference.Tests.Cli;
 
 /// <summary>The onnxkeras command, run in-process.</summary>
@@ -11,14 +13,6 @@ public sealed class CliTests : IDisposable
     private readonly TempDir dir = new();
 
     public void Dispose() => dir.Dispose();
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = new CliApp().Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
 
     /// <summary>A NumPy .npy file (format 1.0) written by hand.</summary>
     private string Npy(string name, string descr, long[] shape, byte[] data)

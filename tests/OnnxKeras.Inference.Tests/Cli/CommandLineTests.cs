@@ -3,6 +3,8 @@ using System.Text.Json;
 using OnnxKeras.Cli;
 using Xunit;
 
+using static OnnxKeras.Inference.Tests.Cli.CliRunner;
+
 namespace OnnxKeras.Inference.Tests.Cli;
 
 /// <summary>The onnxkeras command line itself: help, version, POSIX option forms, usage errors and inspect --json.</summary>
@@ -11,14 +13,6 @@ public sealed class CommandLineTests : IDisposable
     private readonly TempDir dir = new();
 
     public void Dispose() => dir.Dispose();
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = new CliApp().Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
 
     /// <summary>Every option of each command, as docs/cli.md lists them.</summary>
     public static TheoryData<string, string[]> CommandOptions => new()

@@ -3,6 +3,8 @@ using System.Text;
 using OnnxKeras.Cli;
 using Xunit;
 
+using static OnnxKeras.Inference.Tests.Cli.CliRunner;
+
 namespace OnnxKeras.Inference.Tests.Cli;
 
 /// <summary>Crafted input files make the onnxkeras command fail with exit 1 and a message naming the file, never crash it.</summary>
@@ -11,14 +13,6 @@ public sealed class HostileInputTests : IDisposable
     private readonly TempDir dir = new();
 
     public void Dispose() => dir.Dispose();
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = new CliApp().Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
 
     /// <summary>A .npy file with the given header text (version 1 or 2 preamble, header length as given or its real length).</summary>
     private string Npy(string name, string header, int version = 1, uint? declaredLength = null, byte[]? data = null)
