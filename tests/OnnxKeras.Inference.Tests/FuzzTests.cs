@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Xunit;
 using Xunit.Abstractions;
+using OnnxKeras.Tests.Shared;
 
 namespace OnnxKeras.Inference.Tests;
 
@@ -16,27 +17,6 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     private readonly string dir = Directory.CreateTempSubdirectory("onnxkeras-fuzz-").FullName;
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
-
-    /// <summary>Flips bits, truncates, duplicates, zeroes, sets to 0xFF or inserts random bytes.</summary>
-    private static byte[] Mutate(byte[] original, Random rng)
-    {
-        var bytes = original.ToList();
-        int at = rng.Next(bytes.Count);
-        switch (rng.Next(6))
-        {
-            case 0: for (int k = rng.Next(1, 9); k > 0; k--) { int i = rng.Next(bytes.Count); bytes[i] ^= (byte)(1 << rng.Next(8)); } break;
-            case 1: bytes.RemoveRange(at, bytes.Count - at); break;
-            case 2: bytes.InsertRange(at, bytes.GetRange(at, rng.Next(1, Math.Min(256, bytes.Count - at) + 1))); break;
-            case 3: for (int i = at, end = Math.Min(bytes.Count, at + rng.Next(1, 64)); i < end; i++) bytes[i] = 0; break;
-            case 4: for (int i = at, end = Math.Min(bytes.Count, at + rng.Next(1, 8)); i < end; i++) bytes[i] = 0xFF; break;
-            default:
-                var junk = new byte[rng.Next(1, 32)];
-                rng.NextBytes(junk);
-                bytes.InsertRange(rng.Next(bytes.Count + 1), junk);
-                break;
-        }
-        return bytes.ToArray();
-    }
 
     [Fact]
     public async Task MutatedInferBodiesGet200Or400AndTheServerKeepsServing()
@@ -54,7 +34,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         var statuses = new Dictionary<HttpStatusCode, int>();
         for (int i = 0; i < Mutants; i++)
         {
-            using var content = new ByteArrayContent(Mutate(valid, rng));
+            using var content = new ByteArrayContent(Mutator.Mutate(valid, rng));
             content.Headers.ContentType = new("application/json");
             using var response = await http.PostAsync("v2/models/m/infer", content);
             statuses[response.StatusCode] = statuses.GetValueOrDefault(response.StatusCode) + 1;
@@ -76,7 +56,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         for (int i = 0; i < Mutants; i++)
         {
             string path = Path.Combine(dir, name);
-            File.WriteAllBytes(path, Mutate(original, rng));
+            File.WriteAllBytes(path, Mutator.Mutate(original, rng));
             int code;
             string stderr;
             try

@@ -3,6 +3,7 @@ using OnnxKeras.Layers;
 using OnnxKeras.Models;
 using Xunit;
 using Xunit.Abstractions;
+using OnnxKeras.Tests.Shared;
 
 namespace OnnxKeras.Tests.Saving;
 
@@ -15,50 +16,6 @@ namespace OnnxKeras.Tests.Saving;
 public sealed class FuzzTests(ITestOutputHelper output)
 {
     private const int MutantsPerFormat = 150;
-
-    /// <summary>Mutates <paramref name="original"/> in one of six ways, chosen by <paramref name="rng"/>.</summary>
-    internal static byte[] Mutate(byte[] original, Random rng)
-    {
-        var bytes = original.ToList();
-        switch (rng.Next(6))
-        {
-            case 0: // flip 1-8 random bits
-                for (int k = rng.Next(1, 9); k > 0; k--) { int i = rng.Next(bytes.Count); bytes[i] ^= (byte)(1 << rng.Next(8)); }
-                break;
-            case 1: // truncate
-            {
-                int keep = rng.Next(bytes.Count);
-                bytes.RemoveRange(keep, bytes.Count - keep);
-                break;
-            }
-            case 2: // duplicate a chunk in place
-            {
-                int at = rng.Next(bytes.Count), len = rng.Next(1, Math.Min(256, bytes.Count - at) + 1);
-                bytes.InsertRange(at, bytes.GetRange(at, len));
-                break;
-            }
-            case 3: // zero a range
-            {
-                int at = rng.Next(bytes.Count), len = rng.Next(1, Math.Min(64, bytes.Count - at) + 1);
-                for (int i = at; i < at + len; i++) bytes[i] = 0;
-                break;
-            }
-            case 4: // 0xFF a range (large lengths, offsets and counts)
-            {
-                int at = rng.Next(bytes.Count), len = rng.Next(1, Math.Min(8, bytes.Count - at) + 1);
-                for (int i = at; i < at + len; i++) bytes[i] = 0xFF;
-                break;
-            }
-            default: // insert random bytes
-            {
-                var junk = new byte[rng.Next(1, 32)];
-                rng.NextBytes(junk);
-                bytes.InsertRange(rng.Next(bytes.Count + 1), junk);
-                break;
-            }
-        }
-        return bytes.ToArray();
-    }
 
     private static Sequential SmallModel()
     {
@@ -77,7 +34,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
         int loaded = 0, refused = 0;
         for (int i = 0; i < MutantsPerFormat; i++)
         {
-            var mutant = Mutate(original, rng);
+            var mutant = Mutator.Mutate(original, rng);
             try
             {
                 load(mutant);

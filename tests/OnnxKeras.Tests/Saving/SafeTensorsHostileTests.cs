@@ -66,4 +66,19 @@ public class SafeTensorsHostileTests
     }
 
     private static string JsonEncoded(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+
+    [Fact]
+    public void AHeaderThatIsNotUtf8IsRefused()
+    {
+        // Found by the fuzz tests: a tensor name with a byte that is not UTF-8 (0xFF) parsed as JSON and then escaped as
+        // InvalidOperationException ("Cannot transcode invalid UTF-8") when the name was read.
+        using var dir = NewTempDir();
+        var path = dir.File("w.safetensors");
+        byte[] header = [.. "{\"dense/kern"u8, 0xFF, .. "l\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}"u8];
+        var bytes = new byte[8 + header.Length + 4];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+        header.CopyTo(bytes, 8);
+        File.WriteAllBytes(path, bytes);
+        Assert.Contains("its header is not valid UTF-8", Load(path).Message);
+    }
 }
