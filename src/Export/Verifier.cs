@@ -23,33 +23,64 @@ public static class Verifier
     /// check throws <see cref="OnnxRuntimeNotFoundException"/>.</remarks>
     public static double Check(Model model, byte[] onnx, string? path, OnnxExportOptions options)
     {
-        var inference = new InferenceOptions { Device = ExecutionDevice.Cpu, IntraOpThreads = 1 };
-        using var session = path is not null ? OnnxModel.Load(path, inference) : OnnxModel.Load(onnx, inference);
+        using var session = path is not null ? OnnxModel.Load(path, SessionOptions) : OnnxModel.Load(onnx, SessionOptions);
         double worst = 0;
         var generator = new Generator(777);
         foreach (long batch in options.BatchDimension is null ? [options.FixedBatchSize] : new long[] { 1, 3 })
         {
             using var scope = NewDisposeScope();
-            var inputs = session.Inputs.Select(i => (i.Name, Dims: i.Dimensions.Select((d, k) => d.Value ?? (k == 0 ? batch : 4L)).ToArray())).ToList();
-            var tensors = inputs.Select(i => rand(i.Dims, ScalarType.Float32, generator: generator)).ToList();
-            var expected = model.ApplyMany(tensors.Select(t => (KTensor)t.to(Keras.Device)).ToList(), training: false).Select(t => t.Value.cpu().contiguous()).ToList();
-            var feeds = inputs.Select((i, k) => (i.Name, Value: new TensorInput(tensors[k].data<float>().ToArray(), i.Dims)))
-                              .ToDictionary(f => f.Name, f => f.Value);
-            var results = session.Predict(feeds);
-            var outputs = session.Outputs.Select(o => (o.Name, Result: results[o.Name])).ToList();
-            for (int k = 0; k < expected.Count; k++)
+            var tensors = session.Inputs.Select(i => rand(i.Dimensions.Select((d, k) => d.Value ?? (k == 0 ? batch : 4L)).ToArray(), ScalarType.Float32, generator: generator)).ToList();
+            worst = Math.Max(worst, Compare(model, session, tensors, Atol, Rtol, $"batch {batch}, opset {options.Opset}"));
+        }
+        return worst;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="onnx"/> in ONNX Runtime (CPU, one thread) and the TorchSharp forward of <paramref name="model"/>
+    /// (inference mode) on the same <paramref name="inputs"/>, and returns the largest absolute difference; throws
+    /// <see cref="OnnxExportException"/> when an output differs in size or anywhere |ort - torch| &gt; atol + rtol |torch|.
+    /// </summary>
+    /// <param name="model">The model that was exported.</param>
+    /// <param name="onnx">The exported bytes.</param>
+    /// <param name="inputs">float32 CPU tensors, one per ONNX input in the graph's input order (the model's input order).</param>
+    /// <param name="atol">Absolute tolerance (the export check uses <see cref="Atol"/>).</param>
+    /// <param name="rtol">Relative tolerance (the export check uses <see cref="Rtol"/>).</param>
+    /// <param name="context">Text added to the failure message (for example the batch and the opset).</param>
+    public static double Compare(Model model, byte[] onnx, IReadOnlyList<Tensor> inputs, double atol = Atol, double rtol = Rtol, string? context = null)
+    {
+        using var session = OnnxModel.Load(onnx, SessionOptions);
+        return Compare(model, session, inputs, atol, rtol, context);
+    }
+
+    private static InferenceOptions SessionOptions => new() { Device = ExecutionDevice.Cpu, IntraOpThreads = 1 };
+
+    private static double Compare(Model model, OnnxModel session, IReadOnlyList<Tensor> inputs, double atol, double rtol, string? context)
+    {
+        if (inputs.Count != session.Inputs.Count)
+            throw new ArgumentException($"The ONNX model has {session.Inputs.Count} inputs but {inputs.Count} were given.", nameof(inputs));
+        using var scope = NewDisposeScope();
+        var tensors = inputs.Select(t => t.to_type(ScalarType.Float32).cpu().contiguous()).ToList();
+        var expected = model.ApplyMany(tensors.Select(t => (KTensor)t.to(Keras.Device)).ToList(), training: false).Select(t => t.Value.cpu().contiguous()).ToList();
+        var feeds = session.Inputs.Select((i, k) => (i.Name, Value: new TensorInput(tensors[k].data<float>().ToArray(), tensors[k].shape)))
+                                  .ToDictionary(f => f.Name, f => f.Value);
+        var results = session.Predict(feeds);
+        var outputs = session.Outputs.Select(o => (o.Name, Result: results[o.Name])).ToList();
+        if (outputs.Count != expected.Count)
+            throw new OnnxExportException($"Verification failed: the ONNX model has {outputs.Count} outputs and the TorchSharp forward {expected.Count}.");
+        string where = context is null ? "" : $" ({context})";
+        double worst = 0;
+        for (int k = 0; k < expected.Count; k++)
+        {
+            var actual = outputs[k].Result.Data;
+            var reference = expected[k].data<float>().ToArray();
+            if (actual.Length != reference.Length)
+                throw new OnnxExportException($"Verification failed: output '{outputs[k].Name}' has {actual.Length} values in ONNX Runtime and {reference.Length} in TorchSharp{where}.");
+            for (int j = 0; j < actual.Length; j++)
             {
-                var actual = outputs[k].Result.Data;
-                var reference = expected[k].data<float>().ToArray();
-                if (actual.Length != reference.Length)
-                    throw new OnnxExportException($"Verification failed: output '{outputs[k].Name}' has {actual.Length} values in ONNX Runtime and {reference.Length} in TorchSharp.");
-                for (int j = 0; j < actual.Length; j++)
-                {
-                    double diff = Math.Abs(actual[j] - reference[j]);
-                    worst = Math.Max(worst, diff);
-                    if (!(diff <= Atol + Rtol * Math.Abs(reference[j])))
-                        throw new OnnxExportException($"Verification failed: output '{outputs[k].Name}' element {j} is {actual[j]} in ONNX Runtime but {reference[j]} in TorchSharp (batch {batch}, opset {options.Opset}).");
-                }
+                double diff = Math.Abs(actual[j] - reference[j]);
+                worst = Math.Max(worst, diff);
+                if (!(diff <= atol + rtol * Math.Abs(reference[j])))
+                    throw new OnnxExportException($"Verification failed: output '{outputs[k].Name}' element {j} is {actual[j]} in ONNX Runtime but {reference[j]} in TorchSharp{where}.");
             }
         }
         return worst;

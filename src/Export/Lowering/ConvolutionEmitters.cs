@@ -105,8 +105,9 @@ internal sealed class ConvolutionEmitters : IEmitterFamily
 
     private static void Pool(EmitContext ctx, RecordedOp op, long?[] shape, string onnx)
     {
-        var pool = PerAxis(op.Attributes["pool_size"], 0);
-        int rank = pool.Length;
+        // The rank comes from the input: a 1-D pool_size ([2]) would otherwise read as "one value for every axis" of rank 0.
+        int rank = InputShape(ctx, op).Length - 2;
+        var pool = PerAxis(op.Attributes["pool_size"], rank);
         var strides = op.Attributes["strides"] is null ? pool : PerAxis(op.Attributes["strides"], rank);
         string padding = (string)op.Attributes["padding"]!;
         var attributes = new List<Onnx.AttributeProto> { Ints("kernel_shape", pool), Ints("strides", strides), String("auto_pad", padding == "same" ? "SAME_UPPER" : "VALID") };

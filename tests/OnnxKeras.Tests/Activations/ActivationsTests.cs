@@ -1,6 +1,7 @@
 using OnnxKeras.Layers;
 using Xunit;
 using static TorchSharp.torch;
+using static OnnxKeras.Tests.Numeric;
 
 namespace OnnxKeras.Tests.ActivationsFamily;
 
@@ -14,13 +15,6 @@ public class ActivationsTests
 {
     // Inputs are exactly representable in float32, so the only error is the float32 evaluation itself.
     private static readonly float[] Points = [-5f, -3f, -2.5f, -1f, -0.5f, 0f, 0.5f, 1f, 2.5f, 3f, 5f];
-
-    // float32 results: ~1e-5 relative / 1e-6 absolute.
-    private static void AssertClose(double expected, double actual, string what)
-    {
-        double tol = 1e-6 + 1e-5 * Math.Abs(expected);
-        Assert.True(Math.Abs(expected - actual) <= tol, $"{what}: expected {expected:R}, got {actual:R} (tolerance {tol:E2})");
-    }
 
     private static float[] Eval(Func<KTensor, KTensor> f, float[] xs)
     {
@@ -101,7 +95,7 @@ public class ActivationsTests
         Assert.Equal(name, act.Name);
         var y = Eval(act.Apply, Points);
         Assert.Equal(Points.Length, y.Length);
-        for (int i = 0; i < Points.Length; i++) AssertClose(Reference(name, Points[i]), y[i], $"{name}({Points[i]})");
+        for (int i = 0; i < Points.Length; i++) AllClose(Reference(name, Points[i]), y[i], rtol: 1e-5, atol: 1e-6, what: $"{name}({Points[i]})");
     }
 
     [Fact]
@@ -110,8 +104,8 @@ public class ActivationsTests
         // Keras 3: x/6 + 0.5, so hard_sigmoid(1) = 1/6 + 0.5 = 0.6666667 and hard_sigmoid(2.5) = 0.9166667;
         // Keras 2's 0.2x + 0.5 would give 0.7 and 1.0.
         var y = Eval(Activations.Get("hard_sigmoid").Apply, [1f, 2.5f, -3f, 3f]);
-        AssertClose(0.6666666666666667, y[0], "hard_sigmoid(1)");
-        AssertClose(0.9166666666666667, y[1], "hard_sigmoid(2.5)");
+        AllClose(0.6666666666666667, y[0], rtol: 1e-5, atol: 1e-6, what: "hard_sigmoid(1)");
+        AllClose(0.9166666666666667, y[1], rtol: 1e-5, atol: 1e-6, what: "hard_sigmoid(2.5)");
         Assert.Equal(0f, y[2]);
         Assert.Equal(1f, y[3]);
     }
@@ -121,8 +115,8 @@ public class ActivationsTests
     {
         // leaky_relu(-1) = 0.2 * -1 = -0.2 (Keras 3 default negative_slope=0.2, not tf's 0.3 or torch's 0.01).
         var y = Eval(Activations.LeakyRelu.Apply, [-1f, -2.5f]);
-        AssertClose(-0.2, y[0], "leaky_relu(-1)");
-        AssertClose(-0.5, y[1], "leaky_relu(-2.5)");
+        AllClose(-0.2, y[0], rtol: 1e-5, atol: 1e-6, what: "leaky_relu(-1)");
+        AllClose(-0.5, y[1], rtol: 1e-5, atol: 1e-6, what: "leaky_relu(-2.5)");
     }
 
     [Fact]
@@ -141,9 +135,9 @@ public class ActivationsTests
             double leakyExpected = x >= 0 ? x : 0.1 * x;
             double inner = Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x * x * x);
             double geluApproxExpected = 0.5 * x * (1.0 + Math.Tanh(inner));
-            AssertClose(eluExpected, elu[i], $"elu({x}, 0.5)");
-            AssertClose(leakyExpected, leaky[i], $"leaky_relu({x}, 0.1)");
-            AssertClose(geluApproxExpected, geluApprox[i], $"gelu_approx({x})");
+            AllClose(eluExpected, elu[i], rtol: 1e-5, atol: 1e-6, what: $"elu({x}, 0.5)");
+            AllClose(leakyExpected, leaky[i], rtol: 1e-5, atol: 1e-6, what: $"leaky_relu({x}, 0.1)");
+            AllClose(geluApproxExpected, geluApprox[i], rtol: 1e-5, atol: 1e-6, what: $"gelu_approx({x})");
         }
     }
 
@@ -154,7 +148,7 @@ public class ActivationsTests
         // (erf(1/sqrt 2) = P(|Z| < 1), the 68.27% of the normal table); the tanh approximation is ~1.5e-4 lower,
         // far outside the tolerance.
         var y = Eval(Activations.Gelu.Apply, [1f]);
-        AssertClose(0.841344746068543, y[0], "gelu(1)");
+        AllClose(0.841344746068543, y[0], rtol: 1e-5, atol: 1e-6, what: "gelu(1)");
         double approx = 0.5 * (1.0 + Math.Tanh(Math.Sqrt(2.0 / Math.PI) * (1.0 + 0.044715)));
         Assert.True(Math.Abs(y[0] - approx) > 1e-4, $"gelu(1) = {y[0]} is the tanh approximation {approx}");
     }
@@ -186,13 +180,13 @@ public class ActivationsTests
             double rowSum = 0;
             for (int c = 0; c < 4; c++)
             {
-                AssertClose(e[c] / sum, values[r * 4 + c], $"softmax row {r} col {c}");
+                AllClose(e[c] / sum, values[r * 4 + c], rtol: 1e-5, atol: 1e-6, what: $"softmax row {r} col {c}");
                 rowSum += values[r * 4 + c];
             }
             Assert.True(Math.Abs(rowSum - 1.0) < 1e-6, $"row {r} sums to {rowSum:R}");
         }
         // Constant row: every entry is 1/4.
-        Assert.All(values.Skip(4).Take(4), v => AssertClose(0.25, v, "uniform row"));
+        Assert.All(values.Skip(4).Take(4), v => AllClose(0.25, v, rtol: 1e-5, atol: 1e-6, what: "uniform row"));
     }
 
     [Fact]
@@ -206,7 +200,7 @@ public class ActivationsTests
         {
             double[] e = Enumerable.Range(0, 3).Select(i => Math.Exp(flat[g * 3 + i])).ToArray();
             double sum = e.Sum();
-            for (int i = 0; i < 3; i++) AssertClose(e[i] / sum, values[g * 3 + i], $"group {g} item {i}");
+            for (int i = 0; i < 3; i++) AllClose(e[i] / sum, values[g * 3 + i], rtol: 1e-5, atol: 1e-6, what: $"group {g} item {i}");
         }
     }
 
@@ -265,7 +259,7 @@ public class ActivationsTests
         var y = dense.Apply(x).Value.data<float>().ToArray();
         Assert.Equal("custom", dense.Activation.Name);
         double[] expected = [1.25, 1.25, 1.25, 1.25, -1.0, -1.0];
-        for (int i = 0; i < expected.Length; i++) AssertClose(expected[i], y[i], $"dense output {i}");
+        for (int i = 0; i < expected.Length; i++) AllClose(expected[i], y[i], rtol: 1e-5, atol: 1e-6, what: $"dense output {i}");
         dense.Dispose();
     }
 
@@ -292,8 +286,8 @@ public class ActivationsTests
         var dense = new Dense(1, activation: "sigmoid", kernelInitializer: new Ones());
         using var x = tensor(new float[] { -1f, -2f, 1f, 0.5f }, new long[] { 2, 2 });
         var y = dense.Apply(x).Value.data<float>().ToArray();
-        AssertClose(1.0 / (1.0 + Math.Exp(3.0)), y[0], "sigmoid(-3)");
-        AssertClose(1.0 / (1.0 + Math.Exp(-1.5)), y[1], "sigmoid(1.5)");
+        AllClose(1.0 / (1.0 + Math.Exp(3.0)), y[0], rtol: 1e-5, atol: 1e-6, what: "sigmoid(-3)");
+        AllClose(1.0 / (1.0 + Math.Exp(-1.5)), y[1], rtol: 1e-5, atol: 1e-6, what: "sigmoid(1.5)");
         dense.Dispose();
     }
 }

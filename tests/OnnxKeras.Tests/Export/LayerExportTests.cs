@@ -13,18 +13,6 @@ namespace OnnxKeras.Tests.Export;
 /// </summary>
 public class LayerExportTests
 {
-    /// <summary>Sets every weight to random values (uniform in [-0.8, 0.8); variances in [0.5, 1.5)) so no weight is trivial.</summary>
-    private static void Randomize(Layer model, int seed)
-    {
-        var generator = new Generator((ulong)seed);
-        model.SetWeights(model.Weights.Select(v =>
-        {
-            var r = rand(v.Value.shape, ScalarType.Float32, generator: generator);
-            var values = v.Name == "moving_variance" ? r + 0.5 : r * 1.6 - 0.8;
-            return new NDArray(values.data<float>().ToArray(), v.Value.shape);
-        }).ToList());
-    }
-
     /// <summary>Exports with verification at <paramref name="opset"/>, checks parity at batch 1 and 4, returns the graph.</summary>
     private static Onnx.GraphProto ExportChecked(Model model, int opset)
     {
@@ -33,20 +21,6 @@ public class LayerExportTests
         OnnxTestHelpers.AssertParity(model, bytes, 1);
         OnnxTestHelpers.AssertParity(model, bytes, 4, seed: 2);
         return Onnx.ModelProto.Parser.ParseFrom(bytes).Graph;
-    }
-
-    /// <summary>Parity on given inputs (e.g. integer indices for Embedding, or another sequence length).</summary>
-    private static void AssertParityOn(Model model, byte[] onnx, params Tensor[] inputs)
-    {
-        var expected = model.ApplyMany(inputs.Select(x => (KTensor)x).ToList()).Select(t => t.Value.contiguous().data<float>().ToArray()).ToList();
-        var actual = OnnxTestHelpers.RunOrt(onnx, inputs.Select((x, i) => (model.InputNames[i], x.contiguous().data<float>().ToArray(), x.shape)).ToArray());
-        Assert.Equal(expected.Count, actual.Length);
-        for (int k = 0; k < expected.Count; k++)
-        {
-            Assert.Equal(expected[k].Length, actual[k].Length);
-            for (int j = 0; j < actual[k].Length; j++)
-                Assert.True(Math.Abs(actual[k][j] - expected[k][j]) <= 1e-5 + 1e-4 * Math.Abs(expected[k][j]), $"output {k} element {j}: onnx {actual[k][j]} vs torch {expected[k][j]}");
-        }
     }
 
     private static string[] OpTypes(Onnx.GraphProto g) => g.Node.Select(n => n.OpType).ToArray();
@@ -66,7 +40,7 @@ public class LayerExportTests
     {
         Keras.SetRandomSeed(opset);
         using var model = new Sequential(new InputLayer([3, 4]), new BatchNormalization(epsilon: 0.01) { Name = "bn" });
-        Randomize(model, 1);
+        OnnxTestHelpers.RandomizeWeights(model, 1);
         var before = model.GetWeights().Select(w => w.Data.ToArray()).ToList();
         var g = ExportChecked(model, opset);
         Assert.Equal(new[] { "Mul", "Add" }, OpTypes(g));
@@ -77,7 +51,7 @@ public class LayerExportTests
 
         // Another axis, and no gamma / beta.
         using var channels = new Sequential(new InputLayer([3, 4]), new BatchNormalization(axis: 1, center: false, scale: false));
-        Randomize(channels, 2);
+        OnnxTestHelpers.RandomizeWeights(channels, 2);
         var gc = ExportChecked(channels, opset);
         Assert.Equal(new[] { "Mul", "Add" }, OpTypes(gc));
         Assert.All(gc.Initializer, i => Assert.Equal(new long[] { 3, 1 }, i.Dims.ToArray()));
@@ -89,7 +63,7 @@ public class LayerExportTests
     {
         Keras.SetRandomSeed(opset);
         using var last = new Sequential(new InputLayer([3, 4]), new LayerNormalization());
-        Randomize(last, 1);
+        OnnxTestHelpers.RandomizeWeights(last, 1);
         Assert.Equal(new[] { "LayerNormalization" }, OpTypes(ExportChecked(last, opset)));
 
         // Several trailing axes, without gamma and beta (ONNX needs a Scale: ones).
@@ -100,7 +74,7 @@ public class LayerExportTests
 
         // A middle axis: moved last and back.
         using var middle = new Sequential(new InputLayer([3, 4]), new LayerNormalization(1, epsilon: 0.1));
-        Randomize(middle, 2);
+        OnnxTestHelpers.RandomizeWeights(middle, 2);
         Assert.Equal(new[] { "Transpose", "LayerNormalization", "Transpose" }, OpTypes(ExportChecked(middle, opset)));
     }
 
@@ -126,8 +100,8 @@ public class LayerExportTests
         Assert.Equal(new[] { "Cast", "Gather" }, OpTypes(g));
         Assert.Equal(1, g.Input.Single().Type.TensorType.ElemType);
         var generator = new Generator(5);
-        AssertParityOn(model, bytes, randint(0, 10, [1, 5], ScalarType.Float32, generator: generator));
-        AssertParityOn(model, bytes, randint(0, 10, [6, 5], ScalarType.Float32, generator: generator));
+        OnnxTestHelpers.AssertParityOn(model, bytes, randint(0, 10, [1, 5], ScalarType.Float32, generator: generator));
+        OnnxTestHelpers.AssertParityOn(model, bytes, randint(0, 10, [6, 5], ScalarType.Float32, generator: generator));
     }
 
     [Theory]
@@ -187,12 +161,12 @@ public class LayerExportTests
         Keras.SetRandomSeed(opset);
         var rescale = new Rescaling(2.0, -1.0);
         using var model = new Sequential(new InputLayer([3, 4]), new Rescaling(4.0, -2.0), new LeakyReLU(0.3), new ELU(0.7), new PReLU(), new Softmax());
-        Randomize(model, 1);
+        OnnxTestHelpers.RandomizeWeights(model, 1);
         Assert.Equal(new[] { "Cast", "Mul", "Add", "LeakyRelu", "Elu", "PRelu", "Softmax" }, OpTypes(ExportChecked(model, opset)));
 
         // PReLU with a shared axis (alpha [1, 4] broadcasts), softmax over two axes (ReduceMax, Exp, ReduceSum, Div).
         using var shared = new Sequential(new InputLayer([3, 4]), rescale, new PReLU(sharedAxes: [1]), new Softmax([1, 2]));
-        Randomize(shared, 2);
+        OnnxTestHelpers.RandomizeWeights(shared, 2);
         var g = ExportChecked(shared, opset);
         Assert.Equal(new[] { "Cast", "Mul", "Add", "PRelu", "ReduceMax", "Sub", "Exp", "ReduceSum", "Div" }, OpTypes(g));
     }
@@ -215,7 +189,7 @@ public class LayerExportTests
                 new LSTM(2, activation: "softsign").Apply(h),
             ];
         }, steps: 4);
-        Randomize(model, opset);
+        OnnxTestHelpers.RandomizeWeights(model, opset);
         var g = ExportChecked(model, opset);
         Assert.DoesNotContain(g.Node, n => n.OpType is "RNN" or "GRU" or "LSTM");
         foreach (var op in new[] { "Softsign", "Gather", "Slice", "Unsqueeze", "Concat", "ConstantOfShape" }) Assert.Contains(g.Node, n => n.OpType == op);
@@ -269,7 +243,7 @@ public class LayerExportTests
         Keras.SetRandomSeed(opset);
         var layer = RecurrentLayerFor(variant);
         using var model = Recurrent(x => layer.ApplyMany([x]));
-        Randomize(model, opset);
+        OnnxTestHelpers.RandomizeWeights(model, opset);
         var g = ExportChecked(model, opset);
         string op = layer switch { LSTM => "LSTM", GRU => "GRU", _ => "RNN" };
         var node = Assert.Single(g.Node, n => n.OpType == op);
@@ -285,7 +259,7 @@ public class LayerExportTests
         Keras.SetRandomSeed(9);
         var layer = new LSTM(2);
         using var model = Recurrent(x => layer.ApplyMany([x]), steps: 2, features: 1);
-        Randomize(model, 9);
+        OnnxTestHelpers.RandomizeWeights(model, 9);
         var g = Onnx.ModelProto.Parser.ParseFrom(model.ExportOnnxBytes(out _)).Graph;
         var node = g.Node.Single(n => n.OpType == "LSTM");
         float[] Init(string name)
@@ -327,7 +301,7 @@ public class LayerExportTests
         foreach (var inner in new RecurrentLayer[] { new LSTM(3, returnSequences: returnSequences, returnState: returnState), new GRU(3, returnSequences: returnSequences, returnState: returnState) })
         {
             using var model = Recurrent(x => new Bidirectional(inner, mergeMode).ApplyMany([x]));
-            Randomize(model, opset);
+            OnnxTestHelpers.RandomizeWeights(model, opset);
             var g = ExportChecked(model, opset);
             var node = Assert.Single(g.Node, n => n.OpType is "LSTM" or "GRU");
             Assert.Equal("bidirectional", node.Attribute.Single(a => a.Name == "direction").S.ToStringUtf8());
@@ -342,13 +316,13 @@ public class LayerExportTests
     {
         Keras.SetRandomSeed(5);
         using var reversed = Recurrent(x => new Bidirectional(new SimpleRNN(3, returnSequences: true, goBackwards: true), "concat").ApplyMany([x]));
-        Randomize(reversed, 5);
+        OnnxTestHelpers.RandomizeWeights(reversed, 5);
         Assert.Single(ExportChecked(reversed, 17).Node, n => n.OpType == "RNN");
 
         // Different backward layer: one op per direction.
         using var mixed = Recurrent(x => new Bidirectional(new LSTM(3, returnSequences: true), "sum",
             backwardLayer: new GRU(3, returnSequences: true, goBackwards: true)).ApplyMany([x]));
-        Randomize(mixed, 6);
+        OnnxTestHelpers.RandomizeWeights(mixed, 6);
         var g = ExportChecked(mixed, 21);
         Assert.Single(g.Node, n => n.OpType == "LSTM");
         Assert.Single(g.Node, n => n.OpType == "GRU");
@@ -364,7 +338,7 @@ public class LayerExportTests
             var h = new Bidirectional(new LSTM(3, returnSequences: true)).Apply(x);
             return [new GRU(2, goBackwards: true).Apply(new SimpleRNN(4, returnSequences: true).Apply(h))];
         }, steps: null);
-        Randomize(model, opset);
+        OnnxTestHelpers.RandomizeWeights(model, opset);
         var bytes = model.ExportOnnxBytes(out _, new OnnxExportOptions { Opset = opset, Verify = true });
         var g = Onnx.ModelProto.Parser.ParseFrom(bytes).Graph;
         var seq = g.Input.Single().Type.TensorType.Shape.Dim[1];
@@ -372,7 +346,7 @@ public class LayerExportTests
         Assert.Equal(new[] { "LSTM", "RNN", "GRU" }, g.Node.Select(n => n.OpType).Where(t => t is "LSTM" or "GRU" or "RNN").ToArray());
         var generator = new Generator(11);
         foreach (var (batch, steps) in new[] { (1L, 1L), (1L, 9L), (3L, 2L), (2L, 12L) })
-            AssertParityOn(model, bytes, rand([batch, steps, 3], ScalarType.Float32, generator: generator));
+            OnnxTestHelpers.AssertParityOn(model, bytes, rand([batch, steps, 3], ScalarType.Float32, generator: generator));
     }
 
     [Theory]
@@ -388,7 +362,7 @@ public class LayerExportTests
             h = new GRU(3, recurrentActivation: "hard_sigmoid_keras2", resetAfter: false, returnSequences: true).Apply(h);
             return [new GRU(2, recurrentActivation: "hard_sigmoid_keras2", goBackwards: true).Apply(h)];
         }, steps: null);
-        Randomize(model, opset);
+        OnnxTestHelpers.RandomizeWeights(model, opset);
         var bytes = model.ExportOnnxBytes(out _, new OnnxExportOptions { Opset = opset, Verify = true });
         var g = Onnx.ModelProto.Parser.ParseFrom(bytes).Graph;
         Assert.False(string.IsNullOrEmpty(g.Input.Single().Type.TensorType.Shape.Dim[1].DimParam));
@@ -409,7 +383,7 @@ public class LayerExportTests
         // Inputs in [-4, 4) drive the gates' pre-activations past +-2.5, where clip(0.2x + 0.5, 0, 1) saturates.
         var generator = new Generator(13);
         foreach (var (batch, steps) in new[] { (1L, 1L), (1L, 9L), (3L, 2L), (2L, 12L) })
-            AssertParityOn(model, bytes, rand([batch, steps, 3], ScalarType.Float32, generator: generator) * 8 - 4);
+            OnnxTestHelpers.AssertParityOn(model, bytes, rand([batch, steps, 3], ScalarType.Float32, generator: generator) * 8 - 4);
     }
 
     [Fact]
@@ -422,7 +396,7 @@ public class LayerExportTests
         var inner = new SimpleRNN(4, returnSequences: true).Apply(input);
         var outer = new GRU(2).Apply(inner);
         using var model = new Model([input], [inner, outer]);
-        Randomize(model, 12);
+        OnnxTestHelpers.RandomizeWeights(model, 12);
         var g = ExportChecked(model, 17);
         Assert.Equal(2, g.Output.Count);
     }

@@ -21,20 +21,6 @@ public class MaskingExportTests
         return bytes;
     }
 
-    private static void AssertParityOn(Model model, byte[] onnx, Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        var expected = model.ApplyMany([(KTensor)x]).Select(t => t.Value.contiguous().data<float>().ToArray()).ToList();
-        var actual = OnnxTestHelpers.RunOrt(onnx, (model.InputNames[0], x.contiguous().data<float>().ToArray(), x.shape));
-        Assert.Equal(expected.Count, actual.Length);
-        for (int k = 0; k < expected.Count; k++)
-        {
-            Assert.Equal(expected[k].Length, actual[k].Length);
-            for (int j = 0; j < actual[k].Length; j++)
-                Assert.True(Math.Abs(actual[k][j] - expected[k][j]) <= 1e-5 + 1e-4 * Math.Abs(expected[k][j]), $"output {k} element {j}: onnx {actual[k][j]} vs torch {expected[k][j]}");
-        }
-    }
-
     /// <summary>[4, 5, 3] inputs with masked (all mask-value) timesteps: sample 0 none, 1 the first and third, 2 the last two, 3 all.</summary>
     private static Tensor MaskedInputs(double maskValue)
     {
@@ -64,7 +50,7 @@ public class MaskingExportTests
         var g = Onnx.ModelProto.Parser.ParseFrom(bytes).Graph;
         Assert.DoesNotContain(g.Node, n => n.OpType is "RNN" or "GRU" or "LSTM");
         foreach (var op in new[] { "Equal", "Not", "ReduceMax", "Where" }) Assert.Contains(g.Node, n => n.OpType == op);
-        AssertParityOn(model, bytes, MaskedInputs(0.25));
+        OnnxTestHelpers.AssertParityOn(model, bytes, MaskedInputs(0.25));
         OnnxTestHelpers.AssertParity(model, bytes, 2); // random inputs: nothing masked
     }
 
@@ -75,7 +61,7 @@ public class MaskingExportTests
         Keras.SetRandomSeed(opset + 100);
         using var model = new Sequential(new InputLayer([6]), new Embedding(5, 3, maskZero: true), new GRU(2, returnSequences: true), new LSTM(2));
         var bytes = Export(model, opset);
-        AssertParityOn(model, bytes, tensor(new float[] { 1, 2, 3, 4, 1, 2, /**/ 0, 0, 4, 0, 2, 0, /**/ 3, 1, 0, 0, 0, 0, /**/ 0, 0, 0, 0, 0, 0 }, [4, 6]));
+        OnnxTestHelpers.AssertParityOn(model, bytes, tensor(new float[] { 1, 2, 3, 4, 1, 2, /**/ 0, 0, 4, 0, 2, 0, /**/ 3, 1, 0, 0, 0, 0, /**/ 0, 0, 0, 0, 0, 0 }, [4, 6]));
     }
 
     [Fact]

@@ -1,5 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using OnnxKeras.Export;
+using OnnxKeras.Layers;
 using OnnxKeras.Models;
 using TorchSharp;
 using Xunit;
@@ -25,23 +27,32 @@ internal static class OnnxTestHelpers
         return results.Select(r => r.AsTensor<float>().ToArray()).ToArray();
     }
 
-    /// <summary>Exports, runs ONNX Runtime and TorchSharp on the same random inputs of batch <paramref name="batch"/>, asserts |diff| &lt;= 1e-5 + 1e-4 |ref|.</summary>
-    public static void AssertParity(Model model, byte[] onnx, long batch, int seed = 1, IReadOnlyList<string>? inputNames = null)
+    /// <summary>Sets every weight to random values (uniform in [-0.8, 0.8); variances in [0.5, 1.5)) so no weight is trivial.</summary>
+    public static void RandomizeWeights(Layer model, int seed)
+    {
+        var generator = new Generator((ulong)seed);
+        model.SetWeights(model.Weights.Select(v =>
+        {
+            var r = rand(v.Value.shape, ScalarType.Float32, generator: generator);
+            var values = v.Name == "moving_variance" ? r + 0.5 : r * 1.6 - 0.8;
+            return new NDArray(values.data<float>().ToArray(), v.Value.shape);
+        }).ToList());
+    }
+
+    /// <summary>ONNX Runtime against the TorchSharp forward on random inputs (uniform [0, 1), generator seeded with
+    /// <paramref name="seed"/>) of batch <paramref name="batch"/> (free non-batch dimensions 4), through
+    /// <see cref="Verifier.Compare"/>: fails when |diff| &gt; 1e-5 + 1e-4 |ref|.</summary>
+    public static void AssertParity(Model model, byte[] onnx, long batch, int seed = 1)
     {
         using var scope = NewDisposeScope();
         var generator = new Generator((ulong)seed);
         var shapes = model.Graph?.Inputs.Select(t => t.Shape).ToList() ?? model.BuildInputShapes!.ToList();
-        var xs = shapes.Select(s => rand(s.Select((d, i) => i == 0 ? batch : d ?? 4).ToArray(), ScalarType.Float32, generator: generator)).ToList();
-        var expected = model.ApplyMany(xs.Select(x => (KTensor)x).ToList()).Select(t => t.Value.contiguous().data<float>().ToArray()).ToList();
-        var names = inputNames ?? model.InputNames;
-        var actual = RunOrt(onnx, xs.Select((x, i) => (names[i], x.contiguous().data<float>().ToArray(), x.shape)).ToArray());
-        Assert.Equal(expected.Count, actual.Length);
-        for (int k = 0; k < expected.Count; k++)
-        {
-            Assert.Equal(expected[k].Length, actual[k].Length);
-            for (int j = 0; j < actual[k].Length; j++)
-                Assert.True(Math.Abs(actual[k][j] - expected[k][j]) <= 1e-5 + 1e-4 * Math.Abs(expected[k][j]),
-                    $"output {k} element {j}: onnx {actual[k][j]} vs torch {expected[k][j]}");
-        }
+        var xs = shapes.Select(s => rand(s.Select((d, i) => i == 0 ? batch : d ?? 4).ToArray(), ScalarType.Float32, generator: generator)).ToArray();
+        AssertParityOn(model, onnx, xs);
     }
+
+    /// <summary>ONNX Runtime against the TorchSharp forward on the given inputs (one per model input, in order), through
+    /// <see cref="Verifier.Compare"/>: fails when |diff| &gt; 1e-5 + 1e-4 |ref|.</summary>
+    public static void AssertParityOn(Model model, byte[] onnx, params torch.Tensor[] inputs) =>
+        Verifier.Compare(model, onnx, inputs, atol: 1e-5, rtol: 1e-4);
 }

@@ -4,6 +4,7 @@ using OnnxKeras.Optimizers;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
+using static OnnxKeras.Tests.Numeric;
 
 namespace OnnxKeras.Tests.Layers;
 
@@ -39,7 +40,7 @@ public class ActivationLayerTests
         var expected = Xs.Select(x => x > threshold
             ? (maxValue is double m ? Math.Min(x, m) : x)
             : negativeSlope * (x - threshold)).ToList();
-        FamilyTestUtil.Close(expected, Run(new ReLU(maxValue, negativeSlope, threshold), Xs));
+        AllClose(expected, Run(new ReLU(maxValue, negativeSlope, threshold), Xs), rtol: 1e-5, atol: 0, scaleFloor: 1);
     }
 
     [Fact]
@@ -61,8 +62,8 @@ public class ActivationLayerTests
     {
         Assert.Equal(0.3, new LeakyReLU().NegativeSlope);
         Assert.Equal(0.3, new LeakyReLU().GetConfig()["negative_slope"]);
-        FamilyTestUtil.Close(Xs.Select(x => x >= 0 ? x : 0.3 * x).ToList(), Run(new LeakyReLU(), Xs));
-        FamilyTestUtil.Close(Xs.Select(x => x >= 0 ? x : 0.05 * x).ToList(), Run(new LeakyReLU(0.05), Xs));
+        AllClose(Xs.Select(x => x >= 0 ? x : 0.3 * x).ToList(), Run(new LeakyReLU(), Xs), rtol: 1e-5, atol: 0, scaleFloor: 1);
+        AllClose(Xs.Select(x => x >= 0 ? x : 0.05 * x).ToList(), Run(new LeakyReLU(0.05), Xs), rtol: 1e-5, atol: 0, scaleFloor: 1);
         Assert.Throws<ArgumentException>(() => new LeakyReLU(-0.3));
     }
 
@@ -74,8 +75,8 @@ public class ActivationLayerTests
     [Fact]
     public void ELUMatchesFormula()
     {
-        FamilyTestUtil.Close(Xs.Select(x => x > 0 ? x : 1.0 * (Math.Exp(x) - 1)).ToList(), Run(new ELU(), Xs));
-        FamilyTestUtil.Close(Xs.Select(x => x > 0 ? x : 0.5 * (Math.Exp(x) - 1)).ToList(), Run(new ELU(alpha: 0.5), Xs));
+        AllClose(Xs.Select(x => x > 0 ? x : 1.0 * (Math.Exp(x) - 1)).ToList(), Run(new ELU(), Xs), rtol: 1e-5, atol: 0, scaleFloor: 1);
+        AllClose(Xs.Select(x => x > 0 ? x : 0.5 * (Math.Exp(x) - 1)).ToList(), Run(new ELU(alpha: 0.5), Xs), rtol: 1e-5, atol: 0, scaleFloor: 1);
         Assert.Throws<ArgumentException>(() => new ELU(double.NaN));
     }
 
@@ -101,7 +102,7 @@ public class ActivationLayerTests
                 double sum = Enumerable.Range(0, B).Sum(j => Math.Exp(x[Idx(n, i, j)]));
                 for (int j = 0; j < B; j++) last[Idx(n, i, j)] = Math.Exp(x[Idx(n, i, j)]) / sum;
             }
-        FamilyTestUtil.Close(last, Run(new Softmax(), x, N, A, B));
+        AllClose(last, Run(new Softmax(), x, N, A, B), rtol: 1e-5, atol: 0, scaleFloor: 1);
 
         var middle = new double[x.Length];
         for (int n = 0; n < N; n++)
@@ -110,7 +111,7 @@ public class ActivationLayerTests
                 double sum = Enumerable.Range(0, A).Sum(i => Math.Exp(x[Idx(n, i, j)]));
                 for (int i = 0; i < A; i++) middle[Idx(n, i, j)] = Math.Exp(x[Idx(n, i, j)]) / sum;
             }
-        FamilyTestUtil.Close(middle, Run(new Softmax(axis: 1), x, N, A, B));
+        AllClose(middle, Run(new Softmax(axis: 1), x, N, A, B), rtol: 1e-5, atol: 0, scaleFloor: 1);
 
         var joint = new double[x.Length];
         for (int n = 0; n < N; n++)
@@ -119,7 +120,7 @@ public class ActivationLayerTests
             for (int i = 0; i < A; i++) for (int j = 0; j < B; j++) sum += Math.Exp(x[Idx(n, i, j)]);
             for (int i = 0; i < A; i++) for (int j = 0; j < B; j++) joint[Idx(n, i, j)] = Math.Exp(x[Idx(n, i, j)]) / sum;
         }
-        FamilyTestUtil.Close(joint, Run(new Softmax(axis: [1, -1]), x, N, A, B));
+        AllClose(joint, Run(new Softmax(axis: [1, -1]), x, N, A, B), rtol: 1e-5, atol: 0, scaleFloor: 1);
     }
 
     [Fact]
@@ -162,7 +163,7 @@ public class ActivationLayerTests
         prelu.SetWeights([new NDArray(alpha, 1, 1, C)]);
         var x = FamilyTestUtil.Wave(N * H * W * C);
         var expected = x.Select((v, k) => v >= 0 ? v : alpha[k % C] * v).ToList();
-        FamilyTestUtil.Close(expected, Run(prelu, x, N, H, W, C));
+        AllClose(expected, Run(prelu, x, N, H, W, C), rtol: 1e-5, atol: 0, scaleFloor: 1);
     }
 
     [Fact]
@@ -189,7 +190,7 @@ public class ActivationLayerTests
             }
             expected[j] = 0.25 - 0.1 * grad;
         }
-        FamilyTestUtil.Close(expected, prelu.Alpha.ToArray());
+        AllClose(expected, prelu.Alpha.ToArray(), rtol: 1e-5, atol: 0, scaleFloor: 1);
     }
 
     [Fact]

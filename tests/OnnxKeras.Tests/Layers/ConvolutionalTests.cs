@@ -3,6 +3,7 @@ using OnnxKeras.Models;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
+using static OnnxKeras.Tests.Numeric;
 
 namespace OnnxKeras.Tests.Layers;
 
@@ -28,15 +29,6 @@ internal static class SpatialRef
         int outLen = (n + s - 1) / s;
         int total = Math.Max((outLen - 1) * s + eff - n, 0);
         return (total / 2, outLen);
-    }
-
-    public static void AssertClose(float[] expected, Tensor actual, long[] expectedShape, double tol = 1e-5)
-    {
-        Assert.Equal(expectedShape, actual.shape);
-        var got = Data(actual);
-        Assert.Equal(expected.Length, got.Length);
-        for (int i = 0; i < got.Length; i++)
-            Assert.True(Math.Abs(expected[i] - got[i]) <= tol, $"element {i}: expected {expected[i]}, got {got[i]}");
     }
 
     /// <summary>2D convolution, kernel [kh, kw, cin / groups, cout].</summary>
@@ -279,7 +271,7 @@ public class ConvolutionalTests
         var expected = SpatialRef.Conv2D(x, 1, size, size, cin, k, 3, 3, cout, b, stride, stride, dilation, dilation, padding, 1, out int oh, out int ow);
         using var scope = NewDisposeScope();
         var y = layer.Apply(SpatialRef.T(x, 1, size, size, cin)).Value;
-        SpatialRef.AssertClose(expected, y, [1, oh, ow, cout]);
+        AllClose(expected, y, [1, oh, ow, cout], rtol: 0, atol: 1e-5);
         Assert.Equal(Shape.Of(1, oh, ow, cout), layer.ComputeOutputShape(Shape.Of(1, size, size, cin)));
     }
 
@@ -294,7 +286,7 @@ public class ConvolutionalTests
         SpatialRef.SetWeights(layer, (k, [2, 3, cin / groups, cout]));
         var expected = SpatialRef.Conv2D(x, 2, 6, 7, cin, k, 2, 3, cout, null, 2, 1, 1, 1, "same", groups, out int oh, out int ow);
         using var scope = NewDisposeScope();
-        SpatialRef.AssertClose(expected, layer.Apply(SpatialRef.T(x, 2, 6, 7, cin)).Value, [2, oh, ow, cout]);
+        AllClose(expected, layer.Apply(SpatialRef.T(x, 2, 6, 7, cin)).Value, [2, oh, ow, cout], rtol: 0, atol: 1e-5);
     }
 
     [Fact]
@@ -307,7 +299,7 @@ public class ConvolutionalTests
         SpatialRef.SetWeights(layer, ([1, 1, 1, 1], [2, 2, 1, 1]));
         using var scope = NewDisposeScope();
         var y = layer.Apply(SpatialRef.T([1, 2, 3, 4], 1, 2, 2, 1)).Value;
-        SpatialRef.AssertClose([10, 6, 7, 4], y, [1, 2, 2, 1]);
+        AllClose([10, 6, 7, 4], y, [1, 2, 2, 1], rtol: 0, atol: 1e-5);
 
         // Stride 2 on an even size: 6 -> 3 with one padded row/column at the end; on an odd size: 7 -> 4.
         var strided = new Conv2D(1, 3, strides: 2, padding: "same", useBias: false);
@@ -341,7 +333,7 @@ public class ConvolutionalTests
         SpatialRef.SetWeights(layer, (k, [ks, cin, cout]), (b, [cout]));
         var expected = SpatialRef.Conv1D(x, 2, length, cin, k, ks, cout, b, stride, dilation, padding, out int outLen);
         using var scope = NewDisposeScope();
-        SpatialRef.AssertClose(expected, layer.Apply(SpatialRef.T(x, 2, length, cin)).Value, [2, outLen, cout]);
+        AllClose(expected, layer.Apply(SpatialRef.T(x, 2, length, cin)).Value, [2, outLen, cout], rtol: 0, atol: 1e-5);
     }
 
     [Theory]
@@ -357,7 +349,7 @@ public class ConvolutionalTests
         SpatialRef.SetWeights(layer, (k, [2, 3, 2, cin, cout]));
         var expected = SpatialRef.Conv3D(x, 1, 3, 4, 5, cin, k, 2, 3, 2, cout, padding, out int od, out int oh, out int ow);
         using var scope = NewDisposeScope();
-        SpatialRef.AssertClose(expected, layer.Apply(SpatialRef.T(x, 1, 3, 4, 5, cin)).Value, [1, od, oh, ow, cout]);
+        AllClose(expected, layer.Apply(SpatialRef.T(x, 1, 3, 4, 5, cin)).Value, [1, od, oh, ow, cout], rtol: 0, atol: 1e-5);
     }
 
     [Theory]
@@ -377,7 +369,7 @@ public class ConvolutionalTests
         SpatialRef.SetWeights(layer, (k, [3, 3, cin, depthMultiplier]), (b, [cin * depthMultiplier]));
         var expected = SpatialRef.Depthwise(x, 1, size, size, cin, k, 3, 3, depthMultiplier, b, stride, dilation, padding, out int oh, out int ow);
         using var scope = NewDisposeScope();
-        SpatialRef.AssertClose(expected, layer.Apply(SpatialRef.T(x, 1, size, size, cin)).Value, [1, oh, ow, cin * depthMultiplier]);
+        AllClose(expected, layer.Apply(SpatialRef.T(x, 1, size, size, cin)).Value, [1, oh, ow, cin * depthMultiplier], rtol: 0, atol: 1e-5);
     }
 
     [Theory]
@@ -397,7 +389,7 @@ public class ConvolutionalTests
         var depthwise = SpatialRef.Depthwise(x, 2, size, size, cin, dk, 3, 3, depthMultiplier, null, stride, 1, padding, out int oh, out int ow);
         var expected = SpatialRef.Conv2D(depthwise, 2, oh, ow, cin * depthMultiplier, pk, 1, 1, cout, b, 1, 1, 1, 1, "valid", 1, out _, out _);
         using var scope = NewDisposeScope();
-        SpatialRef.AssertClose(expected, layer.Apply(SpatialRef.T(x, 2, size, size, cin)).Value, [2, oh, ow, cout]);
+        AllClose(expected, layer.Apply(SpatialRef.T(x, 2, size, size, cin)).Value, [2, oh, ow, cout], rtol: 0, atol: 1e-5);
     }
 
     [Theory]
@@ -424,7 +416,7 @@ public class ConvolutionalTests
         var expected = SpatialRef.ConvTranspose2D(x, 2, h, w, cin, k, kernel, kernel, cout, b, stride, dilation, padding, outputPadding, out int oh, out int ow);
         Assert.Equal(new Shape(null, oh, ow, cout), layer.ComputeOutputShape(new Shape(null, h, w, cin)));
         using var scope = NewDisposeScope();
-        SpatialRef.AssertClose(expected, layer.Apply(SpatialRef.T(x, 2, h, w, cin)).Value, [2, oh, ow, cout]);
+        AllClose(expected, layer.Apply(SpatialRef.T(x, 2, h, w, cin)).Value, [2, oh, ow, cout], rtol: 0, atol: 1e-5);
     }
 
     // ---- layout: no copies between layers ------------------------------------------------------

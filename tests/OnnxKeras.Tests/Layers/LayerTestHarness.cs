@@ -1,6 +1,8 @@
 using System.Collections;
 using System.Globalization;
+using OnnxKeras.Export;
 using OnnxKeras.Layers;
+using OnnxKeras.Tests.Export;
 using OnnxKeras.Models;
 using OnnxKeras.Optimizers;
 using TorchSharp;
@@ -12,7 +14,9 @@ namespace OnnxKeras.Tests.Layers;
 /// <summary>
 /// The layer test in the style of Keras's <c>run_layer_test</c> (keras/src/testing/test_case.py): construct the layer from
 /// its config, check the config round-trips, build it symbolically and eagerly, check the output shape and the number of
-/// trainable / non-trainable weights, and run one training step in which the trainable weights change.
+/// trainable / non-trainable weights, export it to ONNX at every opset (<see cref="OnnxTestHelpers.Opsets"/>) with random
+/// weights and compare ONNX Runtime with the TorchSharp forward, and run one training step in which the trainable weights change.
+/// A layer without an ONNX form says why (<c>noOnnxForm</c>); docs/layers.md lists those layers and their reasons.
 /// </summary>
 public static class LayerTestHarness
 {
@@ -22,9 +26,13 @@ public static class LayerTestHarness
     /// <param name="expectedTrainable">Number of trainable weights after build.</param>
     /// <param name="expectedNonTrainable">Number of non-trainable weights after build.</param>
     /// <param name="supportsTraining">Whether to run a training step (false for layers without a gradient path).</param>
-    /// <param name="inputRange">Inputs are uniform in [0, inputRange) (integer-valued for Embedding-like layers when integerInputs).</param>
+    /// <param name="inputRange">Inputs are uniform in [0, inputRange) (integer-valued for Embedding-like layers when integerInputs);
+    /// the ONNX parity inputs of float layers are uniform in [-inputRange, inputRange).</param>
+    /// <param name="integerInputs">Inputs are integers in [0, inputRange) (indices for Embedding-like layers).</param>
+    /// <param name="noOnnxForm">Null to check ONNX export; otherwise the reason the layer has no ONNX form (training-only),
+    /// which docs/layers.md must list.</param>
     public static void Run(Layer layer, Shape inputShape, Shape expectedOutputShape, int expectedTrainable, int expectedNonTrainable,
-        bool supportsTraining = true, double inputRange = 1.0, bool integerInputs = false)
+        bool supportsTraining = true, double inputRange = 1.0, bool integerInputs = false, string? noOnnxForm = null)
     {
         // Fixed seed: weights and inputs are the same on every run (a random all-dead ReLU layer cannot make the test flaky).
         Keras.SetRandomSeed(1234);
@@ -51,7 +59,11 @@ public static class LayerTestHarness
             Assert.False(y.Value.isnan().any().item<bool>(), $"{layer.GetType().Name} produced NaN");
         }
 
-        // 4. One training step inside a functional model: loss is finite and every trainable weight moves.
+        // 4. ONNX export of a fresh layer from the config with random weights, at every opset.
+        if (noOnnxForm is null) CheckOnnxExport(layer.GetType(), config, inputShape, inputRange, integerInputs);
+        else Assert.False(string.IsNullOrWhiteSpace(noOnnxForm), "a layer without an ONNX form must say why");
+
+        // 5. One training step inside a functional model: loss is finite and every trainable weight moves.
         if (!supportsTraining) return;
         using var model = new Model(input, output);
         model.Compile(optimizer: new SGD(0.1), loss: "mse");
@@ -66,6 +78,30 @@ public static class LayerTestHarness
         var after = model.TrainableWeights.Select(v => v.ToArray()).ToList();
         for (int i = 0; i < before.Count; i++)
             Assert.False(before[i].SequenceEqual(after[i]), $"trainable weight {model.TrainableWeights[i].Path} did not change in a training step");
+    }
+
+    /// <summary>Exports the layer (in a functional model, weights random so none is trivial) at every opset with the
+    /// exporter's own verification, then compares ONNX Runtime with the TorchSharp forward at batch 1 and batch 3.</summary>
+    private static void CheckOnnxExport(Type type, LayerConfig config, Shape inputShape, double range, bool integer)
+    {
+        var fresh = LayerRegistry.FromConfig(type, config);
+        var input = Keras.Input(inputShape);
+        using var model = new Model(input, fresh.Apply(input));
+        OnnxTestHelpers.RandomizeWeights(model, 5);
+        foreach (int opset in OnnxTestHelpers.Opsets)
+        {
+            var bytes = model.ExportOnnxBytes(out var report, new OnnxExportOptions { Opset = opset, Verify = true });
+            Assert.Equal(opset, report.Opset);
+            using var scope = NewDisposeScope();
+            var generator = new Generator((ulong)opset);
+            foreach (long batch in new long[] { 1, 3 })
+            {
+                var shape = inputShape.WithBatch(batch).Select(d => d!.Value).ToArray();
+                var x = integer ? randint(0, (long)range, shape, ScalarType.Float32, generator: generator)
+                                : (rand(shape, ScalarType.Float32, generator: generator) * 2 - 1) * range;
+                OnnxTestHelpers.AssertParityOn(model, bytes, x);
+            }
+        }
     }
 
     private static Tensor MakeInput(long batch, Shape inputShape, double range, bool integer)

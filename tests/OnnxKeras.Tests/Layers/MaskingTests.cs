@@ -4,6 +4,7 @@ using TorchSharp;
 using Xunit;
 using static OnnxKeras.Tests.Layers.FamilyTestUtil;
 using static TorchSharp.torch;
+using static OnnxKeras.Tests.Numeric;
 
 namespace OnnxKeras.Tests.Layers;
 
@@ -129,7 +130,7 @@ public class MaskingTests
             var expected = layer.ApplyMany([Compact(x, keep, b)]);
             Assert.Equal(expected.Count, outputs.Count);
             for (int k = 0; k < outputs.Count; k++)
-                Close(Values(expected[k]).Select(v => (double)v).ToList(), Values(outputs[k].Value[b]), 1e-6);
+                AllClose(Values(expected[k]).Select(v => (double)v).ToList(), Values(outputs[k].Value[b]), rtol: 1e-6, atol: 0, scaleFloor: 1);
         }
         // Without the mask the zeros are ordinary inputs and the result differs.
         Assert.NotEqual(Values(outputs[0]), Values(layer.ApplyMany([(KTensor)x])[0]));
@@ -162,7 +163,7 @@ public class MaskingTests
                 if (keep[b, t]) previous = compact.Skip(3 * k++).Take(3).Select(v => (double)v).ToArray();
                 expected.AddRange(keep[b, t] || !zeroOutput ? previous : [0, 0, 0]);
             }
-            Close(expected, Values(y.Value[b]), 1e-6);
+            AllClose(expected, Values(y.Value[b]), rtol: 1e-6, atol: 0, scaleFloor: 1);
         }
     }
 
@@ -200,7 +201,7 @@ public class MaskingTests
         for (int b = 0; b < 2; b++)
         {
             var expected = lstm.Apply(embedding.Apply(T(kept[b], 1, 2)));
-            Close(Values(expected).Select(v => (double)v).ToList(), [y[b, 0], y[b, 1]], 1e-6);
+            AllClose(Values(expected).Select(v => (double)v).ToList(), [y[b, 0], y[b, 1]], rtol: 1e-6, atol: 0, scaleFloor: 1);
         }
     }
 
@@ -219,7 +220,7 @@ public class MaskingTests
         for (int b = 0; b < 3; b++)
         {
             var expected = gru.Apply(dense.Apply(Compact(x, keep, b)));
-            Close(Values(expected).Select(v => (double)v).ToList(), [y[b, 0], y[b, 1], y[b, 2]], 1e-6);
+            AllClose(Values(expected).Select(v => (double)v).ToList(), [y[b, 0], y[b, 1], y[b, 2]], rtol: 1e-6, atol: 0, scaleFloor: 1);
         }
     }
 
@@ -248,8 +249,8 @@ public class MaskingTests
                 expectedBackward.AddRange(keep[b, t] ? backward.Skip(2 * k).Take(2).Select(v => (double)v) : [0, 0]);
                 if (keep[b, t]) k++;
             }
-            Close(expectedForward, Values(outputs[0].Value[b]), 1e-6);
-            Close(expectedBackward, Values(outputs[1].Value[b]), 1e-6);
+            AllClose(expectedForward, Values(outputs[0].Value[b]), rtol: 1e-6, atol: 0, scaleFloor: 1);
+            AllClose(expectedBackward, Values(outputs[1].Value[b]), rtol: 1e-6, atol: 0, scaleFloor: 1);
         }
     }
 

@@ -4,42 +4,9 @@ using OnnxKeras.Optimizers;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
+using static OnnxKeras.Tests.Numeric;
 
 namespace OnnxKeras.Tests.Layers;
-
-/// <summary>Small helpers shared by this family's tests: tensors from arrays, values back, tolerant comparisons.</summary>
-internal static class FamilyTestUtil
-{
-    public static Tensor T(float[] data, params long[] shape) => tensor(data, shape, dtype: ScalarType.Float32);
-
-    public static float[] Values(KTensor t) => Values(t.Value);
-
-    public static float[] Values(Tensor t) => t.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
-
-    /// <summary>Deterministic, irregular test values in about [-2.5, 2.5].</summary>
-    public static float[] Wave(int n, double phase = 0.0) =>
-        Enumerable.Range(0, n).Select(i => (float)(2.5 * Math.Sin(1.7 * i + phase) * Math.Cos(0.3 * i))).ToArray();
-
-    public static void Close(IReadOnlyList<double> expected, IReadOnlyList<float> actual, double tol = 1e-5)
-    {
-        Assert.Equal(expected.Count, actual.Count);
-        for (int i = 0; i < expected.Count; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= tol * Math.Max(1.0, Math.Abs(expected[i])), $"element {i}: expected {expected[i]}, got {actual[i]}");
-    }
-
-    public static void Close(IReadOnlyList<float> expected, IReadOnlyList<float> actual, double tol = 1e-5) =>
-        Close(expected.Select(v => (double)v).ToList(), actual, tol);
-
-    public static float[,] To2D(float[] data, int rows, int cols)
-    {
-        var a = new float[rows, cols];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) a[r, c] = data[r * cols + c];
-        return a;
-    }
-
-    public static NDArray Nd(float[] data, params long[] shape) => new(data, shape);
-}
 
 public class NormalizationTests
 {
@@ -123,21 +90,21 @@ public class NormalizationTests
         {
             var (mean, variance) = ColumnMoments(x, 4, 3);
             var y = bn.Apply(FamilyTestUtil.T(x, 4, 3), training: true);
-            FamilyTestUtil.Close(NormalizeColumns(x, 4, 3, mean, variance, gamma, beta), FamilyTestUtil.Values(y));
+            AllClose(NormalizeColumns(x, 4, 3, mean, variance, gamma, beta), FamilyTestUtil.Values(y), rtol: 1e-5, atol: 0, scaleFloor: 1);
             for (int c = 0; c < 3; c++)
             {
                 mm[c] = mm[c] * 0.9 + mean[c] * 0.1;
                 mv[c] = mv[c] * 0.9 + variance[c] * 0.1; // Keras 3 uses the biased batch variance here too
             }
-            FamilyTestUtil.Close(mm, bn.MovingMean.ToArray());
-            FamilyTestUtil.Close(mv, bn.MovingVariance.ToArray());
+            AllClose(mm, bn.MovingMean.ToArray(), rtol: 1e-5, atol: 0, scaleFloor: 1);
+            AllClose(mv, bn.MovingVariance.ToArray(), rtol: 1e-5, atol: 0, scaleFloor: 1);
         }
 
         // Inference: the moving statistics, which the call leaves unchanged.
         var inference = bn.Apply(FamilyTestUtil.T(x1, 4, 3), training: false);
-        FamilyTestUtil.Close(NormalizeColumns(x1, 4, 3, mm, mv, gamma, beta), FamilyTestUtil.Values(inference));
-        FamilyTestUtil.Close(mm, bn.MovingMean.ToArray());
-        FamilyTestUtil.Close(mv, bn.MovingVariance.ToArray());
+        AllClose(NormalizeColumns(x1, 4, 3, mm, mv, gamma, beta), FamilyTestUtil.Values(inference), rtol: 1e-5, atol: 0, scaleFloor: 1);
+        AllClose(mm, bn.MovingMean.ToArray(), rtol: 1e-5, atol: 0, scaleFloor: 1);
+        AllClose(mv, bn.MovingVariance.ToArray(), rtol: 1e-5, atol: 0, scaleFloor: 1);
     }
 
     [Fact]
@@ -166,7 +133,7 @@ public class NormalizationTests
             Assert.Equal(mean * 0.5, bn.MovingMean.ToArray()[c], 5);
             Assert.Equal(0.5 + variance * 0.5, bn.MovingVariance.ToArray()[c], 5);
         }
-        FamilyTestUtil.Close(expected, y);
+        AllClose(expected, y, rtol: 1e-5, atol: 0, scaleFloor: 1);
     }
 
     [Fact]
@@ -193,8 +160,8 @@ public class NormalizationTests
                 mv[c] = mv[c] * 0.8 + variance[c] * 0.2;
             }
             // Exactly the momentum update: the optimizer never touches the moving statistics.
-            FamilyTestUtil.Close(mm, bn.MovingMean.ToArray());
-            FamilyTestUtil.Close(mv, bn.MovingVariance.ToArray());
+            AllClose(mm, bn.MovingMean.ToArray(), rtol: 1e-5, atol: 0, scaleFloor: 1);
+            AllClose(mv, bn.MovingVariance.ToArray(), rtol: 1e-5, atol: 0, scaleFloor: 1);
         }
         Assert.False(gammaBefore.SequenceEqual(bn.Gamma!.ToArray()), "gamma should be trained");
         Assert.Equal(2, model.NonTrainableWeights.Count);
@@ -207,8 +174,8 @@ public class NormalizationTests
         var normalized = NormalizeColumns(x1, 4, 3, mm, mv, gamma, beta);
         var expected = Enumerable.Range(0, 4).Select(r => Enumerable.Range(0, 3).Sum(c => normalized[r * 3 + c] * kernel[c]) + bias[0]).ToArray();
         var predicted = model.Predict(FamilyTestUtil.To2D(x1, 4, 3));
-        FamilyTestUtil.Close(expected, predicted.Data);
-        FamilyTestUtil.Close(mm, bn.MovingMean.ToArray());
+        AllClose(expected, predicted.Data, rtol: 1e-5, atol: 0, scaleFloor: 1);
+        AllClose(mm, bn.MovingMean.ToArray(), rtol: 1e-5, atol: 0, scaleFloor: 1);
     }
 
     [Fact]
@@ -232,7 +199,7 @@ public class NormalizationTests
 
         // training: true on a frozen layer normalizes with the moving statistics.
         var y = bn.Apply(FamilyTestUtil.T(x, 4, 3), training: true);
-        FamilyTestUtil.Close(NormalizeColumns(x, 4, 3, [1, 0, -1], [4, 1, 0.25], [2f, 1f, 0.5f], [0f, 1f, 0f]), FamilyTestUtil.Values(y));
+        AllClose(NormalizeColumns(x, 4, 3, [1, 0, -1], [4, 1, 0.25], [2f, 1f, 0.5f], [0f, 1f, 0f]), FamilyTestUtil.Values(y), rtol: 1e-5, atol: 0, scaleFloor: 1);
     }
 
     [Fact]
@@ -285,9 +252,9 @@ public class NormalizationTests
             double variance = Enumerable.Range(0, C).Average(c => Math.Pow(x[r * C + c] - mean, 2));
             for (int c = 0; c < C; c++) expected[r * C + c] = (x[r * C + c] - mean) / Math.Sqrt(variance + Eps) * gamma[c] + beta[c];
         }
-        FamilyTestUtil.Close(expected, y);
+        AllClose(expected, y, rtol: 1e-5, atol: 0, scaleFloor: 1);
         // Same result in training mode.
-        FamilyTestUtil.Close(expected, FamilyTestUtil.Values(ln.Apply(FamilyTestUtil.T(x, R, C), training: true)));
+        AllClose(expected, FamilyTestUtil.Values(ln.Apply(FamilyTestUtil.T(x, R, C), training: true)), rtol: 1e-5, atol: 0, scaleFloor: 1);
     }
 
     [Fact]
@@ -316,7 +283,7 @@ public class NormalizationTests
             for (int i = 0; i < A; i++) for (int j = 0; j < B; j++)
                 expected[Idx(n, i, j)] = (x[Idx(n, i, j)] - mean) / Math.Sqrt(variance + Eps) * gamma[i * B + j] + beta[i * B + j];
         }
-        FamilyTestUtil.Close(expected, FamilyTestUtil.Values(ln.Apply(FamilyTestUtil.T(x, N, A, B))));
+        AllClose(expected, FamilyTestUtil.Values(ln.Apply(FamilyTestUtil.T(x, N, A, B))), rtol: 1e-5, atol: 0, scaleFloor: 1);
 
         // axis 1 (not the last): one mean per (sample, j); gamma of shape (3,) broadcast along axis 1.
         float[] g1 = [0.5f, 1.5f, -2f], b1 = [1f, 0f, 0.25f];
@@ -332,7 +299,7 @@ public class NormalizationTests
                 for (int i = 0; i < A; i++) expected[Idx(n, i, j)] = (x[Idx(n, i, j)] - mean) / Math.Sqrt(variance + 1e-2) * g1[i] + b1[i];
             }
         }
-        FamilyTestUtil.Close(expected, FamilyTestUtil.Values(middle.Apply(FamilyTestUtil.T(x, N, A, B))));
+        AllClose(expected, FamilyTestUtil.Values(middle.Apply(FamilyTestUtil.T(x, N, A, B))), rtol: 1e-5, atol: 0, scaleFloor: 1);
     }
 
     [Fact]
@@ -363,8 +330,8 @@ public class NormalizationTests
                 expectedPlain[r * C + c] = (x[r * C + c] - mean) / Math.Sqrt(variance + Eps);
             }
         }
-        FamilyTestUtil.Close(expectedRms, FamilyTestUtil.Values(rms.Apply(FamilyTestUtil.T(x, R, C))));
-        FamilyTestUtil.Close(expectedPlain, FamilyTestUtil.Values(plain.Apply(FamilyTestUtil.T(x, R, C))));
+        AllClose(expectedRms, FamilyTestUtil.Values(rms.Apply(FamilyTestUtil.T(x, R, C))), rtol: 1e-5, atol: 0, scaleFloor: 1);
+        AllClose(expectedPlain, FamilyTestUtil.Values(plain.Apply(FamilyTestUtil.T(x, R, C))), rtol: 1e-5, atol: 0, scaleFloor: 1);
     }
 
     [Fact]

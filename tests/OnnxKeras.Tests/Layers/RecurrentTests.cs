@@ -4,6 +4,7 @@ using OnnxKeras.Optimizers;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
+using static OnnxKeras.Tests.Numeric;
 
 namespace OnnxKeras.Tests.Layers;
 
@@ -118,7 +119,7 @@ public class RecurrentTests
         lstm.EnsureBuilt(new Shape(null, 1, 1));
         lstm.SetWeights([new([0.5f, 100f, 1.0f, -0.5f], 1, 4), new([0f, 0f, 0f, 0f], 1, 4), new([0f, 0f, 0f, 0f], 4)]);
         double expected = Sig(-0.5) * Math.Tanh(Sig(0.5) * Math.Tanh(1.0));
-        AssertClose([expected], RunLayer(lstm, [1f], 1, 1, 1));
+        AllClose([expected], RunLayer(lstm, [1f], 1, 1, 1), rtol: 0, atol: Tol);
     }
 
     [Theory]
@@ -138,7 +139,7 @@ public class RecurrentTests
             var z = Add(Add(VecMat(xt, w, U), VecMat(s[0], u, U)), b);
             return [z.Select(Math.Tanh).ToArray()];
         });
-        AssertClose(expected, RunLayer(layer, x, B, T, F));
+        AllClose(expected, RunLayer(layer, x, B, T, F), rtol: 0, atol: Tol);
     }
 
     [Theory]
@@ -154,7 +155,7 @@ public class RecurrentTests
         layer.EnsureBuilt(new Shape(null, T, F));
         layer.SetWeights([new(w, F, 4 * U), new(u, U, 4 * U), new(b, 4 * U)]);
         var (expected, _) = Reference(x, B, T, F, U, 2, returnSequences, goBackwards, LstmStep(w, u, b, U));
-        AssertClose(expected, RunLayer(layer, x, B, T, F));
+        AllClose(expected, RunLayer(layer, x, B, T, F), rtol: 0, atol: Tol);
     }
 
     [Theory]
@@ -169,7 +170,7 @@ public class RecurrentTests
         layer.EnsureBuilt(new Shape(null, T, F));
         layer.SetWeights([new(w, F, 3 * U), new(u, U, 3 * U), new(b, 2, 3 * U)]);
         var (expected, _) = Reference(x, B, T, F, U, 1, returnSequences, goBackwards, GruResetAfterStep(w, u, b, U));
-        AssertClose(expected, RunLayer(layer, x, B, T, F));
+        AllClose(expected, RunLayer(layer, x, B, T, F), rtol: 0, atol: Tol);
     }
 
     [Theory]
@@ -200,7 +201,7 @@ public class RecurrentTests
             for (int j = 0; j < U; j++) hNew[j] = z[j] * h[j] + (1 - z[j]) * Math.Tanh(xz[2 * U + j] + rhu[2 * U + j]);
             return [hNew];
         });
-        AssertClose(expected, RunLayer(layer, x, B, T, F));
+        AllClose(expected, RunLayer(layer, x, B, T, F), rtol: 0, atol: Tol);
     }
 
     [Fact]
@@ -220,7 +221,7 @@ public class RecurrentTests
         var b = RunLayer(before, x, B, T, F);
         Assert.True(a.Zip(b).Max(p => Math.Abs(p.First - p.Second)) > 1e-3);
         var (expected, _) = Reference(x, B, T, F, U, 1, false, false, GruResetAfterStep(w, u, null, U));
-        AssertClose(expected, a);
+        AllClose(expected, a, rtol: 0, atol: Tol);
     }
 
     [Fact]
@@ -238,7 +239,7 @@ public class RecurrentTests
             for (int t = 0; t < T; t++)
                 Array.Copy(x, (bi * T + t) * F, reversed, (bi * T + (T - 1 - t)) * F, F);
         // Keras returns the backward sequence in processing order (not re-reversed).
-        AssertClose(RunLayer(fwd, reversed, B, T, F).Select(v => (double)v).ToArray(), RunLayer(back, x, B, T, F));
+        AllClose(RunLayer(fwd, reversed, B, T, F).Select(v => (double)v).ToArray(), RunLayer(back, x, B, T, F), rtol: 0, atol: Tol);
     }
 
     // ---- return_state -------------------------------------------------------------------------------
@@ -258,8 +259,8 @@ public class RecurrentTests
         Assert.Equal(new long[] { B, T, U }, outs[0].Value.shape);
         // h equals the last output of the sequence; c matches the reference carry.
         Assert.True(outs[1].Value.allclose(outs[0].Value.select(1, T - 1), 0, 0));
-        AssertClose(states[0], Floats(outs[1]));
-        AssertClose(states[1], Floats(outs[2]));
+        AllClose(states[0], Floats(outs[1]), rtol: 0, atol: Tol);
+        AllClose(states[1], Floats(outs[2]), rtol: 0, atol: Tol);
         // A single-output call is refused with a message pointing to ApplyMany.
         var e = Assert.Throws<InvalidOperationException>(() => layer.Apply(tensor(x, new long[] { B, T, F })));
         Assert.Contains("ApplyMany", e.Message);
@@ -347,7 +348,7 @@ public class RecurrentTests
                     // the backward layer's step s saw timestep T-1-s; re-reversed, timestep t is its step T-1-t
                     expected[(bi * T + t) * 2 * U + U + j] = bwd[(bi * T + (T - 1 - t)) * U + j];
                 }
-        AssertClose(expected, RunLayer(layer, x, B, T, F));
+        AllClose(expected, RunLayer(layer, x, B, T, F), rtol: 0, atol: Tol);
     }
 
     [Theory]
@@ -375,7 +376,7 @@ public class RecurrentTests
             "ave" => fwd.Zip(bwd, (p, q) => (p + q) / 2).ToArray(),
             _ => Enumerable.Range(0, B).SelectMany(bi => fwd.Skip(bi * U).Take(U).Concat(bwd.Skip(bi * U).Take(U))).ToArray(),
         };
-        AssertClose(expected, RunLayer(layer, x, B, T, F));
+        AllClose(expected, RunLayer(layer, x, B, T, F), rtol: 0, atol: Tol);
     }
 
     [Fact]
@@ -569,10 +570,4 @@ public class RecurrentTests
 
     private static float[] Floats(KTensor t) => t.Value.detach().contiguous().data<float>().ToArray();
 
-    private static void AssertClose(double[] expected, float[] actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= Tol, $"element {i}: expected {expected[i]}, got {actual[i]}");
-    }
 }

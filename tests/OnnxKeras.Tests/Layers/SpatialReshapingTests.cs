@@ -2,6 +2,7 @@ using OnnxKeras.Layers;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
+using static OnnxKeras.Tests.Numeric;
 
 namespace OnnxKeras.Tests.Layers;
 
@@ -52,17 +53,17 @@ public class SpatialReshapingTests
         using var scope = NewDisposeScope();
         var input = SpatialRef.T(x, n, h, w, c);
         var p = new ZeroPadding2D(((t, b), (l, r))).Apply(input).Value;
-        SpatialRef.AssertClose(padded, p, [n, ph, pw, c]);
+        AllClose(padded, p, [n, ph, pw, c], rtol: 0, atol: 1e-5);
         Assert.True(p.is_contiguous());
         // Cropping the same amounts gives the input back.
-        SpatialRef.AssertClose(x, new Cropping2D(((t, b), (l, r))).Apply(p).Value, [n, h, w, c]);
+        AllClose(x, new Cropping2D(((t, b), (l, r))).Apply(p).Value, [n, h, w, c], rtol: 0, atol: 1e-5);
         // Symmetric forms.
-        SpatialRef.AssertClose(Data(new ZeroPadding2D(((2, 2), (1, 1))).Apply(input).Value), new ZeroPadding2D((2, 1)).Apply(input).Value, [n, h + 4, w + 2, c]);
-        SpatialRef.AssertClose(Data(new ZeroPadding2D(((1, 1), (1, 1))).Apply(input).Value), new ZeroPadding2D(1).Apply(input).Value, [n, h + 2, w + 2, c]);
+        AllClose(Data(new ZeroPadding2D(((2, 2), (1, 1))).Apply(input).Value), new ZeroPadding2D((2, 1)).Apply(input).Value, [n, h + 4, w + 2, c], rtol: 0, atol: 1e-5);
+        AllClose(Data(new ZeroPadding2D(((1, 1), (1, 1))).Apply(input).Value), new ZeroPadding2D(1).Apply(input).Value, [n, h + 2, w + 2, c], rtol: 0, atol: 1e-5);
 
         // Crop of a single row/column by hand: 3x3 of 1..9, cropping ((1, 0), (0, 1)) leaves [[4, 5], [7, 8]].
         var nine = SpatialRef.T([1, 2, 3, 4, 5, 6, 7, 8, 9], 1, 3, 3, 1);
-        SpatialRef.AssertClose([4, 5, 7, 8], new Cropping2D(((1, 0), (0, 1))).Apply(nine).Value, [1, 2, 2, 1]);
+        AllClose([4, 5, 7, 8], new Cropping2D(((1, 0), (0, 1))).Apply(nine).Value, [1, 2, 2, 1], rtol: 0, atol: 1e-5);
     }
 
     private static float[] Data(Tensor t) => SpatialRef.Data(t);
@@ -80,7 +81,7 @@ public class SpatialReshapingTests
             expected[((i * h * fh + y) * w * fw + z) * c + ch] = x[((i * h + y / fh) * w + z / fw) * c + ch];
         using var scope = NewDisposeScope();
         var y2 = new UpSampling2D((fh, fw)).Apply(SpatialRef.T(x, n, h, w, c)).Value;
-        SpatialRef.AssertClose(expected, y2, [n, h * fh, w * fw, c]);
+        AllClose(expected, y2, [n, h * fh, w * fw, c], rtol: 0, atol: 1e-5);
         Assert.True(y2.is_contiguous());
         // Large factors stay exact (no floating-point index rounding).
         var big = new UpSampling2D(7).Apply(SpatialRef.T(x, n, h, w, c)).Value;
@@ -112,7 +113,7 @@ public class SpatialReshapingTests
         }
         using var scope = NewDisposeScope();
         var result = new UpSampling2D((fh, fw), interpolation: "bilinear").Apply(SpatialRef.T(x, 1, h, w, c)).Value;
-        SpatialRef.AssertClose(expected, result, [1, h * fh, w * fw, c]);
+        AllClose(expected, result, [1, h * fh, w * fw, c], rtol: 0, atol: 1e-5);
     }
 
     [Fact]

@@ -35,15 +35,4 @@ internal static class OptimizerTestHelpers
     /// <summary>All variables' values, flattened in order.</summary>
     public static double[] Values(IEnumerable<Variable> vars) => vars.SelectMany(v => v.ToArray()).Select(x => (double)x).ToArray();
 
-    /// <summary>float32 comparison: |actual - expected| &lt;= abs + rel * |expected| for every element.</summary>
-    public static void AssertClose(double[] expected, double[] actual, double rel = 1e-5, double abs = 1e-6)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double tol = abs + rel * Math.Abs(expected[i]);
-            Assert.True(Math.Abs(actual[i] - expected[i]) <= tol,
-                $"element {i}: expected {expected[i]:R}, got {actual[i]:R} (diff {actual[i] - expected[i]:E3}, tol {tol:E3})");
-        }
-    }
 }

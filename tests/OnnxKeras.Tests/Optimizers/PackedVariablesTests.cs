@@ -3,6 +3,7 @@ using OnnxKeras.Models;
 using OnnxKeras.Optimizers;
 using Xunit;
 using static OnnxKeras.Tests.Optimizers.OptimizerTestHelpers;
+using static OnnxKeras.Tests.Numeric;
 
 namespace OnnxKeras.Tests.Optimizers;
 
@@ -65,8 +66,8 @@ public class PackedVariablesTests
         var hp = packed.Fit(x, y, batchSize: 16, epochs: 3, verbose: 0, shuffle: false);
         var hr = reference.Fit(x, y, batchSize: 16, epochs: 3, verbose: 0, shuffle: false);
         // 18 steps: equal up to float32 reassociation of the whole-buffer arithmetic.
-        AssertClose(Values(reference.Weights), Values(packed.Weights), rel: 1e-4, abs: 1e-6);
-        AssertClose([.. hr["loss"]], [.. hp["loss"]], rel: 1e-5, abs: 1e-7);
+        AllClose(Values(reference.Weights), Values(packed.Weights), rtol: 1e-4, atol: 1e-6);
+        AllClose([.. hr["loss"]], [.. hp["loss"]], rtol: 1e-5, atol: 1e-7);
         Assert.NotEqual(Values(MakeModel().Weights), Values(packed.Weights)); // it did train
     }
 
@@ -90,7 +91,7 @@ public class PackedVariablesTests
         packed.TrainOnBatch(x, y);
         reference.TrainOnBatch(x, y);
         Assert.NotEqual(before, Values(packed.Weights));
-        AssertClose(Values(reference.Weights), Values(packed.Weights), rel: 1e-6, abs: 1e-7);
+        AllClose(Values(reference.Weights), Values(packed.Weights), rtol: 1e-6, atol: 1e-7);
     }
 
     [Fact]
@@ -120,7 +121,7 @@ public class PackedVariablesTests
         }
         var logits = Enumerable.Range(0, 4).Select(u => Enumerable.Range(0, 8).Sum(j => h[j] * kernel[j * 4 + u])).ToArray();
         double z = logits.Sum(Math.Exp);
-        AssertClose(logits.Select(l => Math.Exp(l) / z).ToArray(), p.Data.Select(v => (double)v).ToArray(), rel: 1e-5, abs: 1e-6);
+        AllClose(logits.Select(l => Math.Exp(l) / z).ToArray(), p.Data.Select(v => (double)v).ToArray(), rtol: 1e-5, atol: 1e-6);
         model.Fit(x, y, batchSize: 16, epochs: 1, verbose: 0);
         Assert.NotEqual(kernel, dense.Kernel.ToArray());
     }
@@ -153,7 +154,7 @@ public class PackedVariablesTests
             foreach (var v in m.TrainableWeights) v.Value.grad = null;
             m.Fit(x, y, batchSize: 16, epochs: 2, verbose: 0, shuffle: false);
         }
-        AssertClose(Values(reference.Weights), Values(packed.Weights), rel: 1e-4, abs: 1e-6);
+        AllClose(Values(reference.Weights), Values(packed.Weights), rtol: 1e-4, atol: 1e-6);
     }
 
     [Fact]
@@ -172,6 +173,6 @@ public class PackedVariablesTests
         for (int i = 0; i < vars.Count; i++) SetGrad(vars[i], grads[i]);
         sgd.Apply(vars);
         var expected = before.Zip(grads.SelectMany(g => g), (w, g) => w - 0.1 * g).ToArray();
-        AssertClose(expected, Values(vars), rel: 1e-6, abs: 1e-7);
+        AllClose(expected, Values(vars), rtol: 1e-6, atol: 1e-7);
     }
 }

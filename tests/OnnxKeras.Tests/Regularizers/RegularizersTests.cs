@@ -3,6 +3,7 @@ using OnnxKeras.Models;
 using OnnxKeras.Optimizers;
 using Xunit;
 using static TorchSharp.torch;
+using static OnnxKeras.Tests.Numeric;
 
 namespace OnnxKeras.Tests.RegularizersFamily;
 
@@ -12,12 +13,6 @@ namespace OnnxKeras.Tests.RegularizersFamily;
 /// </summary>
 public class RegularizersTests
 {
-    private static void AssertClose(double expected, double actual, string what)
-    {
-        double tol = 1e-6 + 1e-5 * Math.Abs(expected);
-        Assert.True(Math.Abs(expected - actual) <= tol, $"{what}: expected {expected:R}, got {actual:R} (tolerance {tol:E2})");
-    }
-
     private static double Value(Regularizer r, float[] w, long[] shape)
     {
         using var t = tensor(w, shape);
@@ -33,24 +28,24 @@ public class RegularizersTests
     [Fact]
     public void L1_IsFactorTimesSumOfAbs()
     {
-        AssertClose(3.15, Value(Regularizers.L1(0.3), W, WShape), "L1(0.3)");     // 0.3 * 10.5
-        AssertClose(0.105, Value(Regularizers.L1(), W, WShape), "L1()");         // default 0.01 * 10.5
+        AllClose(3.15, Value(Regularizers.L1(0.3), W, WShape), rtol: 1e-5, atol: 1e-6, what: "L1(0.3)");     // 0.3 * 10.5
+        AllClose(0.105, Value(Regularizers.L1(), W, WShape), rtol: 1e-5, atol: 1e-6, what: "L1()");         // default 0.01 * 10.5
         Assert.Equal(0.01, ((L1Regularizer)Regularizers.L1()).L1);
     }
 
     [Fact]
     public void L2_IsFactorTimesSumOfSquares_WithoutOneHalf()
     {
-        AssertClose(3.425, Value(Regularizers.L2(0.1), W, WShape), "L2(0.1)");    // 0.1 * 34.25
-        AssertClose(0.3425, Value(Regularizers.L2(), W, WShape), "L2()");        // default 0.01 * 34.25
+        AllClose(3.425, Value(Regularizers.L2(0.1), W, WShape), rtol: 1e-5, atol: 1e-6, what: "L2(0.1)");    // 0.1 * 34.25
+        AllClose(0.3425, Value(Regularizers.L2(), W, WShape), rtol: 1e-5, atol: 1e-6, what: "L2()");        // default 0.01 * 34.25
         Assert.Equal(0.01, ((L2Regularizer)Regularizers.L2()).L2);
     }
 
     [Fact]
     public void L1L2_IsSumOfBothPenalties()
     {
-        AssertClose(6.575, Value(Regularizers.L1L2(0.3, 0.1), W, WShape), "L1L2(0.3, 0.1)"); // 3.15 + 3.425
-        AssertClose(3.425, Value(Regularizers.L1L2(l2: 0.1), W, WShape), "L1L2(l2: 0.1)");    // no L1 part
+        AllClose(6.575, Value(Regularizers.L1L2(0.3, 0.1), W, WShape), rtol: 1e-5, atol: 1e-6, what: "L1L2(0.3, 0.1)"); // 3.15 + 3.425
+        AllClose(3.425, Value(Regularizers.L1L2(l2: 0.1), W, WShape), rtol: 1e-5, atol: 1e-6, what: "L1L2(l2: 0.1)");    // no L1 part
     }
 
     [Fact]
@@ -71,8 +66,8 @@ public class RegularizersTests
     {
         // A conv-like [2, 2, 2] weight of 0.5s and -0.5s: sum |w| = 8 * 0.5 = 4, sum w^2 = 8 * 0.25 = 2.
         float[] w = [0.5f, -0.5f, 0.5f, -0.5f, 0.5f, -0.5f, 0.5f, -0.5f];
-        AssertClose(0.8, Value(Regularizers.L1(0.2), w, [2, 2, 2]), "L1 rank 3");   // 0.2 * 4
-        AssertClose(0.6, Value(Regularizers.L2(0.3), w, [2, 2, 2]), "L2 rank 3");   // 0.3 * 2
+        AllClose(0.8, Value(Regularizers.L1(0.2), w, [2, 2, 2]), rtol: 1e-5, atol: 1e-6, what: "L1 rank 3");   // 0.2 * 4
+        AllClose(0.6, Value(Regularizers.L2(0.3), w, [2, 2, 2]), rtol: 1e-5, atol: 1e-6, what: "L2 rank 3");   // 0.3 * 2
     }
 
     [Fact]
@@ -169,13 +164,13 @@ public class RegularizersTests
         // Evaluate in two batches of 2: each batch adds the (same) penalty, and the batch means average back
         // to the overall mse: (13.625 / 4 + 4.625 / 4) / 2 = 2.28125.
         var eval = model.Evaluate(X, Y, batchSize: 2);
-        AssertClose(dataLoss + penalty, eval["loss"], "Evaluate loss");
-        AssertClose(dataLoss + penalty, model.TestOnBatch(X, Y)["loss"], "TestOnBatch loss");
-        AssertClose(penalty, dense.Losses.Sum(l => l.Value.item<float>()), "layer.Losses");
+        AllClose(dataLoss + penalty, eval["loss"], rtol: 1e-5, atol: 1e-6, what: "Evaluate loss");
+        AllClose(dataLoss + penalty, model.TestOnBatch(X, Y)["loss"], rtol: 1e-5, atol: 1e-6, what: "TestOnBatch loss");
+        AllClose(penalty, dense.Losses.Sum(l => l.Value.item<float>()), rtol: 1e-5, atol: 1e-6, what: "layer.Losses");
 
         // TrainOnBatch reports the loss of the forward pass before the update (as Keras's train_on_batch).
         var train = model.TrainOnBatch(X, Y);
-        AssertClose(dataLoss + penalty, train["loss"], "TrainOnBatch loss");
+        AllClose(dataLoss + penalty, train["loss"], rtol: 1e-5, atol: 1e-6, what: "TrainOnBatch loss");
 
         // One SGD step on data loss + penalty. d mse / d p_ij = 2 (p_ij - y_ij) / 8;
         // d / d W_kj = sum_i x_ik * 2 (p_ij - y_ij) / 8 + 2 * 0.01 * W_kj; d / d b_j = sum_i 2 (p_ij - y_ij) / 8.
@@ -186,13 +181,13 @@ public class RegularizersTests
         {
             double gb = 0;
             for (int i = 0; i < 4; i++) gb += 2 * (p[i, j] - Y[i, j]) / 8;
-            AssertClose(0 - Lr * gb, bias[j], $"bias[{j}]");
+            AllClose(0 - Lr * gb, bias[j], rtol: 1e-5, atol: 1e-6, what: $"bias[{j}]");
             for (int k = 0; k < 3; k++)
             {
                 double g = 0;
                 for (int i = 0; i < 4; i++) g += X[i, k] * 2 * (p[i, j] - Y[i, j]) / 8;
                 g += 2 * L2F * C;
-                AssertClose(C - Lr * g, kernel[k * 2 + j], $"kernel[{k},{j}]");
+                AllClose(C - Lr * g, kernel[k * 2 + j], rtol: 1e-5, atol: 1e-6, what: $"kernel[{k},{j}]");
             }
         }
     }
@@ -209,7 +204,7 @@ public class RegularizersTests
         double biasPenalty = 0.04 * 2 * 0.25;
         Assert.Equal(0.125, kernelPenalty + biasPenalty, 12);
         double dataLoss = Mse(Predict([0.25, 0.25]));
-        AssertClose(dataLoss + kernelPenalty + biasPenalty, model.Evaluate(X, Y)["loss"], "Evaluate loss");
+        AllClose(dataLoss + kernelPenalty + biasPenalty, model.Evaluate(X, Y)["loss"], rtol: 1e-5, atol: 1e-6, what: "Evaluate loss");
     }
 
     [Fact]
@@ -218,11 +213,11 @@ public class RegularizersTests
         // Keras adds regularization losses of trainable weights only.
         var dense = new Dense(2, kernelRegularizer: Regularizers.L2(L2F), kernelInitializer: new Constant(C));
         using var model = Model(dense);
-        AssertClose(2.28125 + 0.015, model.Evaluate(X, Y)["loss"], "Evaluate loss while trainable"); // see the first model test
+        AllClose(2.28125 + 0.015, model.Evaluate(X, Y)["loss"], rtol: 1e-5, atol: 1e-6, what: "Evaluate loss while trainable"); // see the first model test
         Assert.Single(dense.Losses);
         dense.Trainable = false;
         Assert.Empty(dense.Losses);
-        AssertClose(2.28125, model.Evaluate(X, Y)["loss"], "Evaluate loss of frozen layer");
+        AllClose(2.28125, model.Evaluate(X, Y)["loss"], rtol: 1e-5, atol: 1e-6, what: "Evaluate loss of frozen layer");
     }
 
     [Fact]
@@ -230,7 +225,7 @@ public class RegularizersTests
     {
         var dense = new Dense(2, kernelInitializer: new Constant(C));
         using var model = Model(dense);
-        AssertClose(2.28125, model.Evaluate(X, Y)["loss"], "Evaluate loss");
+        AllClose(2.28125, model.Evaluate(X, Y)["loss"], rtol: 1e-5, atol: 1e-6, what: "Evaluate loss");
         Assert.Empty(dense.Losses);
     }
 }
