@@ -66,6 +66,42 @@ public class TensorBoardTests
     }
 
     [Fact]
+    public void AFitThatThrowsMidEpochLeavesTheEventFilesClosedWithTheFinishedEpochs()
+    {
+        string dir = TempDir();
+        using var model = Linear(0.1);
+        var tb = new TensorBoard(dir);
+        // x = 0: the loss is mean(1^2, 3^2) = 5 in every batch. Validation on the same data: 5 too. The failure comes in epoch 1.
+        Assert.Throws<InvalidOperationException>(() => model.Fit(Column(0, 0, 0, 0), Column(1, 3, 1, 3), batchSize: 2, epochs: 4, verbose: 0,
+            shuffle: false, validationData: (Column(0, 0), Column(1, 3)), callbacks: [tb, CSVLoggerTests.ThrowsAt(epoch: 1, batch: 1)]));
+        Assert.Null(tb.TrainFile);
+        Assert.Null(tb.ValidationFile);
+        string trainDir = Path.Combine(dir, "train"), valDir = Path.Combine(dir, "validation");
+        CSVLoggerTests.AssertClosed(OnlyFile(trainDir));
+        CSVLoggerTests.AssertClosed(OnlyFile(valDir));
+        Assert.Equal([(0L, 5f)], TfEventReader.Scalars(ReadRun(trainDir))["epoch_loss"]);
+        Assert.Equal([(0L, 5f)], TfEventReader.Scalars(ReadRun(valDir))["epoch_loss"]);
+        tb.Dispose(); // idempotent
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void DisposeClosesTheValidationFileThatEvaluateOpened()
+    {
+        string dir = TempDir();
+        using var model = Linear(0.1);
+        using (var tb = new TensorBoard(dir))
+        {
+            model.Evaluate(Column(0, 0), Column(1, 3), verbose: 0, callbacks: [tb]);
+            Assert.NotNull(tb.ValidationFile);
+        }
+        var valDir = Path.Combine(dir, "validation");
+        CSVLoggerTests.AssertClosed(OnlyFile(valDir));
+        Assert.Equal([(0L, 5f)], TfEventReader.Scalars(ReadRun(valDir))["evaluation_loss_vs_iterations"]);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
     public void LearningRateChangesAreLogged()
     {
         string dir = TempDir();
