@@ -197,6 +197,17 @@ public class TensorBoardTests
         Assert.Equal(double.MaxValue, h.BucketLimit[8]);
     }
 
+    [Fact]
+    public void Crc32C_AgreesWithTheIndependentBitwiseCrc_ForEveryLengthUpTo40()
+    {
+        // Covers the 8-byte steps and every tail length (0 to 7 bytes) with several leading blocks.
+        var rng = new Random(7);
+        var bytes = new byte[40];
+        rng.NextBytes(bytes);
+        for (int n = 0; n <= bytes.Length; n++) Assert.Equal(TfEventReader.Crc32C(bytes.AsSpan(0, n)), Crc32C.Compute(bytes.AsSpan(0, n)));
+        Assert.Equal(0u, Crc32C.Compute([])); // RFC 3720: the CRC of nothing is ~0xFFFFFFFF
+    }
+
     [Theory]
     [InlineData("zeros", 0x8A9136AAu)]
     [InlineData("ones", 0x62A8AB43u)]
