@@ -108,7 +108,10 @@ public static class OnnxExport
     /// <summary>
     /// Registers an explicit lowering for layers of type <typeparamref name="TLayer"/>: a function that computes the layer's
     /// inference output from its traced inputs with <see cref="Ops"/> (and <see cref="LoweringArgs.OnnxNode"/> for ONNX ops
-    /// that have no Ops counterpart). Use it for custom layers that compute with raw TorchSharp.
+    /// that have no Ops counterpart). Use it for custom layers that compute with raw TorchSharp. A lowering (or a layer's
+    /// Call) that throws <see cref="NotSupportedException"/> marks the layer as having no ONNX form: export then lists it
+    /// with the other unsupported layers in one <see cref="OnnxExportException"/>. Any other exception is an error and
+    /// stops the export at once, wrapped in an <see cref="OnnxExportException"/> that names the layer.
     /// </summary>
     /// <example><code>OnnxExport.RegisterLowering&lt;MyRawAbs&gt;((layer, args) => [args.OnnxNode("Abs", [args.Inputs[0]], args.Inputs[0].Value.abs())]);</code></example>
     public static void RegisterLowering<TLayer>(Func<TLayer, LoweringArgs, IReadOnlyList<KTensor>> lowering) where TLayer : Layer =>

@@ -451,8 +451,6 @@ public sealed class OnnxModel : IDisposable
 
     internal ModelTensorInfo InputInfo(string name) => inputsByName[name];
 
-    internal ModelTensorInfo OutputInfo(string name) => outputsByName[name];
-
     // ---------------------------------------------------------------- internals
 
     /// <summary>Checks names, element types, ranks, fixed dimensions, element counts and shared symbolic dimensions.</summary>

@@ -70,9 +70,6 @@ internal static class OpEmitters
             ((IEmitterFamily)Activator.CreateInstance(family)!).Register(Table);
     }
 
-    /// <summary>Ops that have an ONNX form.</summary>
-    public static bool Supports(string op) => Table.ContainsKey(op);
-
     /// <summary>Writes the nodes of <paramref name="op"/>.</summary>
     public static void Emit(EmitContext ctx, RecordedOp op, long?[] shape)
     {

@@ -10,7 +10,8 @@ internal sealed record RecordedOp(string Op, string[] Inputs, string Output, IRe
 /// <summary>
 /// The tracer of one export run: records the ops layers compute on traced tensors, names values by layer scope, turns
 /// untraced operands (weights, folded constants) into constants, and collects layers that produced untraced outputs
-/// (they compute outside <see cref="Ops"/> and need an explicit lowering).
+/// (they compute outside <see cref="Ops"/> and need an explicit lowering) or threw <see cref="NotSupportedException"/>
+/// (no ONNX form). Other exceptions from a layer or its lowering are bugs and surface at once.
 /// </summary>
 internal sealed class TraceRecorder : IOpTracer
 {
@@ -62,10 +63,19 @@ internal sealed class TraceRecorder : IOpTracer
             {
                 outputs = lowerings.TryLower(layer, inputs, this) ?? call();
             }
-            catch (Exception e) when (e is not OnnxExportException)
+            catch (NotSupportedException e)
             {
+                // The layer (or its lowering) says it has no ONNX form: collect it and go on, so one error lists every such layer.
                 Unsupported.Add($"{layer.Name} ({layer.GetType().Name}): {e.Message}");
                 return Placeholders(layer, inputs);
+            }
+            catch (Exception e) when (e is not OnnxExportException)
+            {
+                // Anything else is a bug in the layer, its lowering or the exporter: surface it (with the layer named), never
+                // disguise it as a missing ONNX form. Outer layers let the OnnxExportException through unchanged.
+                throw new OnnxExportException(
+                    $"Exporting layer '{layer.Name}' ({layer.GetType().Name}) failed with {e.GetType().Name}: {e.Message} " +
+                    "This is an error in the layer, its lowering or the exporter, not a missing ONNX form (see the inner exception).", e);
             }
             if (outputs.All(o => o.Tracer == this)) return outputs;
             Unsupported.Add($"{layer.Name} ({layer.GetType().Name}): it computes outside Ops (raw TorchSharp), so it needs an explicit ONNX lowering (OnnxExport.RegisterLowering)");

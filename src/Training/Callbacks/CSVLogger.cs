@@ -9,10 +9,12 @@ namespace OnnxKeras.Callbacks;
 /// the first epoch's logs; when those hold no <c>val_</c> entries the <c>val_</c> columns are added anyway (they may
 /// appear later with <c>validationFreq</c> &gt; 1), and a missing value is written as <c>NA</c>. Numbers are written as
 /// Python writes them (<c>repr</c>), rows end with <c>\r\n</c> (Python's csv "excel" dialect) and fields holding the
-/// separator, a quote or a line break are quoted.
+/// separator, a quote or a line break are quoted. The file is closed when training ends, also when Fit throws (then
+/// OnTrainEnd is not called, as in Keras, but the file is flushed and closed); <see cref="Dispose"/> closes it too, and a
+/// later Fit opens it again.
 /// </summary>
 /// <example><code>model.Fit(x, y, epochs: 10, callbacks: [new CSVLogger("training.log")]);</code></example>
-public sealed class CSVLogger : Callback
+public sealed class CSVLogger : Callback, IDisposable
 {
     private StreamWriter? writer;
     private List<string>? keys;
@@ -72,7 +74,14 @@ public sealed class CSVLogger : Callback
     }
 
     /// <inheritdoc />
-    public override void OnTrainEnd(IReadOnlyDictionary<string, double> logs)
+    public override void OnTrainEnd(IReadOnlyDictionary<string, double> logs) => Close();
+
+    /// <summary>Flushes and closes the file if it is open; safe to call more than once.</summary>
+    public void Dispose() => Close();
+
+    internal override void ReleaseAfterFailedFit() => Close();
+
+    private void Close()
     {
         writer?.Dispose();
         writer = null;

@@ -44,6 +44,12 @@ public abstract class Callback
     /// <summary>End of a prediction batch.</summary>
     public virtual void OnPredictBatchEnd(int batch, IReadOnlyDictionary<string, double> logs) { }
 
+    /// <summary>
+    /// Called by Fit when training throws (OnTrainEnd is then not called, as in Keras): callbacks that hold files flush and
+    /// close them here, so an interrupted run leaves complete, closed files. Must be safe to call more than once.
+    /// </summary>
+    internal virtual void ReleaseAfterFailedFit() { }
+
     /// <summary>True when this callback overrides a training-batch hook (so Fit must compute batch logs).</summary>
     internal bool WatchesTrainBatches => Overrides(nameof(OnTrainBatchBegin)) || Overrides(nameof(OnTrainBatchEnd));
 

@@ -28,23 +28,6 @@ internal static class CallbackSupport
     }
 
     /// <summary>
-    /// <c>auto</c> mode of ReduceLROnPlateau-style callbacks: Keras maximizes when the monitor's name contains <c>acc</c>.
-    /// </summary>
-    public static bool AutoMinimizeByAcc(string mode, string monitor) => mode == "min" || (mode == "auto" && !monitor.Contains("acc", StringComparison.Ordinal));
-
-    /// <summary>
-    /// <c>auto</c> mode of Keras 3's MonitorCallback (ModelCheckpoint): <c>loss</c> minimizes, and a metric by the
-    /// direction it improves in (losses and errors down; accuracy, AUC, precision, recall up); otherwise Keras raises.
-    /// </summary>
-    public static bool AutoMinimize(string monitor, string who)
-    {
-        var name = monitor.StartsWith("val_", StringComparison.Ordinal) ? monitor[4..] : monitor;
-        if (name.EndsWith("loss", StringComparison.Ordinal) || name.Contains("error", StringComparison.Ordinal) || name is "mse" or "mae" or "mape" or "msle") return true;
-        if (name.Contains("acc", StringComparison.Ordinal) || name.Contains("auc", StringComparison.Ordinal) || name.Contains("precision", StringComparison.Ordinal) || name.Contains("recall", StringComparison.Ordinal)) return false;
-        throw new ArgumentException($"{who} callback received monitor={monitor}, but cannot automatically determine whether that metric should be maximized or minimized. Pass mode: \"max\" in order to monitor based on the highest metric value, or mode: \"min\" in order to use the lowest value.");
-    }
-
-    /// <summary>
     /// Python's <c>repr(float)</c>: shortest round-trip digits, positional for exponents in [-4, 16), else scientific
     /// (<c>0.0001</c>, <c>1e-05</c>, <c>1e+16</c>, <c>2.0</c>, <c>nan</c>, <c>inf</c>).
     /// </summary>

@@ -13,14 +13,14 @@ public sealed class EarlyStopping : Callback
     private int wait;
     private double? best;
     private IReadOnlyList<NDArray>? bestWeights;
-    private bool minimize;
+    private MonitorOp op;
 
     /// <summary>Creates the callback; <paramref name="mode"/> is <c>min</c>, <c>max</c> or <c>auto</c> (losses and errors minimize, accuracy/AUC/precision/recall maximize).</summary>
     public EarlyStopping(string monitor = "val_loss", double minDelta = 0, int patience = 0, int verbose = 0, string mode = "auto",
         double? baseline = null, bool restoreBestWeights = false, int startFromEpoch = 0, TextWriter? output = null)
     {
         if (patience < 0) throw new ArgumentException($"EarlyStopping: patience must be >= 0; got {patience}.");
-        if (mode is not ("auto" or "min" or "max")) throw new ArgumentException($"EarlyStopping: mode must be 'auto', 'min' or 'max'; got '{mode}'.");
+        if (!MonitorOp.IsValidMode(mode)) throw new ArgumentException($"EarlyStopping: mode must be 'auto', 'min' or 'max'; got '{mode}'.");
         Monitor = monitor;
         MinDelta = Math.Abs(minDelta);
         Patience = patience;
@@ -63,27 +63,7 @@ public sealed class EarlyStopping : Callback
         best = null;
         bestWeights = null;
         BestEpoch = 0;
-        minimize = Mode switch
-        {
-            "min" => true,
-            "max" => false,
-            _ => AutoMinimize(Monitor),
-        };
-    }
-
-    private static bool AutoMinimize(string monitor)
-    {
-        var name = monitor.StartsWith("val_", StringComparison.Ordinal) ? monitor[4..] : monitor;
-        if (name.EndsWith("loss", StringComparison.Ordinal) || name.Contains("error") || name is "mse" or "mae" or "mape" or "msle") return true;
-        if (name.Contains("acc") || name.Contains("auc") || name.Contains("precision") || name.Contains("recall")) return false;
-        throw new ArgumentException($"EarlyStopping cannot tell whether '{monitor}' should go up or down; pass mode: \"min\" or \"max\".");
-    }
-
-    // With no best yet the reference is +inf (min) or -inf (max), as in Keras, so a NaN is never an improvement.
-    private bool IsImprovement(double value, double? reference)
-    {
-        double r = reference ?? (minimize ? double.PositiveInfinity : double.NegativeInfinity);
-        return minimize ? value + MinDelta < r : value - MinDelta > r;
+        op = MonitorOp.For(Monitor, Mode, MinDelta, AutoDirection.ByMetric, nameof(EarlyStopping));
     }
 
     /// <inheritdoc />
@@ -102,12 +82,13 @@ public sealed class EarlyStopping : Callback
             BestEpoch = epoch;
         }
         wait++;
-        if (IsImprovement(current, best))
+        // With no best yet the reference is +inf (min) or -inf (max), as in Keras, so a NaN is never an improvement.
+        if (op.IsImprovement(current, best))
         {
             best = current;
             BestEpoch = epoch;
             if (RestoreBestWeights) bestWeights = Model!.GetWeights();
-            if (Baseline is null || IsImprovement(current, Baseline)) wait = 0;
+            if (Baseline is null || op.IsImprovement(current, Baseline)) wait = 0;
             return;
         }
         if (wait >= Patience && epoch > 0)

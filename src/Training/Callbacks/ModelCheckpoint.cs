@@ -16,7 +16,7 @@ public sealed class ModelCheckpoint : Callback
 {
     private readonly Action<Model, string> save;
     private readonly TextWriter? output;
-    private bool? minimize;
+    private MonitorOp? op;
     private int currentEpoch;
     private int batchesSinceSave;
     private int lastBatchSeen;
@@ -55,11 +55,7 @@ public sealed class ModelCheckpoint : Callback
         this.save = save ?? throw new ArgumentNullException(nameof(save));
         if (saveFreq is <= 0) throw new ArgumentException($"ModelCheckpoint: saveFreq must be a positive number of batches or null (each epoch); got {saveFreq}.");
         this.output = output;
-        if (mode is not ("auto" or "min" or "max"))
-        {
-            (output ?? Console.Error).WriteLine($"ModelCheckpoint mode '{mode}' is unknown, fallback to auto mode.");
-            mode = "auto";
-        }
+        mode = MonitorOp.ModeOrAuto(mode, output ?? Console.Error, $"ModelCheckpoint mode '{mode}' is unknown, fallback to auto mode.");
         Filepath = filepath;
         Monitor = monitor;
         Verbose = verbose;
@@ -104,15 +100,10 @@ public sealed class ModelCheckpoint : Callback
     /// <inheritdoc />
     public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
     {
-        if (minimize is null)
+        if (op is null)
         {
-            minimize = Mode switch
-            {
-                "min" => true,
-                "max" => false,
-                _ => CallbackSupport.AutoMinimize(Monitor, nameof(ModelCheckpoint)),
-            };
-            Best ??= minimize.Value ? double.PositiveInfinity : double.NegativeInfinity;
+            op = NewOp();
+            Best ??= op.Value.Worst;
         }
         if (SaveFreq is null) SaveModel(epoch, null, logs);
     }
@@ -159,10 +150,10 @@ public sealed class ModelCheckpoint : Callback
             (output ?? Console.Error).WriteLine($"Can save best model only with {Monitor} available.");
             return true;
         }
-        minimize ??= Mode == "max" ? false : Mode == "min" || CallbackSupport.AutoMinimize(Monitor, nameof(ModelCheckpoint));
-        Best ??= minimize.Value ? double.PositiveInfinity : double.NegativeInfinity;
+        op ??= NewOp();
+        Best ??= op.Value.Worst;
         string bestText = PythonFormat.FormatValue(Best.Value, ".5f");
-        if (minimize.Value ? current < Best.Value : current > Best.Value)
+        if (op.Value.IsImprovement(current, Best.Value))
         {
             if (Verbose > 0) Print($"\nEpoch {epoch + 1}: {Monitor} improved from {bestText} to {PythonFormat.FormatValue(current, ".5f")}, saving model to {path}");
             Best = current;
@@ -171,6 +162,9 @@ public sealed class ModelCheckpoint : Callback
         if (Verbose > 0) Print($"\nEpoch {epoch + 1}: {Monitor} did not improve from {bestText}");
         return false;
     }
+
+    // Keras 3's ModelCheckpoint is a MonitorCallback with min_delta 0: a save needs a strict improvement.
+    private MonitorOp NewOp() => MonitorOp.For(Monitor, Mode, 0, AutoDirection.ByMetric, nameof(ModelCheckpoint));
 
     private void Print(string message) => (output ?? Console.Out).WriteLine(message);
 }

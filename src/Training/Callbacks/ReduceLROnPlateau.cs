@@ -11,7 +11,7 @@ namespace OnnxKeras.Callbacks;
 public sealed class ReduceLROnPlateau : Callback
 {
     private readonly TextWriter? output;
-    private bool minimize;
+    private MonitorOp op;
 
     /// <summary>
     /// Creates the callback. <paramref name="mode"/> is <c>min</c>, <c>max</c> or <c>auto</c> (as in Keras, <c>auto</c>
@@ -23,11 +23,7 @@ public sealed class ReduceLROnPlateau : Callback
     {
         if (factor >= 1.0) throw new ArgumentException($"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={CallbackSupport.PythonRepr(factor)}");
         this.output = output;
-        if (mode is not ("auto" or "min" or "max"))
-        {
-            (output ?? Console.Error).WriteLine($"Learning rate reduction mode {mode} is unknown, fallback to auto mode.");
-            mode = "auto";
-        }
+        mode = MonitorOp.ModeOrAuto(mode, output ?? Console.Error, $"Learning rate reduction mode {mode} is unknown, fallback to auto mode.");
         Monitor = monitor;
         Factor = factor;
         Patience = patience;
@@ -64,8 +60,8 @@ public sealed class ReduceLROnPlateau : Callback
 
     private void Reset()
     {
-        minimize = CallbackSupport.AutoMinimizeByAcc(Mode, Monitor);
-        Best = minimize ? double.PositiveInfinity : double.NegativeInfinity;
+        op = MonitorOp.For(Monitor, Mode, MinDelta, AutoDirection.ByAcc, nameof(ReduceLROnPlateau));
+        Best = op.Worst;
         CooldownCounter = 0;
         Wait = 0;
     }
@@ -73,7 +69,7 @@ public sealed class ReduceLROnPlateau : Callback
     private bool InCooldown => CooldownCounter > 0;
 
     // Keras: np.less(a, b - min_delta) / np.greater(a, b + min_delta); NaN never improves.
-    private bool Improves(double current) => minimize ? current < Best - MinDelta : current > Best + MinDelta;
+    private bool Improves(double current) => op.BeatsShiftedReference(current, Best);
 
     /// <inheritdoc />
     public override void OnTrainBegin(IReadOnlyDictionary<string, double> logs) => Reset();

@@ -125,7 +125,7 @@ public partial class Model
         try
         {
             var valDataset = ValidationDataset(validation, batchSize, validationSteps, owned);
-            return RunEpochs(train, epochs, verbose, callbacks, valDataset, classWeight, initialEpoch, stepsPerEpoch, validationSteps, validationFreq);
+            return Train(train, epochs, verbose, callbacks, valDataset, classWeight, initialEpoch, stepsPerEpoch, validationSteps, validationFreq);
         }
         finally
         {
@@ -133,7 +133,7 @@ public partial class Model
         }
     }
 
-    private History RunEpochs(Dataset train, int epochs, int verbose, IEnumerable<Callback>? callbacks, Dataset? valDataset,
+    private History Train(Dataset train, int epochs, int verbose, IEnumerable<Callback>? callbacks, Dataset? valDataset,
         IReadOnlyDictionary<int, double>? classWeight, int initialEpoch, int? stepsPerEpoch, int? validationSteps, int validationFreq)
     {
         // History comes after the user's callbacks, as in Keras (CallbackList appends it), so it records what they add
@@ -152,8 +152,39 @@ public partial class Model
         bool batchLogs = cbs.Any(c => c.WatchesTrainBatches);
         var progbar = new Progbar(verbose);
         StopTraining = false;
-        var empty = new Dictionary<string, double>();
         ResumeEpoch = null;
+        try
+        {
+            RunEpochs(train, epochs, cbs, valDataset, classWeight, initialEpoch, stepsPerEpoch, validationSteps, validationFreq, progbar, batchLogs, steps);
+        }
+        catch
+        {
+            // Keras does not call on_train_end when training fails; callbacks that own files still close them, so a CSV log
+            // or a TensorBoard event file is complete up to the last finished epoch and not left open.
+            foreach (var c in cbs) ReleaseQuietly(c);
+            throw;
+        }
+        return history;
+    }
+
+    /// <summary>Releases a callback's files after a failed Fit; a failure to close must not hide the training exception.</summary>
+    private static void ReleaseQuietly(Callback callback)
+    {
+        try
+        {
+            callback.ReleaseAfterFailedFit();
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"{callback.GetType().Name}: could not close its files after the failed Fit: {e.Message}");
+        }
+    }
+
+    /// <summary>OnTrainBegin, the epochs and OnTrainEnd: Fit's body, whose exceptions <see cref="Train"/> cleans up after.</summary>
+    private void RunEpochs(Dataset train, int epochs, List<Callback> cbs, Dataset? valDataset, IReadOnlyDictionary<int, double>? classWeight,
+        int initialEpoch, int? stepsPerEpoch, int? validationSteps, int validationFreq, Progbar progbar, bool batchLogs, long? steps)
+    {
+        var empty = new Dictionary<string, double>();
         foreach (var c in cbs) c.OnTrainBegin(empty);
         // A callback restoring an interrupted run (BackupAndRestore) says where to continue.
         if (ResumeEpoch is int resume) initialEpoch = Math.Max(initialEpoch, resume);
@@ -254,7 +285,6 @@ public partial class Model
             persistent?.Dispose();
         }
         foreach (var c in cbs) c.OnTrainEnd(epochLogs);
-        return history;
     }
 
     private static Dataset? ValidationDataset(ValidationData? validation, int? batchSize, int? validationSteps, List<Tensor> owned)

@@ -70,6 +70,42 @@ public class CSVLoggerTests
         Directory.Delete(dir, true);
     }
 
+    /// <summary>A callback that throws at the end of batch <paramref name="batch"/> of epoch <paramref name="epoch"/>.</summary>
+    internal static LambdaCallback ThrowsAt(int epoch, int batch)
+    {
+        int current = -1;
+        return new LambdaCallback(onEpochBegin: (e, _) => current = e,
+            onTrainBatchEnd: (b, _) => { if (current == epoch && b == batch) throw new InvalidOperationException("boom"); });
+    }
+
+    /// <summary>Opening with FileShare.None fails while another handle (in this process too) still has the file open.</summary>
+    internal static void AssertClosed(string path)
+    {
+        using var exclusive = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+    }
+
+    [Fact]
+    public void AFitThatThrowsMidEpochLeavesTheFileClosedAndCompleteUpToTheLastFinishedEpoch()
+    {
+        string dir = TempDir();
+        string path = Path.Combine(dir, "log.csv");
+        using var model = Linear(0.1);
+        var logger = new CSVLogger(path);
+        // x = 0: every batch's loss is mean(1^2, 3^2) = 5. Two batches per epoch; the failure comes after the first batch of epoch 2.
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            model.Fit(Column(0, 0, 0, 0), Column(1, 3, 1, 3), batchSize: 2, epochs: 5, verbose: 0, shuffle: false, callbacks: [logger, ThrowsAt(epoch: 2, batch: 0)]));
+        Assert.Equal("boom", e.Message);
+        AssertClosed(path);
+        Assert.Equal(["epoch,loss,val_loss", "0,5.0,NA", "1,5.0,NA"], Lines(path));
+        logger.Dispose(); // idempotent: already closed
+        logger.Dispose();
+        // The logger can be used again: a new Fit starts the file over.
+        model.Fit(Column(0, 0), Column(1, 3), batchSize: 2, epochs: 1, verbose: 0, callbacks: [logger]);
+        Assert.Equal(["epoch,loss,val_loss", "0,5.0,NA"], Lines(path));
+        AssertClosed(path);
+        Directory.Delete(dir, true);
+    }
+
     [Fact]
     public void Append_KeepsTheHeaderOnce_OverwriteStartsOver()
     {

@@ -66,6 +66,42 @@ public class TensorBoardTests
     }
 
     [Fact]
+    public void AFitThatThrowsMidEpochLeavesTheEventFilesClosedWithTheFinishedEpochs()
+    {
+        string dir = TempDir();
+        using var model = Linear(0.1);
+        var tb = new TensorBoard(dir);
+        // x = 0: the loss is mean(1^2, 3^2) = 5 in every batch. Validation on the same data: 5 too. The failure comes in epoch 1.
+        Assert.Throws<InvalidOperationException>(() => model.Fit(Column(0, 0, 0, 0), Column(1, 3, 1, 3), batchSize: 2, epochs: 4, verbose: 0,
+            shuffle: false, validationData: (Column(0, 0), Column(1, 3)), callbacks: [tb, CSVLoggerTests.ThrowsAt(epoch: 1, batch: 1)]));
+        Assert.Null(tb.TrainFile);
+        Assert.Null(tb.ValidationFile);
+        string trainDir = Path.Combine(dir, "train"), valDir = Path.Combine(dir, "validation");
+        CSVLoggerTests.AssertClosed(OnlyFile(trainDir));
+        CSVLoggerTests.AssertClosed(OnlyFile(valDir));
+        Assert.Equal([(0L, 5f)], TfEventReader.Scalars(ReadRun(trainDir))["epoch_loss"]);
+        Assert.Equal([(0L, 5f)], TfEventReader.Scalars(ReadRun(valDir))["epoch_loss"]);
+        tb.Dispose(); // idempotent
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void DisposeClosesTheValidationFileThatEvaluateOpened()
+    {
+        string dir = TempDir();
+        using var model = Linear(0.1);
+        using (var tb = new TensorBoard(dir))
+        {
+            model.Evaluate(Column(0, 0), Column(1, 3), verbose: 0, callbacks: [tb]);
+            Assert.NotNull(tb.ValidationFile);
+        }
+        var valDir = Path.Combine(dir, "validation");
+        CSVLoggerTests.AssertClosed(OnlyFile(valDir));
+        Assert.Equal([(0L, 5f)], TfEventReader.Scalars(ReadRun(valDir))["evaluation_loss_vs_iterations"]);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
     public void LearningRateChangesAreLogged()
     {
         string dir = TempDir();
@@ -159,6 +195,17 @@ public class TensorBoardTests
         Assert.Equal(above1, h.BucketLimit[5]);
         Assert.Equal(above3, h.BucketLimit[7]);
         Assert.Equal(double.MaxValue, h.BucketLimit[8]);
+    }
+
+    [Fact]
+    public void Crc32C_AgreesWithTheIndependentBitwiseCrc_ForEveryLengthUpTo40()
+    {
+        // Covers the 8-byte steps and every tail length (0 to 7 bytes) with several leading blocks.
+        var rng = new Random(7);
+        var bytes = new byte[40];
+        rng.NextBytes(bytes);
+        for (int n = 0; n <= bytes.Length; n++) Assert.Equal(TfEventReader.Crc32C(bytes.AsSpan(0, n)), Crc32C.Compute(bytes.AsSpan(0, n)));
+        Assert.Equal(0u, Crc32C.Compute([])); // RFC 3720: the CRC of nothing is ~0xFFFFFFFF
     }
 
     [Theory]

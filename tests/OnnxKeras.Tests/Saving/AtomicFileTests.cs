@@ -47,4 +47,22 @@ public class AtomicFileTests
         Assert.False(File.Exists(held));
         Assert.Equal([1], File.ReadAllBytes(dir.File("w.safetensors")));
     }
+
+    [Fact]
+    public void AFailedWriteLeavesTheTargetAsItWasAndNoTemporaryFile()
+    {
+        using var dir = NewTempDir();
+        var target = dir.File("report.json");
+        AtomicFile.Write(target, s => s.Write("old"u8));
+        var e = Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(target, s =>
+        {
+            s.Write("half of the new"u8);
+            throw new InvalidOperationException("serializer failed");
+        }));
+        Assert.Equal("serializer failed", e.Message);
+        Assert.Equal("old"u8.ToArray(), File.ReadAllBytes(target));
+        Assert.Equal([target], Directory.GetFiles(Path.GetDirectoryName(target)!));
+        Assert.Throws<ArgumentNullException>(() => AtomicFile.Write(target, null!));
+        Assert.Throws<ArgumentException>(() => AtomicFile.Write("", s => { }));
+    }
 }

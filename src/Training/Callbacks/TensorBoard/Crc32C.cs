@@ -1,30 +1,27 @@
+using System.Buffers.Binary;
+using System.Numerics;
+
 namespace OnnxKeras.Callbacks;
 
 /// <summary>
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78; RFC 3720), as TFRecord files use it, and TFRecord's masking
-/// of stored CRCs. Not <c>System.IO.Hashing.Crc32</c>, which is the IEEE polynomial.
+/// of stored CRCs. Built on <see cref="BitOperations.Crc32C(uint, ulong)"/> (the CPU's CRC32C instruction where there is
+/// one, a table otherwise), which updates a CRC without the initial and final inversions; not
+/// <c>System.IO.Hashing.Crc32</c>, which is the IEEE polynomial.
 /// </summary>
 internal static class Crc32C
 {
-    private static readonly uint[] Table = BuildTable();
-
-    private static uint[] BuildTable()
-    {
-        var table = new uint[256];
-        for (uint i = 0; i < 256; i++)
-        {
-            uint c = i;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-            table[i] = c;
-        }
-        return table;
-    }
-
     /// <summary>The CRC-32C of <paramref name="data"/>.</summary>
     public static uint Compute(ReadOnlySpan<byte> data)
     {
         uint crc = 0xFFFFFFFFu;
-        foreach (byte b in data) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        // Eight bytes at a time in little-endian order (the order the bytes come in), then the rest one by one.
+        while (data.Length >= sizeof(ulong))
+        {
+            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
+            data = data[sizeof(ulong)..];
+        }
+        foreach (byte b in data) crc = BitOperations.Crc32C(crc, b);
         return ~crc;
     }
 

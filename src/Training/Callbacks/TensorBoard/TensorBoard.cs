@@ -14,10 +14,12 @@ namespace OnnxKeras.Callbacks;
 /// <c>&lt;weight path&gt;/histogram</c> (TensorFlow's HistogramProto) in <c>train</c>. Keras tags by weight name
 /// (<c>kernel/histogram</c>), which collides between layers; the path (<c>dense/kernel/histogram</c>) does not.</item>
 /// </list>
-/// Scalars are written as <c>simple_value</c> (float32). Files are flushed at each epoch end and closed when training ends.
+/// Scalars are written as <c>simple_value</c> (float32). Files are flushed at each epoch end and closed when training ends,
+/// also when Fit throws (then OnTrainEnd is not called, as in Keras, but the files are flushed and closed).
+/// <see cref="Dispose"/> closes them too (after <c>Evaluate</c> with this callback, say); a later run opens new ones.
 /// </summary>
 /// <example><code>model.Fit(x, y, epochs: 10, validationSplit: 0.2, callbacks: [new TensorBoard("logs/run1", histogramFreq: 1)]);</code></example>
-public sealed class TensorBoard : Callback
+public sealed class TensorBoard : Callback, IDisposable
 {
     private EventFileWriter? trainWriter;
     private EventFileWriter? valWriter;
@@ -82,6 +84,11 @@ public sealed class TensorBoard : Callback
 
     /// <inheritdoc />
     public override void OnTrainEnd(IReadOnlyDictionary<string, double> logs) => CloseWriters();
+
+    /// <summary>Flushes and closes the event files that are open; safe to call more than once.</summary>
+    public void Dispose() => CloseWriters();
+
+    internal override void ReleaseAfterFailedFit() => CloseWriters();
 
     /// <inheritdoc />
     public override void OnTestBegin(IReadOnlyDictionary<string, double> logs) => _ = ValWriter;
