@@ -42,7 +42,7 @@ internal static class KerasArchive
             ["producer"] = "onnxkeras",
         });
         using var weights = new MemoryStream();
-        WeightFiles.WriteKerasH5(model, weights, model.IsCompiled ? model.Optimizer : null);
+        KerasWeightsH5.Write(model, weights, model.IsCompiled ? model.Optimizer : null);
         AtomicFile.Write(path, stream =>
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
@@ -62,7 +62,7 @@ internal static class KerasArchive
     /// The legacy whole-model HDF5 file (Keras 2's <c>save_model_to_hdf5</c>, which Keras 3 still writes for <c>.h5</c>):
     /// root attributes <c>model_config</c> (the config JSON), <c>training_config</c> (when compiled: loss, metrics and
     /// <c>optimizer_config</c>), <c>keras_version</c> and <c>backend</c>, and the weights in group <c>model_weights</c>
-    /// (<see cref="WeightFiles.FillLegacyWeightsGroup"/>). The config is Keras 3's (as Keras 3 writes it here), so
+    /// (<see cref="LegacyWeightsH5.FillGroup"/>). The config is Keras 3's (as Keras 3 writes it here), so
     /// <c>keras_version</c> says 3.x; optimizer state is not stored (Keras 2's <c>optimizer_weights</c> layout differs).
     /// </summary>
     private static void SaveLegacyH5(Model model, string path)
@@ -82,7 +82,7 @@ internal static class KerasArchive
         file.Attributes["backend"] = new H5Attribute(Backend);
         var weights = new H5Group();
         IReadOnlyList<Layers.Layer> layers = model is Sequential ? model.Layers : (model.Graph?.Layers ?? model.Layers);
-        WeightFiles.FillLegacyWeightsGroup(weights, layers, FormatKerasVersion, Backend);
+        LegacyWeightsH5.FillGroup(weights, layers, FormatKerasVersion, Backend);
         file["model_weights"] = weights;
         AtomicFile.Write(path, s => file.Write(s));
     }
@@ -105,8 +105,8 @@ internal static class KerasArchive
         {
             throw new InvalidDataException($"'{path}': its config.json cannot be rebuilt into a model: {e.Message}", e);
         }
-        var stored = WeightFiles.ReadH5($"{path}!model.weights.h5", () => new MemoryStream(weights));
-        WeightFiles.Assign(model, stored, path, byName: false, skipMismatch: false);
+        var stored = WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights));
+        WeightMatching.Assign(model, stored, path, byName: false, skipMismatch: false);
         if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> { Count: > 0 } compile) CompileConfig.Apply(model, compile, path);
         if (model.IsCompiled) RestoreOptimizer(model, weights, path);
         return model;
@@ -116,7 +116,7 @@ internal static class KerasArchive
     private static void RestoreOptimizer(Model model, byte[] weights, string path)
     {
         using var stream = new MemoryStream(weights);
-        if (WeightFiles.ReadOptimizerState(stream, $"{path}!model.weights.h5") is not { } saved) return;
+        if (KerasWeightsH5.ReadOptimizerState(stream, $"{path}!model.weights.h5") is not { } saved) return;
         var optimizer = model.Optimizer;
         optimizer.BuildFor(model.TrainableWeights);
         try
@@ -133,7 +133,7 @@ internal static class KerasArchive
     public static StoredWeights ReadWeights(string path)
     {
         var (_, weights) = ReadArchive(path);
-        return WeightFiles.ReadH5($"{path}!model.weights.h5", () => new MemoryStream(weights));
+        return WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights));
     }
 
     /// <summary>The most bytes <c>config.json</c> may inflate to: 64 MiB (67,108,864). Settable by tests. (<c>metadata.json</c> is not read.)</summary>
@@ -219,8 +219,8 @@ internal static class KerasArchive
         {
             throw new InvalidDataException($"'{path}': its model_config cannot be rebuilt into a model: {e.Message}", e);
         }
-        var stored = WeightFiles.ReadH5(path, () => File.OpenRead(path));
-        WeightFiles.Assign(model, stored, path, byName: false, skipMismatch: false);
+        var stored = WeightsH5.Read(path, () => File.OpenRead(path));
+        WeightMatching.Assign(model, stored, path, byName: false, skipMismatch: false);
         if (trainingConfig is not null) CompileFromTrainingConfig(model, trainingConfig, path);
         return model;
     }

@@ -1,0 +1,78 @@
+using System.Buffers.Binary;
+using PureHDF;
+
+namespace OnnxKeras.Saving;
+
+/// <summary>
+/// Reading of HDF5 weights files: the check that tells Keras 3's layout (<see cref="KerasWeightsH5"/>) from Keras 2's
+/// legacy one (<see cref="LegacyWeightsH5"/>), and the attribute and dataset reading both share.
+/// </summary>
+internal static class WeightsH5
+{
+    /// <summary>Reads a Keras 3 <c>.weights.h5</c> or a legacy Keras 2 <c>.h5</c>; <paramref name="open"/> gives a seekable stream.</summary>
+    internal static StoredWeights Read(string what, Func<Stream> open)
+    {
+        try
+        {
+            using var stream = open();
+            CheckNotTruncated(stream, what);
+            using var file = H5File.Open(stream, leaveOpen: false);
+            if (file.LinkExists("model_weights")) return new StoredWeights(LegacyWeightsH5.Read(file.Group("model_weights"), what));
+            if (file.LinkExists("layers")) return KerasWeightsH5.Read(file.Group("layers"), file, what);
+            if (file.AttributeExists("layer_names") || file.AttributeExists("layer_names0")) return new StoredWeights(LegacyWeightsH5.Read(file, what));
+            throw new InvalidDataException($"'{what}' is an HDF5 file but holds no Keras weights (no 'layers' group, no 'model_weights' group, no 'layer_names' attribute).");
+        }
+        catch (Exception e) when (e is not InvalidDataException and not FileNotFoundException)
+        {
+            throw new InvalidDataException($"'{what}' cannot be read as a Keras HDF5 weights file: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Compares the superblock's end-of-file address with the stream length (HDF5 readers may not notice a cut-off tail).</summary>
+    private static void CheckNotTruncated(Stream stream, string what)
+    {
+        var head = new byte[64];
+        stream.Position = 0;
+        int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        stream.Position = 0;
+        if (n < 16 || head[0] != 0x89 || head[1] != (byte)'H' || head[2] != (byte)'D' || head[3] != (byte)'F')
+            throw new InvalidDataException($"'{what}' is not an HDF5 file (it lacks the HDF5 signature).");
+        int version = head[8];
+        int offsetSize = version <= 1 ? head[13] : head[9];
+        if (offsetSize != 8) return;
+        int eofAt = version switch { 0 => 40, 1 => 44, 2 or 3 => 28, _ => -1 };
+        if (eofAt < 0 || eofAt + 8 > n) return;
+        ulong eof = BinaryPrimitives.ReadUInt64LittleEndian(head.AsSpan(eofAt));
+        if (eof != ulong.MaxValue && eof > (ulong)stream.Length)
+            throw new InvalidDataException($"'{what}' is truncated: its HDF5 superblock says the file ends at byte {eof}, but it has {stream.Length} bytes.");
+    }
+
+    /// <summary>A string-list attribute (also split as <c>name0</c>, <c>name1</c>, ...); null when absent; empty for Keras's empty float array.</summary>
+    internal static string[]? ReadStrings(IH5Object obj, string name)
+    {
+        if (obj.AttributeExists(name)) return ReadStringAttribute(obj.Attribute(name));
+        if (!obj.AttributeExists(name + "0")) return null;
+        var all = new List<string>();
+        for (int k = 0; obj.AttributeExists($"{name}{k}"); k++) all.AddRange(ReadStringAttribute(obj.Attribute($"{name}{k}")));
+        return all.ToArray();
+    }
+
+    private static string[] ReadStringAttribute(IH5Attribute attr)
+    {
+        if (attr.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength)) return [];
+        if (attr.Space.Dimensions.Length == 0) return [attr.Read<string>()];
+        return attr.Read<string[]>();
+    }
+
+    internal static StoredArray ReadArray(IH5Dataset ds, string name, string what)
+    {
+        var shape = ds.Space.Dimensions.Select(d => (long)d).ToArray();
+        float[] data;
+        if (ds.Type.Class == H5DataTypeClass.FloatingPoint && ds.Type.Size == 4) data = ds.Read<float[]>();
+        else if (ds.Type.Class == H5DataTypeClass.FloatingPoint && ds.Type.Size == 8) data = ds.Read<double[]>().Select(x => (float)x).ToArray();
+        else throw new InvalidDataException($"'{what}': weight '{name}' has HDF5 type {ds.Type.Class} of {ds.Type.Size} bytes; only float32/float64 weights can be loaded.");
+        long n = shape.Aggregate(1L, (a, b) => a * b);
+        if (data.LongLength != n) throw new InvalidDataException($"'{what}': weight '{name}' of shape {WeightFiles.FormatShape(shape)} holds {data.LongLength} values.");
+        return new StoredArray(name, shape, data);
+    }
+}
