@@ -485,6 +485,22 @@ public class ConvolutionalTests
     }
 
     [Fact]
+    public void ConfigKeysKeepKerasOrder()
+    {
+        // Keras's get_config order per class (keras/src/layers/convolutional/base_*.py), after name, trainable, dtype.
+        string[] Keys(Layer layer) => layer.GetConfig().Keys.Skip(3).ToArray();
+        Assert.Equal(["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias",
+            "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer"], Keys(new Conv2D(2, 3)));
+        Assert.Equal(["filters", "kernel_size", "strides", "padding", "output_padding", "data_format", "dilation_rate", "activation", "use_bias",
+            "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer"], Keys(new Conv2DTranspose(2, 3)));
+        Assert.Equal(["depth_multiplier", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
+            "depthwise_initializer", "bias_initializer", "depthwise_regularizer", "bias_regularizer"], Keys(new DepthwiseConv2D(3)));
+        Assert.Equal(["depth_multiplier", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
+            "depthwise_initializer", "pointwise_initializer", "bias_initializer", "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer"],
+            Keys(new SeparableConv2D(2, 3)));
+    }
+
+    [Fact]
     public void DefaultNamesFollowKeras()
     {
         Assert.StartsWith("conv2d", new Conv2D(1, 1).Name);
