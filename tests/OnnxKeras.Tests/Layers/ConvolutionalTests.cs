@@ -152,17 +152,8 @@ internal static class SpatialRef
     public static float[] ConvTranspose2D(float[] x, int n, int h, int w, int cin, float[] k, int kh, int kw, int cout, float[]? bias,
         int s, int d, string padding, int? outputPadding, out int oh, out int ow)
     {
-        (int Before, int Out) Axis(int len, int ks)
-        {
-            int eff = (ks - 1) * d + 1;
-            int outLen = padding == "valid"
-                ? (len - 1) * s + (outputPadding is int op ? eff + op : Math.Max(eff, s))
-                : outputPadding is int op2 ? (len - 1) * s + eff % 2 + op2 : len * s;
-            int before = padding == "same" ? Math.Max((len - 1) * s + eff - outLen, 0) / 2 : 0;
-            return (before, outLen);
-        }
-        var (top, ohl) = Axis(h, kh);
-        var (left, owl) = Axis(w, kw);
+        var (top, ohl) = TransposeAxis(h, kh, s, d, padding, outputPadding);
+        var (left, owl) = TransposeAxis(w, kw, s, d, padding, outputPadding);
         (oh, ow) = (ohl, owl);
         var acc = new double[n * oh * ow * cout];
         for (int b = 0; b < n; b++)
@@ -176,6 +167,74 @@ internal static class SpatialRef
             if (oy < 0 || oy >= oh || ox < 0 || ox >= ow) continue;
             for (int co = 0; co < cout; co++)
                 acc[((b * oh + oy) * ow + ox) * cout + co] += x[((b * h + iy) * w + ix) * cin + ci] * k[((ky * kw + kx) * cout + co) * cin + ci];
+        }
+        var y = new float[acc.Length];
+        for (int i = 0; i < y.Length; i++) y[i] = (float)(acc[i] + (bias?[i % cout] ?? 0));
+        return y;
+    }
+
+    /// <summary>
+    /// TensorFlow's transposed-convolution output along one axis: (crop before, output length) of the full scatter
+    /// <c>(len - 1) * s + (k - 1) * d + 1</c>.
+    /// </summary>
+    public static (int Before, int Out) TransposeAxis(int len, int ks, int s, int d, string padding, int? outputPadding)
+    {
+        int eff = (ks - 1) * d + 1;
+        int outLen = padding == "valid"
+            ? (len - 1) * s + (outputPadding is int op ? eff + op : Math.Max(eff, s))
+            : outputPadding is int op2 ? (len - 1) * s + eff % 2 + op2 : len * s;
+        int before = padding == "same" ? Math.Max((len - 1) * s + eff - outLen, 0) / 2 : 0;
+        return (before, outLen);
+    }
+
+    /// <summary>Transposed 1D convolution by scattering each input value through the kernel [k, cout, cin].</summary>
+    public static float[] ConvTranspose1D(float[] x, int n, int len, int cin, float[] k, int ks, int cout, float[]? bias,
+        int s, int d, string padding, int? outputPadding, out int outLen)
+    {
+        var (before, ol) = TransposeAxis(len, ks, s, d, padding, outputPadding);
+        outLen = ol;
+        var acc = new double[n * outLen * cout];
+        for (int b = 0; b < n; b++)
+        for (int i = 0; i < len; i++)
+        for (int ci = 0; ci < cin; ci++)
+        for (int j = 0; j < ks; j++)
+        {
+            int o = i * s + j * d - before;
+            if (o < 0 || o >= ol) continue;
+            for (int co = 0; co < cout; co++)
+                acc[(b * ol + o) * cout + co] += x[(b * len + i) * cin + ci] * k[(j * cout + co) * cin + ci];
+        }
+        var y = new float[acc.Length];
+        for (int i = 0; i < y.Length; i++) y[i] = (float)(acc[i] + (bias?[i % cout] ?? 0));
+        return y;
+    }
+
+    /// <summary>
+    /// Transposed 3D convolution by scattering each input value through the kernel [kd, kh, kw, cout, cin], with a stride
+    /// per axis and one dilation and output padding for every axis.
+    /// </summary>
+    public static float[] ConvTranspose3D(float[] x, int n, int dd, int h, int w, int cin, float[] k, int kd, int kh, int kw, int cout,
+        float[]? bias, int sd, int sh, int sw, int d, string padding, int? outputPadding, out int od, out int oh, out int ow)
+    {
+        var (front, odl) = TransposeAxis(dd, kd, sd, d, padding, outputPadding);
+        var (top, ohl) = TransposeAxis(h, kh, sh, d, padding, outputPadding);
+        var (left, owl) = TransposeAxis(w, kw, sw, d, padding, outputPadding);
+        (od, oh, ow) = (odl, ohl, owl);
+        var acc = new double[n * od * oh * ow * cout];
+        for (int b = 0; b < n; b++)
+        for (int iz = 0; iz < dd; iz++)
+        for (int iy = 0; iy < h; iy++)
+        for (int ix = 0; ix < w; ix++)
+        for (int ci = 0; ci < cin; ci++)
+        for (int kz = 0; kz < kd; kz++)
+        for (int ky = 0; ky < kh; ky++)
+        for (int kx = 0; kx < kw; kx++)
+        {
+            int oz = iz * sd + kz * d - front, oy = iy * sh + ky * d - top, ox = ix * sw + kx * d - left;
+            if (oz < 0 || oz >= odl || oy < 0 || oy >= ohl || ox < 0 || ox >= owl) continue;
+            for (int co = 0; co < cout; co++)
+                acc[(((b * odl + oz) * ohl + oy) * owl + ox) * cout + co] +=
+                    x[(((b * dd + iz) * h + iy) * w + ix) * cin + ci] * k[((((kz * kh + ky) * kw + kx) * cout + co) * cin) + ci];
         }
         var y = new float[acc.Length];
         for (int i = 0; i < y.Length; i++) y[i] = (float)(acc[i] + (bias?[i % cout] ?? 0));
@@ -240,6 +299,23 @@ public class ConvolutionalTests
         LayerTestHarness.Run(new Conv2DTranspose(2, 3, strides: 2, padding: "same"), [4, 4, 3], [8, 8, 2], 2, 0);
         LayerTestHarness.Run(new Conv2DTranspose(2, 3, strides: 2), [4, 4, 3], [9, 9, 2], 2, 0);
         LayerTestHarness.Run(new Conv2DTranspose(2, 3, strides: 2, padding: "same", outputPadding: 0), [4, 4, 3], [7, 7, 2], 2, 0);
+    }
+
+    [Fact]
+    public void Conv1DTransposeVariants()
+    {
+        LayerTestHarness.Run(new Conv1DTranspose(2, 3, strides: 2, padding: "same"), [5, 3], [10, 2], 2, 0);
+        LayerTestHarness.Run(new Conv1DTranspose(2, 3, strides: 2), [5, 3], [11, 2], 2, 0);
+        LayerTestHarness.Run(new Conv1DTranspose(2, 3, strides: 2, padding: "same", outputPadding: 0), [5, 3], [9, 2], 2, 0);
+        LayerTestHarness.Run(new Conv1DTranspose(3, 2, dilationRate: 2, activation: "tanh", useBias: false), [5, 2], [7, 3], 1, 0);
+    }
+
+    [Fact]
+    public void Conv3DTransposeVariants()
+    {
+        LayerTestHarness.Run(new Conv3DTranspose(2, 3, strides: 2, padding: "same"), [3, 4, 2, 3], [6, 8, 4, 2], 2, 0);
+        LayerTestHarness.Run(new Conv3DTranspose(2, (2, 3, 2), strides: (1, 2, 2)), [3, 4, 2, 3], [4, 9, 4, 2], 2, 0);
+        LayerTestHarness.Run(new Conv3DTranspose(2, 3, strides: 2, padding: "same", outputPadding: 1, activation: "relu"), [2, 3, 2, 1], [4, 6, 4, 2], 2, 0);
     }
 
     [Fact]
@@ -419,6 +495,59 @@ public class ConvolutionalTests
         AllClose(expected, layer.Apply(SpatialRef.T(x, 2, h, w, cin)).Value, [2, oh, ow, cout], rtol: 0, atol: 1e-5);
     }
 
+    [Theory]
+    [InlineData("same", 2, 3, 1, null)]  // crop (0, 1)
+    [InlineData("same", 2, 4, 1, null)]  // crop (1, 1)
+    [InlineData("same", 3, 2, 1, null)]  // kernel smaller than stride: output extended at the end
+    [InlineData("valid", 2, 3, 1, null)]
+    [InlineData("valid", 3, 2, 1, null)]
+    [InlineData("same", 1, 3, 2, null)]  // dilation
+    [InlineData("valid", 1, 2, 3, null)]
+    [InlineData("same", 2, 3, 1, 1)]
+    [InlineData("same", 2, 3, 1, 0)]
+    [InlineData("valid", 3, 3, 1, 2)]
+    public void Conv1DTransposeMatchesScatterLoops(string padding, int stride, int kernel, int dilation, int? outputPadding)
+    {
+        const int cin = 3, cout = 2, len = 5;
+        var x = SpatialRef.Values(2 * len * cin, 17);
+        var k = SpatialRef.Values(kernel * cout * cin, 18);
+        var b = new[] { 0.25f, -0.75f };
+        var layer = new Conv1DTranspose(cout, kernel, strides: stride, padding: padding, dilationRate: dilation,
+            outputPadding: outputPadding is int op ? op : null);
+        layer.EnsureBuilt(new Shape(null, len, cin));
+        SpatialRef.SetWeights(layer, (k, [kernel, cout, cin]), (b, [cout]));
+        var expected = SpatialRef.ConvTranspose1D(x, 2, len, cin, k, kernel, cout, b, stride, dilation, padding, outputPadding, out int outLen);
+        Assert.Equal(new Shape(null, outLen, cout), layer.ComputeOutputShape(new Shape(null, len, cin)));
+        using var scope = NewDisposeScope();
+        AllClose(expected, layer.Apply(SpatialRef.T(x, 2, len, cin)).Value, [2, outLen, cout], rtol: 0, atol: 1e-5);
+    }
+
+    [Theory]
+    [InlineData("same", 2, 2, 2, 1, null)]
+    [InlineData("same", 1, 2, 3, 1, null)] // stride per axis; crop (0, 1) on the last axis
+    [InlineData("valid", 2, 1, 2, 1, null)]
+    [InlineData("valid", 1, 1, 1, 2, null)] // dilation
+    [InlineData("same", 1, 1, 1, 1, null)]  // crop (1, 1) on the height axis
+    [InlineData("same", 1, 1, 1, 2, null)]  // dilated: crops before on the depth and height axes
+    [InlineData("same", 2, 2, 2, 1, 1)]
+    [InlineData("valid", 2, 2, 3, 1, 1)]
+    public void Conv3DTransposeMatchesScatterLoops(string padding, int sd, int sh, int sw, int dilation, int? outputPadding)
+    {
+        const int cin = 2, cout = 3, dd = 2, h = 3, w = 2, kd = 2, kh = 3, kw = 2;
+        var x = SpatialRef.Values(2 * dd * h * w * cin, 19);
+        var k = SpatialRef.Values(kd * kh * kw * cout * cin, 20);
+        var b = new[] { 0.5f, -0.25f, 0f };
+        var layer = new Conv3DTranspose(cout, (kd, kh, kw), strides: (sd, sh, sw), padding: padding, dilationRate: dilation,
+            outputPadding: outputPadding is int op ? op : null);
+        layer.EnsureBuilt(new Shape(null, dd, h, w, cin));
+        SpatialRef.SetWeights(layer, (k, [kd, kh, kw, cout, cin]), (b, [cout]));
+        var expected = SpatialRef.ConvTranspose3D(x, 2, dd, h, w, cin, k, kd, kh, kw, cout, b, sd, sh, sw, dilation, padding, outputPadding,
+            out int od, out int oh, out int ow);
+        Assert.Equal(new Shape(null, od, oh, ow, cout), layer.ComputeOutputShape(new Shape(null, dd, h, w, cin)));
+        using var scope = NewDisposeScope();
+        AllClose(expected, layer.Apply(SpatialRef.T(x, 2, dd, h, w, cin)).Value, [2, od, oh, ow, cout], rtol: 0, atol: 1e-5);
+    }
+
     // ---- layout: no copies between layers ------------------------------------------------------
 
     [Fact]
@@ -456,6 +585,8 @@ public class ConvolutionalTests
             (() => new Conv2D(4, 3, activation: "relu"), image), (() => new Conv2D(4, 3, strides: 2, padding: "same"), image),
             (() => new DepthwiseConv2D(3, depthMultiplier: 2), image), (() => new SeparableConv2D(4, 3, padding: "same"), image),
             (() => new Conv2DTranspose(4, 3, strides: 2, padding: "same"), image), (() => new Conv1D(4, 5, strides: 2, padding: "same"), sequence),
+            (() => new Conv1DTranspose(4, 3, strides: 2, padding: "same"), sequence),
+            (() => new Conv3DTranspose(2, 3, strides: 2), new long[] { 4, 5, 3, 2 }),
         ];
         ModelBuildCheck.Run(cases);
     }
@@ -477,11 +608,33 @@ public class ConvolutionalTests
         Assert.Equal("same", rebuilt.Padding);
         var t = (Conv2DTranspose)LayerRegistry.FromConfig("Conv2DTranspose", new Conv2DTranspose(2, 3, strides: 2, outputPadding: 1).GetConfig());
         Assert.Equal([1, 1], t.OutputPadding!);
+        var t1 = (Conv1DTranspose)LayerRegistry.FromConfig("Conv1DTranspose", new Conv1DTranspose(2, 3, strides: 2, outputPadding: 1).GetConfig());
+        Assert.Equal([1], t1.OutputPadding!);
+        var t3 = (Conv3DTranspose)LayerRegistry.FromConfig("Conv3DTranspose", new Conv3DTranspose(2, (1, 2, 3), strides: (1, 2, 1)).GetConfig());
+        Assert.Equal([1, 2, 3], t3.KernelSize);
+        Assert.Equal([1, 2, 1], t3.Strides);
+        Assert.Null(t3.OutputPadding);
         // Arguments as collection expressions.
         var fromLists = new Conv2D(8, [3, 5], strides: [2, 1], dilationRate: [1]);
         Assert.Equal([3, 5], fromLists.KernelSize);
         Assert.Equal([2, 1], fromLists.Strides);
         Assert.Equal([1, 1], fromLists.DilationRate);
+    }
+
+    [Fact]
+    public void ConfigKeysKeepKerasOrder()
+    {
+        // Keras's get_config order per class (keras/src/layers/convolutional/base_*.py), after name, trainable, dtype.
+        string[] Keys(Layer layer) => layer.GetConfig().Keys.Skip(3).ToArray();
+        Assert.Equal(["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias",
+            "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer"], Keys(new Conv2D(2, 3)));
+        Assert.Equal(["filters", "kernel_size", "strides", "padding", "output_padding", "data_format", "dilation_rate", "activation", "use_bias",
+            "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer"], Keys(new Conv2DTranspose(2, 3)));
+        Assert.Equal(["depth_multiplier", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
+            "depthwise_initializer", "bias_initializer", "depthwise_regularizer", "bias_regularizer"], Keys(new DepthwiseConv2D(3)));
+        Assert.Equal(["depth_multiplier", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
+            "depthwise_initializer", "pointwise_initializer", "bias_initializer", "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer"],
+            Keys(new SeparableConv2D(2, 3)));
     }
 
     [Fact]
@@ -491,6 +644,8 @@ public class ConvolutionalTests
         Assert.DoesNotContain("conv2_d", new Conv2D(1, 1).Name);
         Assert.StartsWith("conv1d", new Conv1D(1, 1).Name);
         Assert.StartsWith("conv2d_transpose", new Conv2DTranspose(1, 1).Name);
+        Assert.StartsWith("conv1d_transpose", new Conv1DTranspose(1, 1).Name);
+        Assert.StartsWith("conv3d_transpose", new Conv3DTranspose(1, 1).Name);
         Assert.StartsWith("depthwise_conv2d", new DepthwiseConv2D(1).Name);
         Assert.StartsWith("separable_conv2d", new SeparableConv2D(1, 1).Name);
     }
@@ -507,6 +662,13 @@ public class ConvolutionalTests
         var transpose = new Conv2DTranspose(5, 3);
         transpose.EnsureBuilt(new Shape(null, 8, 8, 4));
         Assert.Equal([[3L, 3, 5, 4], [5L]], transpose.GetWeights().Select(a => a.Shape).ToArray());
+        var transpose1d = new Conv1DTranspose(5, 3);
+        transpose1d.EnsureBuilt(new Shape(null, 8, 4));
+        Assert.Equal([[3L, 5, 4], [5L]], transpose1d.GetWeights().Select(a => a.Shape).ToArray());
+        var transpose3d = new Conv3DTranspose(5, (1, 2, 3));
+        transpose3d.EnsureBuilt(new Shape(null, 4, 4, 4, 2));
+        Assert.Equal([[1L, 2, 3, 5, 2], [5L]], transpose3d.GetWeights().Select(a => a.Shape).ToArray());
+        Assert.Equal(["kernel", "bias"], transpose3d.Weights.Select(v => v.Name).ToArray());
         var depthwise = new DepthwiseConv2D(3, depthMultiplier: 2);
         depthwise.EnsureBuilt(new Shape(null, 8, 8, 4));
         Assert.Equal([[3L, 3, 4, 2], [8L]], depthwise.GetWeights().Select(a => a.Shape).ToArray());
@@ -538,6 +700,10 @@ public class ConvolutionalTests
         Assert.Contains("depth_multiplier", Assert.Throws<ArgumentException>(() => new SeparableConv2D(4, 3, depthMultiplier: -1)).Message);
         Assert.Contains("output_padding", Assert.Throws<ArgumentException>(() => new Conv2DTranspose(4, 3, strides: 2, outputPadding: 2)).Message);
         Assert.Contains("padding", Assert.Throws<ArgumentException>(() => new Conv2DTranspose(4, 3, padding: "causal")).Message);
+        Assert.Contains("'causal'", Assert.Throws<ArgumentException>(() => new Conv1DTranspose(4, 3, padding: "causal")).Message);
+        Assert.Contains("output_padding", Assert.Throws<ArgumentException>(() => new Conv1DTranspose(4, 3, strides: 2, outputPadding: 2)).Message);
+        Assert.Contains("kernel_size", Assert.Throws<ArgumentException>(() => new Conv3DTranspose(4, (3, 3))).Message);
+        Assert.Contains("filters", Assert.Throws<ArgumentException>(() => new Conv3DTranspose(0, 3)).Message);
     }
 
     [Fact]
@@ -568,5 +734,6 @@ public class ConvolutionalTests
         Assert.Contains(eager.Name, eagerError.Message);
         Assert.Contains("rank 3", Assert.Throws<ArgumentException>(() => new Conv1D(2, 3).Apply(torch.rand(1, 4, 4, 2))).Message);
         Assert.Contains("rank 4", Assert.Throws<ArgumentException>(() => new DepthwiseConv2D(3).Apply(torch.rand(1, 4, 2))).Message);
+        Assert.Contains("rank 5", Assert.Throws<ArgumentException>(() => new Conv3DTranspose(2, 3).Apply(Keras.Input([4, 4, 2]))).Message);
     }
 }
