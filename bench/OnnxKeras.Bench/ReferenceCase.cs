@@ -18,12 +18,23 @@ internal static class ReferenceCase
         Directory.CreateDirectory(dir);
         var json = new Dictionary<string, object?>
         {
-            ["case_id"] = c.Id, ["name"] = c.Name, ["arch"] = c.Arch, ["sizes"] = c.Sizes, ["batch"] = c.Batch,
-            ["lr"] = TrainCase.LearningRate, ["beta1"] = TrainCase.Beta1, ["beta2"] = TrainCase.Beta2, ["eps"] = TrainCase.Epsilon,
-            ["check_steps"] = fitLosses.Length, ["losses"] = fitLosses,
-            ["timing_steps"] = c.StepsPerEpoch * epochsPerSample, ["repeats"] = repeats,
+            ["case_id"] = c.Id,
+            ["name"] = c.Name,
+            ["arch"] = c.Arch,
+            ["sizes"] = c.Sizes,
+            ["batch"] = c.Batch,
+            ["lr"] = TrainCase.LearningRate,
+            ["beta1"] = TrainCase.Beta1,
+            ["beta2"] = TrainCase.Beta2,
+            ["eps"] = TrainCase.Epsilon,
+            ["check_steps"] = fitLosses.Length,
+            ["losses"] = fitLosses,
+            ["timing_steps"] = c.StepsPerEpoch * epochsPerSample,
+            ["repeats"] = repeats,
             ["device"] = Keras.Device.type == TorchSharp.DeviceType.CUDA ? "cuda" : "cpu",
-            ["fit_ms_per_step"] = fitMs, ["loop_ms_per_step"] = loopMs, ["threads"] = get_num_threads(),
+            ["fit_ms_per_step"] = fitMs,
+            ["loop_ms_per_step"] = loopMs,
+            ["threads"] = get_num_threads(),
         };
         WriteAtomically(Path.Combine(dir, "case.json"), s => JsonSerializer.Serialize(s, json, new JsonSerializerOptions { WriteIndented = true }));
         var tensors = new List<(string, Tensor)> { ("x", c.X), ("y", c.Y) };
@@ -55,7 +66,9 @@ internal static class ReferenceCase
             };
             header[name] = new Dictionary<string, object>
             {
-                ["dtype"] = cpu.dtype == ScalarType.Float32 ? "F32" : "I64", ["shape"] = cpu.shape, ["data_offsets"] = new[] { offset, offset + bytes.Length },
+                ["dtype"] = cpu.dtype == ScalarType.Float32 ? "F32" : "I64",
+                ["shape"] = cpu.shape,
+                ["data_offsets"] = new[] { offset, offset + bytes.Length },
             };
             offset += bytes.Length;
             blobs.Add(bytes);

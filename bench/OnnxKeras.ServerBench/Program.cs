@@ -212,7 +212,9 @@ foreach (var (server, http) in servers.Values)
 {
     await using var server = await KServeServer.StartAsync(model, new ServerOptions
     {
-        ModelName = "bench", MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromMilliseconds(2),
+        ModelName = "bench",
+        MaxBatchSize = 64,
+        MaxBatchDelay = TimeSpan.FromMilliseconds(2),
     });
     using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
     var expected = bodies.Select(b =>

@@ -28,8 +28,12 @@ public class DeviceTests(Xunit.Abstractions.ITestOutputHelper output)
         var log = new List<string>();
         using var m = OnnxModel.Load(TestModels.Dense(), new InferenceOptions
         {
-            Device = ExecutionDevice.Auto, IntraOpThreads = 1, Log = log.Add,
-            CudnnConvAlgoSearch = CudnnConvAlgoSearch.Heuristic, CudaMemoryLimitBytes = 1L << 30, CudaUseTf32 = false,
+            Device = ExecutionDevice.Auto,
+            IntraOpThreads = 1,
+            Log = log.Add,
+            CudnnConvAlgoSearch = CudnnConvAlgoSearch.Heuristic,
+            CudaMemoryLimitBytes = 1L << 30,
+            CudaUseTf32 = false,
         });
         if (CudaLibrariesPresent())
         {

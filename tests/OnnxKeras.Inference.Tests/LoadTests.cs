@@ -110,7 +110,8 @@ public class LoadTests
     {
         using var none = OnnxModel.Load(TestModels.Dense(), new InferenceOptions
         {
-            IntraOpThreads = 1, GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            IntraOpThreads = 1,
+            GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_DISABLE_ALL,
         });
         using var all = OnnxModel.Load(TestModels.Dense(), TestModels.Cpu());
         float[,] x = { { 1, 2, 3 }, { -1, 1, 0 } };

@@ -70,7 +70,8 @@ public class PredictTests
         using var m = OnnxModel.Load(TestModels.AddMul(), TestModels.Cpu());
         var r = m.Predict(new Dictionary<string, TensorInput>
         {
-            ["a"] = new(new float[] { 3 , 4 }, 1, 2), ["b"] = new(new float[] { 2, -1 }, 1, 2),
+            ["a"] = new(new float[] { 3, 4 }, 1, 2),
+            ["b"] = new(new float[] { 2, -1 }, 1, 2),
         }, outputNames: ["prod"]);
         Assert.Equal(["prod"], r.Keys);
         Assert.Equal([6f, -4f], r["prod"].Data);
@@ -111,7 +112,8 @@ public class PredictTests
         using var m = OnnxModel.Load(TestModels.AddMul(), TestModels.Cpu());
         var r = m.Predict(new Dictionary<string, TensorInput>
         {
-            ["a"] = new(new float[] { float.NaN, 1 }, 1, 2), ["b"] = new(new float[] { 1, float.PositiveInfinity }, 1, 2),
+            ["a"] = new(new float[] { float.NaN, 1 }, 1, 2),
+            ["b"] = new(new float[] { 1, float.PositiveInfinity }, 1, 2),
         });
         Assert.True(float.IsNaN(r["sum"].Data[0]));
         Assert.True(float.IsNaN(r["prod"].Data[0]));
@@ -136,7 +138,8 @@ public class PredictTests
         using var m = OnnxModel.Load(TestModels.AddMul(), TestModels.Cpu());
         var r = m.Predict(new Dictionary<string, TensorInput>
         {
-            ["a"] = new(Array.Empty<float>(), 0, 2), ["b"] = new(Array.Empty<float>(), 0, 2),
+            ["a"] = new(Array.Empty<float>(), 0, 2),
+            ["b"] = new(Array.Empty<float>(), 0, 2),
         });
         Assert.Equal([0L, 2L], r["sum"].Shape);
         Assert.Empty(r["sum"].Data);

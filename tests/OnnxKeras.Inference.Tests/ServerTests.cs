@@ -275,7 +275,10 @@ public sealed partial class ServerTests
         // slot and waits in the batcher for B (the batch waits for every request in flight, up to 10 s). C finds no slot.
         await using var s = await Start(TestModels.Dense(), new ServerOptions
         {
-            ModelName = "m", MaxConcurrency = 1, MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromSeconds(10),
+            ModelName = "m",
+            MaxConcurrency = 1,
+            MaxBatchSize = 64,
+            MaxBatchDelay = TimeSpan.FromSeconds(10),
         });
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var b = PostGated(s.Http, DenseRequest([1, 2, 3]), gate.Task);
@@ -300,7 +303,9 @@ public sealed partial class ServerTests
         // (bodies held back) before any is queued, so the batcher waits for all of them: one run of 16 rows.
         await using var s = await Start(TestModels.RowCounter(), new ServerOptions
         {
-            ModelName = "m", MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromSeconds(5),
+            ModelName = "m",
+            MaxBatchSize = 64,
+            MaxBatchDelay = TimeSpan.FromSeconds(5),
         });
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var tasks = Enumerable.Range(0, 16).Select(k => PostGated(s.Http,
@@ -336,7 +341,9 @@ public sealed partial class ServerTests
     {
         await using var s = await Start(TestModels.Dense(), new ServerOptions
         {
-            ModelName = "m", MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromSeconds(10),
+            ModelName = "m",
+            MaxBatchSize = 64,
+            MaxBatchDelay = TimeSpan.FromSeconds(10),
         });
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await AssertStillServing(s.Http);
@@ -350,7 +357,9 @@ public sealed partial class ServerTests
     {
         await using var s = await Start(TestModels.Dense(), new ServerOptions
         {
-            ModelName = "m", MaxBatchSize = maxBatchSize, MaxBatchDelay = TimeSpan.FromMilliseconds(20),
+            ModelName = "m",
+            MaxBatchSize = maxBatchSize,
+            MaxBatchDelay = TimeSpan.FromMilliseconds(20),
         });
         Assert.Equal(maxBatchSize > 1, s.Server.DynamicBatching);
         // 16 requests of 1 or 2 rows with distinct values.
@@ -380,7 +389,9 @@ public sealed partial class ServerTests
     {
         await using var s = await Start(TestModels.Dense(), new ServerOptions
         {
-            ModelName = "m", MaxBatchSize = 64, MaxBatchDelay = TimeSpan.FromSeconds(5),
+            ModelName = "m",
+            MaxBatchSize = 64,
+            MaxBatchDelay = TimeSpan.FromSeconds(5),
         });
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var tasks = Enumerable.Range(0, 8).Select(k => PostGated(s.Http, k == 3

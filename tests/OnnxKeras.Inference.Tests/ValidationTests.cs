@@ -16,7 +16,8 @@ public class ValidationTests : IDisposable
 
     private static Dictionary<string, TensorInput> Pair(long rowsA, long rowsB) => new()
     {
-        ["a"] = new(new float[rowsA * 2], rowsA, 2), ["b"] = new(new float[rowsB * 2], rowsB, 2),
+        ["a"] = new(new float[rowsA * 2], rowsA, 2),
+        ["b"] = new(new float[rowsB * 2], rowsB, 2),
     };
 
     [Fact]

@@ -47,17 +47,17 @@ internal static class EmitterHelpers
             case long[] ints: return Ints(name, ints);
             case int[] ints: return Ints(name, ints.Select(i => (long)i));
             case double[] or float[]:
-            {
-                var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Floats };
-                a.Floats.AddRange(((System.Collections.IEnumerable)value).Cast<object>().Select(v => Convert.ToSingle(v, System.Globalization.CultureInfo.InvariantCulture)));
-                return a;
-            }
+                {
+                    var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Floats };
+                    a.Floats.AddRange(((System.Collections.IEnumerable)value).Cast<object>().Select(v => Convert.ToSingle(v, System.Globalization.CultureInfo.InvariantCulture)));
+                    return a;
+                }
             case string[] strings:
-            {
-                var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Strings };
-                a.Strings.AddRange(strings.Select(Google.Protobuf.ByteString.CopyFromUtf8));
-                return a;
-            }
+                {
+                    var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Strings };
+                    a.Strings.AddRange(strings.Select(Google.Protobuf.ByteString.CopyFromUtf8));
+                    return a;
+                }
             default:
                 throw new OnnxExportException($"Attribute '{name}' has a value of type {value?.GetType().Name ?? "null"}, which ONNX attributes cannot hold here.");
         }

@@ -76,10 +76,22 @@ public static class Activations
 
     private static readonly Dictionary<string, ActivationFunction> ByName = new(StringComparer.Ordinal)
     {
-        ["linear"] = Linear, ["relu"] = Relu, ["sigmoid"] = Sigmoid, ["tanh"] = Tanh, ["softmax"] = Softmax,
-        ["elu"] = Elu, ["selu"] = Selu, ["gelu"] = Gelu, ["swish"] = new("swish", Ops.Silu), ["silu"] = Silu,
-        ["softplus"] = Softplus, ["softsign"] = Softsign, ["leaky_relu"] = LeakyRelu,
-        ["hard_sigmoid"] = HardSigmoid, ["hard_sigmoid_keras2"] = HardSigmoidKeras2, ["exponential"] = Exponential,
+        ["linear"] = Linear,
+        ["relu"] = Relu,
+        ["sigmoid"] = Sigmoid,
+        ["tanh"] = Tanh,
+        ["softmax"] = Softmax,
+        ["elu"] = Elu,
+        ["selu"] = Selu,
+        ["gelu"] = Gelu,
+        ["swish"] = new("swish", Ops.Silu),
+        ["silu"] = Silu,
+        ["softplus"] = Softplus,
+        ["softsign"] = Softsign,
+        ["leaky_relu"] = LeakyRelu,
+        ["hard_sigmoid"] = HardSigmoid,
+        ["hard_sigmoid_keras2"] = HardSigmoidKeras2,
+        ["exponential"] = Exponential,
     };
 
     /// <summary>All names <see cref="Get"/> accepts.</summary>

@@ -74,8 +74,11 @@ public static partial class Ops
         return Emit(nameof(LayerNormalization), inputs, () => LayerNormalizationEager(x.Value, gamma?.Value, beta?.Value, sorted, epsilon, rmsScaling),
             () => new Dictionary<string, object?>
             {
-                ["axes"] = sorted.Select(a => (long)a).ToArray(), ["epsilon"] = epsilon, ["rms_scaling"] = rmsScaling,
-                ["has_gamma"] = gamma is not null, ["has_beta"] = beta is not null,
+                ["axes"] = sorted.Select(a => (long)a).ToArray(),
+                ["epsilon"] = epsilon,
+                ["rms_scaling"] = rmsScaling,
+                ["has_gamma"] = gamma is not null,
+                ["has_beta"] = beta is not null,
             });
     }
 

@@ -213,18 +213,18 @@ public class VarianceScaling(double scale = 1.0, FanMode mode = FanMode.FanIn, S
             case ScalingDistribution.TruncatedNormal:
                 return TruncatedNormal(shape, 0, Math.Sqrt(s) / 0.87962566103423978, g);
             case ScalingDistribution.UntruncatedNormal:
-            {
-                var t = empty(shape, ScalarType.Float32);
-                using (no_grad()) t.normal_(0, Math.Sqrt(s), g);
-                return t;
-            }
+                {
+                    var t = empty(shape, ScalarType.Float32);
+                    using (no_grad()) t.normal_(0, Math.Sqrt(s), g);
+                    return t;
+                }
             default:
-            {
-                double limit = Math.Sqrt(3 * s);
-                var t = empty(shape, ScalarType.Float32);
-                using (no_grad()) t.uniform_(-limit, limit, g);
-                return t;
-            }
+                {
+                    double limit = Math.Sqrt(3 * s);
+                    var t = empty(shape, ScalarType.Float32);
+                    using (no_grad()) t.uniform_(-limit, limit, g);
+                    return t;
+                }
         }
     }
 
@@ -319,15 +319,25 @@ public static class Initializers
 {
     private static readonly Dictionary<string, Func<Initializer>> Factories = new(StringComparer.Ordinal)
     {
-        ["zeros"] = () => new Zeros(), ["ones"] = () => new Ones(), ["constant"] = () => new Constant(),
-        ["zero"] = () => new Zeros(), ["one"] = () => new Ones(),
-        ["random_uniform"] = () => new RandomUniform(), ["random_normal"] = () => new RandomNormal(),
-        ["uniform"] = () => new RandomUniform(), ["normal"] = () => new RandomNormal(),
-        ["truncated_normal"] = () => new TruncatedNormalInitializer(), ["variance_scaling"] = () => new VarianceScaling(),
-        ["glorot_uniform"] = () => new GlorotUniform(), ["glorot_normal"] = () => new GlorotNormal(),
-        ["he_uniform"] = () => new HeUniform(), ["he_normal"] = () => new HeNormal(),
-        ["lecun_uniform"] = () => new LecunUniform(), ["lecun_normal"] = () => new LecunNormal(),
-        ["orthogonal"] = () => new Orthogonal(), ["identity"] = () => new Identity(),
+        ["zeros"] = () => new Zeros(),
+        ["ones"] = () => new Ones(),
+        ["constant"] = () => new Constant(),
+        ["zero"] = () => new Zeros(),
+        ["one"] = () => new Ones(),
+        ["random_uniform"] = () => new RandomUniform(),
+        ["random_normal"] = () => new RandomNormal(),
+        ["uniform"] = () => new RandomUniform(),
+        ["normal"] = () => new RandomNormal(),
+        ["truncated_normal"] = () => new TruncatedNormalInitializer(),
+        ["variance_scaling"] = () => new VarianceScaling(),
+        ["glorot_uniform"] = () => new GlorotUniform(),
+        ["glorot_normal"] = () => new GlorotNormal(),
+        ["he_uniform"] = () => new HeUniform(),
+        ["he_normal"] = () => new HeNormal(),
+        ["lecun_uniform"] = () => new LecunUniform(),
+        ["lecun_normal"] = () => new LecunNormal(),
+        ["orthogonal"] = () => new Orthogonal(),
+        ["identity"] = () => new Identity(),
     };
 
     /// <summary>All names <see cref="Get"/> accepts.</summary>

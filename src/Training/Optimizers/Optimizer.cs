@@ -298,8 +298,12 @@ public abstract class Optimizer : IDisposable
     /// <summary>Keras config (hyperparameters).</summary>
     public virtual IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?>
     {
-        ["name"] = Name, ["learning_rate"] = LearningRate.ToConfig(), ["weight_decay"] = WeightDecay,
-        ["clipnorm"] = ClipNorm, ["global_clipnorm"] = GlobalClipNorm, ["clipvalue"] = ClipValue,
+        ["name"] = Name,
+        ["learning_rate"] = LearningRate.ToConfig(),
+        ["weight_decay"] = WeightDecay,
+        ["clipnorm"] = ClipNorm,
+        ["global_clipnorm"] = GlobalClipNorm,
+        ["clipvalue"] = ClipValue,
     };
 }
 
@@ -308,8 +312,14 @@ public static class OptimizerRegistry
 {
     private static readonly Dictionary<string, Func<Optimizer>> Factories = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["sgd"] = () => new SGD(), ["adam"] = () => new Adam(), ["adamw"] = () => new AdamW(), ["rmsprop"] = () => new RMSprop(),
-        ["adagrad"] = () => new Adagrad(), ["adadelta"] = () => new Adadelta(), ["adamax"] = () => new Adamax(), ["nadam"] = () => new Nadam(),
+        ["sgd"] = () => new SGD(),
+        ["adam"] = () => new Adam(),
+        ["adamw"] = () => new AdamW(),
+        ["rmsprop"] = () => new RMSprop(),
+        ["adagrad"] = () => new Adagrad(),
+        ["adadelta"] = () => new Adadelta(),
+        ["adamax"] = () => new Adamax(),
+        ["nadam"] = () => new Nadam(),
     };
 
     /// <summary>A new optimizer for a Keras name.</summary>

@@ -153,27 +153,27 @@ public class InitializersTests
         switch (distribution)
         {
             case ScalingDistribution.Uniform:
-            {
-                double limit = Math.Sqrt(3.0 * scale / n);
-                AssertFillsRange(s, -limit, limit, what);
-                break;
-            }
+                {
+                    double limit = Math.Sqrt(3.0 * scale / n);
+                    AssertFillsRange(s, -limit, limit, what);
+                    break;
+                }
             case ScalingDistribution.TruncatedNormal:
-            {
-                // Truncated at 2 sigma of the pre-correction stddev sqrt(scale / n) / 0.8796. The density at the
-                // cut is phi(2) / 0.9545 = 0.0566 per sigma, so the last 1% of the half-width (0.02 sigma) holds
-                // 0.0566 * 0.02 * 200,000 = 226 expected values per side.
-                double bound = 2 * std / 0.87962566103423978;
-                AssertFillsRange(s, -bound, bound, what);
-                break;
-            }
+                {
+                    // Truncated at 2 sigma of the pre-correction stddev sqrt(scale / n) / 0.8796. The density at the
+                    // cut is phi(2) / 0.9545 = 0.0566 per sigma, so the last 1% of the half-width (0.02 sigma) holds
+                    // 0.0566 * 0.02 * 200,000 = 226 expected values per side.
+                    double bound = 2 * std / 0.87962566103423978;
+                    AssertFillsRange(s, -bound, bound, what);
+                    break;
+                }
             default:
-            {
-                // Not truncated: |x| > 3.5 sigma has probability 4.65e-4, so ~93 expected values; a sample
-                // truncated at 2 sigma (2.27 sigma effective) could have none.
-                Assert.True(Math.Max(-s.Min, s.Max) > 3.5 * std, $"{what}: max |x| = {Math.Max(-s.Min, s.Max):R} looks truncated (std {std:R})");
-                break;
-            }
+                {
+                    // Not truncated: |x| > 3.5 sigma has probability 4.65e-4, so ~93 expected values; a sample
+                    // truncated at 2 sigma (2.27 sigma effective) could have none.
+                    Assert.True(Math.Max(-s.Min, s.Max) > 3.5 * std, $"{what}: max |x| = {Math.Max(-s.Min, s.Max):R} looks truncated (std {std:R})");
+                    break;
+                }
         }
     }
 

@@ -41,22 +41,22 @@ internal static class SpatialRef
         int cinG = cin / groups, coutG = cout / groups;
         var y = new float[n * oh * ow * cout];
         for (int b = 0; b < n; b++)
-        for (int oy = 0; oy < oh; oy++)
-        for (int ox = 0; ox < ow; ox++)
-        for (int co = 0; co < cout; co++)
-        {
-            int g = co / coutG;
-            double sum = bias?[co] ?? 0;
-            for (int ky = 0; ky < kh; ky++)
-            for (int kx = 0; kx < kw; kx++)
-            {
-                int iy = oy * sh + ky * dh - top, ix = ox * sw + kx * dw - left;
-                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                for (int ci = 0; ci < cinG; ci++)
-                    sum += x[((b * h + iy) * w + ix) * cin + g * cinG + ci] * k[((ky * kw + kx) * cinG + ci) * cout + co];
-            }
-            y[((b * oh + oy) * ow + ox) * cout + co] = (float)sum;
-        }
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                    for (int co = 0; co < cout; co++)
+                    {
+                        int g = co / coutG;
+                        double sum = bias?[co] ?? 0;
+                        for (int ky = 0; ky < kh; ky++)
+                            for (int kx = 0; kx < kw; kx++)
+                            {
+                                int iy = oy * sh + ky * dh - top, ix = ox * sw + kx * dw - left;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                for (int ci = 0; ci < cinG; ci++)
+                                    sum += x[((b * h + iy) * w + ix) * cin + g * cinG + ci] * k[((ky * kw + kx) * cinG + ci) * cout + co];
+                            }
+                        y[((b * oh + oy) * ow + ox) * cout + co] = (float)sum;
+                    }
         return y;
     }
 
@@ -72,18 +72,18 @@ internal static class SpatialRef
         else (before, outLen) = Padding(len, ks, s, d, padding);
         var y = new float[n * outLen * cout];
         for (int b = 0; b < n; b++)
-        for (int o = 0; o < outLen; o++)
-        for (int co = 0; co < cout; co++)
-        {
-            double sum = bias?[co] ?? 0;
-            for (int j = 0; j < ks; j++)
-            {
-                int i = o * s + j * d - before;
-                if (i < 0 || i >= len) continue;
-                for (int ci = 0; ci < cin; ci++) sum += x[(b * len + i) * cin + ci] * k[(j * cin + ci) * cout + co];
-            }
-            y[(b * outLen + o) * cout + co] = (float)sum;
-        }
+            for (int o = 0; o < outLen; o++)
+                for (int co = 0; co < cout; co++)
+                {
+                    double sum = bias?[co] ?? 0;
+                    for (int j = 0; j < ks; j++)
+                    {
+                        int i = o * s + j * d - before;
+                        if (i < 0 || i >= len) continue;
+                        for (int ci = 0; ci < cin; ci++) sum += x[(b * len + i) * cin + ci] * k[(j * cin + ci) * cout + co];
+                    }
+                    y[(b * outLen + o) * cout + co] = (float)sum;
+                }
         return y;
     }
 
@@ -97,23 +97,23 @@ internal static class SpatialRef
         (od, oh, ow) = (odl, ohl, owl);
         var y = new float[n * od * oh * ow * cout];
         for (int b = 0; b < n; b++)
-        for (int oz = 0; oz < od; oz++)
-        for (int oy = 0; oy < oh; oy++)
-        for (int ox = 0; ox < ow; ox++)
-        for (int co = 0; co < cout; co++)
-        {
-            double sum = 0;
-            for (int kz = 0; kz < kd; kz++)
-            for (int ky = 0; ky < kh; ky++)
-            for (int kx = 0; kx < kw; kx++)
-            {
-                int iz = oz + kz - front, iy = oy + ky - top, ix = ox + kx - left;
-                if (iz < 0 || iz >= dd || iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                for (int ci = 0; ci < cin; ci++)
-                    sum += x[(((b * dd + iz) * h + iy) * w + ix) * cin + ci] * k[(((kz * kh + ky) * kw + kx) * cin + ci) * cout + co];
-            }
-            y[(((b * od + oz) * oh + oy) * ow + ox) * cout + co] = (float)sum;
-        }
+            for (int oz = 0; oz < od; oz++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                        for (int co = 0; co < cout; co++)
+                        {
+                            double sum = 0;
+                            for (int kz = 0; kz < kd; kz++)
+                                for (int ky = 0; ky < kh; ky++)
+                                    for (int kx = 0; kx < kw; kx++)
+                                    {
+                                        int iz = oz + kz - front, iy = oy + ky - top, ix = ox + kx - left;
+                                        if (iz < 0 || iz >= dd || iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                        for (int ci = 0; ci < cin; ci++)
+                                            sum += x[(((b * dd + iz) * h + iy) * w + ix) * cin + ci] * k[(((kz * kh + ky) * kw + kx) * cin + ci) * cout + co];
+                                    }
+                            y[(((b * od + oz) * oh + oy) * ow + ox) * cout + co] = (float)sum;
+                        }
         return y;
     }
 
@@ -127,21 +127,21 @@ internal static class SpatialRef
         int cout = cin * dm;
         var y = new float[n * oh * ow * cout];
         for (int b = 0; b < n; b++)
-        for (int oy = 0; oy < oh; oy++)
-        for (int ox = 0; ox < ow; ox++)
-        for (int c = 0; c < cin; c++)
-        for (int m = 0; m < dm; m++)
-        {
-            double sum = bias?[c * dm + m] ?? 0;
-            for (int ky = 0; ky < kh; ky++)
-            for (int kx = 0; kx < kw; kx++)
-            {
-                int iy = oy * s + ky * d - top, ix = ox * s + kx * d - left;
-                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                sum += x[((b * h + iy) * w + ix) * cin + c] * k[((ky * kw + kx) * cin + c) * dm + m];
-            }
-            y[((b * oh + oy) * ow + ox) * cout + c * dm + m] = (float)sum;
-        }
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                    for (int c = 0; c < cin; c++)
+                        for (int m = 0; m < dm; m++)
+                        {
+                            double sum = bias?[c * dm + m] ?? 0;
+                            for (int ky = 0; ky < kh; ky++)
+                                for (int kx = 0; kx < kw; kx++)
+                                {
+                                    int iy = oy * s + ky * d - top, ix = ox * s + kx * d - left;
+                                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                    sum += x[((b * h + iy) * w + ix) * cin + c] * k[((ky * kw + kx) * cin + c) * dm + m];
+                                }
+                            y[((b * oh + oy) * ow + ox) * cout + c * dm + m] = (float)sum;
+                        }
         return y;
     }
 
@@ -157,17 +157,17 @@ internal static class SpatialRef
         (oh, ow) = (ohl, owl);
         var acc = new double[n * oh * ow * cout];
         for (int b = 0; b < n; b++)
-        for (int iy = 0; iy < h; iy++)
-        for (int ix = 0; ix < w; ix++)
-        for (int ci = 0; ci < cin; ci++)
-        for (int ky = 0; ky < kh; ky++)
-        for (int kx = 0; kx < kw; kx++)
-        {
-            int oy = iy * s + ky * d - top, ox = ix * s + kx * d - left;
-            if (oy < 0 || oy >= oh || ox < 0 || ox >= ow) continue;
-            for (int co = 0; co < cout; co++)
-                acc[((b * oh + oy) * ow + ox) * cout + co] += x[((b * h + iy) * w + ix) * cin + ci] * k[((ky * kw + kx) * cout + co) * cin + ci];
-        }
+            for (int iy = 0; iy < h; iy++)
+                for (int ix = 0; ix < w; ix++)
+                    for (int ci = 0; ci < cin; ci++)
+                        for (int ky = 0; ky < kh; ky++)
+                            for (int kx = 0; kx < kw; kx++)
+                            {
+                                int oy = iy * s + ky * d - top, ox = ix * s + kx * d - left;
+                                if (oy < 0 || oy >= oh || ox < 0 || ox >= ow) continue;
+                                for (int co = 0; co < cout; co++)
+                                    acc[((b * oh + oy) * ow + ox) * cout + co] += x[((b * h + iy) * w + ix) * cin + ci] * k[((ky * kw + kx) * cout + co) * cin + ci];
+                            }
         var y = new float[acc.Length];
         for (int i = 0; i < y.Length; i++) y[i] = (float)(acc[i] + (bias?[i % cout] ?? 0));
         return y;
@@ -195,15 +195,15 @@ internal static class SpatialRef
         outLen = ol;
         var acc = new double[n * outLen * cout];
         for (int b = 0; b < n; b++)
-        for (int i = 0; i < len; i++)
-        for (int ci = 0; ci < cin; ci++)
-        for (int j = 0; j < ks; j++)
-        {
-            int o = i * s + j * d - before;
-            if (o < 0 || o >= ol) continue;
-            for (int co = 0; co < cout; co++)
-                acc[(b * ol + o) * cout + co] += x[(b * len + i) * cin + ci] * k[(j * cout + co) * cin + ci];
-        }
+            for (int i = 0; i < len; i++)
+                for (int ci = 0; ci < cin; ci++)
+                    for (int j = 0; j < ks; j++)
+                    {
+                        int o = i * s + j * d - before;
+                        if (o < 0 || o >= ol) continue;
+                        for (int co = 0; co < cout; co++)
+                            acc[(b * ol + o) * cout + co] += x[(b * len + i) * cin + ci] * k[(j * cout + co) * cin + ci];
+                    }
         var y = new float[acc.Length];
         for (int i = 0; i < y.Length; i++) y[i] = (float)(acc[i] + (bias?[i % cout] ?? 0));
         return y;
@@ -222,20 +222,20 @@ internal static class SpatialRef
         (od, oh, ow) = (odl, ohl, owl);
         var acc = new double[n * od * oh * ow * cout];
         for (int b = 0; b < n; b++)
-        for (int iz = 0; iz < dd; iz++)
-        for (int iy = 0; iy < h; iy++)
-        for (int ix = 0; ix < w; ix++)
-        for (int ci = 0; ci < cin; ci++)
-        for (int kz = 0; kz < kd; kz++)
-        for (int ky = 0; ky < kh; ky++)
-        for (int kx = 0; kx < kw; kx++)
-        {
-            int oz = iz * sd + kz * d - front, oy = iy * sh + ky * d - top, ox = ix * sw + kx * d - left;
-            if (oz < 0 || oz >= odl || oy < 0 || oy >= ohl || ox < 0 || ox >= owl) continue;
-            for (int co = 0; co < cout; co++)
-                acc[(((b * odl + oz) * ohl + oy) * owl + ox) * cout + co] +=
-                    x[(((b * dd + iz) * h + iy) * w + ix) * cin + ci] * k[((((kz * kh + ky) * kw + kx) * cout + co) * cin) + ci];
-        }
+            for (int iz = 0; iz < dd; iz++)
+                for (int iy = 0; iy < h; iy++)
+                    for (int ix = 0; ix < w; ix++)
+                        for (int ci = 0; ci < cin; ci++)
+                            for (int kz = 0; kz < kd; kz++)
+                                for (int ky = 0; ky < kh; ky++)
+                                    for (int kx = 0; kx < kw; kx++)
+                                    {
+                                        int oz = iz * sd + kz * d - front, oy = iy * sh + ky * d - top, ox = ix * sw + kx * d - left;
+                                        if (oz < 0 || oz >= odl || oy < 0 || oy >= ohl || ox < 0 || ox >= owl) continue;
+                                        for (int co = 0; co < cout; co++)
+                                            acc[(((b * odl + oz) * ohl + oy) * owl + ox) * cout + co] +=
+                                                x[(((b * dd + iz) * h + iy) * w + ix) * cin + ci] * k[((((kz * kh + ky) * kw + kx) * cout + co) * cin) + ci];
+                                    }
         var y = new float[acc.Length];
         for (int i = 0; i < y.Length; i++) y[i] = (float)(acc[i] + (bias?[i % cout] ?? 0));
         return y;

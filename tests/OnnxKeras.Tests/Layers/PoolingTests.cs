@@ -21,23 +21,23 @@ public class PoolingTests
         (oh, ow) = (ohl, owl);
         var y = new float[n * oh * ow * c];
         for (int b = 0; b < n; b++)
-        for (int oy = 0; oy < oh; oy++)
-        for (int ox = 0; ox < ow; ox++)
-        for (int ch = 0; ch < c; ch++)
-        {
-            double acc = max ? double.NegativeInfinity : 0;
-            int count = 0;
-            for (int ky = 0; ky < kh; ky++)
-            for (int kx = 0; kx < kw; kx++)
-            {
-                int iy = oy * sh + ky - top, ix = ox * sw + kx - left;
-                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                float v = x[((b * h + iy) * w + ix) * c + ch];
-                acc = max ? Math.Max(acc, v) : acc + v;
-                count++;
-            }
-            y[((b * oh + oy) * ow + ox) * c + ch] = (float)(max ? acc : acc / count);
-        }
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        double acc = max ? double.NegativeInfinity : 0;
+                        int count = 0;
+                        for (int ky = 0; ky < kh; ky++)
+                            for (int kx = 0; kx < kw; kx++)
+                            {
+                                int iy = oy * sh + ky - top, ix = ox * sw + kx - left;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                float v = x[((b * h + iy) * w + ix) * c + ch];
+                                acc = max ? Math.Max(acc, v) : acc + v;
+                                count++;
+                            }
+                        y[((b * oh + oy) * ow + ox) * c + ch] = (float)(max ? acc : acc / count);
+                    }
         return y;
     }
 
@@ -160,13 +160,13 @@ public class PoolingTests
         var mean = new float[n * c];
         var max = Enumerable.Repeat(float.NegativeInfinity, n * c).ToArray();
         for (int b = 0; b < n; b++)
-        for (int i = 0; i < h * w; i++)
-        for (int ch = 0; ch < c; ch++)
-        {
-            float v = x[(b * h * w + i) * c + ch];
-            mean[b * c + ch] += v / (h * w);
-            max[b * c + ch] = Math.Max(max[b * c + ch], v);
-        }
+            for (int i = 0; i < h * w; i++)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    float v = x[(b * h * w + i) * c + ch];
+                    mean[b * c + ch] += v / (h * w);
+                    max[b * c + ch] = Math.Max(max[b * c + ch], v);
+                }
         using var scope = NewDisposeScope();
         var t = SpatialRef.T(x, n, h, w, c);
         AllClose(mean, new GlobalAveragePooling2D().Apply(t).Value, [n, c], rtol: 0, atol: 1e-5);

@@ -46,10 +46,10 @@ public class SpatialReshapingTests
         int ph = h + t + b, pw = w + l + r;
         var padded = new float[n * ph * pw * c];
         for (int i = 0; i < n; i++)
-        for (int y = 0; y < h; y++)
-        for (int z = 0; z < w; z++)
-        for (int ch = 0; ch < c; ch++)
-            padded[((i * ph + y + t) * pw + z + l) * c + ch] = x[((i * h + y) * w + z) * c + ch];
+            for (int y = 0; y < h; y++)
+                for (int z = 0; z < w; z++)
+                    for (int ch = 0; ch < c; ch++)
+                        padded[((i * ph + y + t) * pw + z + l) * c + ch] = x[((i * h + y) * w + z) * c + ch];
         using var scope = NewDisposeScope();
         var input = SpatialRef.T(x, n, h, w, c);
         var p = new ZeroPadding2D(((t, b), (l, r))).Apply(input).Value;
@@ -75,10 +75,10 @@ public class SpatialReshapingTests
         var x = SpatialRef.Values(n * h * w * c, 2);
         var expected = new float[n * h * fh * w * fw * c];
         for (int i = 0; i < n; i++)
-        for (int y = 0; y < h * fh; y++)
-        for (int z = 0; z < w * fw; z++)
-        for (int ch = 0; ch < c; ch++)
-            expected[((i * h * fh + y) * w * fw + z) * c + ch] = x[((i * h + y / fh) * w + z / fw) * c + ch];
+            for (int y = 0; y < h * fh; y++)
+                for (int z = 0; z < w * fw; z++)
+                    for (int ch = 0; ch < c; ch++)
+                        expected[((i * h * fh + y) * w * fw + z) * c + ch] = x[((i * h + y / fh) * w + z / fw) * c + ch];
         using var scope = NewDisposeScope();
         var y2 = new UpSampling2D((fh, fw)).Apply(SpatialRef.T(x, n, h, w, c)).Value;
         AllClose(expected, y2, [n, h * fh, w * fw, c], rtol: 0, atol: 1e-5);
@@ -102,15 +102,15 @@ public class SpatialReshapingTests
         }
         var expected = new float[h * fh * w * fw * c];
         for (int y = 0; y < h * fh; y++)
-        for (int z = 0; z < w * fw; z++)
-        for (int ch = 0; ch < c; ch++)
-        {
-            var (y0, y1, fy) = Source(y, fh, h);
-            var (z0, z1, fz) = Source(z, fw, w);
-            float V(int a, int b2) => x[(a * w + b2) * c + ch];
-            double top = (1 - fz) * V(y0, z0) + fz * V(y0, z1), bottom = (1 - fz) * V(y1, z0) + fz * V(y1, z1);
-            expected[(y * w * fw + z) * c + ch] = (float)((1 - fy) * top + fy * bottom);
-        }
+            for (int z = 0; z < w * fw; z++)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    var (y0, y1, fy) = Source(y, fh, h);
+                    var (z0, z1, fz) = Source(z, fw, w);
+                    float V(int a, int b2) => x[(a * w + b2) * c + ch];
+                    double top = (1 - fz) * V(y0, z0) + fz * V(y0, z1), bottom = (1 - fz) * V(y1, z0) + fz * V(y1, z1);
+                    expected[(y * w * fw + z) * c + ch] = (float)((1 - fy) * top + fy * bottom);
+                }
         using var scope = NewDisposeScope();
         var result = new UpSampling2D((fh, fw), interpolation: "bilinear").Apply(SpatialRef.T(x, 1, h, w, c)).Value;
         AllClose(expected, result, [1, h * fh, w * fw, c], rtol: 0, atol: 1e-5);

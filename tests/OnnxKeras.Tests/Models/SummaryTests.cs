@@ -24,7 +24,8 @@ public class SummaryTests
         using var model = new Sequential(
             new InputLayer([72]),
             new Dense(32, activation: "relu") { Name = "hidden" },
-            new Dense(10, activation: "softmax") { Name = "probs" }) { Name = "mlp" };
+            new Dense(10, activation: "softmax") { Name = "probs" })
+        { Name = "mlp" };
         var lines = Lines(model);
         Assert.Equal("Model: \"mlp\"", lines[0]);
 

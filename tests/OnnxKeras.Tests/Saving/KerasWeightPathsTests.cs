@@ -86,7 +86,8 @@ public class KerasWeightPathsTests(ITestOutputHelper output)
         var path = dir.File("m.weights.h5");
         Keras.SetRandomSeed(3);
         using var model = new Sequential(new InputLayer([4]), new Dense(5) { Name = "dense_7" }, new BatchNormalization { Name = "bn_a" }, new Dropout(0.1),
-            new Dense(3) { Name = "dense_8" }) { Name = "my_model" };
+            new Dense(3) { Name = "dense_8" })
+        { Name = "my_model" };
         model.SaveWeights(path);
         var tree = FileTree(path);
         Assert.Equal(
