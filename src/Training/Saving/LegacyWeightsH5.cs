@@ -1,14 +1,29 @@
 using OnnxKeras.Layers;
+using OnnxKeras.Models;
 using PureHDF;
 
 namespace OnnxKeras.Saving;
 
 /// <summary>
 /// Keras 2's legacy <c>.h5</c> weights layout (<c>model_weights/&lt;layer&gt;/&lt;layer&gt;/kernel:0</c> with
-/// <c>layer_names</c>/<c>weight_names</c> attributes): reading it, and filling it into a legacy whole-model file.
+/// <c>layer_names</c>/<c>weight_names</c> attributes): reading it, writing it as a weights file, and filling it into a
+/// legacy whole-model file.
 /// </summary>
 internal static class LegacyWeightsH5
 {
+    /// <summary>
+    /// Writes <paramref name="model"/>'s weights to <paramref name="path"/> (atomically) as Keras 2's <c>save_weights</c>
+    /// writes an <c>.h5</c> file (<c>save_weights_to_hdf5_group(f, model.layers)</c>): the layout of <see cref="FillGroup"/>
+    /// at the file's root, attributes <c>layer_names</c>, <c>backend</c> and <c>keras_version</c> included. Keras 2's
+    /// <c>load_weights</c> (and Keras 3's legacy reader) read it; so does <see cref="Read"/>.
+    /// </summary>
+    internal static void Save(Model model, string path)
+    {
+        var file = new H5File();
+        FillGroup(file, WeightFiles.KerasLayers(model), KerasArchive.FormatKerasVersion, KerasArchive.Backend);
+        AtomicFile.Write(path, s => file.Write(s));
+    }
+
     /// <summary>The layers that <paramref name="root"/>'s <c>layer_names</c> lists, each with the arrays its <c>weight_names</c> lists.</summary>
     internal static List<StoredLayer> Read(IH5Group root, string what)
     {

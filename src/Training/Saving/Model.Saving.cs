@@ -6,18 +6,31 @@ namespace OnnxKeras.Models;
 public partial class Model
 {
     /// <summary>
-    /// Writes the weights to <paramref name="path"/>, atomically: Keras 3's layout for <c>.weights.h5</c>
-    /// (groups at Keras's object paths, <c>layers/dense/vars/0..</c>, <c>layers/dense_1/...</c>, not by layer name), safetensors
-    /// for any other extension (tensor names are the variables' paths).
+    /// Writes the weights to <paramref name="path"/>, atomically, in the format its extension names (ignoring case):
+    /// <list type="bullet">
+    /// <item><c>.weights.h5</c>: Keras 3's layout (groups at Keras's object paths, <c>layers/dense/vars/0..</c>,
+    /// <c>layers/dense_1/...</c>, not by layer name), as Keras 3's <c>save_weights</c> writes it.</item>
+    /// <item>any other <c>.h5</c> or <c>.hdf5</c>: Keras 2's layout, as TensorFlow 2's <c>model.save_weights("model.h5")</c>
+    /// writes it (root attributes <c>layer_names</c>, <c>backend</c>, <c>keras_version</c>; per layer a group with a
+    /// <c>weight_names</c> attribute and datasets at <c>dense/dense/kernel:0</c>, ...). Layer names must be unique.</item>
+    /// <item><c>.keras</c>: refused, it is a whole-model format (use <see cref="Save"/>).</item>
+    /// <item>anything else, no extension included (<c>"./weights/model"</c>): safetensors (tensor names are the
+    /// variables' paths).</item>
+    /// </list>
+    /// <see cref="LoadWeights"/> reads all three.
     /// </summary>
     /// <example><code>
     /// model.SaveWeights("model.weights.h5");   // Keras 3 layout, loadable by Keras's load_weights
-    /// model.SaveWeights("weights/model");      // safetensors
+    /// model.SaveWeights("model.h5");           // Keras 2 layout, loadable by tf.keras's load_weights
+    /// model.SaveWeights("./weights/model");    // safetensors
     /// </code></example>
+    /// <exception cref="ArgumentException">The path is empty or ends in <c>.keras</c>.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, or (Keras 2 layout) two layers share a name.</exception>
     public void SaveWeights(string path) => WeightFiles.Save(this, path);
 
     /// <summary>
-    /// Loads weights from safetensors, Keras 3 <c>.weights.h5</c>, legacy Keras 2 <c>.h5</c> or a <c>.keras</c> file.
+    /// Loads weights from safetensors, Keras 3 <c>.weights.h5</c>, a legacy Keras 2 <c>.h5</c>/<c>.hdf5</c> (a weights file, or a
+    /// whole-model file's <c>model_weights</c>) or a <c>.keras</c> file.
     /// Everything is read and checked before any weight changes. Layers are matched by position (layers with weights,
     /// in model order), or by name when <paramref name="byName"/> is set or the names all agree;
     /// <paramref name="skipMismatch"/> skips layers whose weight counts or shapes differ instead of failing.

@@ -5,18 +5,21 @@ namespace OnnxKeras.Saving;
 
 /// <summary>
 /// Reading and writing of model weights: safetensors (any path without a Keras extension), Keras 3's
-/// <c>.weights.h5</c> layout (<c>layers/dense_1/vars/0..</c>, paths as <see cref="KerasWeightPaths"/> describes) and, for reading, Keras 2's legacy <c>.h5</c> layout
-/// (<c>model_weights/&lt;layer&gt;/&lt;layer&gt;/kernel:0</c> with <c>layer_names</c>/<c>weight_names</c> attributes).
+/// <c>.weights.h5</c> layout (<c>layers/dense_1/vars/0..</c>, paths as <see cref="KerasWeightPaths"/> describes) and Keras 2's
+/// legacy layout for any other <c>.h5</c>/<c>.hdf5</c> (<c>&lt;layer&gt;/&lt;layer&gt;/kernel:0</c> with <c>layer_names</c>/<c>weight_names</c>
+/// attributes, at the root of a weights file or under <c>model_weights</c> in a whole-model file, which loading also reads).
 /// Loading reads and checks everything before it assigns any weight.
 /// </summary>
 internal static class WeightFiles
 {
     /// <summary>The layers of <paramref name="model"/> that own weights, in the model's order.</summary>
-    public static List<Layer> WeightedLayers(Model model)
-    {
-        IReadOnlyList<Layer> layers = model is Sequential ? model.Layers : (model.Graph?.Layers ?? model.Layers);
-        return layers.Where(l => l is not InputLayer && l.Weights.Count > 0).ToList();
-    }
+    public static List<Layer> WeightedLayers(Model model) => KerasLayers(model).Where(l => l is not InputLayer && l.Weights.Count > 0).ToList();
+
+    /// <summary>
+    /// The layers as Keras's <c>model.layers</c> lists them: a Sequential model's without its InputLayer, a functional
+    /// model's with its InputLayers, in graph order.
+    /// </summary>
+    public static IReadOnlyList<Layer> KerasLayers(Model model) => model is Sequential ? model.Layers : (model.Graph?.Layers ?? model.Layers);
 
     public static void Save(Model model, string path)
     {
@@ -24,8 +27,10 @@ internal static class WeightFiles
         RequireBuilt(model, "save its weights");
         if (FileKinds.IsKerasWeights(path))
             AtomicFile.Write(path, s => KerasWeightsH5.Write(model, s));
-        else if (FileKinds.IsHdf5Extension(path) || FileKinds.IsKerasArchive(path))
-            throw new ArgumentException($"SaveWeights writes '.weights.h5' (Keras 3 layout) or safetensors (any other extension); '{path}' names a legacy or whole-model format. Use Save(path) with '.keras' for a whole model.");
+        else if (FileKinds.IsKerasArchive(path))
+            throw new ArgumentException($"SaveWeights writes '.weights.h5' (Keras 3 layout), other '.h5'/'.hdf5' (Keras 2 layout) or safetensors (any other extension); '{path}' names a whole-model format. Use Save(path) for a '.keras' file.");
+        else if (FileKinds.IsHdf5Extension(path))
+            LegacyWeightsH5.Save(model, path);
         else
             AtomicFile.Write(path, s => SafeTensors.Write(WeightedLayers(model), s));
     }

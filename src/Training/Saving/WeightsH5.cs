@@ -17,9 +17,10 @@ internal static class WeightsH5
             using var stream = open();
             CheckNotTruncated(stream, what);
             using var file = H5File.Open(stream, leaveOpen: false);
+            // A Keras 2 weights file first: its root lists layer_names, and a layer may be named "layers" or "model_weights".
+            if (file.AttributeExists("layer_names") || file.AttributeExists("layer_names0")) return new StoredWeights(LegacyWeightsH5.Read(file, what));
             if (file.LinkExists("model_weights")) return new StoredWeights(LegacyWeightsH5.Read(file.Group("model_weights"), what));
             if (file.LinkExists("layers")) return KerasWeightsH5.Read(file.Group("layers"), file, what);
-            if (file.AttributeExists("layer_names") || file.AttributeExists("layer_names0")) return new StoredWeights(LegacyWeightsH5.Read(file, what));
             throw new InvalidDataException($"'{what}' is an HDF5 file but holds no Keras weights (no 'layers' group, no 'model_weights' group, no 'layer_names' attribute).");
         }
         catch (Exception e) when (e is not InvalidDataException and not FileNotFoundException)

@@ -83,6 +83,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
     [Theory]
     [InlineData("w.weights.h5", 3)]
     [InlineData("w.safetensors", 4)]
+    [InlineData("w.h5", 7)]
     public void WeightFilesLoadOrFailAsDocumented(string name, int seed)
     {
         using var dir = SavingTestHelpers.NewTempDir();
