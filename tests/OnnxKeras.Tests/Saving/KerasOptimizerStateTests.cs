@@ -186,4 +186,22 @@ public class KerasOptimizerStateTests
         for (int i = 0; i < 64; i++) Assert.True(Math.Abs(expectedW[i] - actualW[i]) <= 2e-7, $"kernel {i}: expected {expectedW[i]}, got {actualW[i]} (before {W[3][i]})");
         for (int j = 0; j < 2; j++) Assert.True(Math.Abs(expectedB[j] - actualB[j]) <= 2e-7, $"bias {j}: expected {expectedB[j]}, got {actualB[j]} (before {B[3][j]})");
     }
+
+    [Fact]
+    public void ResavingFlownetWritesKerasOwnOptimizerVariables()
+    {
+        using var dir = NewTempDir();
+        var path = dir.File("again.keras");
+        using (var model = Model.LoadModel(Fixture("flownet_final_model.keras"))) model.Save(path);
+        using var theirs = WeightsEntry(Fixture("flownet_final_model.keras"));
+        using var ours = WeightsEntry(path);
+        var expected = OptimizerVars(theirs);
+        var actual = OptimizerVars(ours);
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].Shape, actual[i].Shape);
+            Assert.Equal(expected[i].Data, actual[i].Data);
+        }
+    }
 }
