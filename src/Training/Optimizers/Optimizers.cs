@@ -57,8 +57,9 @@ public class Adam(LearningRate? learningRate = null, double beta1 = 0.9, double 
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<Variable> variables)
     {
+        // Keras: add_optimizer_variables(var_list, ["momentum", "velocity"]), then "velocity_hat" in a call of its own.
         m = AddSlots();
-        v = AddSlots();
+        v = AddSlots(withPrevious: true);
         vhat = Amsgrad ? AddSlots() : [];
         fusedStep?.Dispose();
         fusedStep = null;
@@ -125,10 +126,15 @@ public sealed class RMSprop(LearningRate? learningRate = null, double rho = 0.9,
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<Variable> variables)
     {
+        // Keras: "velocity", then "momentum" (momentum > 0), then "average_gradient" (centered), each in a call of its own.
         vel = AddSlots();
-        avg = Centered ? AddSlots() : [];
         mom = Momentum > 0 ? AddSlots() : [];
+        avg = Centered ? AddSlots() : [];
     }
+    /// <inheritdoc />
+    private protected override IReadOnlyList<int> OnnxKerasV1KindOrder =>
+        // Earlier OnnxKeras files stored the average gradients before the momentums.
+        [0, .. Centered ? new[] { Momentum > 0 ? 2 : 1 } : [], .. Momentum > 0 ? new[] { 1 } : []];
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
@@ -190,8 +196,9 @@ public sealed class Adadelta(LearningRate? learningRate = null, double rho = 0.9
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<Variable> variables)
     {
+        // Keras: add_optimizer_variables(var_list, ["accumulated_grad", "accumulated_delta_var"]).
         eg = AddSlots();
-        ed = AddSlots();
+        ed = AddSlots(withPrevious: true);
     }
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
@@ -222,8 +229,9 @@ public sealed class Adamax(LearningRate? learningRate = null, double beta1 = 0.9
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<Variable> variables)
     {
+        // Keras: add_optimizer_variables(var_list, ["momentum", "norm"]).
         m = AddSlots();
-        u = AddSlots();
+        u = AddSlots(withPrevious: true);
     }
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
@@ -257,9 +265,12 @@ public sealed class Nadam(LearningRate? learningRate = null, double beta1 = 0.9,
     /// <inheritdoc />
     protected override void Build(IReadOnlyList<Variable> variables)
     {
+        // Keras: add_optimizer_variables(var_list, ["momentum", "velocity"]), then the scalar u_product.
         m = AddSlots();
-        v = AddSlots();
+        v = AddSlots(withPrevious: true);
     }
+    /// <inheritdoc />
+    internal override IReadOnlyList<float> TrailingKerasScalars => [(float)uProduct];
     /// <inheritdoc />
     protected override void BeforeStep() => uProduct *= Beta1 * (1 - 0.5 * Math.Pow(0.96, Iterations + 1));
 

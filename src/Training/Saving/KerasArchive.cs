@@ -116,7 +116,7 @@ internal static class KerasArchive
     private static void RestoreOptimizer(Model model, byte[] weights, string path)
     {
         using var stream = new MemoryStream(weights);
-        if (KerasWeightsH5.ReadOptimizerState(stream, $"{path}!model.weights.h5") is not { } saved) return;
+        if (KerasWeightsH5.ReadOptimizerState(stream, $"{path}!model.weights.h5", WrittenByOnnxKeras(path)) is not { } saved) return;
         var optimizer = model.Optimizer;
         optimizer.BuildFor(model.TrainableWeights);
         try
@@ -130,13 +130,34 @@ internal static class KerasArchive
         }
     }
 
+    /// <summary>
+    /// Whether <c>metadata.json</c> names OnnxKeras as the producer (<c>"producer": "onnxkeras"</c>, which Keras never
+    /// writes); false when it is missing, too large (over 1 MiB) or unreadable.
+    /// </summary>
+    private static bool WrittenByOnnxKeras(string path)
+    {
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            if (zip.GetEntry("metadata.json") is null) return false;
+            var bytes = ReadEntry(zip, path, "metadata.json", 1 << 20);
+            using var doc = System.Text.Json.JsonDocument.Parse(bytes);
+            return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("producer", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.String && p.GetString() == "onnxkeras";
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
     public static StoredWeights ReadWeights(string path)
     {
         var (_, weights) = ReadArchive(path);
         return WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights));
     }
 
-    /// <summary>The most bytes <c>config.json</c> may inflate to: 64 MiB (67,108,864). Settable by tests. (<c>metadata.json</c> is not read.)</summary>
+    /// <summary>The most bytes <c>config.json</c> may inflate to: 64 MiB (67,108,864). Settable by tests. (<c>metadata.json</c> is read only for its producer, up to 1 MiB.)</summary>
     internal static long MaxConfigEntryBytes = 64L << 20;
 
     /// <summary>

@@ -69,23 +69,35 @@ internal static class KerasWeightsH5
     }
 
     /// <summary>
-    /// The optimizer variables of a Keras 3 weights file (<c>optimizer/vars</c>): the iteration count and the state tensors
-    /// after the learning rate; null when the file has none.
+    /// Attribute of <c>optimizer/vars</c> in the files OnnxKeras writes, saying that the state follows Keras's order (value
+    /// <c>keras</c>); files without it are Keras's own or from earlier OnnxKeras versions.
     /// </summary>
-    internal static (long Iterations, List<float[]> State)? ReadOptimizerState(Stream stream, string what)
+    internal const string StateOrderAttribute = "onnxkeras_state_order";
+
+    /// <summary>
+    /// The optimizer variables of a Keras 3 weights file (<c>optimizer/vars</c>): the iteration count and the variables after
+    /// it (the learning rate when constant, the state, trailing scalars; <see cref="Optimizers.Optimizer.RestoreState(long, OptimizerVariables, string)"/>
+    /// sorts them out); null when the file has none. <paramref name="writtenByOnnxKeras"/>: the file is known to come from
+    /// OnnxKeras (a <c>.keras</c> file whose metadata names it), so that without <see cref="StateOrderAttribute"/> it holds
+    /// the grouped order OnnxKeras wrote before.
+    /// </summary>
+    internal static SavedOptimizerState? ReadOptimizerState(Stream stream, string what, bool writtenByOnnxKeras = false)
     {
         using var file = H5File.Open(stream, leaveOpen: true);
         if (!file.LinkExists("optimizer") || !file.Group("optimizer").LinkExists("vars")) return null;
-        var vars = file.Group("optimizer").Group("vars").Children().OfType<IH5Dataset>()
+        var group = file.Group("optimizer").Group("vars");
+        var vars = group.Children().OfType<IH5Dataset>()
             .Select(d => (Index: int.TryParse(d.Name, NumberStyles.None, CultureInfo.InvariantCulture, out int k) ? k : -1, Dataset: d))
             .Where(p => p.Index >= 0).OrderBy(p => p.Index).ToList();
-        if (vars.Count < 2) return null;
+        if (vars.Count < 1) return null;
         var first = vars[0].Dataset;
         long iterations = first.Type.Class == H5DataTypeClass.FixedPoint
             ? (first.Space.Dimensions.Length == 0 ? first.Read<long>() : first.Read<long[]>()[0])
             : (long)(first.Space.Dimensions.Length == 0 ? first.Read<double>() : first.Read<double[]>()[0]);
-        var state = vars.Skip(2).Select(p => WeightsH5.ReadArray(p.Dataset, $"optimizer/vars/{p.Index}", what).Data).ToList();
-        return (iterations, state);
+        var rest = vars.Skip(1).Select(p => WeightsH5.ReadArray(p.Dataset, $"optimizer/vars/{p.Index}", what)).ToList();
+        var source = group.AttributeExists(StateOrderAttribute) && WeightsH5.ReadStrings(group, StateOrderAttribute) is ["keras"] ? Optimizers.OptimizerStateSource.KerasOrder
+            : writtenByOnnxKeras ? Optimizers.OptimizerStateSource.OnnxKerasV1 : Optimizers.OptimizerStateSource.Unknown;
+        return new SavedOptimizerState(iterations, new OptimizerVariables(rest, source));
     }
 
     /// <summary>
@@ -110,19 +122,25 @@ internal static class KerasWeightsH5
         }
         if (optimizer is not null)
         {
-            // Keras 3's optimizer variables: 0 the iteration count, 1 the learning rate, then the state in creation order.
+            // Keras 3's optimizer variables, in the order its optimizers create them: 0 the iteration count, then the learning
+            // rate when it is a constant (a schedule is no variable), the state in Keras's order (Adam: m0, v0, m1, v1, ...),
+            // and scalars created after it (Nadam's u_product).
             var optimizerVars = new H5Group();
             optimizerVars.Attributes["name"] = new H5Attribute(optimizer.Name);
+            optimizerVars.Attributes[StateOrderAttribute] = new H5Attribute("keras");
             if (optimizer.IsBuilt)
             {
-                optimizerVars["0"] = new H5Dataset(new long[] { optimizer.Iterations }, fileDims: []); // scalars, as Keras writes them
-                optimizerVars["1"] = new H5Dataset(new float[] { (float)optimizer.CurrentLearningRate }, fileDims: []);
-                for (int i = 0; i < optimizer.Slots.Count; i++)
+                int next = 0;
+                string Next() => (next++).ToString(CultureInfo.InvariantCulture);
+                optimizerVars[Next()] = new H5Dataset(new long[] { optimizer.Iterations }, fileDims: []); // scalars, as Keras writes them
+                if (optimizer.LearningRate is Optimizers.ConstantLearningRate)
+                    optimizerVars[Next()] = new H5Dataset(new float[] { (float)optimizer.CurrentLearningRate }, fileDims: []);
+                foreach (var slot in optimizer.KerasOrderedSlots)
                 {
-                    var slot = optimizer.Slots[i];
                     using var cpu = slot.detach().cpu().contiguous();
-                    optimizerVars[(i + 2).ToString(CultureInfo.InvariantCulture)] = new H5Dataset(cpu.data<float>().ToArray(), fileDims: slot.shape.Select(d => (ulong)d).ToArray());
+                    optimizerVars[Next()] = new H5Dataset(cpu.data<float>().ToArray(), fileDims: slot.shape.Select(d => (ulong)d).ToArray());
                 }
+                foreach (float scalar in optimizer.TrailingKerasScalars) optimizerVars[Next()] = new H5Dataset(new[] { scalar }, fileDims: []);
             }
             file["optimizer"] = new H5Group { ["vars"] = optimizerVars };
         }
@@ -140,4 +158,28 @@ internal static class KerasWeightsH5
         }
         return at;
     }
+}
+
+/// <summary>
+/// The optimizer variables read from a weights file: the iteration count, the variables after it, and what the file says
+/// about their order.
+/// </summary>
+internal sealed record SavedOptimizerState(long Iterations, OptimizerVariables State);
+
+/// <summary>The optimizer variables after the iteration count, in file order, with what the file says about their order.</summary>
+internal sealed class OptimizerVariables(IReadOnlyList<StoredArray> variables, Optimizers.OptimizerStateSource source) : IReadOnlyList<StoredArray>
+{
+    /// <summary>What the file says about the order of the state.</summary>
+    public Optimizers.OptimizerStateSource Source { get; } = source;
+
+    /// <inheritdoc />
+    public StoredArray this[int index] => variables[index];
+
+    /// <inheritdoc />
+    public int Count => variables.Count;
+
+    /// <inheritdoc />
+    public IEnumerator<StoredArray> GetEnumerator() => variables.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }
