@@ -145,8 +145,9 @@ internal static class KerasArchive
             return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
                 && doc.RootElement.TryGetProperty("producer", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.String && p.GetString() == "onnxkeras";
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string that is not valid UTF-8 inside otherwise valid JSON.
             return false;
         }
     }
