@@ -126,27 +126,15 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
 
     private static ParsedInput Input(OnnxKeras.Inference.OnnxModel model, ModelInferRequest.Types.InferInputTensor t, ByteString? raw)
     {
-        var info = model.Inputs.FirstOrDefault(i => i.Name == t.Name);
-        if (info is not null && InferCodec.Datatype(info.ElementType) != t.Datatype)
-            throw Bad($"Input '{t.Name}' expects datatype {InferCodec.Datatype(info.ElementType)} but the request says {t.Datatype}.");
-        var (type, size) = t.Datatype switch
-        {
-            "FP32" => (TensorElementType.Float, 4),
-            "INT64" => (TensorElementType.Int64, 8),
-            "INT32" => (TensorElementType.Int32, 4),
-            _ => throw Bad($"Input '{t.Name}' has datatype {t.Datatype}; this server accepts FP32, INT64 and INT32."),
-        };
         var shape = t.Shape.ToArray();
-        if (shape.Any(d => d < 0)) throw Bad($"Input '{t.Name}' has shape [{string.Join(", ", shape)}]; dimensions must be non-negative integers.");
-        model.ValidateInput(t.Name, type, shape);
-        long count = 1;
-        foreach (long d in shape) count = d == 0 || count == 0 ? 0 : count > Array.MaxLength / d ? long.MaxValue : count * d;
-        if (count > Array.MaxLength) throw Bad($"Input '{t.Name}' has shape [{string.Join(", ", shape)}], more elements than one .NET array holds.");
-        string Mismatch(long got) => $"Input '{t.Name}' has shape [{string.Join(", ", shape)}], which needs {count} elements, but its data holds {got}.";
+        if (shape.Any(d => d < 0)) throw Bad($"Input '{t.Name}' has shape {InferCodec.ShapeText(shape)}; dimensions must be non-negative integers.");
+        var (type, size, count) = InferCodec.CheckDeclaredInput(model, t.Name, t.Datatype, shape);
+        if (count > Array.MaxLength) throw Bad($"Input '{t.Name}' has shape {InferCodec.ShapeText(shape)}, more elements than one .NET array holds.");
+        string Mismatch(long got) => $"Input '{t.Name}' has shape {InferCodec.ShapeText(shape)}, which needs {count} elements, but its data holds {got}.";
         if (raw is not null)
         {
             if (raw.Length != count * size)
-                throw Bad($"Input '{t.Name}' has shape [{string.Join(", ", shape)}], which needs {count * size} bytes of {t.Datatype}, but its raw contents hold {raw.Length}.");
+                throw Bad($"Input '{t.Name}' has shape {InferCodec.ShapeText(shape)}, which needs {count * size} bytes of {t.Datatype}, but its raw contents hold {raw.Length}.");
             Array data = type switch
             {
                 TensorElementType.Float => MemoryMarshal.Cast<byte, float>(raw.Span).ToArray(),

@@ -93,6 +93,34 @@ internal static class InferCodec
         w.WriteEndObject();
     }
 
+    /// <summary>A shape as the server's messages write it, e.g. <c>[1, 784]</c>.</summary>
+    public static string ShapeText(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
+
+    /// <summary>
+    /// Checks an input as a request declares it, before any of its data is kept (REST and gRPC alike): its datatype must
+    /// be the model's and one this server reads (FP32, INT64, INT32), and its name, rank and fixed dimensions must fit the
+    /// model (<see cref="OnnxModel.ValidateInput"/>, which throws <see cref="ArgumentException"/>). Returns the element
+    /// type, the element size in bytes and the element count (<see cref="long.MaxValue"/> when the product overflows;
+    /// callers bound it).
+    /// </summary>
+    public static (TensorElementType Type, int Size, long Count) CheckDeclaredInput(OnnxModel model, string name, string datatype, IReadOnlyList<long> shape)
+    {
+        var info = model.Inputs.FirstOrDefault(i => i.Name == name);
+        if (info is not null && Datatype(info.ElementType) != datatype)
+            throw new RequestException(400, $"Input '{name}' expects datatype {Datatype(info.ElementType)} but the request says {datatype}.");
+        var (type, size) = datatype switch
+        {
+            "FP32" => (TensorElementType.Float, 4),
+            "INT64" => (TensorElementType.Int64, 8),
+            "INT32" => (TensorElementType.Int32, 4),
+            _ => throw new RequestException(400, $"Input '{name}' has datatype {datatype}; this server accepts FP32, INT64 and INT32."),
+        };
+        model.ValidateInput(name, type, shape);
+        long count = 1;
+        foreach (long d in shape) count = d == 0 || count == 0 ? 0 : count > long.MaxValue / d ? long.MaxValue : count * d;
+        return (type, size, count);
+    }
+
     /// <summary>Writes element <paramref name="i"/> as JSON: a number (floats in shortest round-trip form, so a reader gets
     /// the same bits; NaN and infinities as the strings "NaN", "Infinity", "-Infinity"), or true/false for BOOL.</summary>
     public static void WriteElement(Utf8JsonWriter w, Array values, int i)

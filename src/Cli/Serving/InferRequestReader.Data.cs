@@ -67,30 +67,14 @@ internal sealed partial class InferRequestReader
 
     private ElementSink Sink(InputBuilder b)
     {
-        var type = b.Datatype switch
-        {
-            "FP32" => TensorElementType.Float,
-            "INT64" => TensorElementType.Int64,
-            "INT32" => TensorElementType.Int32,
-            _ => (TensorElementType?)null,
-        };
-        var info = model.Inputs.FirstOrDefault(i => i.Name == b.Name);
-        if (info is not null && InferCodec.Datatype(info.ElementType) != b.Datatype)
-            throw Bad($"Input '{b.Name}' expects datatype {InferCodec.Datatype(info.ElementType)} but the request says {b.Datatype}.");
-        if (type is null) throw Bad($"Input '{b.Name}' has datatype {b.Datatype}; this server accepts FP32, INT64 and INT32.");
-        model.ValidateInput(b.Name!, type.Value, b.Shape!);
-        long count = 1;
-        foreach (var d in b.Shape!)
-        {
-            count = d == 0 ? 0 : count > long.MaxValue / d ? long.MaxValue : count * d;
-        }
+        var (type, size, count) = InferCodec.CheckDeclaredInput(model, b.Name!, b.Datatype!, b.Shape!);
         // n numbers take at least 2n - 1 bytes of JSON ("0,0"), so a larger count cannot fit in an accepted body.
         if (count > (maxBodyBytes + 1) / 2)
-            throw Bad($"Input '{b.Name}' has shape {ShapeText(b.Shape!)}, which needs {(count == long.MaxValue ? "more than long.MaxValue" : count.ToString(CultureInfo.InvariantCulture))} " +
+            throw Bad($"Input '{b.Name}' has shape {InferCodec.ShapeText(b.Shape!)}, which needs {(count == long.MaxValue ? "more than long.MaxValue" : count.ToString(CultureInfo.InvariantCulture))} " +
                       $"elements, more than a request body of at most {maxBodyBytes} bytes can hold.");
         if (count > Array.MaxLength)
-            throw Bad($"Input '{b.Name}' has shape {ShapeText(b.Shape!)}, which needs {count} elements, more than one .NET array holds.");
-        return new ElementSink(b.Name!, type.Value, b.Shape!.ToArray(), count);
+            throw Bad($"Input '{b.Name}' has shape {InferCodec.ShapeText(b.Shape!)}, which needs {count} elements, more than one .NET array holds.");
+        return new ElementSink(b.Name!, type, size, b.Shape!.ToArray(), count);
     }
 
     /// <summary>The inputs whose data follows the JSON part as binary, in input order (their arrays are filled here).</summary>
@@ -187,7 +171,7 @@ internal sealed partial class InferRequestReader
     }
 
     /// <summary>The elements of one input: an array that grows with the data received, up to the declared count.</summary>
-    private sealed class ElementSink(string name, TensorElementType type, long[] shape, long expected)
+    private sealed class ElementSink(string name, TensorElementType type, int size, long[] shape, long expected)
     {
         private float[]? floats;
         private long[]? longs;
@@ -210,7 +194,7 @@ internal sealed partial class InferRequestReader
         public void Add(ReadOnlySpan<byte> token, bool isString)
         {
             if (count == expected)
-                throw Bad($"Input '{name}' has shape {ShapeText(shape)}, which needs {expected} elements, but its data holds more.");
+                throw Bad($"Input '{name}' has shape {InferCodec.ShapeText(shape)}, which needs {expected} elements, but its data holds more.");
             if (count == Capacity) Grow();
             switch (type)
             {
@@ -245,9 +229,8 @@ internal sealed partial class InferRequestReader
         /// <paramref name="bytes"/> bytes, which must be exactly the count times the element size.</summary>
         public ParsedInput Allocate(long bytes)
         {
-            int size = type switch { TensorElementType.Float or TensorElementType.Int32 => 4, _ => 8 };
             if (bytes != expected * size)
-                throw Bad($"Input '{name}' has shape {ShapeText(shape)}, which needs {expected * size} bytes of binary data, but its binary_data_size is {bytes}.");
+                throw Bad($"Input '{name}' has shape {InferCodec.ShapeText(shape)}, which needs {expected * size} bytes of binary data, but its binary_data_size is {bytes}.");
             Array data = type switch
             {
                 TensorElementType.Float => new float[expected],
@@ -260,7 +243,7 @@ internal sealed partial class InferRequestReader
         public ParsedInput Finish()
         {
             if (count != expected)
-                throw Bad($"Input '{name}' has shape {ShapeText(shape)}, which needs {expected} elements, but its data holds {count}.");
+                throw Bad($"Input '{name}' has shape {InferCodec.ShapeText(shape)}, which needs {expected} elements, but its data holds {count}.");
             Array data = type switch
             {
                 TensorElementType.Float => floats ?? [],

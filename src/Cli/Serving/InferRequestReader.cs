@@ -308,8 +308,6 @@ internal sealed partial class InferRequestReader
         _ => throw Bad($"Parameter '{name}' must be a boolean."),
     };
 
-    private static string ShapeText(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
-
     private static string String(ref Utf8JsonReader r, string what)
     {
         long length = r.HasValueSequence ? r.ValueSequence.Length : r.ValueSpan.Length;
