@@ -93,7 +93,7 @@ internal static class KerasArchive
         if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
         if (FileKinds.IsHdf5Extension(path))
             return LoadLegacyH5(path);
-        var (config, weights) = ReadArchive(path);
+        var (config, weights, ours) = ReadArchive(path);
         Model model;
         IDictionary<string, object?> tree;
         try
@@ -108,15 +108,15 @@ internal static class KerasArchive
         var stored = WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights));
         WeightMatching.Assign(model, stored, path, byName: false, skipMismatch: false);
         if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> { Count: > 0 } compile) CompileConfig.Apply(model, compile, path);
-        if (model.IsCompiled) RestoreOptimizer(model, weights, path);
+        if (model.IsCompiled) RestoreOptimizer(model, weights, path, ours);
         return model;
     }
 
     /// <summary>Restores the optimizer's iteration count and moments, so training continues where it stopped.</summary>
-    private static void RestoreOptimizer(Model model, byte[] weights, string path)
+    private static void RestoreOptimizer(Model model, byte[] weights, string path, bool writtenByOnnxKeras)
     {
         using var stream = new MemoryStream(weights);
-        if (KerasWeightsH5.ReadOptimizerState(stream, $"{path}!model.weights.h5", WrittenByOnnxKeras(path)) is not { } saved) return;
+        if (KerasWeightsH5.ReadOptimizerState(stream, $"{path}!model.weights.h5", writtenByOnnxKeras) is not { } saved) return;
         var optimizer = model.Optimizer;
         optimizer.BuildFor(model.TrainableWeights);
         try
@@ -134,11 +134,10 @@ internal static class KerasArchive
     /// Whether <c>metadata.json</c> names OnnxKeras as the producer (<c>"producer": "onnxkeras"</c>, which Keras never
     /// writes); false when it is missing, too large (over 1 MiB) or unreadable.
     /// </summary>
-    private static bool WrittenByOnnxKeras(string path)
+    private static bool WrittenByOnnxKeras(ZipArchive zip, string path)
     {
         try
         {
-            using var zip = ZipFile.OpenRead(path);
             if (zip.GetEntry("metadata.json") is null) return false;
             var bytes = ReadEntry(zip, path, "metadata.json", 1 << 20);
             using var doc = System.Text.Json.JsonDocument.Parse(bytes);
@@ -154,7 +153,7 @@ internal static class KerasArchive
 
     public static StoredWeights ReadWeights(string path)
     {
-        var (_, weights) = ReadArchive(path);
+        var (_, weights, _) = ReadArchive(path);
         return WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights));
     }
 
@@ -167,12 +166,14 @@ internal static class KerasArchive
     /// </summary>
     internal static long MaxWeightsEntryBytes = Array.MaxLength;
 
-    private static (string Config, byte[] Weights) ReadArchive(string path)
+    /// <summary>config.json, model.weights.h5 and whether metadata.json names OnnxKeras as the producer, from one opening of the zip.</summary>
+    private static (string Config, byte[] Weights, bool WrittenByOnnxKeras) ReadArchive(string path)
     {
         try
         {
             using var zip = ZipFile.OpenRead(path);
-            return (Encoding.UTF8.GetString(ReadEntry(zip, path, "config.json", MaxConfigEntryBytes)), ReadEntry(zip, path, "model.weights.h5", MaxWeightsEntryBytes));
+            return (Encoding.UTF8.GetString(ReadEntry(zip, path, "config.json", MaxConfigEntryBytes)), ReadEntry(zip, path, "model.weights.h5", MaxWeightsEntryBytes),
+                    WrittenByOnnxKeras(zip, path));
         }
         catch (InvalidDataException e) when (e.InnerException is null && e.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
         {
