@@ -236,7 +236,7 @@ internal static class KerasArchive
         Model model;
         try
         {
-            model = ModelConfig.FromJson(config, version);
+            model = ModelConfig.FromJson(config, null, version);
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidDataException)
         {
