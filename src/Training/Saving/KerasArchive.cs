@@ -268,7 +268,7 @@ internal static class KerasArchive
         var compile = new Dictionary<string, object?>(training, StringComparer.Ordinal);
         if (compile.Remove("optimizer_config", out var oc) && oc is IDictionary<string, object?> optimizer)
         {
-            if (optimizer.TryGetValue("config", out var c) && c is IDictionary<string, object?> oconfig && !oconfig.ContainsKey("learning_rate") && oconfig.TryGetValue("lr", out var lr))
+            if (optimizer.TryGetValue("config", out var c) && c is IDictionary<string, object?> oconfig && !oconfig.ContainsKey("learning_rate") && oconfig.Remove("lr", out var lr))
                 oconfig["learning_rate"] = lr;
             compile["optimizer"] = optimizer;
         }

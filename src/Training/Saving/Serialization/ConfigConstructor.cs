@@ -102,10 +102,12 @@ internal static partial class ConfigConstructor
         foreach (var key in config.Keys.Where(k => !used.Contains(k)))
         {
             if (Settable(type, key) is { } prop) setters.Add((prop, key));
-            else if (kind.NullOnlyKeys.Contains(key))
+            else if (kind.NeutralKeys.TryGetValue(key, out var neutral))
             {
-                if (config[key] is not null)
+                if (neutral.Accepts(config[key])) continue;
+                if (!neutral.TrainingOnly)
                     throw new InvalidDataException($"The config of {what} sets '{key}' to {Repr(config[key])}, which OnnxKeras does not implement; loading it would drop that setting, so the config is refused.");
+                Console.Error.WriteLine($"Warning: the config of {what} sets '{key}' to {Repr(config[key])}, which OnnxKeras does not implement; it only changes training, so the model loads and predicts as Keras's, but training it here runs without it.");
             }
             else if (!kind.IgnoredKeys.Contains(key)) unknown.Add(key);
         }

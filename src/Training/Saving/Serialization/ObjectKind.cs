@@ -5,9 +5,23 @@ using OnnxKeras.Optimizers;
 namespace OnnxKeras.Saving;
 
 /// <summary>
+/// A Keras argument OnnxKeras does not implement, accepted in a config only at a value that means "off" (Keras's default),
+/// so that loading never drops a setting silently: another value is refused, or, for settings that only change training
+/// (<paramref name="TrainingOnly"/>: an LSTM's <c>dropout</c>), accepted with a warning on standard error.
+/// </summary>
+internal sealed record NeutralKey(object?[] Values, bool TrainingOnly = false)
+{
+    /// <summary>Whether <paramref name="value"/> is one of <see cref="Values"/> (numbers compare by value: 0 is 0.0).</summary>
+    public bool Accepts(object? value) => Values.Any(v => v is null ? value is null
+        : v is double d ? value is long or int or double && System.Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture) == d
+        : v.Equals(value));
+}
+
+/// <summary>
 /// One kind of object a Keras config holds: its C# base type, the Keras module its built-ins live in, how a built-in is
 /// found by its string name (<c>"relu"</c>, <c>"glorot_uniform"</c>; null when the kind has no string form), the keys
-/// Keras writes that OnnxKeras does not model but accepts, and which of those it accepts only at their neutral value.
+/// Keras writes that change nothing in OnnxKeras (accepted with any value), and the arguments OnnxKeras lacks, accepted
+/// only at their neutral value (<see cref="NeutralKey"/>).
 /// <see cref="KerasObjects"/> treats every kind the same way; a new kind is one row in <see cref="All"/>.
 /// </summary>
 internal sealed record ObjectKind(
@@ -16,36 +30,48 @@ internal sealed record ObjectKind(
     string Module,
     Func<string, object>? ByName,
     IReadOnlySet<string> IgnoredKeys,
-    IReadOnlySet<string> NullOnlyKeys)
+    IReadOnlyDictionary<string, NeutralKey> NeutralKeys)
 {
     private static readonly HashSet<string> None = [];
+    private static readonly Dictionary<string, NeutralKey> NoNeutral = [];
+    private static readonly NeutralKey Null = new([null]);
 
-    // Keras writes these for every layer; OnnxKeras computes in float32 and takes shapes from InputLayer/build_config.
-    private static readonly HashSet<string> LayerIgnored = ["dtype", "autocast", "batch_input_shape", "batch_shape", "input_dim", "build_input_shape"];
+    // Keras writes these for every layer; OnnxKeras computes in float32 and takes shapes from InputLayer/build_config. The
+    // recurrent layers' implementation and unroll, and Keras 2's Embedding input_length, change how Keras computes, not what.
+    private static readonly HashSet<string> LayerIgnored =
+        ["dtype", "autocast", "batch_input_shape", "batch_shape", "input_dim", "build_input_shape", "implementation", "unroll", "input_length"];
 
-    // Keras arguments OnnxKeras does not implement: accepted when null (Keras's default), refused otherwise, so that loading
-    // never drops a setting silently. (A layer whose constructor takes one of them accepts it as usual.)
-    private static readonly HashSet<string> LayerNullOnly =
-    [
-        "kernel_constraint", "bias_constraint", "recurrent_constraint", "depthwise_constraint", "pointwise_constraint",
-        "embeddings_constraint", "beta_constraint", "gamma_constraint", "alpha_constraint", "activity_regularizer",
-        "lora_rank", "lora_alpha", "quantization_config",
-    ];
+    // Keras arguments OnnxKeras does not implement (a layer whose constructor takes one accepts it as usual).
+    private static readonly Dictionary<string, NeutralKey> LayerNeutral = new(StringComparer.Ordinal)
+    {
+        ["kernel_constraint"] = Null, ["bias_constraint"] = Null, ["recurrent_constraint"] = Null, ["depthwise_constraint"] = Null,
+        ["pointwise_constraint"] = Null, ["embeddings_constraint"] = Null, ["beta_constraint"] = Null, ["gamma_constraint"] = Null,
+        ["alpha_constraint"] = Null, ["activity_regularizer"] = Null, ["lora_rank"] = Null, ["lora_alpha"] = Null,
+        ["quantization_config"] = Null, ["noise_shape"] = Null,
+        ["data_format"] = new(["channels_last"]), ["stateful"] = new([false]), ["time_major"] = new([false]),
+        ["dropout"] = new([0.0], TrainingOnly: true), ["recurrent_dropout"] = new([0.0], TrainingOnly: true), ["seed"] = new([null], TrainingOnly: true),
+    };
+
+    // Keras's default reduction (Keras 2: "auto") is the one OnnxKeras's losses apply.
+    private static readonly Dictionary<string, NeutralKey> LossNeutral = new(StringComparer.Ordinal) { ["reduction"] = new(["sum_over_batch_size", "auto", null]) };
 
     private static readonly HashSet<string> OptimizerIgnored = ["name", "use_ema", "ema_momentum", "jit_compile", "is_legacy_optimizer", "decay"];
-    private static readonly HashSet<string> OptimizerNullOnly = ["ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps"];
+    private static readonly Dictionary<string, NeutralKey> OptimizerNeutral = new(StringComparer.Ordinal)
+    {
+        ["ema_overwrite_frequency"] = Null, ["loss_scale_factor"] = Null, ["gradient_accumulation_steps"] = Null,
+    };
 
     /// <summary>Every kind, most specific first where base types nest (a Model is a Layer).</summary>
     public static readonly IReadOnlyList<ObjectKind> All =
     [
-        new("layer", typeof(OnnxKeras.Layers.Layer), "keras.layers", null, LayerIgnored, LayerNullOnly),
-        new("activation", typeof(ActivationFunction), "keras.activations", Activations.Get, None, None),
-        new("initializer", typeof(Initializer), "keras.initializers", Initializers.Get, new HashSet<string> { "dtype" }, None),
-        new("regularizer", typeof(Regularizer), "keras.regularizers", Regularizers.Get, None, None),
-        new("optimizer", typeof(Optimizer), "keras.optimizers", OptimizerRegistry.Get, OptimizerIgnored, OptimizerNullOnly),
-        new("learning-rate schedule", typeof(LearningRateSchedule), "keras.optimizers.schedules", null, new HashSet<string> { "name" }, None),
-        new("loss", typeof(Loss), "keras.losses", LossRegistry.Get, new HashSet<string> { "name", "dtype" }, None),
-        new("metric", typeof(Metric), "keras.metrics", MetricRegistry.Get, new HashSet<string> { "dtype" }, None),
+        new("layer", typeof(OnnxKeras.Layers.Layer), "keras.layers", null, LayerIgnored, LayerNeutral),
+        new("activation", typeof(ActivationFunction), "keras.activations", Activations.Get, None, NoNeutral),
+        new("initializer", typeof(Initializer), "keras.initializers", Initializers.Get, new HashSet<string> { "dtype" }, NoNeutral),
+        new("regularizer", typeof(Regularizer), "keras.regularizers", Regularizers.Get, None, NoNeutral),
+        new("optimizer", typeof(Optimizer), "keras.optimizers", OptimizerRegistry.Get, OptimizerIgnored, OptimizerNeutral),
+        new("learning-rate schedule", typeof(LearningRateSchedule), "keras.optimizers.schedules", null, new HashSet<string> { "name" }, NoNeutral),
+        new("loss", typeof(Loss), "keras.losses", LossRegistry.Get, new HashSet<string> { "name", "dtype", "fn" }, LossNeutral),
+        new("metric", typeof(Metric), "keras.metrics", MetricRegistry.Get, new HashSet<string> { "dtype" }, NoNeutral),
     ];
 
     /// <summary>Layers and models.</summary>
