@@ -31,6 +31,17 @@ public static class KerasObjects
     /// <summary>The kinds of objects a config holds, by name (<c>layer</c>, <c>activation</c>, <c>initializer</c>, ...).</summary>
     public static IReadOnlyList<string> Kinds => ObjectKind.All.Select(k => k.Name).ToList();
 
+    /// <summary>The library's built-in classes of <paramref name="kind"/> (one of <see cref="Kinds"/>), e.g. every layer.</summary>
+    /// <exception cref="ArgumentException">An unknown kind.</exception>
+    public static IReadOnlyList<Type> BuiltInClasses(string kind) => Kind(kind).BuiltInClasses().ToList();
+
+    /// <summary>The string names of <paramref name="kind"/>'s built-ins (<c>relu</c>, <c>glorot_uniform</c>, <c>mse</c>, ...); empty for kinds without string names (layers, schedules).</summary>
+    /// <exception cref="ArgumentException">An unknown kind.</exception>
+    public static IReadOnlyList<string> BuiltInNames(string kind) => Kind(kind).Names().Order(StringComparer.Ordinal).ToList();
+
+    private static ObjectKind Kind(string name) =>
+        ObjectKind.All.FirstOrDefault(k => k.Name == name) ?? throw new ArgumentException($"Unknown kind '{name}'; the kinds are {KindNames}.", nameof(name));
+
     internal static string KindNames => string.Join(", ", Kinds);
 
     internal static ObjectKind? KindOf(Type type) => ObjectKind.Of(type);

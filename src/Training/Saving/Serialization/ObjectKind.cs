@@ -29,6 +29,7 @@ internal sealed record ObjectKind(
     Type BaseType,
     string Module,
     Func<string, object>? ByName,
+    Func<IEnumerable<string>> Names,
     IReadOnlySet<string> IgnoredKeys,
     IReadOnlyDictionary<string, NeutralKey> NeutralKeys)
 {
@@ -64,14 +65,14 @@ internal sealed record ObjectKind(
     /// <summary>Every kind, most specific first where base types nest (a Model is a Layer).</summary>
     public static readonly IReadOnlyList<ObjectKind> All =
     [
-        new("layer", typeof(OnnxKeras.Layers.Layer), "keras.layers", null, LayerIgnored, LayerNeutral),
-        new("activation", typeof(ActivationFunction), "keras.activations", Activations.Get, None, NoNeutral),
-        new("initializer", typeof(Initializer), "keras.initializers", Initializers.Get, new HashSet<string> { "dtype" }, NoNeutral),
-        new("regularizer", typeof(Regularizer), "keras.regularizers", Regularizers.Get, None, NoNeutral),
-        new("optimizer", typeof(Optimizer), "keras.optimizers", OptimizerRegistry.Get, OptimizerIgnored, OptimizerNeutral),
-        new("learning-rate schedule", typeof(LearningRateSchedule), "keras.optimizers.schedules", null, new HashSet<string> { "name" }, NoNeutral),
-        new("loss", typeof(Loss), "keras.losses", LossRegistry.Get, new HashSet<string> { "name", "dtype", "fn" }, LossNeutral),
-        new("metric", typeof(Metric), "keras.metrics", MetricRegistry.Get, new HashSet<string> { "dtype" }, NoNeutral),
+        new("layer", typeof(OnnxKeras.Layers.Layer), "keras.layers", null, () => [], LayerIgnored, LayerNeutral),
+        new("activation", typeof(ActivationFunction), "keras.activations", Activations.Get, () => Activations.Names, None, NoNeutral),
+        new("initializer", typeof(Initializer), "keras.initializers", Initializers.Get, () => Initializers.Names, new HashSet<string> { "dtype" }, NoNeutral),
+        new("regularizer", typeof(Regularizer), "keras.regularizers", Regularizers.Get, () => ["l1", "l2", "l1_l2"], None, NoNeutral),
+        new("optimizer", typeof(Optimizer), "keras.optimizers", OptimizerRegistry.Get, () => OptimizerRegistry.Names, OptimizerIgnored, OptimizerNeutral),
+        new("learning-rate schedule", typeof(LearningRateSchedule), "keras.optimizers.schedules", null, () => [], new HashSet<string> { "name" }, NoNeutral),
+        new("loss", typeof(Loss), "keras.losses", LossRegistry.Get, () => LossRegistry.Names, new HashSet<string> { "name", "dtype", "fn" }, LossNeutral),
+        new("metric", typeof(Metric), "keras.metrics", MetricRegistry.Get, () => MetricRegistry.Names, new HashSet<string> { "dtype" }, NoNeutral),
     ];
 
     /// <summary>Layers and models.</summary>
@@ -93,7 +94,7 @@ internal sealed record ObjectKind(
         {
             if (builtIns.Count == 0)
             {
-                foreach (var t in typeof(ObjectKind).Assembly.GetExportedTypes().Where(t => !t.IsAbstract && BaseType.IsAssignableFrom(t)))
+                foreach (var t in BuiltInClasses())
                 {
                     builtIns.TryAdd(t.Name, t);
                     if (t.Name.EndsWith(BaseType.Name, StringComparison.Ordinal) && t.Name.Length > BaseType.Name.Length) builtIns.TryAdd(t.Name[..^BaseType.Name.Length], t);
@@ -102,6 +103,10 @@ internal sealed record ObjectKind(
             return builtIns.GetValueOrDefault(className);
         }
     }
+
+    /// <summary>The library's public, non-abstract classes of this kind.</summary>
+    public IEnumerable<Type> BuiltInClasses() =>
+        typeof(ObjectKind).Assembly.GetExportedTypes().Where(t => !t.IsAbstract && BaseType.IsAssignableFrom(t)).OrderBy(t => t.Name, StringComparer.Ordinal);
 
     private readonly Dictionary<string, Type> builtIns = new(StringComparer.Ordinal);
 
