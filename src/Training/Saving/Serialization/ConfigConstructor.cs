@@ -60,7 +60,8 @@ internal static partial class ConfigConstructor
     public static object Construct(Type type, IDictionary<string, object?> config, ObjectKind kind, string what)
     {
         bool layer = typeof(Layer).IsAssignableFrom(type);
-        if (layer) what = config.TryGetValue("name", out var n) && n is string ln ? $"layer '{ln}' ({type.Name})" : $"layer {type.Name}";
+        string? layerName = layer && config.TryGetValue("name", out var n) && n is string ln ? ln : null;
+        if (layer) what = layerName is not null ? $"layer '{layerName}' ({type.Name})" : $"layer {type.Name}";
         var ctors = type.GetConstructors()
             .OrderByDescending(c => c.GetParameters().Count(p => KeysOf(p.Name!).Any(config.ContainsKey)))
             .ThenByDescending(c => c.GetParameters().Length).ToList();
@@ -112,7 +113,7 @@ internal static partial class ConfigConstructor
             else if (!kind.IgnoredKeys.Contains(key)) unknown.Add(key);
         }
         if (unknown.Count > 0)
-            throw new InvalidDataException($"Unrecognized keyword arguments passed to {type.Name}{(layer ? $" ({what})" : "")}: {{{string.Join(", ", unknown.Select(k => $"'{k}': {Repr(config[k])}"))}}}");
+            throw new InvalidDataException($"Unrecognized keyword arguments passed to {type.Name}{(layerName is not null ? $" (layer '{layerName}')" : "")}: {{{string.Join(", ", unknown.Select(k => $"'{k}': {Repr(config[k])}"))}}}");
         object instance;
         try
         {
