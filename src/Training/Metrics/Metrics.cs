@@ -181,6 +181,9 @@ public abstract class ConfusionMetric : Metric
 /// <summary>Precision <c>tp / (tp + fp)</c> with predictions thresholded at <paramref name="threshold"/> (default 0.5).</summary>
 public sealed class Precision(double threshold = 0.5, string name = "precision") : ConfusionMetric(name, [threshold])
 {
+    /// <summary>The threshold above which a prediction counts as positive.</summary>
+    public double Threshold { get; } = threshold;
+
     /// <inheritdoc />
     public override double Result()
     {
@@ -192,6 +195,9 @@ public sealed class Precision(double threshold = 0.5, string name = "precision")
 /// <summary>Recall <c>tp / (tp + fn)</c> with predictions thresholded at <paramref name="threshold"/> (default 0.5).</summary>
 public sealed class Recall(double threshold = 0.5, string name = "recall") : ConfusionMetric(name, [threshold])
 {
+    /// <summary>The threshold above which a prediction counts as positive.</summary>
+    public double Threshold { get; } = threshold;
+
     /// <inheritdoc />
     public override double Result()
     {
@@ -206,6 +212,9 @@ public sealed class Recall(double threshold = 0.5, string name = "recall") : Con
 /// </summary>
 public sealed class AUC(int numThresholds = 200, string name = "auc") : ConfusionMetric(name, Thresholds(numThresholds))
 {
+    /// <summary>The number of thresholds, evenly spaced in [0, 1].</summary>
+    public int NumThresholds { get; } = numThresholds;
+
     /// <summary>Keras clips AUC predictions to [0, 1], so scores outside that range land in the end buckets.</summary>
     protected override bool ClipPredictions => true;
 

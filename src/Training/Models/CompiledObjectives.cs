@@ -44,6 +44,9 @@ internal sealed class CompiledObjectives : IDisposable
     /// <summary>The metrics as Compile was given them: output index, name (without the output prefix), and whether sample weights apply.</summary>
     public IReadOnlyList<(int Output, string Name, bool Weighted)> RequestedMetrics => requestedNames;
 
+    /// <summary>The metric objects Compile was given, in the order of <see cref="RequestedMetrics"/> (for saving their arguments).</summary>
+    public IReadOnlyList<Metric> RequestedMetricObjects => requested.Select(m => m.Requested).ToList();
+
     public IReadOnlyList<Metric> Metrics => (resolved?.Select(m => m.Metric) ?? requested.Select(m => m.Requested)).ToList();
 
     private string FullName(int output, string name) => losses.Length > 1 ? $"{outputNames[output]}_{name}" : name;

@@ -26,14 +26,15 @@ internal static class CompileConfig
         foreach (var (k, v) in ConfigConstructor.ConfigFromProperties(opt)) config.TryAdd(k, v);
         var names = model.OutputNames;
         bool several = names.Count > 1;
+        var objects = compiled.RequestedMetricObjects;
         object? Metrics(bool weighted)
         {
-            var chosen = compiled.RequestedMetrics.Where(m => m.Weighted == weighted).ToList();
+            var chosen = compiled.RequestedMetrics.Select((m, i) => (m.Output, Entry: MetricEntry(objects[i], m.Name), m.Weighted)).Where(m => m.Weighted == weighted).ToList();
             if (chosen.Count == 0) return null;
-            if (!several) return chosen.Select(m => (object?)m.Name).ToList();
+            if (!several) return chosen.Select(m => m.Entry).ToList();
             // Several outputs: a dict of metric lists by output name, as Keras's compile(metrics={"a": [...]}) stores it.
             return chosen.GroupBy(m => m.Output).OrderBy(g => g.Key)
-                .ToDictionary(g => names[g.Key], g => (object?)g.Select(m => (object?)m.Name).ToList(), StringComparer.Ordinal);
+                .ToDictionary(g => names[g.Key], g => (object?)g.Select(m => m.Entry).ToList(), StringComparer.Ordinal);
         }
         var losses = compiled.Losses;
         return new Dictionary<string, object?>(StringComparer.Ordinal)
@@ -64,14 +65,37 @@ internal static class CompileConfig
     private static object? LossEntry(Loss loss)
     {
         var config = ConfigConstructor.ConfigFromProperties(loss);
-        if (LossRegistry.Names.FirstOrDefault(n => n == loss.Name) is { } name && KerasObjects.RegisteredName(loss.GetType()) is null)
+        if (KerasObjects.RegisteredName(loss.GetType()) is null)
         {
-            var plain = LossRegistry.Get(name);
-            if (plain.GetType() == loss.GetType() && ConfigJson.Write(ConfigConstructor.ConfigFromProperties(plain)) == ConfigJson.Write(config)) return name;
+            // The loss's own name when the registry has it (mean_squared_error), else the registry's name for its class (huber).
+            foreach (var name in LossRegistry.Names.OrderBy(n => n == loss.Name ? 0 : 1))
+            {
+                var plain = LossRegistry.Get(name);
+                if (plain.GetType() == loss.GetType() && ConfigJson.Write(ConfigConstructor.ConfigFromProperties(plain)) == ConfigJson.Write(config)) return name;
+            }
         }
         config["name"] = loss.Name;
         config["reduction"] = "sum_over_batch_size";
         return ObjectForm("keras.losses", loss, config);
+    }
+
+    /// <summary>
+    /// A metric as compile_config records it: its name when it is the built-in of that name with its default arguments
+    /// (<c>"accuracy"</c>, <c>"mae"</c>, <c>"precision"</c>), otherwise Keras's object form with its arguments and name.
+    /// </summary>
+    private static object? MetricEntry(Metric metric, string name)
+    {
+        if (metric.GetType() == typeof(MeanMetricWrapper)) return name; // a function: by name (built-in, or a custom object)
+        var config = ConfigConstructor.ConfigFromProperties(metric);
+        config["name"] = name;
+        if (MetricRegistry.Names.Contains(name) && KerasObjects.RegisteredName(metric.GetType()) is null)
+        {
+            using var plain = MetricRegistry.Get(name);
+            var plainConfig = ConfigConstructor.ConfigFromProperties(plain);
+            plainConfig["name"] = name;
+            if (plain.GetType() == metric.GetType() && ConfigJson.Write(plainConfig) == ConfigJson.Write(config)) return name;
+        }
+        return ObjectForm("keras.metrics", metric, config);
     }
 
     private static T Object<T>(object? value, string what) where T : class =>

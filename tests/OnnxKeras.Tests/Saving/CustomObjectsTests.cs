@@ -23,8 +23,8 @@ public sealed class QuickLayer(int outputDim) : Layer
     public override LayerConfig GetConfig() => base.GetConfig().With("output_dim", OutputDim);
 }
 
-/// <summary>The README's subclassed model, registered as the README registers it ("my_package&gt;MyModel").</summary>
-[RegisterSerializable("MyModel", "my_package")]
+/// <summary>The README's subclassed model, registered as the README registers it (under another name: "my_package&gt;QuickModel").</summary>
+[RegisterSerializable("QuickModel", "my_package")]
 public sealed class QuickModel(int numClasses = 10) : Model
 {
     private readonly Dense dense1 = new(8, activation: "relu"), dense2 = new(numClasses, activation: "sigmoid");
@@ -120,10 +120,10 @@ public class CustomObjectsTests
         Assert.Contains("Unknown layer class 'QuickLayer'", Assert.Throws<ArgumentException>(() => Model.FromJson(functional.ToJson(), new CustomObjects { ["my_relu"] = MyRelu })).Message);
         EveryLayerRoundTripTests.AssertRoundTrips(functional, [Random(6, 3, 6)], custom);
 
-        // The registered subclassed model needs no custom objects; the JSON names it "my_package>MyModel".
+        // The registered subclassed model needs no custom objects; the JSON names it "my_package>QuickModel".
         using var subclassed = new QuickModel(numClasses: 3);
         subclassed.Predict(Random(7, 2, 5));
-        Assert.Contains("\"registered_name\":\"my_package>MyModel\"", subclassed.ToJson());
+        Assert.Contains("\"registered_name\":\"my_package>QuickModel\"", subclassed.ToJson());
         var x = Random(9, 2, 5);
         using var dir = NewTempDir();
         subclassed.Save(dir.File("sub.keras"));

@@ -10,7 +10,9 @@ namespace OnnxKeras.Saving;
 /// <list type="bullet">
 /// <item>a <see cref="Type"/>: a class of any kind the deserializer knows (a layer or model, initializer, regularizer,
 /// loss, metric, optimizer, learning-rate schedule, ...), built from the config with its public constructor;</item>
-/// <item>an <see cref="ActivationFunction"/> or a <c>Func&lt;KTensor, KTensor&gt;</c>: an activation.</item>
+/// <item>an <see cref="ActivationFunction"/> or a <c>Func&lt;KTensor, KTensor&gt;</c>: an activation;</item>
+/// <item>a <c>Func&lt;KTensor, KTensor, KTensor&gt;</c> (labels, predictions to per-sample values): a metric function,
+/// which becomes a <see cref="Metrics.MeanMetricWrapper"/> under its name.</item>
 /// </list>
 /// Entries here take precedence over registered and built-in objects of the same name.
 /// </summary>
@@ -72,7 +74,7 @@ public sealed class CustomObjects : IEnumerable<KeyValuePair<string, object>>
         null => throw new ArgumentNullException(nameof(value), $"Custom object '{name}' is null."),
         Type t when t.IsAbstract || t.IsInterface => throw new ArgumentException($"Custom object '{name}' is {t.FullName}, which is abstract: give a class the config can construct.", nameof(value)),
         Type t when KerasObjects.KindOf(t) is null => throw new ArgumentException($"Custom object '{name}' is {t.FullName}, which is none of the kinds a config holds ({KerasObjects.KindNames}).", nameof(value)),
-        Type or ActivationFunction or Func<KTensor, KTensor> => value,
-        _ => throw new ArgumentException($"Custom object '{name}' is a {value.GetType().Name}; give a Type (a layer, initializer, loss, ... class), an ActivationFunction or a Func<KTensor, KTensor>.", nameof(value)),
+        Type or ActivationFunction or Func<KTensor, KTensor> or Func<KTensor, KTensor, KTensor> => value,
+        _ => throw new ArgumentException($"Custom object '{name}' is a {value.GetType().Name}; give a Type (a layer, initializer, loss, ... class), an ActivationFunction or Func<KTensor, KTensor> (an activation), or a Func<KTensor, KTensor, KTensor> (a metric function).", nameof(value)),
     };
 }

@@ -232,6 +232,7 @@ public static class KerasObjects
     {
         Type t => kind.BaseType.IsAssignableFrom(t),
         ActivationFunction or Func<KTensor, KTensor> => kind.BaseType == typeof(ActivationFunction),
+        Func<KTensor, KTensor, KTensor> => kind.BaseType == typeof(Metrics.Metric),
         _ => false,
     };
 
@@ -264,6 +265,7 @@ public static class KerasObjects
         Type t => ConfigConstructor.Construct(t, config ?? new Dictionary<string, object?>(), kind, $"{kind.Name} {name}"),
         ActivationFunction a => a,
         Func<KTensor, KTensor> f => new ActivationFunction(name, f),
+        Func<KTensor, KTensor, KTensor> m => new Metrics.MeanMetricWrapper(name, m),
         _ => throw new InvalidOperationException($"Custom object for {what} is a {found.GetType().Name}."),
     };
 
