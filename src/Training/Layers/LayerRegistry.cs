@@ -3,8 +3,9 @@ using System.Reflection;
 namespace OnnxKeras.Layers;
 
 /// <summary>
-/// Registers a custom layer or model class under a name for deserialization (Keras's
-/// <c>register_keras_serializable</c>). Built-in layers are registered under their class names.
+/// Registers a custom class under a name for deserialization (Keras's <c>register_keras_serializable</c>): a layer or model,
+/// or an initializer, regularizer, loss, metric, optimizer or learning-rate schedule (<see cref="Saving.KerasObjects"/>).
+/// Built-in layers are registered under their class names.
 /// </summary>
 /// <example><code>[RegisterSerializable("MyLayer")] public sealed class MyLayer(int outputDim) : Layer { ... }</code></example>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]

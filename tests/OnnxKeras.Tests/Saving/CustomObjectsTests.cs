@@ -34,6 +34,42 @@ public sealed class QuickModel(int numClasses = 10) : Model
     public override LayerConfig GetConfig() => base.GetConfig().With("num_classes", numClasses);
 }
 
+/// <summary>A registered custom initializer (found by its registered name without custom objects).</summary>
+[RegisterSerializable("ScaledOnes", "my_package")]
+public sealed class ScaledOnes(double scale = 1.0) : Initializer
+{
+    public double Scale { get; } = scale;
+
+    public override string Name => "scaled_ones";
+
+    protected override TorchSharp.torch.Tensor Sample(long[] shape, TorchSharp.torch.Generator generator) => TorchSharp.torch.full(shape, Scale);
+
+    public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["scale"] = Scale };
+}
+
+/// <summary>An unregistered custom regularizer (loading needs it in custom objects).</summary>
+public sealed class SumRegularizer(double weight = 0.1) : Regularizer
+{
+    public double Weight { get; } = weight;
+
+    public override string Name => "sum_regularizer";
+
+    public override KTensor Compute(KTensor x) => Ops.Scale(Ops.Sum(x), Weight);
+
+    public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["weight"] = Weight };
+}
+
+/// <summary>A registered custom loss with an argument.</summary>
+[RegisterSerializable("ScaledMse", "my_package")]
+public sealed class ScaledMse(double factor = 2.0) : OnnxKeras.Losses.Loss
+{
+    public double Factor { get; } = factor;
+
+    public override string Name => "scaled_mse";
+
+    public override KTensor Call(KTensor yTrue, KTensor yPred) => (yPred.Value - yTrue.Value).square().mean([-1L]) * Factor;
+}
+
 /// <summary>A layer whose constructor fails, to see that the original exception and its stack trace survive loading.</summary>
 public sealed class ThrowingLayer : Layer
 {
@@ -131,6 +167,28 @@ public class CustomObjectsTests
         Assert.Equal(subclassed.Predict(x).Data, loaded.Predict(x).Data);
         using var fromYaml = Model.FromYaml(subclassed.ToYaml());
         Assert.Equal(subclassed.ToYaml(), fromYaml.ToYaml());
+    }
+
+    [Fact]
+    public void CustomInitializersRegularizersAndLossesLoadByRegistrationOrCustomObjects()
+    {
+        Keras.SetRandomSeed(31);
+        var input = Keras.Input([4], name: "x");
+        using var model = new Model(input, new Dense(3, kernelInitializer: new ScaledOnes(0.5), kernelRegularizer: new SumRegularizer(0.3)).Apply(input), "custom_parts");
+        model.Compile("sgd", new ScaledMse(3.0));
+        var json = model.ToJson();
+        Assert.Contains("\"class_name\":\"ScaledOnes\",\"config\":{\"scale\":0.5},\"registered_name\":\"my_package>ScaledOnes\"", json);
+        var e = Assert.Throws<ArgumentException>(() => Model.FromJson(json));
+        Assert.Contains("Could not locate regularizer 'SumRegularizer'", e.Message);
+        Assert.Contains("customObjects", e.Message);
+        var custom = new CustomObjects { ["SumRegularizer"] = typeof(SumRegularizer) };
+        EveryLayerRoundTripTests.AssertRoundTrips(model, [Random(32, 2, 4)], custom);
+        using var dir = NewTempDir();
+        model.Save(dir.File("parts.keras"));
+        using var loaded = Model.LoadModel(dir.File("parts.keras"), custom);
+        Assert.Equal(3.0, Assert.IsType<ScaledMse>(loaded.Loss).Factor);
+        Assert.Equal(0.3, Assert.IsType<SumRegularizer>(loaded.Layers.OfType<Dense>().Single().KernelRegularizer).Weight);
+        Assert.Equal(Enumerable.Repeat(0.5f, 12), loaded.Weights[0].ToArray()); // and the file's weights, which are the initializer's
     }
 
     [Fact]

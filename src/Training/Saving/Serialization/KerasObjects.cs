@@ -192,6 +192,9 @@ public static class KerasObjects
     private static object FromName(string name, ObjectKind kind, string what)
     {
         if (Lookup(name, kind) is { } found) return Materialize(found, kind, null, name, what);
+        if (kind.ByName is not null && kind.Names().Contains(name)) return kind.ByName(name);
+        ScanLoadedAssemblies();
+        if (Lookup(name, kind) is { } scanned) return Materialize(scanned, kind, null, name, what);
         if (kind.ByName is null) throw Unknown(kind, name, null);
         try
         {
@@ -204,9 +207,16 @@ public static class KerasObjects
     }
 
     /// <summary>A custom object (current scope) or registration for <paramref name="name"/> that is of <paramref name="kind"/>.</summary>
-    private static object? Lookup(string? name, ObjectKind kind)
+    private static object? Lookup(string? name, ObjectKind kind) => name is null ? null : Find(name, kind);
+
+    /// <summary>Registers classes marked with [RegisterSerializable] in assemblies loaded since the last scan (only when a name is not found otherwise).</summary>
+    private static void ScanLoadedAssemblies()
     {
-        if (name is null) return null;
+        foreach (var asm in AppDomain.CurrentDomain.GetAssemblies()) LayerRegistry.ScanAssembly(asm);
+    }
+
+    private static object? Find(string name, ObjectKind kind)
+    {
         if (current is { } custom && custom.TryGetValue(name, out var c) && Fits(c, kind)) return c;
         lock (Gate)
         {
@@ -256,7 +266,11 @@ public static class KerasObjects
             _ => throw new InvalidDataException($"The config of {kind.Name} '{className}' must be an object; got {ConfigConstructor.Repr(inner)}."),
         };
         object? found = Lookup(registered, kind) ?? Lookup(className, kind) ?? kind.BuiltInClass(className);
-        if (found is null) throw Unknown(kind, className, registered);
+        if (found is null)
+        {
+            ScanLoadedAssemblies();
+            found = Lookup(registered, kind) ?? Lookup(className, kind) ?? throw Unknown(kind, className, registered);
+        }
         return Materialize(found, kind, config, className, what);
     }
 
