@@ -4,7 +4,7 @@ namespace OnnxKeras.Layers;
 
 /// <summary>
 /// Registers a custom class under a name for deserialization (Keras's <c>register_keras_serializable</c>): a layer or model,
-/// or an initializer, regularizer, loss, metric, optimizer or learning-rate schedule (<see cref="Saving.KerasObjects"/>).
+/// or an initializer, regularizer, loss, metric, optimizer or learning-rate schedule (<see cref="KerasObjects"/>).
 /// Built-in layers are registered under their class names.
 /// </summary>
 /// <example><code>[RegisterSerializable("MyLayer")] public sealed class MyLayer(int outputDim) : Layer { ... }</code></example>
@@ -76,7 +76,7 @@ public static class LayerRegistry
         lock (Types)
         {
             if (!Scanned.Add(assembly)) return;
-            Saving.KerasObjects.ScanAssembly(assembly); // the other kinds (initializers, losses, ...) marked with the attribute
+            KerasObjects.ScanAssembly(assembly); // the other kinds (initializers, losses, ...) marked with the attribute
             foreach (var t in assembly.GetTypes())
             {
                 if (t.IsAbstract || !typeof(Layer).IsAssignableFrom(t)) continue;
@@ -106,14 +106,14 @@ public static class LayerRegistry
 
     /// <summary>
     /// The type given for <paramref name="registeredName"/> or <paramref name="className"/> in the custom objects of the
-    /// current load (<see cref="Saving.CustomObjects"/>), else the type registered under <paramref name="registeredName"/>
+    /// current load (<see cref="CustomObjects"/>), else the type registered under <paramref name="registeredName"/>
     /// (<c>package&gt;name</c>, as Keras writes it) or, failing that, under <paramref name="className"/>; classes marked with <see cref="RegisterSerializableAttribute"/> in loaded
     /// assemblies are found without an explicit <see cref="Register{T}(string?, string?)"/> call.
     /// </summary>
     /// <exception cref="ArgumentException">Neither name is registered; the message says how to register the class.</exception>
     public static Type Resolve(string className, string? registeredName)
     {
-        if (Saving.KerasObjects.LookupType(registeredName, className, Saving.ObjectKind.Layer) is { } custom) return custom;
+        if (KerasObjects.LookupType(registeredName, className, Saving.ObjectKind.Layer) is { } custom) return custom;
         Type? Find()
         {
             lock (Types)
@@ -158,13 +158,13 @@ public static class LayerRegistry
 
     /// <summary>
     /// Rebuilds a layer (or a nested model) from its serialized form (<see cref="Serialize"/>; a <c>class_name</c> and a
-    /// <c>config</c>) through <see cref="Saving.KerasObjects"/>, so custom objects of the current load apply.
+    /// <c>config</c>) through <see cref="KerasObjects"/>, so custom objects of the current load apply.
     /// </summary>
     public static Layer Deserialize(IDictionary<string, object?> serialized) => Saving.ModelConfig.DeserializeLayer(serialized);
 
     /// <summary>
     /// Rebuilds a layer of <paramref name="type"/> from its config (Keras's <c>from_config</c>) through the one config
-    /// constructor (<see cref="Saving.KerasObjects"/>): keys the layer does not take are refused as Keras refuses them
+    /// constructor (<see cref="KerasObjects"/>): keys the layer does not take are refused as Keras refuses them
     /// (<see cref="InvalidDataException"/>: "Unrecognized keyword arguments passed to Dense (layer 'd'): {'bogus_key': 1}"),
     /// values are checked by type, and <c>name</c> and <c>trainable</c> are set.
     /// </summary>

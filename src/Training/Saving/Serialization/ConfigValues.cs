@@ -6,7 +6,7 @@ namespace OnnxKeras.Layers;
 internal static class ConfigValues
 {
     /// <summary>
-    /// <paramref name="value"/> as <paramref name="target"/>; objects of a kind <see cref="Saving.KerasObjects"/> knows go
+    /// <paramref name="value"/> as <paramref name="target"/>; objects of a kind <see cref="KerasObjects"/> knows go
     /// through it. Numbers and booleans are taken only from config numbers and
     /// booleans: a string (<c>"units": "16"</c>), a boolean where a number is expected, a fraction where an integer is
     /// expected (<c>1.5</c>; a whole <c>16.0</c> is taken) or a number out of the type's range is refused with
@@ -36,7 +36,7 @@ internal static class ConfigValues
             // Objects of a kind the deserializer knows (activations, initializers, regularizers, layers, schedules, ...).
             if (Saving.ObjectKind.Of(type) is { } kind && value is string or IDictionary<string, object?>)
             {
-                var obj = Saving.KerasObjects.Deserialize(value, kind, what);
+                var obj = KerasObjects.Deserialize(value, kind, what);
                 return obj is null || type.IsInstanceOfType(obj) ? obj : throw new InvalidDataException($"Config value for {what} is a {obj.GetType().Name}; expected a {type.Name}.");
             }
             if (type == typeof(Shape) && value is System.Collections.IEnumerable dims and not string)

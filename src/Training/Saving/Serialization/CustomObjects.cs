@@ -1,6 +1,6 @@
 using System.Collections;
 
-namespace OnnxKeras.Saving;
+namespace OnnxKeras;
 
 /// <summary>
 /// Objects a config may name that are not built into OnnxKeras, for one load (Keras's <c>custom_objects</c>): passed to

@@ -1,7 +1,8 @@
 using System.Reflection;
 using OnnxKeras.Layers;
+using OnnxKeras.Saving;
 
-namespace OnnxKeras.Saving;
+namespace OnnxKeras;
 
 /// <summary>
 /// The one deserializer for every object a Keras config holds (Keras 3's <c>deserialize_keras_object</c>): layers and
