@@ -442,9 +442,6 @@ public static class OptimizerRegistry
         ["nadam"] = () => new Nadam(),
     };
 
-    /// <summary>All names <see cref="Get"/> accepts (ignoring case).</summary>
-    public static IReadOnlyCollection<string> Names => Factories.Keys;
-
     /// <summary>A new optimizer for a Keras name.</summary>
     /// <exception cref="ArgumentException">Unknown name; the message lists the valid ones.</exception>
     public static Optimizer Get(string name) =>

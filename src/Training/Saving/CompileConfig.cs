@@ -39,7 +39,7 @@ internal static class CompileConfig
         var losses = compiled.Losses;
         return new Dictionary<string, object?>(StringComparer.Ordinal)
         {
-            ["optimizer"] = ObjectForm("keras.optimizers", opt, config),
+            ["optimizer"] = ConfigJson.KerasObject("keras.optimizers", opt, opt.GetType().Name, config),
             ["loss"] = several
                 ? Enumerable.Range(0, names.Count).ToDictionary(k => names[k], k => LossEntry(losses[k]), StringComparer.Ordinal)
                 : LossEntry(losses[0]),
@@ -50,12 +50,6 @@ internal static class CompileConfig
             ["steps_per_execution"] = 1,
             ["jit_compile"] = false,
         };
-    }
-
-    private static Dictionary<string, object?> ObjectForm(string module, object obj, Dictionary<string, object?> config)
-    {
-        var registered = KerasObjects.RegisteredName(obj.GetType());
-        return new(StringComparer.Ordinal) { ["module"] = registered is null ? module : null, ["class_name"] = obj.GetType().Name, ["config"] = config, ["registered_name"] = registered };
     }
 
     /// <summary>
@@ -76,7 +70,7 @@ internal static class CompileConfig
         }
         config["name"] = loss.Name;
         config["reduction"] = "sum_over_batch_size";
-        return ObjectForm("keras.losses", loss, config);
+        return ConfigJson.KerasObject("keras.losses", loss, loss.GetType().Name, config);
     }
 
     /// <summary>
@@ -95,7 +89,7 @@ internal static class CompileConfig
             plainConfig["name"] = name;
             if (plain.GetType() == metric.GetType() && ConfigJson.Write(plainConfig) == ConfigJson.Write(config)) return name;
         }
-        return ObjectForm("keras.metrics", metric, config);
+        return ConfigJson.KerasObject("keras.metrics", metric, metric.GetType().Name, config);
     }
 
     private static T Object<T>(object? value, string what) where T : class =>

@@ -105,7 +105,7 @@ public static class ConfigJson
     /// registered name <c>package&gt;Name</c>, module null, as Keras 3 writes a registered class), which
     /// <see cref="KerasObjects"/> reads back.
     /// </summary>
-    private static Dictionary<string, object?> KerasObject(string module, object obj, string builtInClassName, IReadOnlyDictionary<string, object?> config)
+    internal static Dictionary<string, object?> KerasObject(string module, object obj, string builtInClassName, IReadOnlyDictionary<string, object?> config)
     {
         bool builtIn = obj.GetType().Assembly == typeof(ConfigJson).Assembly;
         return new Dictionary<string, object?>

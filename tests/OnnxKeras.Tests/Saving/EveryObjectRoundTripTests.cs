@@ -211,7 +211,7 @@ public class EveryObjectRoundTripTests
             _ => p.DefaultValue,
         }).ToArray();
         AssertCompileRoundTrips((Optimizer)ctor.Invoke(args), "mse");
-        Assert.Equal(OptimizerRegistry.Names.Count, KerasObjects.BuiltInClasses("optimizer").Count);
+        Assert.IsType(type, OptimizerRegistry.Get(className.ToLowerInvariant())); // each class is a registry name too
     }
 
     public static TheoryData<string> ScheduleClasses => [.. KerasObjects.BuiltInClasses("learning-rate schedule").Select(t => t.Name)];

@@ -62,6 +62,10 @@ internal sealed record ObjectKind(
         ["ema_overwrite_frequency"] = Null, ["loss_scale_factor"] = Null, ["gradient_accumulation_steps"] = Null,
     };
 
+    // OptimizerRegistry's names are its classes' names in lower case (it ignores case).
+    private static IEnumerable<string> OptimizerNames =>
+        typeof(Optimizer).Assembly.GetExportedTypes().Where(t => !t.IsAbstract && typeof(Optimizer).IsAssignableFrom(t)).Select(t => t.Name.ToLowerInvariant());
+
     /// <summary>Every kind, most specific first where base types nest (a Model is a Layer).</summary>
     public static readonly IReadOnlyList<ObjectKind> All =
     [
@@ -69,7 +73,7 @@ internal sealed record ObjectKind(
         new("activation", typeof(ActivationFunction), "keras.activations", Activations.Get, () => Activations.Names, None, NoNeutral),
         new("initializer", typeof(Initializer), "keras.initializers", Initializers.Get, () => Initializers.Names, new HashSet<string> { "dtype" }, NoNeutral),
         new("regularizer", typeof(Regularizer), "keras.regularizers", Regularizers.Get, () => ["l1", "l2", "l1_l2"], None, NoNeutral),
-        new("optimizer", typeof(Optimizer), "keras.optimizers", OptimizerRegistry.Get, () => OptimizerRegistry.Names, OptimizerIgnored, OptimizerNeutral),
+        new("optimizer", typeof(Optimizer), "keras.optimizers", OptimizerRegistry.Get, () => OptimizerNames, OptimizerIgnored, OptimizerNeutral),
         new("learning-rate schedule", typeof(LearningRateSchedule), "keras.optimizers.schedules", null, () => [], new HashSet<string> { "name" }, NoNeutral),
         new("loss", typeof(Loss), "keras.losses", LossRegistry.Get, () => LossRegistry.Names, new HashSet<string> { "name", "dtype", "fn" }, LossNeutral),
         new("metric", typeof(Metric), "keras.metrics", MetricRegistry.Get, () => MetricRegistry.Names, new HashSet<string> { "dtype" }, NoNeutral),
