@@ -46,6 +46,11 @@ public sealed class MarkdownSnippetTests(ITestOutputHelper output)
 
         """;
 
+    private const string OnnxFileSetup = """
+        { var exported = new Sequential(new InputLayer([784]), new Dense(10, activation: "softmax")); exported.ExportOnnx("model.onnx"); exported.Dispose(); }
+
+        """;
+
     /// <summary>
     /// What a fragment may name after <c>with</c>: code placed before it (and type declarations after it), with the
     /// quick-start's usings. Each defines the variables its description lists; the names are those the docs use.
@@ -59,12 +64,9 @@ public sealed class MarkdownSnippetTests(ITestOutputHelper output)
             ["model"] = ("data, and model: a compiled Sequential 784-16-10", DataSetup + ModelSetup, ""),
             ["history"] = ("model, and history: two epochs of model.Fit(x, y)",
                            DataSetup + ModelSetup + "History history = model.Fit(x, y, epochs: 2, verbose: 0);\n", ""),
-            ["onnx-file"] = ("data, and model.onnx (784 -> 10) in the working folder",
-                             DataSetup + "{ var exported = new Sequential(new InputLayer([784]), new Dense(10, activation: \"softmax\")); " +
-                             "exported.ExportOnnx(\"model.onnx\"); exported.Dispose(); }\n", ""),
+            ["onnx-file"] = ("data, and model.onnx (784 -> 10) in the working folder", DataSetup + OnnxFileSetup, ""),
             ["onnx-model"] = ("onnx-file, and model: that file loaded as an OnnxModel; pixels: one float[784] sample",
-                              DataSetup + "{ var exported = new Sequential(new InputLayer([784]), new Dense(10, activation: \"softmax\")); " +
-                              "exported.ExportOnnx(\"model.onnx\"); exported.Dispose(); }\n" +
+                              DataSetup + OnnxFileSetup +
                               "using var model = OnnxKeras.Inference.OnnxModel.Load(\"model.onnx\"); float[] pixels = new float[784];\n", ""),
             ["two-input-model"] = ("data, and model: inputs a, b [8], outputs cls (3 classes) and score [1], compiled", DataSetup + """
                 Model model;
