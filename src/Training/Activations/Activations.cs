@@ -69,7 +69,7 @@ public static class Activations
     /// Keras 2's hard sigmoid <c>clip(0.2 x + 0.5, 0, 1)</c> (Keras 3 changed it to <c>x / 6 + 0.5</c>); used when loading
     /// files written by Keras 2, whose LSTM/GRU layers default to it as recurrent activation.
     /// </summary>
-    public static readonly ActivationFunction HardSigmoidKeras2 = new("hard_sigmoid_keras2", x => Ops.Clip(Ops.AddScalar(Ops.Scale(x, 0.2), 0.5), 0, 1));
+    public static readonly ActivationFunction HardSigmoidKeras2 = new("hard_sigmoid_keras2", x => Ops.Clip(Ops.Add(Ops.Multiply(x, 0.2), 0.5), 0, 1));
 
     /// <summary><c>exp(x)</c>.</summary>
     public static readonly ActivationFunction Exponential = new("exponential", Ops.Exp);
