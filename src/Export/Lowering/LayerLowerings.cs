@@ -21,8 +21,9 @@ public sealed class LoweringArgs
 
     /// <summary>
     /// Writes the ONNX op <paramref name="opType"/> (default domain) on <paramref name="inputs"/> (traced values or constants
-    /// such as weights) with <paramref name="attributes"/> (long, double, string, long[]); <paramref name="example"/> is the
-    /// op's result on the inputs' example data, computed eagerly by the caller (it gives the output's shape and type).
+    /// such as weights) with <paramref name="attributes"/> (long or int, double or float, string, and arrays of them);
+    /// <paramref name="example"/> is the op's result on the inputs' example data, computed eagerly by the caller (it gives
+    /// the output's shape and type).
     /// </summary>
     public KTensor OnnxNode(string opType, IReadOnlyList<KTensor> inputs, Tensor example, params (string Name, object Value)[] attributes) =>
         recorder.Record(new OnnxNodeOp(opType, attributes), inputs, example);
