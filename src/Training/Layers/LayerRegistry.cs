@@ -151,7 +151,7 @@ public static class LayerRegistry
         {
             ["module"] = registered is null ? "keras.layers" : null,
             ["class_name"] = registered is null ? layer.GetType().Name : registered[(registered.IndexOf('>', StringComparison.Ordinal) + 1)..],
-            ["config"] = layer.GetConfig(),
+            ["config"] = Saving.KerasTwo.ForSaving(layer.GetConfig()),
             ["registered_name"] = registered,
         };
     }

@@ -54,7 +54,7 @@ public sealed class SumRegularizer(double weight = 0.1) : Regularizer
 
     public override string Name => "sum_regularizer";
 
-    public override KTensor Compute(KTensor x) => Ops.Scale(Ops.Sum(x), Weight);
+    public override KTensor Compute(KTensor x) => Ops.Multiply(Ops.Sum(x), Weight);
 
     public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["weight"] = Weight };
 }

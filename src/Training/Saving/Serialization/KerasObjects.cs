@@ -258,6 +258,7 @@ public static class KerasObjects
         {
             // Keras 3's form of a function: {"class_name": "function", "config": "my_relu", "registered_name": "pkg>my_relu" or "function"}.
             string fn = inner as string ?? throw new InvalidDataException($"Config value for {what} is a function without its name in 'config'.");
+            if (fn == KerasTwo.RegisteredHardSigmoid && kind.BaseType == typeof(ActivationFunction)) return Activations.HardSigmoidKeras2;
             return Lookup(registered, kind) is { } byRegistered ? Materialize(byRegistered, kind, null, fn, what) : FromName(fn, kind, what);
         }
         var config = inner switch
