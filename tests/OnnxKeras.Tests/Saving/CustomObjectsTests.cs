@@ -137,7 +137,10 @@ public class CustomObjectsTests
         // Keras 3's function form names it by registered name.
         var asKeras = KerasObjects.Deserialize<ActivationFunction>(new Dictionary<string, object?>
         {
-            ["module"] = "builtins", ["class_name"] = "function", ["config"] = "quick_registered_relu", ["registered_name"] = "my_package>quick_registered_relu",
+            ["module"] = "builtins",
+            ["class_name"] = "function",
+            ["config"] = "quick_registered_relu",
+            ["registered_name"] = "my_package>quick_registered_relu",
         });
         Assert.Same(registered, asKeras);
         var other = new ActivationFunction("quick_registered_relu", Ops.Tanh);

@@ -45,12 +45,26 @@ internal sealed record ObjectKind(
     // Keras arguments OnnxKeras does not implement (a layer whose constructor takes one accepts it as usual).
     private static readonly Dictionary<string, NeutralKey> LayerNeutral = new(StringComparer.Ordinal)
     {
-        ["kernel_constraint"] = Null, ["bias_constraint"] = Null, ["recurrent_constraint"] = Null, ["depthwise_constraint"] = Null,
-        ["pointwise_constraint"] = Null, ["embeddings_constraint"] = Null, ["beta_constraint"] = Null, ["gamma_constraint"] = Null,
-        ["alpha_constraint"] = Null, ["activity_regularizer"] = Null, ["lora_rank"] = Null, ["lora_alpha"] = Null,
-        ["quantization_config"] = Null, ["noise_shape"] = Null,
-        ["data_format"] = new(["channels_last"]), ["stateful"] = new([false]), ["time_major"] = new([false]),
-        ["dropout"] = new([0.0], TrainingOnly: true), ["recurrent_dropout"] = new([0.0], TrainingOnly: true), ["seed"] = new([null], TrainingOnly: true),
+        ["kernel_constraint"] = Null,
+        ["bias_constraint"] = Null,
+        ["recurrent_constraint"] = Null,
+        ["depthwise_constraint"] = Null,
+        ["pointwise_constraint"] = Null,
+        ["embeddings_constraint"] = Null,
+        ["beta_constraint"] = Null,
+        ["gamma_constraint"] = Null,
+        ["alpha_constraint"] = Null,
+        ["activity_regularizer"] = Null,
+        ["lora_rank"] = Null,
+        ["lora_alpha"] = Null,
+        ["quantization_config"] = Null,
+        ["noise_shape"] = Null,
+        ["data_format"] = new(["channels_last"]),
+        ["stateful"] = new([false]),
+        ["time_major"] = new([false]),
+        ["dropout"] = new([0.0], TrainingOnly: true),
+        ["recurrent_dropout"] = new([0.0], TrainingOnly: true),
+        ["seed"] = new([null], TrainingOnly: true),
     };
 
     // Keras's default reduction (Keras 2: "auto") is the one OnnxKeras's losses apply.
@@ -59,7 +73,9 @@ internal sealed record ObjectKind(
     private static readonly HashSet<string> OptimizerIgnored = ["name", "use_ema", "ema_momentum", "jit_compile", "is_legacy_optimizer", "decay"];
     private static readonly Dictionary<string, NeutralKey> OptimizerNeutral = new(StringComparer.Ordinal)
     {
-        ["ema_overwrite_frequency"] = Null, ["loss_scale_factor"] = Null, ["gradient_accumulation_steps"] = Null,
+        ["ema_overwrite_frequency"] = Null,
+        ["loss_scale_factor"] = Null,
+        ["gradient_accumulation_steps"] = Null,
     };
 
     // OptimizerRegistry's names are its classes' names in lower case (it ignores case).
