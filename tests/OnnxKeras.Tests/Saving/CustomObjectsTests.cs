@@ -236,6 +236,10 @@ public class CustomObjectsTests
         var e = Assert.Throws<InvalidDataException>(() => Model.FromJson(Dense("").Replace("\"units\": 2", "\"units\": -1", StringComparison.Ordinal)));
         Assert.Contains("The config of layer 'd' (Dense) is invalid: Dense: units must be a positive integer; got -1.", e.Message);
         Assert.IsType<ArgumentException>(e.InnerException);
+        e = Assert.Throws<InvalidDataException>(() => Model.FromJson(Dense(", \"activation\": 5")));
+        Assert.Contains("Config value for layer 'd' (Dense), key 'activation' is 5; expected the activation's name or its {\"class_name\", \"config\"} object.", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => Model.FromJson(Dense(", \"kernel_initializer\": [\"he_normal\"]")));
+        Assert.Contains("key 'kernel_initializer' is ['he_normal']; expected the initializer's name", e.Message);
         e = Assert.Throws<InvalidDataException>(() => Model.FromJson(Dense(", \"kernel_initializer\": {\"class_name\": \"VarianceScaling\", \"config\": {\"mode\": \"fan_sideways\"}}")));
         Assert.Contains("VarianceScaling, key 'mode' is 'fan_sideways'; expected one of 'fan_in', 'fan_out', 'fan_avg'", e.Message);
     }

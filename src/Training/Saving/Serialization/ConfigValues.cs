@@ -42,6 +42,8 @@ internal static class ConfigValues
             if (type == typeof(Shape) && value is System.Collections.IEnumerable dims and not string)
                 return new Shape(dims.Cast<object?>().Select(d => Dimension(d, what)).ToArray());
             if (FromImplicitOperator(value, type, what) is { } converted) return converted;
+            // Any other value where an object is expected ("activation": 5, a list for an initializer): refused by the deserializer.
+            if (Saving.ObjectKind.Of(type) is { } objectKind) return KerasObjects.Deserialize(value, objectKind, what);
             // Keras accepts a single int where it takes a list of axes (LayerNormalization axis, PReLU shared_axes).
             if (type.IsArray && value is not System.Collections.IEnumerable) return Convert(new[] { value }, type, what);
             if (type.IsArray && value is System.Collections.IEnumerable items)

@@ -186,7 +186,7 @@ public static class KerasObjects
             case IDictionary<string, object?> d:
                 return FromObject(d, kind, what);
             default:
-                throw new InvalidDataException($"Config value for {what} is {ConfigConstructor.Repr(value)}; expected a {kind.Name} name or a {{\"class_name\", \"config\"}} object.");
+                throw new InvalidDataException($"Config value for {what} is {ConfigConstructor.Repr(value)}; expected the {kind.Name}'s name or its {{\"class_name\", \"config\"}} object.");
         }
     }
 
