@@ -130,6 +130,13 @@ public class EveryLayerRoundTripTests
         using var model = new Model(inputs, [outputs[0]], "case");
         var x = c.Inputs.Select((s, i) => Input(s, 20 + i, c.IntegerRange)).ToList();
         AssertRoundTrips(model, x);
+
+        // The same config with a key the layer does not take is refused, naming the class, the layer and the key.
+        var tree = (Dictionary<string, object?>)ModelConfig.ParseJson(model.ToJson())!;
+        var entry = ((List<object?>)((Dictionary<string, object?>)tree["config"]!)["layers"]!).Cast<Dictionary<string, object?>>().Single(l => (string?)l["name"] == layer.Name);
+        ((Dictionary<string, object?>)entry["config"]!)["bogus_key"] = "x";
+        var e = Assert.Throws<InvalidDataException>(() => Model.FromJson(ConfigJson.Write(tree)));
+        Assert.Equal($"Unrecognized keyword arguments passed to {layer.GetType().Name} (layer '{layer.Name}'): {{'bogus_key': 'x'}}", e.Message);
     }
 
     /// <summary>
