@@ -175,6 +175,7 @@ public static class LayerRegistry
         object?[]? args = null;
         Exception? firstError = null;
         string layerName = config.TryGetValue("name", out var n) && n is string ln ? $"layer '{ln}' ({type.Name})" : type.Name;
+        Layer.CheckDtype(config, layerName);
         foreach (var candidate in ctors)
         {
             try
@@ -207,6 +208,7 @@ public static class LayerRegistry
         var nameProp = typeof(Layer).GetProperty(nameof(Layer.Name))!;
         if (config.TryGetValue("name", out var name) && name is string s) nameProp.SetValue(layer, s);
         if (config.TryGetValue("trainable", out var trainable) && trainable is bool tr) layer.Trainable = tr;
+        layer.ApplyBaseConfig(config, layerName);
         return layer;
     }
 }
@@ -244,6 +246,8 @@ internal static class ConfigValues
             if (type == typeof(ActivationFunction) && value is string a) return Activations.Get(a);
             if (type == typeof(Initializer) && value is string i) return Initializers.Get(i);
             if (type == typeof(Regularizer) && value is string r) return Regularizers.Get(r);
+            if (type == typeof(Constraint) && value is string cn) return Constraints.Get(cn);
+            if (type == typeof(Constraint) && value is IDictionary<string, object?> sc) return Constraints.FromConfig(sc);
             // Keras's nested {class_name, config} form of initializers and regularizers (configs read from JSON).
             if (type == typeof(Initializer) && value is IDictionary<string, object?> si) return Saving.ModelConfig.InitializerFrom(si);
             if (type == typeof(Regularizer) && value is IDictionary<string, object?> sr) return Saving.ModelConfig.RegularizerFrom(sr);
