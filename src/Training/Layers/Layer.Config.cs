@@ -1,5 +1,6 @@
 namespace OnnxKeras.Layers;
 
+// Base config entries that are not constructor arguments: activity_regularizer and dtype.
 public abstract partial class Layer
 {
     /// <summary>The dtype policy names a layer config may carry: OnnxKeras computes and stores weights in float32 only.</summary>

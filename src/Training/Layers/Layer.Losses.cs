@@ -2,6 +2,7 @@ using static TorchSharp.torch;
 
 namespace OnnxKeras.Layers;
 
+// Losses added while the layer runs: activity regularizer, AddLoss, and the weight penalties (Keras's layer.losses).
 public abstract partial class Layer
 {
     private readonly List<KTensor> callLosses = [];

@@ -3,6 +3,7 @@ using System.Reflection;
 
 namespace OnnxKeras.Layers;
 
+// Sublayers found automatically in fields and nested collections.
 public abstract partial class Layer
 {
     /// <summary>Layers owned by this layer, found automatically: fields of type <see cref="Layer"/> or collections of layers.</summary>

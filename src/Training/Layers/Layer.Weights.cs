@@ -2,6 +2,7 @@ using static TorchSharp.torch;
 
 namespace OnnxKeras.Layers;
 
+// Weights: AddWeight, the size limit, the weight lists, GetWeights/SetWeights.
 public abstract partial class Layer
 {
     /// <summary>
