@@ -133,7 +133,10 @@ public sealed class MinMaxNormConstraint : Constraint
     /// <inheritdoc />
     public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?>
     {
-        ["min_value"] = MinValue, ["max_value"] = MaxValue, ["rate"] = Rate, ["axis"] = AxisConfig(Axis),
+        ["min_value"] = MinValue,
+        ["max_value"] = MaxValue,
+        ["rate"] = Rate,
+        ["axis"] = AxisConfig(Axis),
     };
 }
 
