@@ -22,9 +22,13 @@ public abstract partial class Layer
     /// (and written back as <c>"float32"</c>); any other dtype is refused rather than silently computed in float32.
     /// </summary>
     /// <exception cref="NotSupportedException">Another dtype or policy (float16, bfloat16, mixed_float16, float64, int32, ...), naming the layer.</exception>
-    internal static void CheckDtype(LayerConfig config, string what)
+    internal static void CheckDtype(IDictionary<string, object?> config, string what) => DtypeFromConfig(config, what, SupportedDtypes);
+
+    /// <summary>The config's <c>dtype</c> (a name or a dtype policy) when it is one of <paramref name="allowed"/> (the first when absent).</summary>
+    /// <exception cref="NotSupportedException">Any other dtype, naming <paramref name="what"/> and the dtype.</exception>
+    internal static string DtypeFromConfig(IDictionary<string, object?> config, string what, string[] allowed)
     {
-        if (!config.TryGetValue("dtype", out var dtype) || dtype is null) return;
+        if (!config.TryGetValue("dtype", out var dtype) || dtype is null) return allowed[0];
         string? name = dtype switch
         {
             string s => s,
@@ -32,8 +36,8 @@ public abstract partial class Layer
                 && policy.TryGetValue("config", out var pc) && pc is IDictionary<string, object?> pcfg && pcfg.TryGetValue("name", out var n) => n as string,
             _ => null,
         };
-        if (name is not null && SupportedDtypes.Contains(name)) return;
+        if (name is not null && allowed.Contains(name)) return name;
         string shown = name is not null ? $"'{name}'" : $"the value {Saving.ConfigJson.Write(dtype)}";
-        throw new NotSupportedException($"{char.ToUpperInvariant(what[0])}{what[1..]} has dtype {shown}; OnnxKeras supports only float32 layers (dtype \"float32\" or the DTypePolicy \"float32\"), so it refuses the config rather than compute in another precision.");
+        throw new NotSupportedException($"{char.ToUpperInvariant(what[0])}{what[1..]} has dtype {shown}; OnnxKeras supports only {string.Join(", ", allowed)} there (as a name or a DTypePolicy), so it refuses the config rather than compute in another precision.");
     }
 }

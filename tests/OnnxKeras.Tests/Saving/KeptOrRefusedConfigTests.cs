@@ -180,4 +180,31 @@ public class KeptOrRefusedConfigTests
         Assert.Contains(shown, e.Message);
         Assert.Contains("float32", e.Message);
     }
+
+    [Fact]
+    public void InputDtype_IsWrittenAndReadBack_NotInventedAsFloat32()
+    {
+        // Keras records an integer input's dtype on its InputLayer; writing "float32" there would invent a type.
+        var ids = Keras.Input([4], name: "ids", dtype: "int32");
+        using var model = new Model([ids], [new Embedding(10, 3).Apply(ids)]);
+        string json = model.ToJson();
+        var input = JsonDocument.Parse(json).RootElement.GetProperty("config").GetProperty("layers")[0];
+        Assert.Equal("InputLayer", input.GetProperty("class_name").GetString());
+        Assert.Equal("int32", input.GetProperty("config").GetProperty("dtype").GetString());
+        using var back = Model.FromJson(json);
+        Assert.Equal("int32", ((InputLayer)back.GetLayer("ids")).Dtype);
+        Assert.Equal(json, back.ToJson());
+    }
+
+    [Fact]
+    public void InputDtype_OtherThanFloat32OrIntegers_IsRefused()
+    {
+        string json = KerasSequential("").Replace("\"batch_shape\": [null, 3], \"dtype\": \"float32\"", "\"batch_shape\": [null, 3], \"dtype\": \"float16\"", StringComparison.Ordinal);
+        Assert.Contains("float16", json);
+        var e = Assert.Throws<NotSupportedException>(() => Model.FromJson(json));
+        Assert.Contains("InputLayer", e.Message);
+        Assert.Contains("'float16'", e.Message);
+        Assert.Throws<ArgumentException>(() => new InputLayer([3], "float16"));
+        Assert.Throws<ArgumentException>(() => Keras.Input([3], dtype: "bool"));
+    }
 }
