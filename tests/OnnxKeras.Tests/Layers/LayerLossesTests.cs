@@ -137,4 +137,17 @@ public class LayerLossesTests
         var e = Assert.Throws<InvalidOperationException>(() => new AbsPenalty().AddLoss(input));
         Assert.Contains("AddLoss", e.Message);
     }
+
+    [Fact]
+    public void Export_LeavesTheLossTermsOut()
+    {
+        // The terms belong to training: the exported graph is the inference computation only, and matches the model.
+        var dense = new Dense(2, kernelInitializer: new Constant(0.5)) { ActivityRegularizer = Regularizers.L2(0.5) };
+        using var model = new Sequential(new InputLayer([3]), new AbsPenalty(), dense);
+        var bytes = OnnxKeras.Export.OnnxExport.ExportOnnxBytes(model, out var report, new OnnxKeras.Export.OnnxExportOptions { Verify = true });
+        var graph = Onnx.ModelProto.Parser.ParseFrom(bytes).Graph;
+        Assert.Equal(["Gemm"], graph.Node.Select(n => n.OpType));
+        Assert.True(report.MaxAbsDifference <= 1e-5, $"max diff {report.MaxAbsDifference}");
+    }
 }
+
