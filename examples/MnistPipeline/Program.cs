@@ -21,10 +21,10 @@ var report = new List<string>();
 
 // ---- MLP ------------------------------------------------------------------------------------------------
 var mlp = new Sequential(
-    new InputLayer([784]),
+    new InputLayer([784]) { Name = "pixels" },            // the model's input name, and the ONNX input's
     new Dense(128, activation: "relu"),
     new Dropout(0.1),
-    new Dense(10, activation: "softmax"));
+    new Dense(10, activation: "softmax") { Name = "probabilities" }); // the output layer's name is the ONNX output's
 mlp.Summary();
 mlp.Compile(optimizer: new Adam(0.001), loss: "sparse_categorical_crossentropy", metrics: ["accuracy"]);
 var history = mlp.Fit(data.TrainImages, data.TrainLabels, epochs: 8, batchSize: 32, validationSplit: 0.1,
@@ -36,13 +36,13 @@ Export(mlp, "mnist_mlp", "MLP 784-128(relu)-dropout-10(softmax) trained on the b
 
 // ---- CNN ------------------------------------------------------------------------------------------------
 var cnn = new Sequential(
-    new InputLayer([28, 28, 1]),
+    new InputLayer([28, 28, 1]) { Name = "image" },
     new Conv2D(32, 3, activation: "relu"),
     new MaxPooling2D(2),
     new Conv2D(64, 3, activation: "relu"),
     new MaxPooling2D(2),
     new Flatten(),
-    new Dense(10, activation: "softmax"));
+    new Dense(10, activation: "softmax") { Name = "probabilities" });
 cnn.Summary();
 cnn.Compile(optimizer: new Adam(0.001), loss: "sparse_categorical_crossentropy", metrics: ["accuracy"]);
 var trainImages = ToImages(data.TrainImages);

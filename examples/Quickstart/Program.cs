@@ -1,127 +1,115 @@
-// The Keras quick-start ("Keras: The Python Deep Learning library" overview, TensorFlow 2 guide), section by section,
-// in C# with OnnxKeras. Each section prints its result. Run: dotnet run --project examples/Quickstart
+// The TensorFlow 2.0 Keras quick-start tutorial ("TensorFlow2.0教程-Keras 快速入门"), cell by cell, in C# with OnnxKeras:
+// the same layers, numbers and calls, printing what the notebook prints (fit logs, evaluation results, predictions as
+// NumPy prints them, the JSON and YAML configs). Where the tutorial hands the model to an Estimator, it exports to ONNX
+// and predicts with ONNX Runtime. Run: dotnet run --project examples/Quickstart
 using OnnxKeras;
 using OnnxKeras.Callbacks;
 using OnnxKeras.Data;
 using OnnxKeras.Examples.Quickstart;
-using OnnxKeras.Export;
-using OnnxKeras.Inference;
 using OnnxKeras.Layers;
 using OnnxKeras.Models;
 using OnnxKeras.Optimizers;
 
-Keras.SetThreads(Environment.ProcessorCount);
+Keras.SetThreads(1);        // a 72-32-32-10 MLP: one libtorch thread is fastest (docs/training.md, "Devices and threads")
 Keras.SetRandomSeed(1);
 var work = Directory.CreateTempSubdirectory("onnxkeras-quickstart-").FullName;
+Directory.SetCurrentDirectory(work);   // the tutorial's relative paths (./weights, ./logs, all_model.h5) land here
 var rng = new Random(0);
-float[,] Random2D(int rows, int cols) { var a = new float[rows, cols]; for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) a[i, j] = (float)rng.NextDouble(); return a; }
-float[,] OneHot(int rows, int classes) { var a = new float[rows, classes]; for (int i = 0; i < rows; i++) a[i, rng.Next(classes)] = 1; return a; }
+float[,] Random(int rows, int cols)    // np.random.random((rows, cols)): uniform in [0, 1)
+{
+    var a = new float[rows, cols];
+    for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) a[i, j] = (float)rng.NextDouble();
+    return a;
+}
 
-Section("1. Build a simple model: a Sequential stack");
+Cell("1 模型堆叠 (stacking a model)");
 var model = new Sequential();
-model.Add(new Dense(64, activation: "relu") { InputShape = [32] });
-model.Add(new Dense(64, activation: "relu"));
+model.Add(new Dense(32, activation: "relu"));
+model.Add(new Dense(32, activation: "relu"));
 model.Add(new Dense(10, activation: "softmax"));
-model.Summary();
 
-Section("2. Configure the layers");
-var layers = new Layer[]
-{
-    new Dense(64, activation: "sigmoid"),
-    new Dense(64, activation: Activations.Sigmoid),
-    new Dense(64, kernelRegularizer: Regularizers.L1(0.01)),
-    new Dense(64, biasRegularizer: Regularizers.L2(0.01)),
-    new Dense(64, kernelInitializer: new Orthogonal()),
-    new Dense(64, biasInitializer: new Constant(2.0)),
-};
-foreach (var layer in layers) Console.WriteLine($"  {layer.Name}: {LayerConfigText(layer)}");
+Cell("2 网络配置 (configuring layers)");
+Show(new Dense(32, activation: "sigmoid"));
+Show(new Dense(32, activation: Activations.Sigmoid));                  // activation=tf.sigmoid
+Show(new Dense(32, kernelInitializer: "orthogonal"));
+Show(new Dense(32, kernelInitializer: new GlorotNormal()));           // tf.keras.initializers.glorot_normal
+Show(new Dense(32, kernelRegularizer: Regularizers.L2(0.01)));
+Show(new Dense(32, kernelRegularizer: Regularizers.L1(0.01)));
 
-Section("3. Train and evaluate: compile and fit on arrays");
-var quick = new Sequential(new InputLayer([72]), new Dense(64, activation: "relu"), new Dense(64, activation: "relu"), new Dense(10, activation: "softmax"));
-quick.Compile(optimizer: new Adam(0.01), loss: "categorical_crossentropy", metrics: ["accuracy"]);
-var data = Random2D(1000, 72);
-var labels = OneHot(1000, 10);
-var valData = Random2D(100, 72);
-var valLabels = OneHot(100, 10);
-var history = quick.Fit(data, labels, epochs: 3, batchSize: 32, validationData: (valData, valLabels), verbose: 2);
-Console.WriteLine($"  history keys: {string.Join(", ", history.HistoryData.Keys)}");
+Cell("3.1 设置训练流程 (compile)");
+model = new Sequential();
+model.Add(new Dense(32, activation: "relu"));
+model.Add(new Dense(32, activation: "relu"));
+model.Add(new Dense(10, activation: "softmax"));
+model.Compile(optimizer: new Adam(0.001), loss: "categorical_crossentropy", metrics: ["categorical_accuracy"]);
 
-Section("4. Fit on a Dataset");
-var dataset = Dataset.FromTensorSlices(data, labels).Batch(32).Repeat();
-var valDataset = Dataset.FromTensorSlices(valData, valLabels).Batch(32).Repeat();
-quick.Fit(dataset, epochs: 3, stepsPerEpoch: 30, validationData: valDataset, validationSteps: 3, verbose: 2);
+Cell("3.2 输入 NumPy 数据 (fit on arrays)");
+var trainX = Random(1000, 72);
+var trainY = Random(1000, 10);
+var valX = Random(200, 72);
+var valY = Random(200, 10);
+model.Fit(trainX, trainY, epochs: 10, batchSize: 100, validationData: (valX, valY));
 
-Section("5. Evaluate and predict");
-Print("evaluate(arrays)", quick.Evaluate(data, labels, batchSize: 32));
-Print("evaluate(dataset)", quick.Evaluate(Dataset.FromTensorSlices(data, labels).Batch(32)));
-var predictions = quick.Predict(data, batchSize: 32);
-Console.WriteLine($"  predict(arrays): shape ({string.Join(", ", predictions.Shape)})");
-Console.WriteLine($"  predict(dataset): shape ({string.Join(", ", quick.Predict(Dataset.FromTensorSlices(data).Batch(32)).Shape)})");
+Cell("3.3 tf.data 输入数据 (fit on a Dataset)");
+var dataset = Dataset.FromTensorSlices(trainX, trainY);
+dataset = dataset.Batch(32);
+dataset = dataset.Repeat();
+var valDataset = Dataset.FromTensorSlices(valX, valY);
+valDataset = valDataset.Batch(32);
+valDataset = valDataset.Repeat();
+model.Fit(dataset, epochs: 10, stepsPerEpoch: 30, validationData: valDataset, validationSteps: 3);
 
-Section("6. The functional API");
-var inputs = Keras.Input(shape: [72]);
-var x = new Dense(64, activation: "relu").Apply(inputs);
-x = new Dense(64, activation: "relu").Apply(x);
-var outputs = new Dense(10, activation: "softmax").Apply(x);
-var functional = new Model(inputs, outputs);
-functional.Compile(optimizer: new RMSprop(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
-var fh = functional.Fit(data, labels, batchSize: 32, epochs: 5, verbose: 0);
-Console.WriteLine($"  loss {fh["loss"][0]:0.0000} -> {fh["loss"][^1]:0.0000}");
+Cell("3.4 评估与预测 (evaluate and predict)");
+var testX = Random(1000, 72);
+var testY = Random(1000, 10);
+PrintList(model.Evaluate(testX, testY, batchSize: 32));
+var testData = Dataset.FromTensorSlices(testX, testY);
+testData = testData.Batch(32).Repeat();
+PrintList(model.Evaluate(testData, steps: 30));
+var result = model.Predict(testX, batchSize: 32);
+Console.WriteLine(result);                                             // print(result)
 
-Section("7. Model subclassing");
-var subclassed = new MyModel(numClasses: 10);
-subclassed.Compile(optimizer: new RMSprop(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
-var sh = subclassed.Fit(data, labels, batchSize: 32, epochs: 5, verbose: 0);
-Console.WriteLine($"  loss {sh["loss"][0]:0.0000} -> {sh["loss"][^1]:0.0000}");
-var subclassedPath = Path.Combine(work, "subclassed.keras");
-subclassed.Save(subclassedPath);                             // the registered class name and its config, then the weights
-using (var reloaded = Model.LoadModel(subclassedPath))
-{
-    bool same = subclassed.Predict(valData).Data.AsSpan().SequenceEqual(reloaded.Predict(valData).Data);
-    Console.WriteLine($"  saved and reloaded as a {reloaded.GetType().Name}; predictions equal: {same}");
-    if (!same) throw new InvalidOperationException("The reloaded subclassed model predicts differently.");
-}
+Cell("4.1 函数式 API (the functional API)");
+var inputX = Keras.Input(shape: [72]);
+var hidden1 = new Dense(32, activation: "relu").Apply(inputX);
+var hidden2 = new Dense(16, activation: "relu").Apply(hidden1);
+var pred = new Dense(10, activation: "softmax").Apply(hidden2);
+var functional = new Model(inputs: inputX, outputs: pred);
+functional.Compile(optimizer: new Adam(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
+functional.Fit(trainX, trainY, batchSize: 32, epochs: 5);
 
-Section("8. Custom layers");
-var custom = new Sequential(new InputLayer([72]), new MyLayer(10), new Activation("softmax"));
+Cell("4.2 模型子类化 (subclassing Model)");
+var myModel = new MyModel(numClasses: 10);
+myModel.Compile(optimizer: new RMSprop(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
+myModel.Fit(trainX, trainY, batchSize: 16, epochs: 5);
+Console.WriteLine($"{myModel.Name}: compute_output_shape((None, 72)) = {myModel.ComputeOutputShape(new Shape(null, 72))}");
+
+Cell("4.3 自定义层 (a custom layer)");
+var custom = new Sequential(new MyLayer(10), new Activation("softmax"));
 custom.Compile(optimizer: new RMSprop(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
-var ch = custom.Fit(data, labels, batchSize: 32, epochs: 5, verbose: 0);
-Console.WriteLine($"  loss {ch["loss"][0]:0.0000} -> {ch["loss"][^1]:0.0000}; config {LayerConfigText(custom.Layers[0])}");
-var rebuilt = LayerRegistry.Deserialize(LayerRegistry.Serialize(custom.Layers[0]));
-Console.WriteLine($"  FromConfig rebuilt a {rebuilt.GetType().Name} with output_dim {((MyLayer)rebuilt).OutputDim}");
+custom.Fit(trainX, trainY, batchSize: 16, epochs: 5);
 
-Section("9. Callbacks: EarlyStopping and TensorBoard");
-var logDir = Path.Combine(work, "logs");
-var cb = quick.Fit(data, labels, batchSize: 32, epochs: 5, validationData: (valData, valLabels), verbose: 0,
-    callbacks: [new EarlyStopping(patience: 2, monitor: "val_loss"), new TensorBoard(logDir)]);
-Console.WriteLine($"  ran {cb.Epoch.Count} epoch(s); TensorBoard files: {string.Join(", ", Directory.GetFiles(logDir, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(logDir, f)))}");
+Cell("4.4 回调 (callbacks)");
+Callback[] callbacks = [new EarlyStopping(patience: 2, monitor: "val_loss"), new TensorBoard(logDir: "./logs")];
+custom.Fit(trainX, trainY, batchSize: 16, epochs: 5, callbacks: callbacks, validationData: (valX, valY));
+foreach (var c in callbacks) (c as IDisposable)?.Dispose();
+Console.WriteLine($"TensorBoard wrote: {string.Join(", ", Directory.GetFiles("logs", "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(work, f)).Order())}");
 
-PersistenceSections.Run(quick, data, work);
-
-Section("13. Export to ONNX and serve with ONNX Runtime (in place of the Estimator section)");
-var onnxPath = Path.Combine(work, "quick.onnx");
-var report = quick.ExportOnnx(onnxPath, new OnnxExportOptions { Verify = true });
-Console.WriteLine($"  {report}");
-using (var served = OnnxModel.Load(onnxPath))
-{
-    float[,] probabilities = served.Predict(valData);
-    var expected = quick.Predict(valData);
-    double maxDiff = 0;
-    for (int i = 0; i < 100; i++) for (int j = 0; j < 10; j++) maxDiff = Math.Max(maxDiff, Math.Abs(probabilities[i, j] - expected[i, j]));
-    Console.WriteLine($"  ONNX Runtime ({served.ActiveProvider}) predictions match the trained model: max |diff| {maxDiff:E1}");
-    if (maxDiff > 1e-4) throw new InvalidOperationException("ONNX Runtime and the trained model disagree.");
-}
+SavingCells.Run(trainX, trainY, testX);
+Directory.SetCurrentDirectory(Path.GetTempPath());
 Directory.Delete(work, recursive: true);
 Console.WriteLine();
 Console.WriteLine("Quickstart completed.");
 
-static void Section(string title)
+static void Cell(string title)
 {
     Console.WriteLine();
     Console.WriteLine($"== {title}");
 }
 
-static void Print(string what, Dictionary<string, double> logs) =>
-    Console.WriteLine($"  {what}: {string.Join(", ", logs.Select(kv => $"{kv.Key} {kv.Value:0.0000}"))}");
+// A layer's config as Keras's layer.get_config() shows it.
+static void Show(Layer layer) => Console.WriteLine(OnnxKeras.Saving.ConfigJson.Write(layer.GetConfig()));
 
-static string LayerConfigText(Layer layer) => OnnxKeras.Saving.ConfigJson.Write(layer.GetConfig());
+// Keras's evaluate returns [loss, metric...]; the notebook shows that list.
+static void PrintList(Dictionary<string, double> logs) =>
+    Console.WriteLine($"[{string.Join(", ", logs.Values.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}]");

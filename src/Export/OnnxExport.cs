@@ -279,20 +279,20 @@ public static class OnnxExport
         var outputs = model.ApplyMany(inputs, training: false);
         if (recorder.Unsupported.Count > 0)
             throw new OnnxExportException($"Model '{model.Name}' cannot be exported: {recorder.Unsupported.Count} layer(s) have no ONNX form:\n  " + string.Join("\n  ", recorder.Unsupported.Distinct()));
-        var outputNames = outputs.Select(o => o.Tracer == recorder ? (string)o.Symbol! : recorder.NameOf(o)).ToArray();
+        var outputNames = outputs.Select(o => o.Tracer == recorder ? o.Symbol! : recorder.NameOf(o)).ToArray();
         foreach (var (_, value) in recorder.Constants) value.DetachFromDisposeScope();
         return new TraceRun(recorder, outputNames, sizes);
     }
 
     private static Dictionary<string, long?[]> MergeShapes(TraceRun a, TraceRun b, string modelName)
     {
-        if (a.Recorder.Ops.Count != b.Recorder.Ops.Count || a.Recorder.Ops.Zip(b.Recorder.Ops).Any(p => p.First.Op != p.Second.Op || p.First.Output != p.Second.Output))
+        if (a.Recorder.Ops.Count != b.Recorder.Ops.Count || a.Recorder.Ops.Zip(b.Recorder.Ops).Any(p => p.First.Op.Name != p.Second.Op.Name || p.First.Output != p.Second.Output))
             throw new OnnxExportException($"Model '{modelName}' computes different ops for different batch sizes (data-dependent control flow), so it has no single ONNX graph.");
         var result = new Dictionary<string, long?[]>(StringComparer.Ordinal);
         foreach (var (x, y) in a.Recorder.Ops.Zip(b.Recorder.Ops))
         {
-            if (x.Op == nameof(Ops.Reshape) && !((long[])x.Attributes["shape"]!).SequenceEqual((long[])y.Attributes["shape"]!))
-                throw new OnnxExportException($"In {x.Scope}: a Reshape target shape depends on the batch size ({string.Join(", ", (long[])x.Attributes["shape"]!)}); use -1 for the batch dimension.");
+            if (x.Op is ReshapeOp rx && y.Op is ReshapeOp ry && !rx.Shape.SequenceEqual(ry.Shape))
+                throw new OnnxExportException($"In {x.Scope}: a Reshape target shape depends on the batch size ({string.Join(", ", rx.Shape)}); use -1 for the batch dimension.");
             result[x.Output] = x.Shape.Length != y.Shape.Length ? x.Shape.Select(_ => (long?)null).ToArray()
                 : x.Shape.Zip(y.Shape).Select(p => p.First == p.Second ? (long?)p.First : null).ToArray();
         }

@@ -144,7 +144,7 @@ public sealed class ModelBinding : IDisposable
     /// <summary>The bound buffer of an input, to write into before <see cref="Run"/>. Row-major, of the bound shape.</summary>
     /// <typeparam name="T">float, long or int, matching the input's element type.</typeparam>
     /// <example><code>
-    /// Span&lt;float&gt; input = binding.GetInputBuffer&lt;float&gt;("input");
+    /// Span&lt;float&gt; input = binding.GetInputBuffer&lt;float&gt;("pixels");
     /// sample.CopyTo(input);
     /// </code></example>
     public Span<T> GetInputBuffer<T>(string name) where T : unmanaged
@@ -159,7 +159,7 @@ public sealed class ModelBinding : IDisposable
 
     /// <summary>Copies <paramref name="values"/> into an input's bound buffer.</summary>
     /// <exception cref="ArgumentException">The length differs from the bound shape's element count.</exception>
-    /// <example><code>binding.SetInput&lt;float&gt;("input", sample);</code></example>
+    /// <example><code>binding.SetInput&lt;float&gt;("pixels", sample);</code></example>
     public void SetInput<T>(string name, ReadOnlySpan<T> values) where T : unmanaged
     {
         var buffer = GetInputBuffer<T>(name);
@@ -177,9 +177,9 @@ public sealed class ModelBinding : IDisposable
     /// <exception cref="InvalidOperationException">Another thread is running this binding.</exception>
     /// <exception cref="OnnxRuntimeException">The model failed while running.</exception>
     /// <example><code>
-    /// binding.SetInput&lt;float&gt;("input", sample);
+    /// binding.SetInput&lt;float&gt;("pixels", sample);
     /// binding.Run();
-    /// float best = binding.GetOutput("output").ToArray().Max();
+    /// float best = binding.GetOutput("probabilities").ToArray().Max();
     /// </code></example>
     public void Run()
     {
@@ -225,7 +225,7 @@ public sealed class ModelBinding : IDisposable
     /// the next run, invalid after <see cref="Dispose"/>.</summary>
     /// <example><code>
     /// binding.Run();
-    /// ReadOnlySpan&lt;float&gt; scores = binding.GetOutput("output");   // valid until the next Run
+    /// ReadOnlySpan&lt;float&gt; scores = binding.GetOutput("probabilities");   // valid until the next Run
     /// </code></example>
     public ReadOnlySpan<float> GetOutput(string name) => Output(name).Buffer;
 
@@ -233,7 +233,7 @@ public sealed class ModelBinding : IDisposable
     public IReadOnlyList<long> GetOutputShape(string name) => Output(name).Shape;
 
     /// <summary>A copy of an output of the last <see cref="Run"/>, owned by the caller.</summary>
-    /// <example><code>DenseTensorResult kept = binding.GetOutputCopy("output");   // outlives the binding</code></example>
+    /// <example><code>DenseTensorResult kept = binding.GetOutputCopy("probabilities");   // outlives the binding</code></example>
     public DenseTensorResult GetOutputCopy(string name)
     {
         var output = Output(name);

@@ -14,9 +14,9 @@ Keras.SetRandomSeed(7);
 
 var data = Mnist.Load();                                     // embedded in the OnnxKeras.Training package
 var model = new Sequential(
-    new InputLayer([784]),
+    new InputLayer([784]) { Name = "pixels" },               // the model's input name becomes the ONNX input's
     new Dense(32, activation: "relu"),
-    new Dense(10, activation: "softmax"));
+    new Dense(10, activation: "softmax") { Name = "probabilities" });
 model.Compile(optimizer: "adam", loss: "sparse_categorical_crossentropy", metrics: ["accuracy"]);
 model.Fit(data.TrainImages, data.TrainLabels, epochs: 2, batchSize: 64, verbose: 0);
 double accuracy = model.Evaluate(data.TestImages, data.TestLabels)["accuracy"];
@@ -29,6 +29,9 @@ var report = model.ExportOnnx(onnxPath, new OnnxExportOptions { Verify = true })
 Console.WriteLine($"consumer: exported {onnxPath} ({report.FileSize} bytes), verified against ONNX Runtime: max |diff| {report.MaxAbsDifference:G3}");
 
 using var served = OnnxModel.Load(onnxPath);                 // OnnxKeras.Inference on Microsoft.ML.OnnxRuntime (CPU)
+if (served.Inputs[0].Name != "pixels" || served.Outputs[0].Name != "probabilities")
+    throw new Exception($"the ONNX graph is named {served.Inputs[0].Name} -> {served.Outputs[0].Name}, not the model's pixels -> probabilities");
+Console.WriteLine($"consumer: ONNX input '{served.Inputs[0].Name}', output '{served.Outputs[0].Name}' (the model's own names)");
 float[,] onnxProbabilities = served.Predict(data.TestImages);
 float[,] kerasProbabilities = model.Predict(data.TestImages).ToArray2D();
 double worst = 0;

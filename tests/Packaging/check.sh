@@ -102,7 +102,7 @@ else bad "noruntime project"; fi
 # ---------------------------------------------------------------- 4. the dotnet tool
 if (cd "$work" && run tool-install dotnet tool install onnxkeras --version "$version" --add-source "$feed" --tool-path "$work/tools"); then
   ok "dotnet tool install onnxkeras"
-  if run tool-inspect "$work/tools/onnxkeras" inspect "$work/tiny.onnx" && grep -q '^  input: float32 \[batch, 784\]' "$work/tool-inspect.log" && grep -q '^  Gemm 2' "$work/tool-inspect.log"; then
+  if run tool-inspect "$work/tools/onnxkeras" inspect "$work/tiny.onnx" && grep -q '^  pixels: float32 \[batch, 784\]' "$work/tool-inspect.log" && grep -q '^  Gemm 2' "$work/tool-inspect.log"; then
     ok "onnxkeras inspect"; else bad "onnxkeras inspect"; fi
   if run tool-predict "$work/tools/onnxkeras" predict "$work/tiny.onnx" --input "$work/samples.csv" --format json --output "$work/predicted.json"; then
     got="$(jq -r '[.. | arrays | select(length == 10 and (.[0] | type) == "number")] | map(index(max)) | join(" ")' "$work/predicted.json" 2>/dev/null)"
@@ -119,7 +119,7 @@ if run server-publish dotnet publish "$root/src/Cli" -c Release -r linux-x64 --s
   env -i HOME="$work" "$work/server/onnxkeras" serve "$work/tiny.onnx" --port "$port" --name tiny >"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null && break; sleep 0.5; done
-  body="$(jq -c '{id: "ci", inputs: [{name: "input", shape: [1, 784], datatype: "FP32", data: .}]}' <(head -n 1 "$work/samples.csv" | tr ',' '\n' | jq -s . 2>/dev/null) 2>/dev/null)"
+  body="$(jq -c '{id: "ci", inputs: [{name: "pixels", shape: [1, 784], datatype: "FP32", data: .}]}' <(head -n 1 "$work/samples.csv" | tr ',' '\n' | jq -s . 2>/dev/null) 2>/dev/null)"
   reply="$(curl -s -m 10 -H 'Content-Type: application/json' -d "$body" "http://127.0.0.1:$port/v2/models/tiny/infer")"
   got="$(jq -r '.outputs[0].data | index(max)' <<<"$reply" 2>/dev/null)"
   want="$(cut -d' ' -f1 "$work/expected_classes.txt" 2>/dev/null)"

@@ -4,9 +4,13 @@ using static OnnxKeras.Export.Lowering.EmitContext;
 
 namespace OnnxKeras.Export.Lowering;
 
-/// <summary>Helpers shared by the emitter families in their own files.</summary>
+/// <summary>Helpers shared by the emitter families.</summary>
 internal static class EmitterHelpers
 {
+    /// <summary>An emitter that writes one ONNX node of <paramref name="onnx"/> on the op's inputs, with the output's element type.</summary>
+    public static Emitter<TOp> Simple<TOp>(string onnx) where TOp : OpInfo =>
+        (ctx, op, _, shape) => ctx.Node(onnx, op.Inputs, op.Output, shape, ElemType(op.DType));
+
     /// <summary>The shape of a value (recorded op output, graph input or constant); null dims are dynamic; null when unknown.</summary>
     public static long?[]? ShapeOf(EmitContext ctx, string name)
     {
@@ -15,28 +19,35 @@ internal static class EmitterHelpers
         return ctx.ValueInfo.TryGetValue(name, out var v) ? v.Shape : null;
     }
 
-    public static long[] Longs(RecordedOp op, string key) => op.Attributes[key] switch
-    {
-        long[] l => l,
-        int[] i => i.Select(v => (long)v).ToArray(),
-        var v => throw new OnnxExportException($"Op '{op.Op}' (in {op.Scope}): attribute '{key}' is {v?.GetType().Name ?? "null"}, not a list of integers."),
-    };
-
-    public static bool Bool(RecordedOp op, string key) => (bool)op.Attributes[key]!;
+    /// <summary>The shape of input <paramref name="index"/> of <paramref name="op"/>.</summary>
+    /// <exception cref="OnnxExportException">The shape is unknown.</exception>
+    public static long?[] InputShape(EmitContext ctx, RecordedOp op, int index = 0) =>
+        ShapeOf(ctx, op.Inputs[index]) ?? throw new OnnxExportException($"In {op.Scope}: the shape of '{op.Inputs[index]}' is unknown.");
 
     /// <summary>
-    /// A reduction over <paramref name="axes"/> with axes as an input from opset <paramref name="axesInputFrom"/> and as an
-    /// attribute before; writes to <paramref name="output"/> or to a fresh value (returned).
+    /// The opset from which ONNX's <paramref name="reduceOp"/> takes its axes as an input rather than an attribute: 13 for
+    /// ReduceSum, 18 for the other Reduce ops (ReduceMean, ReduceMax, ReduceMin, ...).
     /// </summary>
-    public static string Reduce(EmitContext ctx, string onnx, int axesInputFrom, string input, long[] axes, bool keepDims, string scope, string? output = null, long?[]? shape = null)
+    public static int AxesInputFrom(string reduceOp) => reduceOp == "ReduceSum" ? 13 : 18;
+
+    /// <summary>
+    /// The reduction <paramref name="onnx"/> (ReduceSum, ReduceMean, ReduceMax, ...) over <paramref name="axes"/> (all axes
+    /// when null), with the axes as an input or an attribute as the opset wants (<see cref="AxesInputFrom"/>). Writes to
+    /// <paramref name="output"/>, or to a fresh value in <paramref name="scope"/>; returns the output's name.
+    /// </summary>
+    public static string Reduce(EmitContext ctx, string onnx, string input, long[]? axes, bool keepDims, string scope,
+        string? output = null, long?[]? shape = null, int elemType = 1)
     {
         output ??= ctx.Fresh($"{scope}_{onnx.ToLowerInvariant()}");
-        if (ctx.Opset >= axesInputFrom) ctx.Node(onnx, [input, ctx.Int64s(axes, scope)], output, shape, 1, Int("keepdims", keepDims ? 1 : 0));
-        else ctx.Node(onnx, [input], output, shape, 1, Ints("axes", axes), Int("keepdims", keepDims ? 1 : 0));
+        var keep = Int("keepdims", keepDims ? 1 : 0);
+        if (axes is null) ctx.Node(onnx, [input], output, shape, elemType, keep);
+        else if (ctx.Opset >= AxesInputFrom(onnx)) ctx.Node(onnx, [input, ctx.Int64s(axes, scope)], output, shape, elemType, keep);
+        else ctx.Node(onnx, [input], output, shape, elemType, Ints("axes", axes), keep);
         return output;
     }
 
-    /// <summary>An ONNX attribute from a .NET value (integers, floats, strings and lists of them).</summary>
+    /// <summary>An ONNX attribute from a .NET value: long or int, double or float, string, and arrays of them.</summary>
+    /// <exception cref="OnnxExportException">Another type.</exception>
     public static AttributeProto Attribute(string name, object? value)
     {
         switch (value)

@@ -21,11 +21,12 @@ public sealed class LoweringArgs
 
     /// <summary>
     /// Writes the ONNX op <paramref name="opType"/> (default domain) on <paramref name="inputs"/> (traced values or constants
-    /// such as weights) with <paramref name="attributes"/> (long, double, string, long[]); <paramref name="example"/> is the
-    /// op's result on the inputs' example data, computed eagerly by the caller (it gives the output's shape and type).
+    /// such as weights) with <paramref name="attributes"/> (long or int, double or float, string, and arrays of them);
+    /// <paramref name="example"/> is the op's result on the inputs' example data, computed eagerly by the caller (it gives
+    /// the output's shape and type).
     /// </summary>
     public KTensor OnnxNode(string opType, IReadOnlyList<KTensor> inputs, Tensor example, params (string Name, object Value)[] attributes) =>
-        recorder.Record("onnx:" + opType, inputs, example, attributes.ToDictionary(a => a.Name, a => (object?)a.Value));
+        recorder.Record(new OnnxNodeOp(opType, attributes), inputs, example);
 
     /// <summary>
     /// Writes the ONNX op <paramref name="opType"/> with several outputs (e.g. LSTM's Y, Y_h, Y_c): <paramref name="examples"/>
@@ -35,19 +36,16 @@ public sealed class LoweringArgs
     /// </summary>
     public IReadOnlyList<KTensor?> OnnxNodeOutputs(string opType, IReadOnlyList<KTensor> inputs, IReadOnlyList<Tensor?> examples, params (string Name, object Value)[] attributes)
     {
-        var nodeAttributes = attributes.ToDictionary(a => a.Name, a => (object?)a.Value);
-        nodeAttributes[OnnxNodeEmitters.OpTypeKey] = opType;
         // The node's own value is a placeholder; its outputs are the output ops' values (named once recorded).
-        var node = recorder.Record(OnnxNodeEmitters.NodeOp, inputs, empty(0), nodeAttributes);
+        var nodeOp = new OnnxMultiOutputNodeOp(opType, attributes, new string[examples.Count]);
+        var node = recorder.Record(nodeOp, inputs, empty(0));
         var outputs = new KTensor?[examples.Count];
         for (int k = 0; k < examples.Count; k++)
         {
             if (examples[k] is not { } example) continue;
-            var outputAttributes = new Dictionary<string, object?> { ["index"] = (long)k };
-            outputs[k] = recorder.Record(OnnxNodeEmitters.OutputOp, [node], example, outputAttributes);
-            outputAttributes[OnnxNodeEmitters.RecordedNameKey] = (string)outputs[k]!.Symbol!;
+            outputs[k] = recorder.Record(new OnnxNodeOutputOp(nodeOp, k), [node], example);
         }
-        nodeAttributes[OnnxNodeEmitters.OutputsKey] = outputs.Select(o => o is null ? "" : (string)o.Symbol!).ToArray();
+        for (int k = 0; k < outputs.Length; k++) nodeOp.Outputs[k] = outputs[k]?.Symbol ?? "";
         return outputs;
     }
 }

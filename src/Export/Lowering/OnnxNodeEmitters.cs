@@ -1,53 +1,61 @@
 using OnnxKeras.Export.Onnx;
-using OnnxKeras.Export.Tracing;
+using static OnnxKeras.Export.Lowering.EmitContext;
 using static OnnxKeras.Export.Lowering.EmitterHelpers;
-using static OnnxKeras.Export.Lowering.OpEmitters;
 
 namespace OnnxKeras.Export.Lowering;
 
+/// <summary>A raw ONNX node with one output (<see cref="LoweringArgs.OnnxNode"/>); its values are named <c>onnx:OpType</c>.</summary>
+internal sealed record OnnxNodeOp(string OpType, IReadOnlyList<(string Name, object Value)> Attributes) : OpInfo
+{
+    /// <inheritdoc />
+    public override string Name => "onnx:" + OpType;
+}
+
 /// <summary>
-/// Raw ONNX nodes with several outputs (<see cref="LoweringArgs.OnnxNodeOutputs"/>): the node is recorded as one op
-/// (<see cref="NodeOp"/>, whose own value is a placeholder that nothing reads) followed by one <see cref="OutputOp"/> per
-/// wanted output. The node writes its outputs under the output ops' value names, so the output ops write nothing; an
-/// output op whose value was renamed (a model output) writes an Identity from the node's output to the new name.
+/// A raw ONNX node with several outputs (<see cref="LoweringArgs.OnnxNodeOutputs"/>). <paramref name="Outputs"/> holds the
+/// value names of the outputs ("" for an output not wanted), filled in once the <see cref="OnnxNodeOutputOp"/>s are recorded.
+/// </summary>
+internal sealed record OnnxMultiOutputNodeOp(string OpType, IReadOnlyList<(string Name, object Value)> Attributes, string[] Outputs) : OpInfo
+{
+    /// <inheritdoc />
+    public override string Name => "OnnxNode";
+}
+
+/// <summary>Output <paramref name="Index"/> of <paramref name="Node"/>.</summary>
+internal sealed record OnnxNodeOutputOp(OnnxMultiOutputNodeOp Node, int Index) : OpInfo
+{
+    /// <inheritdoc />
+    public override string Name => "OnnxNodeOutput";
+}
+
+/// <summary>
+/// Raw ONNX nodes. A node with several outputs is recorded as one op (<see cref="OnnxMultiOutputNodeOp"/>, whose own value
+/// is a placeholder that nothing reads) followed by one <see cref="OnnxNodeOutputOp"/> per wanted output. The node writes its
+/// outputs under the output ops' value names, so the output ops write nothing; an output op whose value was renamed (a
+/// model output) writes an Identity from the node's output to the new name.
 /// </summary>
 internal sealed class OnnxNodeEmitters : IEmitterFamily
 {
-    /// <summary>The recorded op of a multi-output ONNX node.</summary>
-    public const string NodeOp = "OnnxNode";
-
-    /// <summary>The recorded op of one output of a multi-output ONNX node.</summary>
-    public const string OutputOp = "OnnxNodeOutput";
-
-    /// <summary>Node attribute: the ONNX op type.</summary>
-    public const string OpTypeKey = "_op_type";
-
-    /// <summary>Node attribute: the value names of the outputs ("" for an output not wanted).</summary>
-    public const string OutputsKey = "_outputs";
-
-    /// <summary>Output attribute: the value name the output was recorded under.</summary>
-    public const string RecordedNameKey = "_recorded_name";
-
-    public void Register(Dictionary<string, Emitter> table)
+    public void Register(EmitterTable table)
     {
-        table[NodeOp] = (ctx, op, shape) =>
+        table.Add<OnnxNodeOp>((ctx, op, a, shape) =>
+            ctx.Node(a.OpType, op.Inputs, op.Output, shape, ElemType(op.DType), a.Attributes.Select(p => Attribute(p.Name, p.Value)).ToArray()));
+        table.Add<OnnxMultiOutputNodeOp>((ctx, op, a, shape) =>
         {
-            var outputs = (string[])op.Attributes[OutputsKey]!;
-            var opType = (string)op.Attributes[OpTypeKey]!;
-            var node = new NodeProto { OpType = opType, Name = ctx.Fresh(op.Output + "/" + opType) };
+            var node = new NodeProto { OpType = a.OpType, Name = ctx.Fresh(op.Output + "/" + a.OpType) };
             node.Input.AddRange(op.Inputs);
-            int last = Array.FindLastIndex(outputs, o => o.Length > 0);
-            node.Output.AddRange(outputs.Take(last + 1));
-            foreach (var o in outputs) if (o.Length > 0) ctx.Reserve(o);
-            node.Attribute.AddRange(op.Attributes.Where(a => !a.Key.StartsWith('_')).Select(a => Attribute(a.Key, a.Value)));
+            int last = Array.FindLastIndex(a.Outputs, o => o.Length > 0);
+            node.Output.AddRange(a.Outputs.Take(last + 1));
+            foreach (var o in a.Outputs) if (o.Length > 0) ctx.Reserve(o);
+            node.Attribute.AddRange(a.Attributes.Select(p => Attribute(p.Name, p.Value)));
             ctx.Graph.Node.Add(node);
-        };
-        table[OutputOp] = (ctx, op, shape) =>
+        });
+        table.Add<OnnxNodeOutputOp>((ctx, op, a, shape) =>
         {
-            var recorded = (string)op.Attributes[RecordedNameKey]!;
-            int elem = EmitContext.ElemType(op.DType);
+            var recorded = a.Node.Outputs[a.Index];
+            int elem = ElemType(op.DType);
             if (op.Output == recorded) ctx.ValueInfo[op.Output] = (shape, elem);
             else ctx.Node("Identity", [recorded], op.Output, shape, elem);
-        };
+        });
     }
 }

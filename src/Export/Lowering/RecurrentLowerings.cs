@@ -156,7 +156,7 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
         {
             // Y [seq, 1, batch, units] -> [batch, seq, units], in processing order for go_backwards.
             output = Ops.Transpose(Squeeze(args, outputs[0]!, 1), 1, 0, 2);
-            if (layer.GoBackwards) output = Ops.ReverseAlong(output, 1);
+            if (layer.GoBackwards) output = Ops.Flip(output, 1);
         }
         else output = Squeeze(args, outputs[1]!, 0);
         if (!layer.ReturnState) return [output];
@@ -179,7 +179,7 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
         {
             var forward = Lower(fw, args);
             var backward = Lower(bw, args);
-            var b = layer.ReturnSequences ? Ops.ReverseAlong(backward[0], 1) : backward[0];
+            var b = layer.ReturnSequences ? Ops.Flip(backward[0], 1) : backward[0];
             return [.. Merge(layer.MergeMode, forward[0], b), .. forward.Skip(1), .. backward.Skip(1)];
         }
 
@@ -205,8 +205,8 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
         {
             foreach (var slot in new[] { fwSlot, bwSlot })
             {
-                states.Add(Ops.SelectAlong(outputs[1]!, 0, slot));
-                if (fw is LSTM) states.Add(Ops.SelectAlong(outputs[2]!, 0, slot));
+                states.Add(Ops.Take(outputs[1]!, slot, axis: 0));
+                if (fw is LSTM) states.Add(Ops.Take(outputs[2]!, slot, axis: 0));
             }
         }
         bool plainConcat = layer.MergeMode == "concat" && fwSlot == 0;
@@ -223,14 +223,14 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
             }
             KTensor Sequence(int slot)
             {
-                var s = Ops.Transpose(Ops.SelectAlong(sequences, 1, slot), 1, 0, 2);
+                var s = Ops.Transpose(Ops.Take(sequences, slot, axis: 1), 1, 0, 2);
                 // A forward layer with go_backwards returns its sequence reversed, and the merge reverses the backward one.
-                return fw.GoBackwards ? Ops.ReverseAlong(s, 1) : s;
+                return fw.GoBackwards ? Ops.Flip(s, 1) : s;
             }
             return [.. Merge(layer.MergeMode, Sequence(fwSlot), Sequence(bwSlot)), .. states];
         }
         if (plainConcat) return [Ops.Reshape(Ops.Transpose(outputs[1]!, 1, 0, 2), -1, 2 * units), .. states];
-        return [.. Merge(layer.MergeMode, Ops.SelectAlong(outputs[1]!, 0, fwSlot), Ops.SelectAlong(outputs[1]!, 0, bwSlot)), .. states];
+        return [.. Merge(layer.MergeMode, Ops.Take(outputs[1]!, fwSlot, axis: 0), Ops.Take(outputs[1]!, bwSlot, axis: 0)), .. states];
     }
 
     /// <summary>Bidirectional's merge of the forward and (time-aligned) backward outputs.</summary>

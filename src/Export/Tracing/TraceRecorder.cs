@@ -4,8 +4,11 @@ using static TorchSharp.torch;
 
 namespace OnnxKeras.Export.Tracing;
 
-/// <summary>One op recorded while tracing: its Ops name, input value names, output value name, attributes and example output.</summary>
-internal sealed record RecordedOp(string Op, string[] Inputs, string Output, IReadOnlyDictionary<string, object?> Attributes, long[] Shape, ScalarType DType, string Scope);
+/// <summary>One op recorded while tracing: its typed record, input value names, output value name and example output's shape and type.</summary>
+internal sealed record RecordedOp(OpInfo Op, string[] Inputs, string Output, long[] Shape, ScalarType DType, string Scope);
+
+/// <summary>The stand-in output of a layer that could not be traced; the export fails before any emitter sees it.</summary>
+internal sealed record UnsupportedOp : OpInfo;
 
 /// <summary>
 /// The tracer of one export run: records the ops layers compute on traced tensors, names values by layer scope, turns
@@ -42,13 +45,13 @@ internal sealed class TraceRecorder : IOpTracer
         return KTensor.Traced(example, this, name);
     }
 
-    public KTensor Record(string op, IReadOnlyList<KTensor> inputs, Tensor example, IReadOnlyDictionary<string, object?>? attributes = null)
+    public KTensor Record(OpInfo op, IReadOnlyList<KTensor> inputs, Tensor example)
     {
         var names = inputs.Select(NameOf).ToArray();
         string scope = scopes.Count > 0 ? scopes.Peek() : "";
-        string output = Fresh(scope.Length > 0 ? $"{scope}/{op}" : op);
+        string output = Fresh(scope.Length > 0 ? $"{scope}/{op.Name}" : op.Name);
         var result = example.detach();
-        Ops.Add(new RecordedOp(op, names, output, attributes ?? new Dictionary<string, object?>(), result.shape, result.dtype, scope));
+        Ops.Add(new RecordedOp(op, names, output, result.shape, result.dtype, scope));
         return KTensor.Traced(result, this, output);
     }
 
@@ -79,7 +82,7 @@ internal sealed class TraceRecorder : IOpTracer
             }
             if (outputs.All(o => o.Tracer == this)) return outputs;
             Unsupported.Add($"{layer.Name} ({layer.GetType().Name}): it computes outside Ops (raw TorchSharp), so it needs an explicit ONNX lowering (OnnxExport.RegisterLowering)");
-            return outputs.Select(o => o.Tracer == this ? o : Record("Unsupported", inputs, o.Value, null)).ToList();
+            return outputs.Select(o => o.Tracer == this ? o : Record(new UnsupportedOp(), inputs, o.Value)).ToList();
         }
         finally
         {
@@ -99,13 +102,13 @@ internal sealed class TraceRecorder : IOpTracer
         {
             shapes = [Shape.Of(inputs[0].Value.shape)];
         }
-        return shapes.Select(s => Record("Unsupported", inputs, zeros(s.Select(d => d ?? 1).ToArray(), inputs[0].Value.dtype, inputs[0].Value.device), null)).ToList();
+        return shapes.Select(s => Record(new UnsupportedOp(), inputs, zeros(s.Select(d => d ?? 1).ToArray(), inputs[0].Value.dtype, inputs[0].Value.device))).ToList();
     }
 
     /// <summary>The value name of a traced tensor, or of a constant (registered on first use).</summary>
     public string NameOf(KTensor t)
     {
-        if (t.Tracer == this) return (string)t.Symbol!;
+        if (t.Tracer == this) return t.Symbol!;
         if (t.Tracer is not null) throw new OnnxExportException("A tensor from another export run was used; export one model at a time.");
         var value = t.Value;
         if (constantNames.TryGetValue(value, out var existing)) return existing;

@@ -67,9 +67,11 @@ public static class Activations
     public static readonly ActivationFunction HardSigmoid = new("hard_sigmoid", Ops.HardSigmoid);
     /// <summary>
     /// Keras 2's hard sigmoid <c>clip(0.2 x + 0.5, 0, 1)</c> (Keras 3 changed it to <c>x / 6 + 0.5</c>); used when loading
-    /// files written by Keras 2, whose LSTM/GRU layers default to it as recurrent activation.
+    /// files written by Keras 2, whose LSTM/GRU layers default to it as recurrent activation. Saved configs write it as
+    /// Keras's registered-function object <c>onnxkeras&gt;hard_sigmoid_keras2</c>, which Keras 3 loads once the function
+    /// is registered there and otherwise refuses (docs/formats.md); <see cref="Get"/> also accepts that name.
     /// </summary>
-    public static readonly ActivationFunction HardSigmoidKeras2 = new("hard_sigmoid_keras2", x => Ops.Clip(Ops.AddScalar(Ops.Scale(x, 0.2), 0.5), 0, 1));
+    public static readonly ActivationFunction HardSigmoidKeras2 = new("hard_sigmoid_keras2", x => Ops.Clip(Ops.Add(Ops.Multiply(x, 0.2), 0.5), 0, 1));
 
     /// <summary><c>exp(x)</c>.</summary>
     public static readonly ActivationFunction Exponential = new("exponential", Ops.Exp);
@@ -103,6 +105,7 @@ public static class Activations
     {
         if (string.IsNullOrEmpty(name)) return Linear;
         if (ByName.TryGetValue(name, out var a)) return a;
+        if (name == Saving.KerasTwo.RegisteredHardSigmoid) return HardSigmoidKeras2;
         throw new ArgumentException($"Unknown activation '{name}'. Valid names: {string.Join(", ", ByName.Keys.Order())}.", nameof(name));
     }
 }

@@ -8,11 +8,10 @@ namespace OnnxKeras;
 /// shape and type) and reports itself here; the tracer returns a traced tensor for the result. Ops whose inputs are all
 /// untraced (weights, constants) are not reported: their results are constants, which is constant folding for free.
 /// </summary>
-public interface IOpTracer
+internal interface IOpTracer
 {
-    /// <summary>Records op <paramref name="op"/> (an <see cref="Ops"/> method name) on <paramref name="inputs"/> with
-    /// <paramref name="attributes"/>; <paramref name="example"/> is its eager result on the example data.</summary>
-    KTensor Record(string op, IReadOnlyList<KTensor> inputs, Tensor example, IReadOnlyDictionary<string, object?>? attributes = null);
+    /// <summary>Records <paramref name="op"/> on <paramref name="inputs"/>; <paramref name="example"/> is its eager result on the example data.</summary>
+    KTensor Record(OpInfo op, IReadOnlyList<KTensor> inputs, Tensor example);
 
     /// <summary>
     /// Runs one layer call on traced inputs: the tracer may substitute an explicit lowering for the layer, scopes the

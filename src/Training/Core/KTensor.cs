@@ -26,7 +26,7 @@ public sealed class KTensor
         History = history;
     }
 
-    private KTensor(Tensor example, IOpTracer tracer, object symbol)
+    private KTensor(Tensor example, IOpTracer tracer, string symbol)
     {
         value = example;
         Tracer = tracer;
@@ -37,7 +37,7 @@ public sealed class KTensor
     /// A traced tensor for a symbolic interpreter of <see cref="Ops"/> (ONNX export): <paramref name="example"/> is data
     /// of the right shape that ops compute on, <paramref name="symbol"/> is the tracer's name for the value.
     /// </summary>
-    public static KTensor Traced(Tensor example, IOpTracer tracer, object symbol) => new(example, tracer, symbol);
+    internal static KTensor Traced(Tensor example, IOpTracer tracer, string symbol) => new(example, tracer, symbol);
 
     /// <summary>
     /// Keras's <c>_keras_mask</c>: for a sequence [batch, time, ...], a boolean [batch, time] tensor that is false at the
@@ -60,10 +60,10 @@ public sealed class KTensor
     }
 
     /// <summary>The tracer of a traced tensor, else null.</summary>
-    public IOpTracer? Tracer { get; }
+    internal IOpTracer? Tracer { get; }
 
-    /// <summary>The tracer's name for a traced tensor, else null.</summary>
-    public object? Symbol { get; }
+    /// <summary>The tracer's name for a traced tensor (its value name in the exported graph), else null.</summary>
+    internal string? Symbol { get; }
 
     /// <summary>A symbolic tensor of <paramref name="shape"/> (batch dimension included, usually null).</summary>
     internal static KTensor Symbolic(Shape shape, string? name, KerasHistory? history) => new(shape, name, history);
@@ -104,10 +104,10 @@ public sealed class KTensor
     public static KTensor operator /(KTensor a, KTensor b) => Ops.Divide(a, b);
 
     /// <summary>Scales by a constant.</summary>
-    public static KTensor operator *(KTensor a, double b) => Ops.Scale(a, b);
+    public static KTensor operator *(KTensor a, double b) => Ops.Multiply(a, b);
 
     /// <summary>Scales by a constant.</summary>
-    public static KTensor operator *(double b, KTensor a) => Ops.Scale(a, b);
+    public static KTensor operator *(double b, KTensor a) => Ops.Multiply(a, b);
 
     /// <summary>Negation.</summary>
     public static KTensor operator -(KTensor a) => Ops.Negative(a);

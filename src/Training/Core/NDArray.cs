@@ -64,6 +64,12 @@ public sealed class NDArray
         return result;
     }
 
-    /// <inheritdoc />
-    public override string ToString() => $"NDArray(shape=({string.Join(", ", Shape)}))";
+    /// <summary>
+    /// The values as NumPy's <c>print(array)</c> shows a float32 array with its default options: nested brackets, up to 8
+    /// digits after the point (shortest form that reads back), scientific notation when the values span more than
+    /// 1000x, reach 1e8 or go below 1e-4, lines wrapped at 75 characters, and arrays of more than 1000 values summarised
+    /// with <c>...</c> (3 items at each end of every axis). <see cref="Shape"/> gives the shape.
+    /// </summary>
+    /// <example><code>Console.WriteLine(model.Predict(x));   // [[0.09861 0.10214 ...] ...], as print(model.predict(x))</code></example>
+    public override string ToString() => NumpyFormat.ArrayToString(Data, Shape);
 }

@@ -144,7 +144,7 @@ public static class LayerRegistry
         {
             ["module"] = registered is null ? "keras.layers" : null,
             ["class_name"] = registered is null ? layer.GetType().Name : registered[(registered.IndexOf('>', StringComparison.Ordinal) + 1)..],
-            ["config"] = layer.GetConfig(),
+            ["config"] = Saving.KerasTwo.ForSaving(layer.GetConfig()),
             ["registered_name"] = registered,
         };
     }
@@ -244,6 +244,7 @@ internal static class ConfigValues
         try
         {
             if (type == typeof(ActivationFunction) && value is string a) return Activations.Get(a);
+            if (type == typeof(ActivationFunction) && value is IDictionary<string, object?> fa) return Saving.KerasTwo.ActivationFrom(fa);
             if (type == typeof(Initializer) && value is string i) return Initializers.Get(i);
             if (type == typeof(Regularizer) && value is string r) return Regularizers.Get(r);
             if (type == typeof(Constraint) && value is string cn) return Constraints.Get(cn);

@@ -98,15 +98,33 @@ public partial class Model : Layer
     /// <summary>Number of outputs.</summary>
     public int NumOutputs => graph?.Outputs.Count ?? 1;
 
-    /// <summary>Names of the inputs (the <see cref="Keras.Input"/> names), used to match named data.</summary>
-    public IReadOnlyList<string> InputNames => graph?.Inputs.Select(t => t.Name!).ToList() ?? ["input"];
+    /// <summary>
+    /// Names of the inputs, used to match named data and as the ONNX graph's input names: the InputLayers' names (the
+    /// <see cref="Keras.Input"/> names; a <see cref="Sequential"/>'s InputLayer, auto-named <c>input_layer</c>, ...
+    /// when not given). A subclassed model, which has no InputLayer, says <c>input</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A <see cref="Sequential"/> model whose input shape is not known yet (no InputLayer, no data seen).</exception>
+    public IReadOnlyList<string> InputNames
+    {
+        get
+        {
+            if (Graph is { } g) return g.Inputs.Select(t => t.Name!).ToList();
+            if (this is Sequential s) return s.InputLayer is { } input ? [input.Name]
+                : throw new InvalidOperationException($"Sequential model '{Name}' has no input yet, so its input name is unknown: give it an InputLayer (or the first layer an InputShape), or call it on data first.");
+            return ["input"];
+        }
+    }
 
-    /// <summary>Names of the outputs (the layers that produce them), used for per-output losses, metrics and named data.</summary>
+    /// <summary>
+    /// Names of the outputs (the layers that produce them; a layer with several outputs gets <c>_index</c>), used for
+    /// per-output losses, metrics, named data and as the ONNX graph's output names. A subclassed model says <c>output</c>.
+    /// </summary>
     public IReadOnlyList<string> OutputNames
     {
         get
         {
-            if (graph is null) return ["output"];
+            var graph = Graph;
+            if (graph is null) return this is Sequential { Layers.Count: > 0 } s ? [s.Layers[^1].Name] : ["output"];
             var names = graph.Outputs.Select(t => t.History!.Layer.Name).ToList();
             return names.Select((n, i) => names.Count(m => m == n) > 1 ? $"{n}_{graph.Outputs[i].History!.TensorIndex}" : n).ToList();
         }

@@ -17,6 +17,7 @@ public sealed class Sequential : Model
     private readonly List<Layer> layers = [];
     private Shape? declaredInput;
     private bool inputDeclared; // by an InputLayer or the first layer's InputShape, not learned from the first data
+    private InputLayer? inputLayer; // the given InputLayer, or one made when the input shape became known (Keras 3 prepends one)
 
     /// <summary>Creates a model from layers (an <see cref="InputLayer"/> first declares the input shape).</summary>
     public Sequential(params Layer[] layers)
@@ -44,14 +45,18 @@ public sealed class Sequential : Model
             if (layers.Count > 0 || declaredInput is not null) throw new ArgumentException("An InputLayer can only be the first layer of a Sequential model.");
             declaredInput = input.Shape;
             inputDeclared = true;
+            inputLayer = input;
+            chain = null;
             return;
         }
         if (layers.Contains(layer)) throw new ArgumentException($"Layer '{layer.Name}' is already in model '{Name}'.");
         if (layers.Any(l => l.Name == layer.Name)) throw new ArgumentException($"Model '{Name}' already has a layer named '{layer.Name}'; layer names must be unique.");
         if (layers.Count == 0 && declaredInput is null && layer.InputShape is not null)
         {
+            // Keras 3's Sequential.add: a first layer's input_shape becomes an InputLayer (auto-named "input_layer", ...).
             declaredInput = layer.InputShape;
             inputDeclared = true;
+            inputLayer = new InputLayer(layer.InputShape);
         }
         layers.Add(layer);
         InvalidateSublayers();
@@ -96,7 +101,15 @@ public sealed class Sequential : Model
             shape = l.ComputeOutputShape(shape);
         }
         declaredInput ??= inputShape.Slice(1, inputShape.Rank);
+        inputLayer ??= new InputLayer(declaredInput); // Keras 3's Sequential.build prepends InputLayer(batch_shape)
     }
+
+    /// <summary>
+    /// The model's InputLayer: the one given (its name kept), or, as Keras 3 does, one named <c>input_layer</c> (then
+    /// <c>input_layer_1</c>, ...) made when the input shape became known (a first layer's <see cref="Layer.InputShape"/> or
+    /// the first data); null until then. Its name is the model's input name (<see cref="Model.InputNames"/>, ONNX export).
+    /// </summary>
+    public InputLayer? InputLayer => inputLayer;
 
     private FunctionalGraph? chain;
 
@@ -109,7 +122,8 @@ public sealed class Sequential : Model
         get
         {
             if (chain is not null || declaredInput is null || layers.Count == 0) return chain;
-            var input = Keras.Input(declaredInput);
+            inputLayer ??= new InputLayer(declaredInput);
+            var input = Node.Input(inputLayer, declaredInput.WithBatch(), inputLayer.Name);
             var x = input;
             foreach (var l in layers) x = l.Apply(x);
             return chain = new FunctionalGraph([input], [x], Name);

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace OnnxKeras.Optimizers;
 
-// The optimizer's state as weight files store it: Keras's order, OnnxKeras's earlier orders, and restoring it.
+// The optimizer's state as weights files store it: orders (Keras's, grouped, OnnxKeras's earlier one) and restoring.
 public abstract partial class Optimizer
 {
     /// <summary>The state tensors (moments, accumulators) in creation order: per kind, one per variable.</summary>
@@ -128,4 +128,30 @@ public abstract partial class Optimizer
     /// <summary>Restores the state read from a weights file (see <see cref="RestoreState(long, IReadOnlyList{Saving.StoredArray}, OptimizerStateSource, string)"/>).</summary>
     /// <exception cref="InvalidDataException">No reading fits (count or shapes), naming <paramref name="what"/>.</exception>
     internal void RestoreState(long iterations, Saving.OptimizerVariables stored, string what) => RestoreState(iterations, stored, stored.Source, what);
+}
+
+/// <summary>Orders in which a weights file may store an optimizer's state (see <see cref="Optimizer.RestoreState(long, IReadOnlyList{Saving.StoredArray}, OptimizerStateSource, string)"/>).</summary>
+internal enum OptimizerStateLayout
+{
+    /// <summary>Keras 3's: per <c>add_optimizer_variables</c> call, interleaved per model variable (<c>m0, v0, m1, v1, ...</c>).</summary>
+    Keras,
+
+    /// <summary>Each kind for all variables, then the next kind, in Keras's kind order (some Keras 3 releases after 3.9).</summary>
+    KerasGrouped,
+
+    /// <summary>OnnxKeras files written before the state followed Keras's order: grouped, in OnnxKeras's old kind order.</summary>
+    OnnxKerasV1,
+}
+
+/// <summary>What a weights file says about the order of its optimizer state.</summary>
+internal enum OptimizerStateSource
+{
+    /// <summary>Nothing: a Keras file, or an OnnxKeras weights file from before; the order is inferred from the shapes.</summary>
+    Unknown,
+
+    /// <summary>An OnnxKeras file that marks its state as written in Keras's order.</summary>
+    KerasOrder,
+
+    /// <summary>An OnnxKeras <c>.keras</c> file without that mark: the grouped order OnnxKeras wrote before.</summary>
+    OnnxKerasV1,
 }

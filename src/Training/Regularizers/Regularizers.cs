@@ -28,7 +28,7 @@ public sealed class L1Regularizer(double l1 = 0.01) : Regularizer
     /// <inheritdoc />
     public override string Name => "l1";
     /// <inheritdoc />
-    public override KTensor Compute(KTensor x) => Ops.Scale(Ops.Sum(Ops.Abs(x)), L1);
+    public override KTensor Compute(KTensor x) => Ops.Multiply(Ops.Sum(Ops.Abs(x)), L1);
     /// <inheritdoc />
     public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["l1"] = L1 };
 }
@@ -41,7 +41,7 @@ public sealed class L2Regularizer(double l2 = 0.01) : Regularizer
     /// <inheritdoc />
     public override string Name => "l2";
     /// <inheritdoc />
-    public override KTensor Compute(KTensor x) => Ops.Scale(Ops.Sum(Ops.Square(x)), L2);
+    public override KTensor Compute(KTensor x) => Ops.Multiply(Ops.Sum(Ops.Square(x)), L2);
     /// <inheritdoc />
     public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["l2"] = L2 };
 }
@@ -56,7 +56,7 @@ public sealed class L1L2Regularizer(double l1 = 0.0, double l2 = 0.0) : Regulari
     /// <inheritdoc />
     public override string Name => "l1_l2";
     /// <inheritdoc />
-    public override KTensor Compute(KTensor x) => Ops.Scale(Ops.Sum(Ops.Abs(x)), L1) + Ops.Scale(Ops.Sum(Ops.Square(x)), L2);
+    public override KTensor Compute(KTensor x) => Ops.Multiply(Ops.Sum(Ops.Abs(x)), L1) + Ops.Multiply(Ops.Sum(Ops.Square(x)), L2);
     /// <inheritdoc />
     public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["l1"] = L1, ["l2"] = L2 };
 }

@@ -28,6 +28,47 @@ internal static class KerasTwo
             ? Convert.ToString(v, CultureInfo.InvariantCulture) ?? ""   // YAML may give 2.0 as a number
             : root.ContainsKey("backend") ? "" : null;
 
+    /// <summary>The name <see cref="Activations.HardSigmoidKeras2"/> is registered under in saved configs (Keras's <c>package&gt;name</c>).</summary>
+    public const string RegisteredHardSigmoid = "onnxkeras>hard_sigmoid_keras2";
+
+    /// <summary>
+    /// How a config saves <see cref="Activations.HardSigmoidKeras2"/>: the object Keras 3 itself writes for a function
+    /// registered with <c>@keras.saving.register_keras_serializable(package="onnxkeras", name="hard_sigmoid_keras2")</c>.
+    /// Keras 3 has no built-in with this meaning (its <c>hard_sigmoid</c> is <c>relu6(x + 3) / 6</c>), so Keras loads the
+    /// form when that function is registered and otherwise refuses it ("Could not interpret activation function
+    /// identifier") instead of loading it with another meaning; docs/formats.md gives the Python snippet.
+    /// </summary>
+    public static Dictionary<string, object?> SavedHardSigmoid() => new(StringComparer.Ordinal)
+    {
+        ["module"] = "builtins",
+        ["class_name"] = "function",
+        ["config"] = RegisteredHardSigmoid,
+        ["registered_name"] = "function",
+    };
+
+    /// <summary>A layer config as saved: activation settings that are <see cref="Activations.HardSigmoidKeras2"/> take <see cref="SavedHardSigmoid"/>.</summary>
+    public static LayerConfig ForSaving(LayerConfig config)
+    {
+        foreach (var key in new[] { "activation", "recurrent_activation" })
+        {
+            if (config.TryGetValue(key, out var v) && (v is ActivationFunction { Name: "hard_sigmoid_keras2" } || v is "hard_sigmoid_keras2"))
+                config[key] = SavedHardSigmoid();
+        }
+        return config;
+    }
+
+    /// <summary>
+    /// An activation saved as Keras's function object (<c>{"class_name": "function", "config": name, ...}</c>):
+    /// <see cref="RegisteredHardSigmoid"/> or a Keras built-in name.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not a function object, or a function this library does not have.</exception>
+    public static ActivationFunction ActivationFrom(IDictionary<string, object?> saved)
+    {
+        if (!saved.TryGetValue("class_name", out var c) || c is not "function" || !saved.TryGetValue("config", out var n) || n is not string name)
+            throw new ArgumentException("An activation given as an object must be Keras's function form {\"class_name\": \"function\", \"config\": \"<name>\"}.");
+        return name == RegisteredHardSigmoid ? Activations.HardSigmoidKeras2 : Activations.Get(name);
+    }
+
     /// <summary>Renames <c>hard_sigmoid</c> in activation settings anywhere in the config tree to <see cref="Activations.HardSigmoidKeras2"/>.</summary>
     public static void KeepKerasTwoActivations(object? tree)
     {

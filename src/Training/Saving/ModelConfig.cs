@@ -74,10 +74,8 @@ public static class ModelConfig
         var graph = model.Graph;
         if (graph is not null)
         {
-            // A Sequential keeps only its InputLayer's shape, so the entry gets a fixed name and the JSON round-trips exactly.
-            var input = LayerRegistry.Serialize(graph.Inputs[0].History!.Layer);
-            ((LayerConfig)input["config"]!)["name"] = "input_layer";
-            layers.Add(input);
+            // The Sequential's own InputLayer, its name kept (it is the model's input name, and the ONNX input's).
+            layers.Add(LayerRegistry.Serialize(graph.Inputs[0].History!.Layer));
         }
         foreach (var l in model.Layers) layers.Add(SerializeLayer(l));
         var config = new Dictionary<string, object?>(StringComparer.Ordinal) { ["name"] = model.Name, ["trainable"] = model.Trainable, ["dtype"] = "float32", ["layers"] = layers };

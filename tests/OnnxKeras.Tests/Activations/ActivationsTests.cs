@@ -253,7 +253,7 @@ public class ActivationsTests
     {
         // kernel all 0.5, bias 0: z_j = 0.5 * (x0 + x1 + x2); activation f(z) = z^2 - 1 (a delegate no name matches).
         // x = [1, -2, 4] -> z = 1.5 -> 1.25; x = [-1, -1, -1] -> z = -1.5 -> 1.25; x = [0, 0, 0] -> -1.
-        var dense = new Dense(2, activation: (Func<KTensor, KTensor>)(z => Ops.AddScalar(Ops.Square(z), -1.0)),
+        var dense = new Dense(2, activation: (Func<KTensor, KTensor>)(z => Ops.Add(Ops.Square(z), -1.0)),
             kernelInitializer: new Constant(0.5));
         using var x = tensor(new float[] { 1f, -2f, 4f, -1f, -1f, -1f, 0f, 0f, 0f }, new long[] { 3, 3 });
         var y = dense.Apply(x).Value.data<float>().ToArray();

@@ -177,8 +177,8 @@ public class LayerExportTests
     [MemberData(nameof(OnnxTestHelpers.AllOpsets), MemberType = typeof(OnnxTestHelpers))]
     public void RecurrentLayersWithoutAnOnnxRnnActivationAreTracedStepByStep(int opset)
     {
-        // softsign is not an activation of ONNX's RNN ops: the layers' steps are traced (SelectAlong, SplitAlong,
-        // NarrowAlong, StackAlong, ReverseAlong, ZeroState), which needs a fixed sequence length.
+        // softsign is not an activation of ONNX's RNN ops: the layers' steps are traced (Take, Split,
+        // Slice, Stack, Flip, ZeroState), which needs a fixed sequence length.
         Keras.SetRandomSeed(opset);
         using var model = Recurrent(x =>
         {

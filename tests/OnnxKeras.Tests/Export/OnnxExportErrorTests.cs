@@ -71,9 +71,9 @@ public class OnnxExportErrorTests
     [Fact]
     public void NameCollisionsBadDynamicAxesAndUnbuiltModelsAreRejected()
     {
-        using var model = new Sequential(new InputLayer([3]), new Dense(2));
+        using var model = new Sequential(new InputLayer([3]) { Name = "pixels" }, new Dense(2));
         Assert.Contains("'x'", Assert.Throws<OnnxExportException>(() => model.ExportOnnxBytes(out _, new OnnxExportOptions { InputNames = ["x"], OutputNames = ["x"] })).Message);
-        var axes = new Dictionary<string, IReadOnlyDictionary<int, string>> { ["input"] = new Dictionary<int, string> { [3] = "seq" } };
+        var axes = new Dictionary<string, IReadOnlyDictionary<int, string>> { ["pixels"] = new Dictionary<int, string> { [3] = "seq" } };
         Assert.Contains("axis 3 does not exist", Assert.Throws<OnnxExportException>(() => model.ExportOnnxBytes(out _, new OnnxExportOptions { DynamicAxes = axes })).Message);
         var unknownInput = new Dictionary<string, IReadOnlyDictionary<int, string>> { ["nope"] = new Dictionary<int, string> { [1] = "seq" } };
         Assert.Contains("'nope'", Assert.Throws<OnnxExportException>(() => model.ExportOnnxBytes(out _, new OnnxExportOptions { DynamicAxes = unknownInput })).Message);

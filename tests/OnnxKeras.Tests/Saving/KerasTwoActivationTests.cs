@@ -66,4 +66,58 @@ public class KerasTwoActivationTests
             Assert.Equal(0.9f, DenseHardSigmoidAtTwo(model), 6);
         }
     }
+
+    // What Keras 3 writes for a function registered as "onnxkeras>hard_sigmoid_keras2" (activations.serialize on a
+    // registered function: module builtins, class_name function, config the registered name; serialization_lib.py).
+    private const string SavedForm = """{"module":"builtins","class_name":"function","config":"onnxkeras>hard_sigmoid_keras2","registered_name":"function"}""";
+
+    private static string Compact(string json) => System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonDocument.Parse(json).RootElement,
+        new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    [Fact]
+    public void KerasTwosHardSigmoidSavesAsARegisteredFunctionAndReadsBack()
+    {
+        var json = $$"""{"class_name":"Sequential","config":{{Layers}},"keras_version":"2.1.3","backend":"tensorflow"}""";
+        using var model = OnnxKeras.Models.Model.FromJson(json);
+        string saved = Compact(model.ToJson());
+        Assert.Contains("\"recurrent_activation\":" + SavedForm, saved);
+        Assert.Contains("\"activation\":" + SavedForm, saved);              // the Dense layer's hard_sigmoid as well
+        Assert.DoesNotContain("\"hard_sigmoid_keras2\"", saved);           // no bare name Keras 3 would not know
+        using (var again = OnnxKeras.Models.Model.FromJson(model.ToJson()))
+        {
+            Assert.Equal("hard_sigmoid_keras2", RecurrentActivation(again));
+            Assert.Equal(0.9f, DenseHardSigmoidAtTwo(again), 6);              // clip(0.2 * 2 + 0.5, 0, 1), not 5/6
+        }
+        using (var fromYaml = OnnxKeras.Models.Model.FromYaml(model.ToYaml())) Assert.Equal(0.9f, DenseHardSigmoidAtTwo(fromYaml), 6);
+        var path = Path.Combine(Path.GetTempPath(), $"hs2-{Guid.NewGuid():N}.keras");
+        try
+        {
+            model.Save(path);
+            using var loaded = OnnxKeras.Models.Model.LoadModel(path);
+            Assert.Equal("hard_sigmoid_keras2", RecurrentActivation(loaded));
+            Assert.Equal(0.9f, DenseHardSigmoidAtTwo(loaded), 6);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void KerasThreesHardSigmoidStaysAPlainName()
+    {
+        using var model = new OnnxKeras.Models.Sequential(new InputLayer([3]), new Dense(2, activation: "hard_sigmoid"));
+        Assert.Contains("\"activation\":\"hard_sigmoid\"", Compact(model.ToJson()));
+    }
+
+    [Fact]
+    public void FunctionObjectsNamingUnknownFunctionsAreRefused()
+    {
+        const string unknown = """{"class_name":"Sequential","config":{"name":"s","layers":[{"class_name":"InputLayer","config":{"batch_shape":[null,3]}},{"class_name":"Dense","config":{"name":"d","units":1,"activation":{"module":"builtins","class_name":"function","config":"my>own","registered_name":"function"}}}]}}""";
+        var e = Assert.ThrowsAny<Exception>(() => OnnxKeras.Models.Model.FromJson(unknown));
+        Assert.Contains("my>own", e.ToString());
+        // Keras's function form of a built-in name reads as that built-in.
+        using var relu = OnnxKeras.Models.Model.FromJson(unknown.Replace("my>own", "relu"));
+        Assert.Equal("relu", relu.Layers[0].GetConfig().Get<object?>("activation", null)!.ToString());
+    }
 }

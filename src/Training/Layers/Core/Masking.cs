@@ -27,7 +27,7 @@ public sealed class Masking : Layer
     {
         // The output and its mask computed together, as Keras's Masking.call does.
         var mask = Ops.Any(Ops.NotEqual(inputs, MaskValue), -1);
-        return (inputs * Ops.CastFloat(Ops.ExpandDims(mask, -1))).WithMask(mask);
+        return (inputs * Ops.Cast(Ops.ExpandDims(mask, -1), "float32")).WithMask(mask);
     }
 
     /// <inheritdoc />

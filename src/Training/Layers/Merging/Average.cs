@@ -7,6 +7,6 @@ public sealed class Average : Merge
     /// <inheritdoc />
     protected override KTensor MergeFunction(IReadOnlyList<KTensor> inputs)
     {
-        var r = inputs[0]; for (int i = 1; i < inputs.Count; i++) r = Ops.Add(r, inputs[i]); return Ops.Scale(r, 1.0 / inputs.Count);
+        var r = inputs[0]; for (int i = 1; i < inputs.Count; i++) r = Ops.Add(r, inputs[i]); return Ops.Multiply(r, 1.0 / inputs.Count);
     }
 }

@@ -25,7 +25,7 @@ public sealed class Rescaling : Layer
     public double Offset { get; }
 
     /// <inheritdoc />
-    public override KTensor Call(KTensor inputs, bool training = false) => Ops.AddScalar(Ops.Scale(Ops.CastFloat(inputs), Scale), Offset);
+    public override KTensor Call(KTensor inputs, bool training = false) => Ops.Add(Ops.Multiply(Ops.Cast(inputs, "float32"), Scale), Offset);
 
     /// <inheritdoc />
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;

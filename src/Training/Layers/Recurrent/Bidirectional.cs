@@ -105,7 +105,7 @@ public sealed class Bidirectional : Layer
         var y = forwardLayer.ApplyMany(inputs, training);
         var yRev = backwardLayer.ApplyMany(inputs, training);
         KTensor a = y[0], b = yRev[0];
-        if (ReturnSequences) b = Ops.ReverseAlong(b, 1);
+        if (ReturnSequences) b = Ops.Flip(b, 1);
         KTensor[] merged = MergeMode switch
         {
             "concat" => [Ops.Concatenate([a, b], -1)],

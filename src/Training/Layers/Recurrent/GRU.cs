@@ -58,31 +58,31 @@ public sealed class GRU : RecurrentLayer
     protected override Shape BiasShape => ResetAfter ? Shape.Of(2, 3L * Units) : Shape.Of(3L * Units);
 
     /// <inheritdoc />
-    protected override KTensor? InputBias => Bias is null ? null : ResetAfter ? Ops.SelectAlong(Bias, 0, 0) : Bias;
+    protected override KTensor? InputBias => Bias is null ? null : ResetAfter ? Ops.Take(Bias, 0, axis: 0) : Bias;
 
     /// <inheritdoc />
     protected override KTensor[] Step(KTensor projectedInput, KTensor[] states)
     {
         var h = states[0];
-        var x = Ops.SplitAlong(projectedInput, 3, -1);
+        var x = Ops.Split(projectedInput, 3, -1);
         KTensor z, r, hh;
         if (ResetAfter)
         {
             var inner = Ops.MatMul(h, RecurrentKernel);
-            if (Bias is not null) inner += Ops.SelectAlong(Bias, 0, 1);
-            var u = Ops.SplitAlong(inner, 3, -1);
+            if (Bias is not null) inner += Ops.Take(Bias, 1, axis: 0);
+            var u = Ops.Split(inner, 3, -1);
             z = RecurrentActivation.Apply(x[0] + u[0]);
             r = RecurrentActivation.Apply(x[1] + u[1]);
             hh = Activation.Apply(x[2] + r * u[2]);
         }
         else
         {
-            var u = Ops.MatMul(h, Ops.NarrowAlong(RecurrentKernel, 1, 0, 2L * Units));
-            z = RecurrentActivation.Apply(x[0] + Ops.NarrowAlong(u, 1, 0, Units));
-            r = RecurrentActivation.Apply(x[1] + Ops.NarrowAlong(u, 1, Units, Units));
-            hh = Activation.Apply(x[2] + Ops.MatMul(r * h, Ops.NarrowAlong(RecurrentKernel, 1, 2L * Units, Units)));
+            var u = Ops.MatMul(h, Ops.Slice(RecurrentKernel, [0, 0], [-1, 2L * Units]));
+            z = RecurrentActivation.Apply(x[0] + Ops.Slice(u, [0, 0], [-1, Units]));
+            r = RecurrentActivation.Apply(x[1] + Ops.Slice(u, [0, Units], [-1, Units]));
+            hh = Activation.Apply(x[2] + Ops.MatMul(r * h, Ops.Slice(RecurrentKernel, [0, 2L * Units], [-1, Units])));
         }
-        return [z * h + Ops.AddScalar(-z, 1.0) * hh];
+        return [z * h + Ops.Add(-z, 1.0) * hh];
     }
 
     /// <inheritdoc />

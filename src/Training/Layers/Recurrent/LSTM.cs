@@ -65,7 +65,7 @@ public sealed class LSTM : RecurrentLayer
     /// <inheritdoc />
     protected override KTensor[] Step(KTensor projectedInput, KTensor[] states)
     {
-        var z = Ops.SplitAlong(projectedInput + Ops.MatMul(states[0], RecurrentKernel), 4, -1);
+        var z = Ops.Split(projectedInput + Ops.MatMul(states[0], RecurrentKernel), 4, -1);
         var i = RecurrentActivation.Apply(z[0]);
         var f = RecurrentActivation.Apply(z[1]);
         var c = f * states[1] + i * Activation.Apply(z[2]);

@@ -165,8 +165,8 @@ public abstract class RecurrentLayer : Layer
         if (mask is not null && mask.Value.dtype != TorchSharp.torch.ScalarType.Bool) mask = Ops.NotEqual(mask, 0); // Keras casts the mask to bool
         var outputs = ReturnSequences ? new List<KTensor>((int)steps) : null;
         KTensor? output = null;
-        var timesteps = Ops.UnbindAlong(projected, 1);
-        var maskSteps = mask is null ? null : Ops.UnbindAlong(mask, 1);
+        var timesteps = Ops.Unstack(projected, 1);
+        var maskSteps = mask is null ? null : Ops.Unstack(mask, 1);
         for (long s = 0; s < steps; s++)
         {
             long t = GoBackwards ? steps - 1 - s : s;
@@ -186,7 +186,7 @@ public abstract class RecurrentLayer : Layer
             }
             outputs?.Add(output);
         }
-        return [outputs is null ? output! : Ops.StackAlong(outputs, 1), .. states];
+        return [outputs is null ? output! : Ops.Stack(outputs, 1), .. states];
     }
 
     /// <inheritdoc />

@@ -4,7 +4,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace OnnxKeras;
 
-// Convolution and pooling ops (Keras's keras.ops.conv, depthwise_conv, separable_conv, conv_transpose, max_pool,
+// keras.ops.nn, continued: convolution and pooling ops (Keras's keras.ops.conv, depthwise_conv, separable_conv, conv_transpose, max_pool,
 // average_pool) on channels_last tensors [N, *spatial, C] with kernels in Keras's layout.
 //
 // Layout: libtorch convolves [N, C, *spatial]. x.permute(0, 3, 1, 2) of a contiguous NHWC tensor is a view whose
@@ -66,8 +66,8 @@ public static partial class Ops
     /// (extra pixel at the end) or, for 1D, "causal" (all padding before). Returns [N, *out_spatial, C_out].
     /// </summary>
     public static KTensor Conv(KTensor inputs, KTensor kernel, KTensor? bias = null, int[]? strides = null, string padding = "valid", int[]? dilationRate = null) =>
-        Emit(nameof(Conv), bias is null ? [inputs, kernel] : [inputs, kernel, bias], () => ConvEager(inputs, kernel, bias, strides, padding, dilationRate),
-            () => new Dictionary<string, object?> { ["strides"] = strides, ["padding"] = padding, ["dilation"] = dilationRate });
+        Emit(new ConvOp(strides, padding, dilationRate), bias is null ? [inputs, kernel] : [inputs, kernel, bias],
+            () => ConvEager(inputs, kernel, bias, strides, padding, dilationRate));
 
     private static Tensor ConvEager(KTensor inputs, KTensor kernel, KTensor? bias, int[]? strides, string padding, int[]? dilationRate)
     {
@@ -126,15 +126,14 @@ public static partial class Ops
     /// </summary>
     public static KTensor ConvTranspose(KTensor inputs, KTensor kernel, KTensor? bias = null, int[]? strides = null, string padding = "valid",
         int[]? outputPadding = null, int[]? dilationRate = null) =>
-        Emit(nameof(ConvTranspose), bias is null ? [inputs, kernel] : [inputs, kernel, bias],
-            () => ConvTransposeEager(inputs, kernel, bias, strides, padding, outputPadding, dilationRate),
-            () => new Dictionary<string, object?> { ["strides"] = strides, ["padding"] = padding, ["output_padding"] = outputPadding, ["dilation"] = dilationRate });
+        Emit(new ConvTransposeOp(strides, padding, outputPadding, dilationRate), bias is null ? [inputs, kernel] : [inputs, kernel, bias],
+            () => ConvTransposeEager(inputs, kernel, bias, strides, padding, outputPadding, dilationRate));
 
     /// <summary>
     /// The cropping of a transposed convolution per spatial axis, as (before, after) amounts removed from libtorch's full
     /// output (negative after: extra output at the end). Shared by the eager op and the ONNX export.
     /// </summary>
-    public static (long Before, long After)[] ConvTransposeCrops(long[] inputSpatial, long[] kernelSpatial, string padding, long[] strides, long[]? outputPadding, long[] dilation)
+    internal static (long Before, long After)[] ConvTransposeCrops(long[] inputSpatial, long[] kernelSpatial, string padding, long[] strides, long[]? outputPadding, long[] dilation)
     {
         var crops = new (long Before, long After)[inputSpatial.Length];
         for (int i = 0; i < inputSpatial.Length; i++)
@@ -195,8 +194,7 @@ public static partial class Ops
     /// <paramref name="strides"/> default to <paramref name="poolSize"/>; with "same" the padding (extra at the end) never wins the max.
     /// </summary>
     public static KTensor MaxPool(KTensor inputs, int[] poolSize, int[]? strides = null, string padding = "valid") =>
-        Emit(nameof(MaxPool), [inputs], () => Pool(inputs, poolSize, strides, padding, max: true),
-            () => new Dictionary<string, object?> { ["pool_size"] = poolSize, ["strides"] = strides, ["padding"] = padding });
+        Emit(new MaxPoolOp(poolSize, strides, padding), [inputs], () => Pool(inputs, poolSize, strides, padding, max: true));
 
     /// <summary>
     /// Average pooling (Keras's <c>ops.average_pool</c>) over 1 or 2 spatial axes of channels_last <paramref name="inputs"/>.
@@ -204,83 +202,15 @@ public static partial class Ops
     /// (TensorFlow's rule).
     /// </summary>
     public static KTensor AveragePool(KTensor inputs, int[] poolSize, int[]? strides = null, string padding = "valid") =>
-        Emit(nameof(AveragePool), [inputs], () => Pool(inputs, poolSize, strides, padding, max: false),
-            () => new Dictionary<string, object?> { ["pool_size"] = poolSize, ["strides"] = strides, ["padding"] = padding });
+        Emit(new AveragePoolOp(poolSize, strides, padding), [inputs], () => Pool(inputs, poolSize, strides, padding, max: false));
 
     /// <summary>Mean over the spatial axes of channels_last <paramref name="inputs"/> [N, *spatial, C] (kept with size 1 when <paramref name="keepDims"/>).</summary>
     public static KTensor GlobalAveragePool(KTensor inputs, bool keepDims = false) =>
-        Emit(nameof(GlobalAveragePool), [inputs], () => inputs.Value.mean(SpatialAxes(inputs.Value), keepDims), () => new Dictionary<string, object?> { ["keepdims"] = keepDims });
+        Emit(new GlobalAveragePoolOp(keepDims), [inputs], () => inputs.Value.mean(SpatialAxes(inputs.Value), keepDims));
 
     /// <summary>Maximum over the spatial axes of channels_last <paramref name="inputs"/> [N, *spatial, C] (kept with size 1 when <paramref name="keepDims"/>).</summary>
     public static KTensor GlobalMaxPool(KTensor inputs, bool keepDims = false) =>
-        Emit(nameof(GlobalMaxPool), [inputs], () => inputs.Value.amax(SpatialAxes(inputs.Value), keepDims), () => new Dictionary<string, object?> { ["keepdims"] = keepDims });
-
-    /// <summary>Pads the spatial axes of channels_last <paramref name="inputs"/> with zeros; one (before, after) pair per spatial axis.</summary>
-    public static KTensor ZeroPad(KTensor inputs, (int Before, int After)[] padding) =>
-        Emit(nameof(ZeroPad), [inputs], () => ZeroPadEager(inputs, padding), () => new Dictionary<string, object?> { ["padding"] = padding });
-
-    private static Tensor ZeroPadEager(KTensor inputs, (int Before, int After)[] padding)
-    {
-        var x = inputs.Value;
-        if (padding.Length != x.dim() - 2) throw new ArgumentException($"zero_pad: need one (before, after) pair per spatial axis of input {Shape.Of(x.shape)}; got {padding.Length}.");
-        var pad = new List<long> { 0, 0 };
-        for (int i = padding.Length - 1; i >= 0; i--) pad.AddRange([padding[i].Before, padding[i].After]);
-        return F.pad(x, pad.ToArray(), PaddingModes.Constant, 0);
-    }
-
-    /// <summary>Crops the spatial axes of channels_last <paramref name="inputs"/>; one (before, after) pair per spatial axis. The result is a view.</summary>
-    public static KTensor Crop(KTensor inputs, (int Before, int After)[] cropping) =>
-        Emit(nameof(Crop), [inputs], () => CropEager(inputs, cropping), () => new Dictionary<string, object?> { ["cropping"] = cropping });
-
-    private static Tensor CropEager(KTensor inputs, (int Before, int After)[] cropping)
-    {
-        var x = inputs.Value;
-        if (cropping.Length != x.dim() - 2) throw new ArgumentException($"crop: need one (before, after) pair per spatial axis of input {Shape.Of(x.shape)}; got {cropping.Length}.");
-        for (int i = 0; i < cropping.Length; i++)
-        {
-            long keep = x.shape[1 + i] - cropping[i].Before - cropping[i].After;
-            if (keep <= 0) throw new ArgumentException($"crop: cropping ({cropping[i].Before}, {cropping[i].After}) leaves nothing of axis {1 + i} of input {Shape.Of(x.shape)}.");
-            x = x.narrow(1 + i, cropping[i].Before, keep);
-        }
-        return x;
-    }
-
-    /// <summary>
-    /// Upsamples the spatial axes of channels_last <paramref name="inputs"/> by integer factors: "nearest" repeats each
-    /// value (Keras's <c>ops.repeat</c> per axis), "bilinear" interpolates with half-pixel centers (Keras's <c>image.resize</c>).
-    /// </summary>
-    public static KTensor UpSample(KTensor inputs, int[] size, string interpolation = "nearest") =>
-        Emit(nameof(UpSample), [inputs], () => UpSampleEager(inputs, size, interpolation), () => new Dictionary<string, object?> { ["size"] = size, ["interpolation"] = interpolation });
-
-    private static Tensor UpSampleEager(KTensor inputs, int[] size, string interpolation)
-    {
-        var x = inputs.Value;
-        int rank = SpatialRank(x, "upsample");
-        if (size.Length != rank) throw new ArgumentException($"upsample: need one factor per spatial axis of input {Shape.Of(x.shape)}; got {size.Length}.");
-        if (interpolation == "nearest")
-        {
-            // [N, H, W, C] -> [N, H, 1, W, 1, C] -> expand -> [N, H*h, W*w, C]: one contiguous copy.
-            var shape = new List<long> { x.shape[0] };
-            var expanded = new List<long> { x.shape[0] };
-            var final = new List<long> { x.shape[0] };
-            for (int i = 0; i < rank; i++)
-            {
-                shape.AddRange([x.shape[1 + i], 1]);
-                expanded.AddRange([x.shape[1 + i], size[i]]);
-                final.Add(x.shape[1 + i] * size[i]);
-            }
-            shape.Add(x.shape[^1]);
-            expanded.Add(x.shape[^1]);
-            final.Add(x.shape[^1]);
-            return x.reshape(shape.ToArray()).expand(expanded.ToArray()).reshape(final.ToArray());
-        }
-        if (interpolation == "bilinear" && rank == 2)
-        {
-            var y = F.interpolate(ChannelsFirst(x), [x.shape[1] * size[0], x.shape[2] * size[1]], null, InterpolationMode.Bilinear, false, false, false);
-            return ChannelsLast(y);
-        }
-        throw new ArgumentException($"upsample: interpolation must be 'nearest' or (for 2D) 'bilinear'; got '{interpolation}'.");
-    }
+        Emit(new GlobalMaxPoolOp(keepDims), [inputs], () => inputs.Value.amax(SpatialAxes(inputs.Value), keepDims));
 
     // ---- helpers ----------------------------------------------------------------------------------
 
@@ -378,3 +308,16 @@ public static partial class Ops
     /// <summary>Keras kernel [*k, a, b] to libtorch's [b, a, *k] (a view).</summary>
     private static Tensor TorchKernel(Tensor k) => k.dim() == 4 ? k.permute(3, 2, 0, 1) : k.permute(4, 3, 0, 1, 2);
 }
+
+/// <summary><see cref="Ops.Conv"/> (also depthwise and separable, which run as grouped convolutions): inputs x, kernel, optional bias.</summary>
+internal sealed record ConvOp(int[]? Strides, string Padding, int[]? DilationRate) : OpInfo;
+/// <summary><see cref="Ops.ConvTranspose"/>: inputs x, kernel, optional bias.</summary>
+internal sealed record ConvTransposeOp(int[]? Strides, string Padding, int[]? OutputPadding, int[]? DilationRate) : OpInfo;
+/// <summary><see cref="Ops.MaxPool"/>.</summary>
+internal sealed record MaxPoolOp(int[] PoolSize, int[]? Strides, string Padding) : OpInfo;
+/// <summary><see cref="Ops.AveragePool"/>.</summary>
+internal sealed record AveragePoolOp(int[] PoolSize, int[]? Strides, string Padding) : OpInfo;
+/// <summary><see cref="Ops.GlobalAveragePool"/>.</summary>
+internal sealed record GlobalAveragePoolOp(bool KeepDims) : OpInfo;
+/// <summary><see cref="Ops.GlobalMaxPool"/>.</summary>
+internal sealed record GlobalMaxPoolOp(bool KeepDims) : OpInfo;
