@@ -30,7 +30,8 @@ public static class Constraints
         "min_max_norm" or "MinMaxNorm" => MinMaxNorm(),
         "non_neg" or "NonNeg" => NonNeg(),
         "unit_norm" or "UnitNorm" => UnitNorm(),
-        _ => throw new ArgumentException($"Unknown constraint '{name}'. Valid names: max_norm, min_max_norm, non_neg, unit_norm (or their class names MaxNorm, MinMaxNorm, NonNeg, UnitNorm).", nameof(name)),
+        _ => throw new ArgumentException($"Unknown constraint '{name}'. Valid names: max_norm, min_max_norm, non_neg, unit_norm "
+            + "(or their class names MaxNorm, MinMaxNorm, NonNeg, UnitNorm).", nameof(name)),
     };
 
     /// <summary>
@@ -41,7 +42,8 @@ public static class Constraints
     /// <exception cref="ArgumentException">Unknown class, unknown key, or a value of the wrong kind.</exception>
     public static Constraint FromConfig(IDictionary<string, object?> serialized)
     {
-        string className = serialized.TryGetValue("class_name", out var c) && c is string s ? s : throw new ArgumentException("A serialized constraint needs a 'class_name'.");
+        string className = serialized.TryGetValue("class_name", out var c) && c is string s ? s
+            : throw new ArgumentException("A serialized constraint needs a 'class_name'.");
         var config = serialized.TryGetValue("config", out var cfg) && cfg is IDictionary<string, object?> d ? d : new Dictionary<string, object?>();
         string[] keys = className switch
         {
@@ -52,7 +54,11 @@ public static class Constraints
             _ => throw new ArgumentException($"Unknown constraint class '{className}'; supported: MaxNorm, MinMaxNorm, NonNeg, UnitNorm."),
         };
         var unknown = config.Keys.Where(k => !keys.Contains(k)).ToList();
-        if (unknown.Count > 0) throw new ArgumentException($"Constraint {className} has no argument(s) {string.Join(", ", unknown)}; it takes {(keys.Length == 0 ? "none" : string.Join(", ", keys))}.");
+        if (unknown.Count > 0)
+        {
+            string takes = keys.Length == 0 ? "none" : string.Join(", ", keys);
+            throw new ArgumentException($"Constraint {className} has no argument(s) {string.Join(", ", unknown)}; it takes {takes}.");
+        }
         double Number(string key, double fallback) => config.TryGetValue(key, out var v) && v is not null
             ? (double)Layers.ConfigValues.Convert(v, typeof(double), $"constraint {className}, key '{key}'")! : fallback;
         int[]? Axis() => config.TryGetValue("axis", out var v) && v is not null

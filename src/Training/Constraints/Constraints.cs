@@ -32,7 +32,8 @@ public abstract class Constraint
         using var _ = no_grad();
         var projected = c.Call(new KTensor(variable.Value.detach())).Value;
         if (!projected.shape.SequenceEqual(variable.Value.shape))
-            throw new InvalidOperationException($"Constraint {c.Name} returned shape {Shape.Of(projected.shape)} for variable '{variable.Path}' of shape {variable.Shape}; a constraint must keep the shape.");
+            throw new InvalidOperationException($"Constraint {c.Name} returned shape {Shape.Of(projected.shape)} for variable '{variable.Path}' "
+                + $"of shape {variable.Shape}; a constraint must keep the shape.");
         variable.Assign(projected.to_type(variable.Value.dtype));
     }
 
@@ -52,7 +53,8 @@ public abstract class Constraint
 
     /// <summary>Checks a norm bound: a finite number &gt;= 0.</summary>
     protected static double Bound(double value, string name) =>
-        double.IsFinite(value) && value >= 0 ? value : throw new ArgumentException($"Invalid value for {name}: expected a finite number >= 0; got {value}.", name);
+        double.IsFinite(value) && value >= 0 ? value
+            : throw new ArgumentException($"Invalid value for {name}: expected a finite number >= 0; got {value}.", name);
 
     /// <summary>Checks Keras's <c>axis</c> argument: at least one axis, none repeated.</summary>
     protected static int[] Axes(int[]? axis, string owner)
@@ -92,7 +94,8 @@ public sealed class MaxNormConstraint : Constraint
     }
 
     /// <inheritdoc />
-    public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["max_value"] = MaxValue, ["axis"] = AxisConfig(Axis) };
+    public override IReadOnlyDictionary<string, object?> GetConfig() =>
+        new Dictionary<string, object?> { ["max_value"] = MaxValue, ["axis"] = AxisConfig(Axis) };
 }
 
 /// <summary>

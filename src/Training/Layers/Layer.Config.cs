@@ -38,6 +38,7 @@ public abstract partial class Layer
         };
         if (name is not null && allowed.Contains(name)) return name;
         string shown = name is not null ? $"'{name}'" : $"the value {Saving.ConfigJson.Write(dtype)}";
-        throw new NotSupportedException($"{char.ToUpperInvariant(what[0])}{what[1..]} has dtype {shown}; OnnxKeras supports only {string.Join(", ", allowed)} there (as a name or a DTypePolicy), so it refuses the config rather than compute in another precision.");
+        throw new NotSupportedException($"{char.ToUpperInvariant(what[0])}{what[1..]} has dtype {shown}; OnnxKeras supports only "
+            + $"{string.Join(", ", allowed)} there (as a name or a DTypePolicy), so it refuses the config rather than compute in another precision.");
     }
 }

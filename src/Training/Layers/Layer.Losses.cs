@@ -28,12 +28,15 @@ public abstract partial class Layer
     /// losses of a call are kept in <see cref="Losses"/> until the next outermost call. During ONNX export (traced
     /// inputs) the term is ignored: it is not part of inference.
     /// </summary>
-    /// <exception cref="InvalidOperationException"><paramref name="loss"/> is symbolic (a functional-API tensor): add losses in <c>Call</c>, on real values.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// <paramref name="loss"/> is symbolic (a functional-API tensor): add losses in <c>Call</c>, on real values.
+    /// </exception>
     public void AddLoss(KTensor loss)
     {
         ArgumentNullException.ThrowIfNull(loss);
         if (loss.IsSymbolic)
-            throw new InvalidOperationException($"Layer '{Name}': AddLoss needs a computed value; a symbolic (Keras.Input) tensor cannot be added as a loss. Call AddLoss inside Call, as Keras 3 requires.");
+            throw new InvalidOperationException($"Layer '{Name}': AddLoss needs a computed value; a symbolic (Keras.Input) tensor cannot be "
+                + "added as a loss. Call AddLoss inside Call, as Keras 3 requires.");
         if (loss.Tracer is not null) return;
         if (!loss.Value.is_floating_point())
             throw new ArgumentException($"Layer '{Name}': AddLoss needs a floating-point value; got {loss.Value.dtype}.");

@@ -108,7 +108,7 @@ public class LayerLossesTests
     {
         public override KTensor Call(KTensor inputs, bool training = false)
         {
-            AddLoss(Ops.Scale(Ops.Sum(Ops.Abs(inputs)), 0.1));
+            AddLoss(Ops.Multiply(Ops.Sum(Ops.Abs(inputs)), 0.1));
             return inputs;
         }
 
