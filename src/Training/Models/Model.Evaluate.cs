@@ -79,7 +79,7 @@ public partial class Model
                 var predictions = Forward(x, training: false);
                 long batchSize = x[0].shape[0];
                 var lossValue = Objectives.ComputeLoss(y!, predictions, w, batchSize);
-                lossValue = AddPenalties(lossValue, regularized ??= RegularizedWeights);
+                lossValue = AddCallLosses(AddPenalties(lossValue, regularized ??= RegularizedWeights));
                 tracker.Add(lossValue, batchSize);
                 Objectives.UpdateMetrics(y!, predictions, w);
             }

@@ -85,6 +85,7 @@ public partial class Model
                 if (!it.MoveNext()) break;
                 var (x, _, _) = Unpack(it.Current, requireY: false);
                 batches.Add(Forward(x, training: false).Select(o => o.Value.cpu().DetachFromDisposeScope()).ToArray());
+                ClearCallLosses(); // activity terms of this batch die with its scope
             }
             if (batches.Count == 0) throw new ArgumentException("Predict got no data: the input is empty.");
             return Enumerable.Range(0, batches[0].Length)

@@ -34,7 +34,7 @@ public partial class Model
         plan ??= PlanStep(); // after the first forward pass, which builds a model that had not seen data yet
         long batchSize = x[0].shape[0];
         var total = Objectives.ComputeLoss(y!, predictions, w, batchSize);
-        total = AddPenalties(total, plan.Regularized);
+        total = AddCallLosses(AddPenalties(total, plan.Regularized));
         var trainable = plan.Trainable;
         if (trainable.Count > 0)
         {

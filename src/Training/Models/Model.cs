@@ -152,6 +152,7 @@ public partial class Model : Layer
         using var noGrad = no_grad();
         var xs = shapes.Select(s => zeros(s.Select(d => d ?? 1).ToArray(), ScalarType.Float32, Keras.Device)).ToList();
         Forward(xs, training: false);
+        ClearCallLosses();
     }
 
     /// <summary>Splits a dataset element into inputs, targets and sample weights, by the model's input and output counts.</summary>

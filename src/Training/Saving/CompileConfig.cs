@@ -131,9 +131,8 @@ internal static class CompileConfig
             } : null;
             var metrics = PerOutputMetrics(config, "metrics", names);
             var weighted = PerOutputMetrics(config, "weighted_metrics", names);
-            if (n > 1 && weighted is not null) throw new ArgumentException("weighted metrics per output are not supported (Compile takes them for single-output models)");
             model.Compile(optimizer, loss, n == 1 ? metrics?[names[0]] : null, lossWeights, n == 1 ? weighted?[names[0]] : null,
-                outputLosses: outputLosses, outputMetrics: n > 1 ? metrics : null);
+                outputLosses: outputLosses, outputMetrics: n > 1 ? metrics : null, outputWeightedMetrics: n > 1 ? weighted : null);
             return null;
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException)

@@ -8,7 +8,7 @@ using OnnxKeras.Models;
 namespace OnnxKeras.Saving;
 
 /// <summary>
-/// Writes layer and model configs as JSON in Keras's vocabulary: snake_case keys, initializers and regularizers as
+/// Writes layer and model configs as JSON in Keras's vocabulary: snake_case keys, initializers, regularizers and constraints as
 /// <c>{"class_name", "config"}</c> objects, activations by name, shapes as arrays with <c>null</c> for unknown dimensions.
 /// </summary>
 public static class ConfigJson
@@ -65,6 +65,9 @@ public static class ConfigJson
                 break;
             case Regularizer reg:
                 WriteObject(w, KerasObject("keras.regularizers", reg, reg.Name == "l1_l2" ? "L1L2" : reg.Name.ToUpperInvariant(), reg.GetConfig()));
+                break;
+            case Constraint constraint:
+                WriteObject(w, KerasObject("keras.constraints", constraint, constraint.Name, constraint.GetConfig()));
                 break;
             case Layer layer: WriteValue(w, LayerRegistry.Serialize(layer)); break;
             case IDictionary dict:

@@ -39,7 +39,7 @@ public static class ConfigYaml
         int documents = 0;
         try
         {
-            while (parser.MoveNext())
+            while (MoveNext(parser))
             {
                 var ev = parser.Current!;
                 if (ev is AnchorAlias alias) throw new InvalidDataException($"YAML anchors are not allowed in a model config; found alias '*{alias.Value}' at {alias.Start}.");
@@ -76,6 +76,23 @@ public static class ConfigYaml
         }
         if (documents != 1) throw new InvalidDataException($"A model config must be one YAML document; got {documents}.");
         return (root ?? throw new InvalidDataException("The YAML config is empty.")).ToJsonString();
+    }
+
+    /// <summary>
+    /// The parser's next event. YamlDotNet's scanner throws <see cref="InvalidOperationException"/> ("Operation is not valid
+    /// due to the current state of the object") on some malformed plain scalars inside flow mappings (found by the fuzz
+    /// tests); that is malformed YAML like any other.
+    /// </summary>
+    private static bool MoveNext(Parser parser)
+    {
+        try
+        {
+            return parser.MoveNext();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidDataException($"The model config is not valid YAML: {e.Message}", e);
+        }
     }
 
     /// <summary>A mapping or sequence being filled; a mapping's key waits here for its value.</summary>

@@ -102,7 +102,8 @@ public static partial class ModelConfig
             : cfg.TryGetValue("batch_input_shape", out var bis) && bis is IEnumerable<object?> b2 ? WithoutBatch(b2)
             : cfg.TryGetValue("shape", out var sh) && sh is IEnumerable<object?> s ? new Shape(s.Select(x => ConfigValues.Dimension(x, "an InputLayer's shape")).ToArray())
             : throw new ArgumentException("An InputLayer config needs 'batch_shape' (Keras 3) or 'batch_input_shape' (Keras 2).");
-        return cfg.TryGetValue("name", out var n) && n is string name ? new InputLayer(shape) { Name = name } : new InputLayer(shape);
+        string dtype = Layer.DtypeFromConfig(cfg, "the InputLayer", InputLayer.InputDtypes);
+        return cfg.TryGetValue("name", out var n) && n is string name ? new InputLayer(shape, dtype) { Name = name } : new InputLayer(shape, dtype);
     }
 
     private static Model ReadFunctional(IDictionary<string, object?> config)

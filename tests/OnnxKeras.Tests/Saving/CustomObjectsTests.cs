@@ -225,9 +225,14 @@ public class CustomObjectsTests
     [Fact]
     public void SettingsOnnxKerasLacksAreRefusedUnlessTheyAreOff()
     {
-        using (Model.FromJson(Dense(", \"kernel_constraint\": null, \"activity_regularizer\": null, \"dtype\": \"float32\""))) { }
-        var e = Assert.Throws<InvalidDataException>(() => Model.FromJson(Dense(", \"kernel_constraint\": {\"class_name\": \"MaxNorm\", \"config\": {\"max_value\": 2}}")));
-        Assert.Contains("layer 'd' (Dense) sets 'kernel_constraint' to {'class_name': 'MaxNorm', 'config': {'max_value': 2}}, which OnnxKeras does not implement", e.Message);
+        using (Model.FromJson(Dense(", \"kernel_constraint\": null, \"activity_regularizer\": null, \"lora_rank\": null, \"dtype\": \"float32\""))) { }
+        var e = Assert.Throws<InvalidDataException>(() => Model.FromJson(Dense(", \"lora_rank\": 4")));
+        Assert.Contains("The config of layer 'd' (Dense) sets 'lora_rank' to 4, which OnnxKeras does not implement", e.Message);
+        // A layer without constraints refuses one rather than drop it; Dense takes it.
+        const string flatten = """{"class_name": "Sequential", "config": {"name": "s", "layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 3], "name": "in"}}, {"class_name": "Flatten", "config": {"name": "f", "kernel_constraint": {"class_name": "NonNeg", "config": {}}}}]}}""";
+        Assert.Contains("The config of layer 'f' (Flatten) sets 'kernel_constraint' to {'class_name': 'NonNeg', 'config': {}}", Assert.Throws<InvalidDataException>(() => Model.FromJson(flatten)).Message);
+        using var constrained = Model.FromJson(Dense(", \"kernel_constraint\": {\"class_name\": \"MaxNorm\", \"config\": {\"max_value\": 2, \"axis\": 0}}"));
+        Assert.IsType<MaxNormConstraint>(constrained.Layers.OfType<Dense>().Single().KernelConstraint);
     }
 
     [Fact]

@@ -49,6 +49,7 @@ public class EveryLayerRoundTripTests
         ["Dense"] = One(() => new Dense(3), 4),
         ["Dense/args"] = One(() => new Dense(3, activation: "gelu", useBias: false, kernelInitializer: new VarianceScaling(2.0, FanMode.FanOut, ScalingDistribution.Uniform) { Seed = 2 },
             kernelRegularizer: Regularizers.L2(0.003)), 4),
+        ["Dense/constraints"] = One(() => new Dense(3, kernelConstraint: Constraints.MaxNorm(1.5), biasConstraint: Constraints.NonNeg()) { ActivityRegularizer = Regularizers.L1(0.01) }, 4),
         ["DepthwiseConv2D"] = One(() => new DepthwiseConv2D(3), 5, 5, 2),
         ["DepthwiseConv2D/args"] = One(() => new DepthwiseConv2D(2, padding: "same", depthMultiplier: 2), 5, 5, 2),
         ["Dot"] = Two(() => new Dot(1), 4),

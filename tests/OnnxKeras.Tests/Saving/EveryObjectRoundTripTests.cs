@@ -109,6 +109,26 @@ public class EveryObjectRoundTripTests
         Assert.Equal(model.Losses.Select(l => l.Value.item<float>()), rebuilt.Losses.Select(l => l.Value.item<float>()));
     }
 
+    public static TheoryData<string> Constraints => [.. KerasObjects.BuiltInNames("constraint"), .. KerasObjects.BuiltInClasses("constraint").Select(t => t.Name), "MaxNormConstraint/args", "MinMaxNormConstraint/args", "UnitNormConstraint/args"];
+
+    [Theory]
+    [MemberData(nameof(Constraints))]
+    public void EveryConstraintRoundTrips(string name)
+    {
+        Constraint constraint = name switch
+        {
+            "MaxNormConstraint/args" => new MaxNormConstraint(0.5, [0]),
+            "MinMaxNormConstraint/args" => new MinMaxNormConstraint(0.1, 0.9, 0.5, [0]),
+            "UnitNormConstraint/args" => new UnitNormConstraint([1]),
+            _ when KerasObjects.BuiltInClasses("constraint").FirstOrDefault(t => t.Name == name) is { } t => (Constraint)WithDefaults(t),
+            _ => name,
+        };
+        using var model = DenseModel(() => new Dense(3, kernelConstraint: constraint));
+        EveryLayerRoundTripTests.AssertRoundTrips(model, [Random(8, 2, 4)]);
+        using var rebuilt = Model.FromJson(model.ToJson());
+        Assert.Equal(constraint.GetType(), rebuilt.Layers.OfType<Dense>().Single().KernelConstraint!.GetType());
+    }
+
     /// <summary>Compiles, saves as .keras and loads; the loaded model's compile_config equals the original's.</summary>
     private static void AssertCompileRoundTrips(Optimizer? optimizer, Loss loss, IEnumerable<Metric>? metrics = null)
     {

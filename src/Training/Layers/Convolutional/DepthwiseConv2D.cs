@@ -13,9 +13,10 @@ public sealed class DepthwiseConv2D : BaseDepthwiseConv
     public DepthwiseConv2D(IntTuple kernelSize, IntTuple? strides = null, string padding = "valid", int depthMultiplier = 1, string? dataFormat = null,
         IntTuple? dilationRate = null, ActivationFunction? activation = null, bool useBias = true,
         Initializer? depthwiseInitializer = null, Initializer? biasInitializer = null,
-        Regularizer? depthwiseRegularizer = null, Regularizer? biasRegularizer = null)
+        Regularizer? depthwiseRegularizer = null, Regularizer? biasRegularizer = null,
+        Constraint? depthwiseConstraint = null, Constraint? biasConstraint = null)
         : base(2, kernelSize, strides, padding, depthMultiplier, dataFormat, dilationRate, activation, useBias,
-            depthwiseInitializer, biasInitializer, depthwiseRegularizer, biasRegularizer)
+            depthwiseInitializer, biasInitializer, depthwiseRegularizer, biasRegularizer, depthwiseConstraint, biasConstraint)
     {
     }
 }

@@ -13,9 +13,10 @@ public sealed class SeparableConv2D : BaseSeparableConv
     public SeparableConv2D(int filters, IntTuple kernelSize, IntTuple? strides = null, string padding = "valid", string? dataFormat = null,
         IntTuple? dilationRate = null, int depthMultiplier = 1, ActivationFunction? activation = null, bool useBias = true,
         Initializer? depthwiseInitializer = null, Initializer? pointwiseInitializer = null, Initializer? biasInitializer = null,
-        Regularizer? depthwiseRegularizer = null, Regularizer? pointwiseRegularizer = null, Regularizer? biasRegularizer = null)
+        Regularizer? depthwiseRegularizer = null, Regularizer? pointwiseRegularizer = null, Regularizer? biasRegularizer = null,
+        Constraint? depthwiseConstraint = null, Constraint? pointwiseConstraint = null, Constraint? biasConstraint = null)
         : base(2, depthMultiplier, filters, kernelSize, strides, padding, dataFormat, dilationRate, activation, useBias,
-            depthwiseInitializer, pointwiseInitializer, biasInitializer, depthwiseRegularizer, pointwiseRegularizer, biasRegularizer)
+            depthwiseInitializer, pointwiseInitializer, biasInitializer, depthwiseRegularizer, pointwiseRegularizer, biasRegularizer, depthwiseConstraint, pointwiseConstraint, biasConstraint)
     {
     }
 }

@@ -23,9 +23,12 @@ public sealed class LayerNormalization : Layer
     /// <param name="gammaInitializer">Initializer of gamma (ones).</param>
     /// <param name="betaRegularizer">Penalty on beta.</param>
     /// <param name="gammaRegularizer">Penalty on gamma.</param>
+    /// <param name="betaConstraint">Projection applied to beta after each optimizer update.</param>
+    /// <param name="gammaConstraint">Projection applied to gamma after each optimizer update.</param>
     public LayerNormalization(int[] axis, double epsilon = 1e-3, bool center = true, bool scale = true, bool rmsScaling = false,
         Initializer? betaInitializer = null, Initializer? gammaInitializer = null,
-        Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null)
+        Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null,
+        Constraint? betaConstraint = null, Constraint? gammaConstraint = null)
     {
         ArgumentNullException.ThrowIfNull(axis);
         if (axis.Length == 0) throw new ArgumentException("LayerNormalization: axis must name at least one axis; got an empty list.", nameof(axis));
@@ -40,6 +43,8 @@ public sealed class LayerNormalization : Layer
         GammaInitializer = gammaInitializer ?? new Ones();
         BetaRegularizer = betaRegularizer;
         GammaRegularizer = gammaRegularizer;
+        BetaConstraint = betaConstraint;
+        GammaConstraint = gammaConstraint;
     }
 
     /// <summary>Creates a layer normalization over one axis (the last by default) with Keras's defaults.</summary>
@@ -52,10 +57,13 @@ public sealed class LayerNormalization : Layer
     /// <param name="gammaInitializer">Initializer of gamma (ones).</param>
     /// <param name="betaRegularizer">Penalty on beta.</param>
     /// <param name="gammaRegularizer">Penalty on gamma.</param>
+    /// <param name="betaConstraint">Projection applied to beta after each optimizer update.</param>
+    /// <param name="gammaConstraint">Projection applied to gamma after each optimizer update.</param>
     public LayerNormalization(int axis = -1, double epsilon = 1e-3, bool center = true, bool scale = true, bool rmsScaling = false,
         Initializer? betaInitializer = null, Initializer? gammaInitializer = null,
-        Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null)
-        : this([axis], epsilon, center, scale, rmsScaling, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer)
+        Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null,
+        Constraint? betaConstraint = null, Constraint? gammaConstraint = null)
+        : this([axis], epsilon, center, scale, rmsScaling, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer, betaConstraint, gammaConstraint)
     {
     }
 
@@ -77,6 +85,10 @@ public sealed class LayerNormalization : Layer
     public Regularizer? BetaRegularizer { get; }
     /// <summary>Penalty on gamma.</summary>
     public Regularizer? GammaRegularizer { get; }
+    /// <summary>Projection applied to beta after each optimizer update.</summary>
+    public Constraint? BetaConstraint { get; }
+    /// <summary>Projection applied to gamma after each optimizer update.</summary>
+    public Constraint? GammaConstraint { get; }
 
     /// <summary>The scale gamma (sizes of the normalized axes, in the order given), or null.</summary>
     public Variable? Gamma => gamma;
@@ -90,8 +102,8 @@ public sealed class LayerNormalization : Layer
         var dims = axes.Select(a => inputShape[a] ?? throw new ArgumentException(
             $"Layer '{Name}' (LayerNormalization) needs known sizes on the normalized axes [{string.Join(", ", Axis)}]; got input shape {inputShape}.")).ToArray();
         Shape shape = Shape.Of(dims);
-        if (Scale || RmsScaling) gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer);
-        if (Center && !RmsScaling) beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer);
+        if (Scale || RmsScaling) gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer, constraint: GammaConstraint);
+        if (Center && !RmsScaling) beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer, constraint: BetaConstraint);
         InputSpec = new InputSpec { Rank = inputShape.Rank, Axes = axes.Select((a, i) => (a, dims[i])).ToDictionary(p => p.a, p => p.Item2) };
     }
 
@@ -124,5 +136,6 @@ public sealed class LayerNormalization : Layer
     public override LayerConfig GetConfig() => base.GetConfig()
         .With("axis", Axis.Count == 1 ? Axis[0] : Axis.ToArray()).With("epsilon", Epsilon).With("center", Center).With("scale", Scale)
         .With("rms_scaling", RmsScaling).With("beta_initializer", BetaInitializer).With("gamma_initializer", GammaInitializer)
-        .With("beta_regularizer", BetaRegularizer).With("gamma_regularizer", GammaRegularizer);
+        .With("beta_regularizer", BetaRegularizer).With("gamma_regularizer", GammaRegularizer)
+        .With("beta_constraint", BetaConstraint).With("gamma_constraint", GammaConstraint);
 }

@@ -27,7 +27,8 @@ public abstract class RecurrentLayer : Layer
     protected RecurrentLayer(int units, ActivationFunction activation, bool useBias,
         Initializer kernelInitializer, Initializer recurrentInitializer, Initializer biasInitializer,
         Regularizer? kernelRegularizer, Regularizer? recurrentRegularizer, Regularizer? biasRegularizer,
-        bool returnSequences, bool returnState, bool goBackwards, bool zeroOutputForMask = false)
+        bool returnSequences, bool returnState, bool goBackwards, bool zeroOutputForMask = false,
+        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null)
     {
         if (units <= 0) throw new ArgumentException($"{GetType().Name}: units must be a positive integer; got {units}.", nameof(units));
         Units = units;
@@ -43,6 +44,9 @@ public abstract class RecurrentLayer : Layer
         ReturnState = returnState;
         GoBackwards = goBackwards;
         ZeroOutputForMask = zeroOutputForMask;
+        KernelConstraint = kernelConstraint;
+        RecurrentConstraint = recurrentConstraint;
+        BiasConstraint = biasConstraint;
         InputSpec = new InputSpec { Rank = 3 };
     }
 
@@ -64,6 +68,12 @@ public abstract class RecurrentLayer : Layer
     public Regularizer? RecurrentRegularizer { get; }
     /// <summary>Penalty on <c>bias</c>.</summary>
     public Regularizer? BiasRegularizer { get; }
+    /// <summary>Projection applied to <c>kernel</c> after each optimizer update.</summary>
+    public Constraint? KernelConstraint { get; }
+    /// <summary>Projection applied to <c>recurrent_kernel</c> after each optimizer update.</summary>
+    public Constraint? RecurrentConstraint { get; }
+    /// <summary>Projection applied to <c>bias</c> after each optimizer update.</summary>
+    public Constraint? BiasConstraint { get; }
     /// <summary>Whether the output is the whole sequence [batch, timesteps, units] rather than the last output [batch, units].</summary>
     public bool ReturnSequences { get; }
     /// <summary>Whether the final states are returned after the output (use <see cref="Layer.ApplyMany"/>).</summary>
@@ -118,9 +128,9 @@ public abstract class RecurrentLayer : Layer
         new InputSpec { Rank = 3 }.Check(this, inputShape);
         long inputDim = inputShape[2] ?? throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) needs a known feature dimension; got input shape {inputShape}.");
         long width = GateCount * (long)Units;
-        kernel = AddWeight("kernel", Shape.Of(inputDim, width), KernelInitializer, KernelRegularizer);
-        recurrentKernel = AddWeight("recurrent_kernel", Shape.Of(Units, width), RecurrentInitializer, RecurrentRegularizer);
-        if (UseBias) bias = AddWeight("bias", BiasShape, BiasBuildInitializer, BiasRegularizer);
+        kernel = AddWeight("kernel", Shape.Of(inputDim, width), KernelInitializer, KernelRegularizer, constraint: KernelConstraint);
+        recurrentKernel = AddWeight("recurrent_kernel", Shape.Of(Units, width), RecurrentInitializer, RecurrentRegularizer, constraint: RecurrentConstraint);
+        if (UseBias) bias = AddWeight("bias", BiasShape, BiasBuildInitializer, BiasRegularizer, constraint: BiasConstraint);
         InputSpec = new InputSpec { Rank = 3, Axes = new Dictionary<int, long> { [-1] = inputDim } };
     }
 
@@ -198,6 +208,7 @@ public abstract class RecurrentLayer : Layer
         .With("units", Units).With("activation", Activation.Name).With("use_bias", UseBias)
         .With("kernel_initializer", KernelInitializer).With("recurrent_initializer", RecurrentInitializer).With("bias_initializer", BiasInitializer)
         .With("kernel_regularizer", KernelRegularizer).With("recurrent_regularizer", RecurrentRegularizer).With("bias_regularizer", BiasRegularizer)
+        .With("kernel_constraint", KernelConstraint).With("recurrent_constraint", RecurrentConstraint).With("bias_constraint", BiasConstraint)
         .With("return_sequences", ReturnSequences).With("return_state", ReturnState).With("go_backwards", GoBackwards)
         .With("zero_output_for_mask", ZeroOutputForMask);
 }

@@ -62,6 +62,7 @@ internal static partial class ConfigConstructor
         bool layer = typeof(Layer).IsAssignableFrom(type);
         string? layerName = layer && config.TryGetValue("name", out var n) && n is string ln ? ln : null;
         if (layer) what = layerName is not null ? $"layer '{layerName}' ({type.Name})" : $"layer {type.Name}";
+        if (layer) Layer.CheckDtype(config, what);
         var ctors = type.GetConstructors()
             .OrderByDescending(c => c.GetParameters().Count(p => KeysOf(p.Name!).Any(config.ContainsKey)))
             .ThenByDescending(c => c.GetParameters().Length).ToList();
@@ -134,6 +135,7 @@ internal static partial class ConfigConstructor
             var value = ConfigValues.Convert(config[key], prop.PropertyType, $"{what}, key '{key}'");
             if (value is not null || IsNullable(prop.PropertyType)) prop.SetValue(instance, value);
         }
+        if (instance is Layer built && config is LayerConfig layerConfig) built.ApplyBaseConfig(layerConfig, what); // activity_regularizer
         return instance;
     }
 

@@ -37,10 +37,11 @@ internal sealed record ObjectKind(
     private static readonly Dictionary<string, NeutralKey> NoNeutral = [];
     private static readonly NeutralKey Null = new([null]);
 
-    // Keras writes these for every layer; OnnxKeras computes in float32 and takes shapes from InputLayer/build_config. The
+    // Keras writes these for every layer: dtype (checked by Layer.CheckDtype: float32 only) and activity_regularizer (read by
+    // Layer.ApplyBaseConfig) are base settings; shapes come from InputLayer/build_config. The
     // recurrent layers' implementation and unroll, and Keras 2's Embedding input_length, change how Keras computes, not what.
     private static readonly HashSet<string> LayerIgnored =
-        ["dtype", "autocast", "batch_input_shape", "batch_shape", "input_dim", "build_input_shape", "implementation", "unroll", "input_length"];
+        ["dtype", "autocast", "batch_input_shape", "batch_shape", "input_dim", "build_input_shape", "implementation", "unroll", "input_length", "activity_regularizer"];
 
     // Keras arguments OnnxKeras does not implement (a layer whose constructor takes one accepts it as usual).
     private static readonly Dictionary<string, NeutralKey> LayerNeutral = new(StringComparer.Ordinal)
@@ -54,7 +55,6 @@ internal sealed record ObjectKind(
         ["beta_constraint"] = Null,
         ["gamma_constraint"] = Null,
         ["alpha_constraint"] = Null,
-        ["activity_regularizer"] = Null,
         ["lora_rank"] = Null,
         ["lora_alpha"] = Null,
         ["quantization_config"] = Null,
@@ -88,6 +88,7 @@ internal sealed record ObjectKind(
         new("layer", typeof(OnnxKeras.Layers.Layer), "keras.layers", null, () => [], LayerIgnored, LayerNeutral),
         new("activation", typeof(ActivationFunction), "keras.activations", Activations.Get, () => Activations.Names, None, NoNeutral),
         new("initializer", typeof(Initializer), "keras.initializers", Initializers.Get, () => Initializers.Names, new HashSet<string> { "dtype" }, NoNeutral),
+        new("constraint", typeof(Constraint), "keras.constraints", Constraints.Get, () => ["max_norm", "min_max_norm", "non_neg", "unit_norm"], None, NoNeutral),
         new("regularizer", typeof(Regularizer), "keras.regularizers", Regularizers.Get, () => ["l1", "l2", "l1_l2"], None, NoNeutral),
         new("optimizer", typeof(Optimizer), "keras.optimizers", OptimizerRegistry.Get, () => OptimizerNames, OptimizerIgnored, OptimizerNeutral),
         new("learning-rate schedule", typeof(LearningRateSchedule), "keras.optimizers.schedules", null, () => [], new HashSet<string> { "name" }, NoNeutral),
