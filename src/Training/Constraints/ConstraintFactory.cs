@@ -36,39 +36,11 @@ public static class Constraints
 
     /// <summary>
     /// A constraint from Keras's serialized form <c>{"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 0}}</c>
-    /// (Keras 2 and 3; the config's keys are the constructor's). Keys a constraint does not have are refused rather than
-    /// dropped.
+    /// (Keras 2 and 3; the config's keys are the constructor's), through the one deserializer (<see cref="KerasObjects"/>,
+    /// so registered and custom constraints resolve too). Keys a constraint does not have are refused rather than dropped.
     /// </summary>
-    /// <exception cref="ArgumentException">Unknown class, unknown key, or a value of the wrong kind.</exception>
-    public static Constraint FromConfig(IDictionary<string, object?> serialized)
-    {
-        string className = serialized.TryGetValue("class_name", out var c) && c is string s ? s
-            : throw new ArgumentException("A serialized constraint needs a 'class_name'.");
-        var config = serialized.TryGetValue("config", out var cfg) && cfg is IDictionary<string, object?> d ? d : new Dictionary<string, object?>();
-        string[] keys = className switch
-        {
-            "MaxNorm" or "max_norm" => ["max_value", "axis"],
-            "MinMaxNorm" or "min_max_norm" => ["min_value", "max_value", "rate", "axis"],
-            "NonNeg" or "non_neg" => [],
-            "UnitNorm" or "unit_norm" => ["axis"],
-            _ => throw new ArgumentException($"Unknown constraint class '{className}'; supported: MaxNorm, MinMaxNorm, NonNeg, UnitNorm."),
-        };
-        var unknown = config.Keys.Where(k => !keys.Contains(k)).ToList();
-        if (unknown.Count > 0)
-        {
-            string takes = keys.Length == 0 ? "none" : string.Join(", ", keys);
-            throw new ArgumentException($"Constraint {className} has no argument(s) {string.Join(", ", unknown)}; it takes {takes}.");
-        }
-        double Number(string key, double fallback) => config.TryGetValue(key, out var v) && v is not null
-            ? (double)Layers.ConfigValues.Convert(v, typeof(double), $"constraint {className}, key '{key}'")! : fallback;
-        int[]? Axis() => config.TryGetValue("axis", out var v) && v is not null
-            ? (int[])Layers.ConfigValues.Convert(v, typeof(int[]), $"constraint {className}, key 'axis'")! : null;
-        return className switch
-        {
-            "MaxNorm" or "max_norm" => new MaxNormConstraint(Number("max_value", 2), Axis()),
-            "MinMaxNorm" or "min_max_norm" => new MinMaxNormConstraint(Number("min_value", 0), Number("max_value", 1), Number("rate", 1), Axis()),
-            "NonNeg" or "non_neg" => new NonNegConstraint(),
-            _ => new UnitNormConstraint(Axis()),
-        };
-    }
+    /// <exception cref="ArgumentException">Unknown class.</exception>
+    /// <exception cref="InvalidDataException">A key the constraint does not take, or a value of the wrong kind.</exception>
+    public static Constraint FromConfig(IDictionary<string, object?> serialized) =>
+        KerasObjects.Deserialize<Constraint>(serialized) ?? throw new ArgumentException("A serialized constraint cannot be null.");
 }

@@ -141,8 +141,8 @@ public class ConstraintsTests
     public void FromConfig_RefusesWhatItCannotKeep()
     {
         IDictionary<string, object?> Parse(string json) => (IDictionary<string, object?>)ModelConfig.ParseJson(json)!;
-        var unknownKey = Assert.Throws<ArgumentException>(() => Constraints.FromConfig(Parse("""{"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 0, "rate": 1}}""")));
-        Assert.Contains("rate", unknownKey.Message);
+        var unknownKey = Assert.Throws<InvalidDataException>(() => Constraints.FromConfig(Parse("""{"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 0, "rate": 1}}""")));
+        Assert.Equal("Unrecognized keyword arguments passed to MaxNorm: {'rate': 1}", unknownKey.Message);
         var unknownClass = Assert.Throws<ArgumentException>(() => Constraints.FromConfig(Parse("""{"class_name": "RadialConstraint", "config": {}}""")));
         Assert.Contains("RadialConstraint", unknownClass.Message);
         Assert.Throws<InvalidDataException>(() => Constraints.FromConfig(Parse("""{"class_name": "MaxNorm", "config": {"max_value": "2"}}""")));

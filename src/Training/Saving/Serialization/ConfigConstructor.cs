@@ -54,10 +54,11 @@ internal static partial class ConfigConstructor
 
     /// <summary>
     /// Constructs <paramref name="type"/> from <paramref name="config"/>. <paramref name="what"/> names the object in
-    /// messages (a layer is named by its config's <c>name</c> and class instead).
+    /// messages (a layer is named by its config's <c>name</c> and class instead), <paramref name="className"/> the class
+    /// as the config names it (<c>MaxNorm</c> for <see cref="MaxNormConstraint"/>; default: the C# class name).
     /// </summary>
     /// <exception cref="InvalidDataException">A key the class does not take, a value of the wrong type, or a required key missing.</exception>
-    public static object Construct(Type type, IDictionary<string, object?> config, ObjectKind kind, string what)
+    public static object Construct(Type type, IDictionary<string, object?> config, ObjectKind kind, string what, string? className = null)
     {
         bool layer = typeof(Layer).IsAssignableFrom(type);
         string? layerName = layer && config.TryGetValue("name", out var n) && n is string ln ? ln : null;
@@ -114,7 +115,7 @@ internal static partial class ConfigConstructor
             else if (!kind.IgnoredKeys.Contains(key)) unknown.Add(key);
         }
         if (unknown.Count > 0)
-            throw new InvalidDataException($"Unrecognized keyword arguments passed to {type.Name}{(layerName is not null ? $" (layer '{layerName}')" : "")}: {{{string.Join(", ", unknown.Select(k => $"'{k}': {Repr(config[k])}"))}}}");
+            throw new InvalidDataException($"Unrecognized keyword arguments passed to {className ?? type.Name}{(layerName is not null ? $" (layer '{layerName}')" : "")}: {{{string.Join(", ", unknown.Select(k => $"'{k}': {Repr(config[k])}"))}}}");
         object instance;
         try
         {

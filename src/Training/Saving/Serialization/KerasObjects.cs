@@ -278,7 +278,7 @@ public static class KerasObjects
 
     private static object Materialize(object found, ObjectKind kind, IDictionary<string, object?>? config, string name, string what) => found switch
     {
-        Type t => ConfigConstructor.Construct(t, config ?? new Dictionary<string, object?>(), kind, $"{kind.Name} {name}"),
+        Type t => ConfigConstructor.Construct(t, config ?? new Dictionary<string, object?>(), kind, $"{kind.Name} {name}", name),
         ActivationFunction a => a,
         Func<KTensor, KTensor> f => new ActivationFunction(name, f),
         Func<KTensor, KTensor, KTensor> m => new Metrics.MeanMetricWrapper(name, m),
