@@ -190,14 +190,14 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// Max pooling (Keras's <c>ops.max_pool</c>) over 1 or 2 spatial axes of channels_last <paramref name="inputs"/>.
+    /// Max pooling (Keras's <c>ops.max_pool</c>) over 1 to 3 spatial axes of channels_last <paramref name="inputs"/>.
     /// <paramref name="strides"/> default to <paramref name="poolSize"/>; with "same" the padding (extra at the end) never wins the max.
     /// </summary>
     public static KTensor MaxPool(KTensor inputs, int[] poolSize, int[]? strides = null, string padding = "valid") =>
         Emit(new MaxPoolOp(poolSize, strides, padding), [inputs], () => Pool(inputs, poolSize, strides, padding, max: true));
 
     /// <summary>
-    /// Average pooling (Keras's <c>ops.average_pool</c>) over 1 or 2 spatial axes of channels_last <paramref name="inputs"/>.
+    /// Average pooling (Keras's <c>ops.average_pool</c>) over 1 to 3 spatial axes of channels_last <paramref name="inputs"/>.
     /// With "same" the padded positions are not counted: each output averages only the input values under its window
     /// (TensorFlow's rule).
     /// </summary>
@@ -219,7 +219,6 @@ public static partial class Ops
         var x = inputs.Value;
         string name = max ? "max_pool" : "average_pool";
         int rank = SpatialRank(x, name);
-        if (rank > 2) throw new ArgumentException($"{name}: only 1D and 2D pooling are supported; got input of shape {Shape.Of(x.shape)}.");
         var k = PerAxis(poolSize, rank, "pool_size");
         var s = strides is null ? k : PerAxis(strides, rank, "strides");
         var pads = new (long Before, long After)[rank];
@@ -238,24 +237,32 @@ public static partial class Ops
         if (pads.All(p => p.Before == p.After))
         {
             long[] sym = pads.Select(p => p.Before).ToArray();
-            y = max ? F.max_pool2d(xf, k, s, sym, [1, 1], false) : F.avg_pool2d(xf, k, s, sym, false, false, null);
+            y = max ? MaxPoolNd(xf, k, s, sym) : AvgPoolNd(xf, k, s, sym, countIncludePad: false);
         }
         else if (max)
         {
-            y = F.max_pool2d(F.pad(xf, TorchPad(pads), PaddingModes.Constant, double.NegativeInfinity), k, s, [0, 0], [1, 1], false);
+            y = MaxPoolNd(F.pad(xf, TorchPad(pads), PaddingModes.Constant, double.NegativeInfinity), k, s, new long[k.Length]);
         }
         else
         {
             // Sum over each window of the zero-padded input, divided by the number of real (unpadded) positions in it.
-            long[] zero = [0, 0];
-            var sums = F.avg_pool2d(F.pad(xf, TorchPad(pads), PaddingModes.Constant, 0), k, s, zero, false, true, 1);
-            var ones = torch.ones([1, 1, xf.shape[2], xf.shape[3]], xf.dtype, xf.device);
-            var counts = F.avg_pool2d(F.pad(ones, TorchPad(pads), PaddingModes.Constant, 0), k, s, zero, false, true, 1);
+            var zero = new long[k.Length];
+            var sums = AvgPoolNd(F.pad(xf, TorchPad(pads), PaddingModes.Constant, 0), k, s, zero, countIncludePad: true);
+            var ones = torch.ones([1, 1, .. xf.shape[2..]], xf.dtype, xf.device);
+            var counts = AvgPoolNd(F.pad(ones, TorchPad(pads), PaddingModes.Constant, 0), k, s, zero, countIncludePad: true);
             y = sums / counts;
         }
         y = ChannelsLast(y);
         return rank == 1 ? y.squeeze(1) : y;
     }
+
+    /// <summary>libtorch max pooling of channels-first [N, C, *spatial] with 2 or 3 spatial axes.</summary>
+    private static Tensor MaxPoolNd(Tensor xf, long[] k, long[] s, long[] pad) =>
+        xf.dim() == 4 ? F.max_pool2d(xf, k, s, pad, [1, 1], false) : F.max_pool3d(xf, k, s, pad, [1, 1, 1], false);
+
+    /// <summary>libtorch average pooling of channels-first [N, C, *spatial] with 2 or 3 spatial axes.</summary>
+    private static Tensor AvgPoolNd(Tensor xf, long[] k, long[] s, long[] pad, bool countIncludePad) =>
+        xf.dim() == 4 ? F.avg_pool2d(xf, k, s, pad, false, countIncludePad, null) : F.avg_pool3d(xf, k, s, pad, false, countIncludePad, null);
 
     /// <summary>libtorch convolution with per-axis (before, after) padding: symmetric padding goes to libtorch, else an explicit zero pad.</summary>
     private static Tensor Convolve(Tensor x, Tensor w, Tensor? b, long[] strides, (long Before, long After)[] pads, long[] dilation, long groups)

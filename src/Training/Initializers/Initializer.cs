@@ -294,8 +294,11 @@ public sealed class Orthogonal(double gain = 1.0) : Initializer
     public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["gain"] = Gain, ["seed"] = Seed };
 }
 
-/// <summary>Identity matrix scaled by <paramref name="gain"/> (rank-2 shapes only).</summary>
-public sealed class Identity(double gain = 1.0) : Initializer
+/// <summary>
+/// Identity matrix scaled by <paramref name="gain"/> (rank-2 shapes only): Keras 3's <c>IdentityInitializer</c> (also read
+/// as <c>Identity</c> and <c>"identity"</c>); the name <c>Identity</c> is the layer <see cref="Layers.Identity"/>.
+/// </summary>
+public sealed class IdentityInitializer(double gain = 1.0) : Initializer
 {
     /// <summary>Multiplier.</summary>
     public double Gain { get; } = gain;
@@ -337,7 +340,7 @@ public static class Initializers
         ["lecun_uniform"] = () => new LecunUniform(),
         ["lecun_normal"] = () => new LecunNormal(),
         ["orthogonal"] = () => new Orthogonal(),
-        ["identity"] = () => new Identity(),
+        ["identity"] = () => new IdentityInitializer(),
     };
 
     /// <summary>All names <see cref="Get"/> accepts.</summary>

@@ -6,7 +6,7 @@ namespace OnnxKeras.Layers;
 public abstract partial class Layer
 {
     private readonly List<KTensor> callLosses = [];
-    private Regularizer? activityRegularizer;
+    private protected Regularizer? activityRegularizer;
 
     /// <summary>Depth of eager layer calls on this thread: the outermost call clears the losses of the previous one.</summary>
     [ThreadStatic]

@@ -350,12 +350,12 @@ public class InitializersTests
     [Fact]
     public void Identity_WithGain()
     {
-        using var t = new Identity(2.0).Generate(3, 4);
+        using var t = new IdentityInitializer(2.0).Generate(3, 4);
         Assert.Equal(new float[] { 2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0 }, Values(t));
-        using var tall = new Identity().Generate(3, 2);
+        using var tall = new IdentityInitializer().Generate(3, 2);
         Assert.Equal(new float[] { 1, 0, 0, 1, 0, 0 }, Values(tall));
-        Assert.Throws<ArgumentException>(() => new Identity().Generate(2, 2, 2));
-        Assert.Equal("identity", new Identity().Name);
+        Assert.Throws<ArgumentException>(() => new IdentityInitializer().Generate(2, 2, 2));
+        Assert.Equal("identity", new IdentityInitializer().Name);
     }
 
     [Fact]
@@ -463,8 +463,8 @@ public class InitializersTests
     [InlineData("TruncatedNormal", typeof(TruncatedNormalInitializer))]
     [InlineData("orthogonal", typeof(Orthogonal))]
     [InlineData("Orthogonal", typeof(Orthogonal))]
-    [InlineData("identity", typeof(Identity))]
-    [InlineData("Identity", typeof(Identity))]
+    [InlineData("identity", typeof(IdentityInitializer))]
+    [InlineData("Identity", typeof(IdentityInitializer))]
     [InlineData("zeros", typeof(Zeros))]
     [InlineData("Zeros", typeof(Zeros))]
     [InlineData("zero", typeof(Zeros))] // Keras alias
@@ -518,7 +518,7 @@ public class InitializersTests
         Assert.Equal((2.0, "fan_avg", "uniform"), ((double)vs["scale"]!, (string)vs["mode"]!, (string)vs["distribution"]!));
         Assert.Equal(["maxval", "minval", "seed"], new RandomUniform().GetConfig().Keys.Order());
         Assert.Equal(["gain", "seed"], new Orthogonal().GetConfig().Keys.Order());
-        Assert.Equal(["gain"], new Identity().GetConfig().Keys.Order());
+        Assert.Equal(["gain"], new IdentityInitializer().GetConfig().Keys.Order());
         Assert.Equal(["value"], new Constant(2).GetConfig().Keys.Order());
     }
 

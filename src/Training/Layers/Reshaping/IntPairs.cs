@@ -1,8 +1,8 @@
 namespace OnnxKeras;
 
 /// <summary>
-/// (before, after) amounts per spatial axis, as Keras accepts for <c>ZeroPadding2D.padding</c> and
-/// <c>Cropping2D.cropping</c>: <c>1</c> means 1 on every side, <c>(1, 2)</c> means 1 above and below and 2 left and right,
+/// (before, after) amounts per spatial axis, as Keras accepts for <c>ZeroPadding2D/3D.padding</c> and
+/// <c>Cropping2D/3D.cropping</c>: <c>1</c> means 1 on every side, <c>(1, 2)</c> means 1 above and below and 2 left and right,
 /// <c>((1, 2), (3, 4))</c> gives (top, bottom) and (left, right). Configs store the explicit form.
 /// </summary>
 /// <example><code>new ZeroPadding2D(((0, 1), (0, 1)))</code></example>
@@ -28,6 +28,13 @@ public readonly struct IntPairs
     /// <summary>Explicit ((top, bottom), (left, right)).</summary>
     public static implicit operator IntPairs(((int, int), (int, int)) values) =>
         new([[values.Item1.Item1, values.Item1.Item2], [values.Item2.Item1, values.Item2.Item2]]);
+
+    /// <summary>A symmetric amount per axis for three axes: (dim1, dim2, dim3).</summary>
+    public static implicit operator IntPairs((int, int, int) values) => new([[values.Item1], [values.Item2], [values.Item3]]);
+
+    /// <summary>Explicit (before, after) pairs for three axes.</summary>
+    public static implicit operator IntPairs(((int, int), (int, int), (int, int)) values) =>
+        new([[values.Item1.Item1, values.Item1.Item2], [values.Item2.Item1, values.Item2.Item2], [values.Item3.Item1, values.Item3.Item2]]);
 
     /// <summary>Nested arrays (as stored in configs).</summary>
     public static implicit operator IntPairs(int[][] values) => new(values);
