@@ -18,16 +18,18 @@ public sealed class GroupNormalization : Layer
     /// <summary>Creates the layer with Keras's defaults.</summary>
     /// <param name="groups">Number of groups (must divide the channels); -1: one per channel.</param>
     /// <param name="axis">The channels axis (-1: the last); not the batch axis.</param>
-    /// <param name="epsilon">Added to the variance before the square root; must be &gt;= 0.</param>
-    /// <param name="center">Whether to add the learned offset beta.</param>
-    /// <param name="scale">Whether to multiply by the learned factor gamma.</param>
+    /// <param name="epsilon">Added to each group's variance before the square root; must be &gt;= 0.</param>
+    /// <param name="center">Whether to add beta (one offset per channel).</param>
+    /// <param name="scale">Whether to multiply by gamma (one factor per channel).</param>
     /// <param name="betaInitializer">Initializer of beta (zeros).</param>
     /// <param name="gammaInitializer">Initializer of gamma (ones).</param>
-    /// <param name="betaRegularizer">Penalty on beta.</param>
-    /// <param name="gammaRegularizer">Penalty on gamma.</param>
-    /// <param name="betaConstraint">Projection applied to beta after each optimizer update.</param>
-    /// <param name="gammaConstraint">Projection applied to gamma after each optimizer update.</param>
-    /// <exception cref="ArgumentException"><paramref name="groups"/> is 0 or below -1, or <paramref name="epsilon"/> is negative or not finite.</exception>
+    /// <param name="betaRegularizer">Penalty on beta, or null.</param>
+    /// <param name="gammaRegularizer">Penalty on gamma, or null.</param>
+    /// <param name="betaConstraint">Projection of beta after each optimizer update, or null.</param>
+    /// <param name="gammaConstraint">Projection of gamma after each optimizer update, or null.</param>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="groups"/> is 0 or below -1, or <paramref name="epsilon"/> is negative or not finite.
+    /// </exception>
     public GroupNormalization(int groups = 32, int axis = -1, double epsilon = 1e-3, bool center = true, bool scale = true,
         Initializer? betaInitializer = null, Initializer? gammaInitializer = null,
         Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null,
@@ -53,23 +55,23 @@ public sealed class GroupNormalization : Layer
     public int Groups { get; }
     /// <summary>The channels axis, as given.</summary>
     public int Axis { get; }
-    /// <summary>Added to the variance.</summary>
+    /// <inheritdoc cref="LayerNormalization.Epsilon"/>
     public double Epsilon { get; }
-    /// <summary>Whether beta is used.</summary>
+    /// <inheritdoc cref="LayerNormalization.Center"/>
     public bool Center { get; }
-    /// <summary>Whether gamma is used.</summary>
+    /// <inheritdoc cref="LayerNormalization.Scale"/>
     public bool Scale { get; }
-    /// <summary>Initializer of beta.</summary>
+    /// <inheritdoc cref="LayerNormalization.BetaInitializer"/>
     public Initializer BetaInitializer { get; }
-    /// <summary>Initializer of gamma.</summary>
+    /// <inheritdoc cref="LayerNormalization.GammaInitializer"/>
     public Initializer GammaInitializer { get; }
-    /// <summary>Penalty on beta.</summary>
+    /// <inheritdoc cref="LayerNormalization.BetaRegularizer"/>
     public Regularizer? BetaRegularizer { get; }
-    /// <summary>Penalty on gamma.</summary>
+    /// <inheritdoc cref="LayerNormalization.GammaRegularizer"/>
     public Regularizer? GammaRegularizer { get; }
-    /// <summary>Projection applied to beta after each optimizer update.</summary>
+    /// <inheritdoc cref="LayerNormalization.BetaConstraint"/>
     public Constraint? BetaConstraint { get; }
-    /// <summary>Projection applied to gamma after each optimizer update.</summary>
+    /// <inheritdoc cref="LayerNormalization.GammaConstraint"/>
     public Constraint? GammaConstraint { get; }
 
     /// <summary>The scale gamma (one per channel), or null.</summary>
