@@ -18,7 +18,16 @@ public static partial class Keras
         public static float[,] ToCategorical(int[] labels, int? numClasses = null)
         {
             ArgumentNullException.ThrowIfNull(labels);
-            var (flat, classes) = OneHot(Array.ConvertAll(labels, v => (long)v), numClasses);
+            return ToCategorical(Array.ConvertAll(labels, v => (long)v), numClasses);
+        }
+
+        /// <summary>As <see cref="ToCategorical(int[], int?)"/> for <c>long</c> labels.</summary>
+        /// <exception cref="ArgumentException">As <see cref="ToCategorical(int[], int?)"/>.</exception>
+        /// <example><code>float[,] y = Keras.Utils.ToCategorical(new long[] { 1, 0 });   // [[0,1],[1,0]]</code></example>
+        public static float[,] ToCategorical(long[] labels, int? numClasses = null)
+        {
+            ArgumentNullException.ThrowIfNull(labels);
+            var (flat, classes) = OneHot(labels, numClasses);
             var result = new float[labels.Length, classes];
             Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(float));
             return result;

@@ -18,6 +18,7 @@ public class ToCategoricalTests
     public void WithoutNumClasses_UsesTheLargestLabelPlusOne()
     {
         Assert.Equal(new float[,] { { 0, 1 }, { 1, 0 } }, Keras.Utils.ToCategorical(new[] { 1, 0 }));
+        Assert.Equal(new float[,] { { 0, 1 }, { 1, 0 } }, Keras.Utils.ToCategorical(new long[] { 1, 0 }));
     }
 
     [Fact]

@@ -1,0 +1,177 @@
+using OnnxKeras.Data;
+using OnnxKeras.Layers;
+using OnnxKeras.Models;
+using OnnxKeras.Saving;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace OnnxKeras.Tests.Layers;
+
+/// <summary>
+/// Normalization against Keras 3's documented rules (keras/src/layers/preprocessing/normalization.py): output
+/// (x - mean) / max(sqrt(variance), 1e-7), inverted mean + x * max(sqrt(variance), 1e-7); statistics per position of
+/// the kept axes over all other axes, population variance. Expected values are the docstring's examples and hand sums.
+/// </summary>
+public class PreprocessingTests
+{
+    private static float[] Values(KTensor t) => t.Value.contiguous().data<float>().ToArray();
+
+    private static void Near(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-5f);
+    }
+
+    // ------------------------------------------------------------------ harness (config, shapes, weights, ONNX at opsets 17-21)
+
+    [Fact]
+    public void NormalizationHarness_Adapted() => LayerTestHarness.Run(new Normalization(), [4], [4], 0, 3, supportsTraining: false, inputRange: 3);
+
+    [Fact]
+    public void NormalizationHarness_GivenMeanAndVariance() =>
+        LayerTestHarness.Run(new Normalization(mean: [1, 2, 3, 4], variance: [1, 4, 9, 0.25]), [4], [4], 0, 0, supportsTraining: false, inputRange: 3);
+
+    [Fact]
+    public void NormalizationHarness_InvertedOverTwoAxes() =>
+        LayerTestHarness.Run(new Normalization(axis: [1, 2], invert: true), [2, 3], [2, 3], 0, 3, supportsTraining: false);
+
+    [Fact]
+    public void NormalizationHarness_NoAxis() => LayerTestHarness.Run(new Normalization(axis: null), [2, 3], [2, 3], 0, 3, supportsTraining: false);
+
+    // ------------------------------------------------------------------ numbers
+
+    [Fact]
+    public void Adapt_NoAxis_UsesOneMeanAndPopulationVariance()
+    {
+        // Keras's docstring: adapt on 1..5 with axis=None gives mean 3, variance 2; [1, 2, 3] -> (x - 3) / sqrt(2).
+        var layer = new Normalization(axis: null);
+        layer.Adapt(new float[] { 1, 2, 3, 4, 5 });
+        using var scope = NewDisposeScope();
+        Near([-1.4142135f, -0.70710677f, 0f], Values(layer.Apply(tensor(new float[] { 1, 2, 3 }))));
+    }
+
+    [Fact]
+    public void Adapt_LastAxis_KeepsOneStatisticPerFeature_AndInvertUndoesIt()
+    {
+        // Keras's docstring: columns (0,2,0,2), (7,9,7,9), (4,6,4,6): means 1, 8, 5 and variances 1, 1, 1.
+        var data = new float[,] { { 0, 7, 4 }, { 2, 9, 6 }, { 0, 7, 4 }, { 2, 9, 6 } };
+        var layer = new Normalization();
+        layer.Adapt(data);
+        Assert.Equal(new float[] { 1, 8, 5 }, layer.Weights[0].ToArray());
+        Assert.Equal(new float[] { 1, 1, 1 }, layer.Weights[1].ToArray());
+        using var scope = NewDisposeScope();
+        Near([-1, -1, -1], Values(layer.Apply(tensor(new float[] { 0, 7, 4 }, [1, 3]))));
+        var inverse = new Normalization(invert: true);
+        inverse.Adapt(data);
+        Near([2, 10, 8], Values(inverse.Apply(tensor(new float[] { 1, 2, 3 }, [1, 3])))); // 1 + 1*1, 8 + 2*1, 5 + 3*1
+    }
+
+    [Fact]
+    public void GivenMeanAndVariance_Normalize_AndTinyVarianceDividesByEpsilon()
+    {
+        using var scope = NewDisposeScope();
+        var layer = new Normalization(mean: [3], variance: [2]);
+        Near([-1.4142135f, -0.70710677f, 0f], Values(layer.Apply(tensor(new float[] { 1, 2, 3 }, [3, 1]))));
+        // variance 0: the divisor is max(sqrt(0), 1e-7) = 1e-7, so 1.5 - 1 = 0.5 becomes 5e6.
+        var flat = new Normalization(mean: [1, 0], variance: [0, 4]);
+        var y = Values(flat.Apply(tensor(new float[] { 1.5f, 2 }, [1, 2])));
+        Assert.Equal(5e6f, y[0], 1f);
+        Assert.Equal(1f, y[1], 1e-6f); // (2 - 0) / 2
+    }
+
+    [Fact]
+    public void Adapt_OnABatchedDataset_PoolsTheBatchesExactly()
+    {
+        // One feature, values 1..6 in batches of 4 and 2: mean 3.5, population variance (6^2 - 1) / 12 = 35/12.
+        var x = new float[,] { { 1 }, { 2 }, { 3 }, { 4 }, { 5 }, { 6 } };
+        var layer = new Normalization();
+        layer.Adapt(Dataset.FromTensorSlices(x, new[] { 0, 0, 0, 0, 0, 0 }).Batch(4));
+        Assert.Equal(3.5f, layer.Weights[0].ToArray()[0], 1e-6f);
+        Assert.Equal(35f / 12, layer.Weights[1].ToArray()[0], 1e-6f);
+        // An unbatched dataset is read in batches of 128, as Keras does.
+        var unbatched = new Normalization();
+        unbatched.Adapt(Dataset.FromTensorSlices(x));
+        Assert.Equal(35f / 12, unbatched.Weights[1].ToArray()[0], 1e-6f);
+    }
+
+    [Fact]
+    public void Adapt_OverTheMiddleAxis_ReducesBatchAndLastAxes()
+    {
+        // x[b, i, j] = 10 i + j + 100 b for b in {0, 1}, i in {0, 1}, j in {0, 1, 2}: for row i the values are
+        // 10i + {0, 1, 2, 100, 101, 102}: mean 10i + 51, variance mean of squares of {-51, -50, -49, 49, 50, 51} = 7502/3.
+        var data = new float[2, 2, 3];
+        for (int b = 0; b < 2; b++) for (int i = 0; i < 2; i++) for (int j = 0; j < 3; j++) data[b, i, j] = 10 * i + j + 100 * b;
+        var layer = new Normalization(axis: 1);
+        layer.Adapt(data);
+        Near([51, 61], layer.Weights[0].ToArray());
+        Near([7502f / 3, 7502f / 3], layer.Weights[1].ToArray());
+        Assert.Equal(new Shape(null, 2, 3), layer.BuildInputShape);
+    }
+
+    // ------------------------------------------------------------------ config, saving
+
+    [Fact]
+    public void Config_HasKerasKeys_AndGivenStatistics()
+    {
+        var config = new Normalization(mean: [1, 2], variance: [3, 4], invert: true).GetConfig();
+        Assert.Equal(new[] { -1 }, config["axis"]);
+        Assert.Equal(true, config["invert"]);
+        Assert.Equal(new double[] { 1, 2 }, config["mean"]);
+        Assert.Equal(new double[] { 3, 4 }, config["variance"]);
+        var adapted = new Normalization().GetConfig();
+        Assert.Null(adapted["mean"]);
+        Assert.Null(adapted["variance"]);
+        // Keras writes axis as a list and a scalar mean as a number.
+        var keras = new LayerConfig().With("name", "normalization").With("axis", new object[] { -1L }).With("invert", false).With("mean", 3.0).With("variance", 2.0);
+        var rebuilt = (Normalization)LayerRegistry.FromConfig("Normalization", keras);
+        Assert.Equal(new double[] { 3 }, rebuilt.Mean);
+        Assert.Equal(new[] { -1 }, rebuilt.Axis);
+    }
+
+    [Fact]
+    public void AdaptedState_RoundTripsThroughKerasFileAndWeightsFile()
+    {
+        var norm = new Normalization();
+        norm.Adapt(new float[,] { { 0, 7, 4 }, { 2, 9, 6 }, { 0, 7, 4 }, { 2, 9, 6 } });
+        using var model = new Sequential(new InputLayer([3]), norm);
+        var input = new float[,] { { 1, 2, 3 } };
+        var expected = model.Predict(input).Data; // (1-1)/1, (2-8)/1, (3-5)/1
+        Assert.Equal(new float[] { 0, -6, -2 }, expected);
+        var dir = Directory.CreateTempSubdirectory("onnxkeras-norm-");
+        try
+        {
+            string keras = Path.Combine(dir.FullName, "m.keras"), weights = Path.Combine(dir.FullName, "m.weights.h5");
+            model.Save(keras);
+            model.SaveWeights(weights);
+            using var loaded = Model.LoadModel(keras);
+            Assert.Equal(expected, loaded.Predict(input).Data);
+            Assert.Equal(new[] { "mean", "variance", "count" }, loaded.Layers[^1].Weights.Select(w => w.Name));
+            using var fresh = new Sequential(new InputLayer([3]), new Normalization());
+            fresh.LoadWeights(weights);
+            Assert.Equal(expected, fresh.Predict(input).Data);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    // ------------------------------------------------------------------ errors
+
+    [Fact]
+    public void BadArguments_Throw()
+    {
+        Assert.Throws<ArgumentException>(() => new Normalization(mean: [1]));
+        Assert.Throws<ArgumentException>(() => new Normalization(mean: [1, 2], variance: [1]));
+        Assert.Throws<ArgumentException>(() => new Normalization(mean: [1], variance: [-1]));
+        Assert.Throws<ArgumentException>(() => new Normalization(axis: null, mean: [1, 2], variance: [1, 1]));
+        Assert.Throws<ArgumentException>(() => new Normalization(axis: 3).Build(new Shape(null, 4)));
+        Assert.Throws<ArgumentException>(() => new Normalization(mean: [1, 2, 3], variance: [1, 1, 1]).Build(new Shape(null, 4)));
+        Assert.Throws<InvalidOperationException>(() => new Normalization(mean: [1], variance: [1]).Adapt(new float[] { 1, 2 }));
+        var built = new Normalization();
+        built.Adapt(new float[,] { { 1, 2 } });
+        Assert.Throws<ArgumentException>(() => built.Adapt(new float[,] { { 1, 2, 3 } }));
+        Assert.Throws<ArgumentException>(() => new Normalization().Adapt(Dataset.FromTensorSlices(zeros(4, 2)).Batch(2).Repeat()));
+    }
+}
