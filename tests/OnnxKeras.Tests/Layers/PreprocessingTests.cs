@@ -175,3 +175,61 @@ public class PreprocessingTests
         Assert.Throws<ArgumentException>(() => new Normalization().Adapt(Dataset.FromTensorSlices(zeros(4, 2)).Batch(2).Repeat()));
     }
 }
+
+/// <summary>CategoryEncoding against Keras 3's documented rules (keras/src/layers/preprocessing/category_encoding.py), values by hand.</summary>
+public class CategoryEncodingTests
+{
+    private static float[] Encode(CategoryEncoding layer, float[] ids, params long[] shape)
+    {
+        using var scope = NewDisposeScope();
+        return layer.Apply(tensor(ids, shape)).Value.contiguous().data<float>().ToArray();
+    }
+
+    [Fact]
+    public void Harness_MultiHot() => LayerTestHarness.Run(new CategoryEncoding(numTokens: 5), [3], [5], 0, 0, supportsTraining: false, inputRange: 5, integerInputs: true);
+
+    [Fact]
+    public void Harness_Count() => LayerTestHarness.Run(new CategoryEncoding(numTokens: 4, outputMode: "count"), [6], [4], 0, 0, supportsTraining: false, inputRange: 4, integerInputs: true);
+
+    [Fact]
+    public void Harness_OneHotOfAColumn() => LayerTestHarness.Run(new CategoryEncoding(numTokens: 3, outputMode: "one_hot"), [1], [3], 0, 0, supportsTraining: false, inputRange: 3, integerInputs: true);
+
+    [Fact]
+    public void Harness_OneHotOfASequence() => LayerTestHarness.Run(new CategoryEncoding(numTokens: 3, outputMode: "one_hot"), [2], [2, 3], 0, 0, supportsTraining: false, inputRange: 3, integerInputs: true);
+
+    [Fact]
+    public void Modes_MatchKerasDocstringExamples()
+    {
+        // one_hot of [3, 2, 0, 1] with 4 tokens: the rows of the identity in that order.
+        Assert.Equal(new float[] { 0, 0, 0, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 0 }, Encode(new CategoryEncoding(4, "one_hot"), [3, 2, 0, 1], 4));
+        // multi_hot of [[0, 1], [0, 0], [1, 2], [3, 1]].
+        Assert.Equal(new float[] { 1, 1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 1 }, Encode(new CategoryEncoding(4), [0, 1, 0, 0, 1, 2, 3, 1], 4, 2));
+        // count of [[0, 1], [0, 0], [1, 2], [3, 1]].
+        Assert.Equal(new float[] { 1, 1, 0, 0, 2, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 1 }, Encode(new CategoryEncoding(4, "count"), [0, 1, 0, 0, 1, 2, 3, 1], 4, 2));
+        // a column of ids in one_hot mode: the size-1 axis is replaced.
+        Assert.Equal(new float[] { 0, 1, 1, 0 }, Encode(new CategoryEncoding(2, "one_hot"), [1, 0], 2, 1));
+    }
+
+    [Fact]
+    public void OutputShapes_FollowKeras()
+    {
+        Assert.Equal(new Shape(null, 5), new CategoryEncoding(5, "one_hot").ComputeOutputShape(new Shape((long?)null)));
+        Assert.Equal(new Shape(null, 5), new CategoryEncoding(5, "one_hot").ComputeOutputShape(new Shape(null, 1)));
+        Assert.Equal(new Shape(null, 3, 5), new CategoryEncoding(5, "one_hot").ComputeOutputShape(new Shape(null, 3)));
+        Assert.Equal(new Shape(null, 5), new CategoryEncoding(5, "count").ComputeOutputShape(new Shape(null, 3)));
+    }
+
+    [Fact]
+    public void BadArgumentsAndIds_Throw()
+    {
+        Assert.Throws<ArgumentException>(() => new CategoryEncoding());
+        Assert.Throws<ArgumentException>(() => new CategoryEncoding(0));
+        Assert.Throws<ArgumentException>(() => new CategoryEncoding(3, "tf_idf"));
+        Assert.Throws<ArgumentException>(() => new CategoryEncoding(3, sparse: true));
+        Assert.Equal("multi_hot", new CategoryEncoding(3, "binary").OutputMode);
+        Assert.Contains("0 <= values < numTokens (3)", Assert.Throws<ArgumentException>(() => Encode(new CategoryEncoding(3), [0, 3], 1, 2)).Message);
+        Assert.Throws<ArgumentException>(() => Encode(new CategoryEncoding(3), [-1, 0], 1, 2));
+        Assert.Equal(new float[] { 1, 1, 0 }, Encode(new CategoryEncoding(3), [0.5f, 1.9f], 1, 2)); // cast to int64 truncates: ids 0 and 1
+        Assert.Throws<ArgumentException>(() => new CategoryEncoding(3).Build(new Shape(null, 2, 2)));
+    }
+}
