@@ -113,7 +113,7 @@ internal sealed class BackgroundPipe : IDisposable
                     continue;
                 }
                 using var scope = NewDisposeScope();
-                result.SetResult(Owned.Detach(fn!(input)));
+                result.SetResult(Owned.Detach(fn!(input) ?? throw new InvalidOperationException("Map: the function returned null instead of an element.")));
             }
             catch (Exception e)
             {

@@ -185,6 +185,22 @@ public class DatasetPipelineTests
     }
 
     [Fact]
+    public void Fit_WithStepsPerEpochOnAnEndlessPrefetchedGenerator_ClosesItWhenFitReturns()
+    {
+        var source = new CountingSource(int.MaxValue);
+        var ds = Dataset.FromGenerator(source.Run, ScalarLong)
+            .Map(e => { var v = e[0].to_type(ScalarType.Float32); return [v.expand(2), v.reshape(1)]; }, numParallelCalls: 2)
+            .Batch(4).Prefetch(2);
+        using var model = Linear();
+        model.Compile(new SGD(0.0001), "mse");
+        var h = model.Fit(ds, epochs: 3, stepsPerEpoch: 2, verbose: 0);
+        Assert.Equal(3, h["loss"].Count);
+        Assert.Equal(1, Volatile.Read(ref source.Started)); // one iterator across the epochs, as Keras keeps
+        Assert.Equal(1, Volatile.Read(ref source.Finished));
+        Assert.Throws<InvalidOperationException>(() => Dataset.FromTensorSlices(arange(3)).Map(e => null!, numParallelCalls: 2).Elements().ToList());
+    }
+
+    [Fact]
     public void Prefetch_ReaderStopsEarly_ClosesTheSourceBeforeReturning()
     {
         var source = new CountingSource(1000);
