@@ -1,7 +1,9 @@
 using OnnxKeras.Data;
+using OnnxKeras.Export;
 using OnnxKeras.Layers;
 using OnnxKeras.Models;
 using OnnxKeras.Saving;
+using OnnxKeras.Tests.Export;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -155,6 +157,23 @@ public class PreprocessingTests
         {
             dir.Delete(recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData(17)]
+    [InlineData(21)]
+    public void Export_IsSubAndDivWithTheStatisticsAsConstants(int opset)
+    {
+        var norm = new Normalization();
+        norm.Adapt(new float[,] { { 0, 7, 4 }, { 2, 9, 6 }, { 0, 7, 4 }, { 2, 9, 6 } });
+        using var model = new Sequential(new InputLayer([3]), norm);
+        var bytes = model.ExportOnnxBytes(out _, new OnnxExportOptions { Opset = opset, Verify = true });
+        var types = Onnx.ModelProto.Parser.ParseFrom(bytes).Graph.Node.Select(n => n.OpType).ToHashSet();
+        Assert.Subset(new HashSet<string> { "Cast", "Identity", "Sub", "Div" }, types); // Reshape/Sqrt/Max of the weights folded
+        Assert.Contains("Sub", types);
+        Assert.Contains("Div", types);
+        using var scope = NewDisposeScope();
+        OnnxTestHelpers.AssertParityOn(model, bytes, tensor(new float[] { 1, 2, 3, 0, 7, 4 }, [2, 3]));
     }
 
     // ------------------------------------------------------------------ errors
