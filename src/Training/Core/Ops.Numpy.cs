@@ -83,6 +83,9 @@ public static partial class Ops
     /// <summary>Elementwise <c>x != value</c> as a boolean tensor (Keras's <c>ops.not_equal</c> with a scalar).</summary>
     public static KTensor NotEqual(KTensor x, double value) => Emit(new NotEqualOp(value, x.Value.dtype), [x], () => x.Value.ne(value));
 
+    /// <summary>Elementwise <c>a &gt;= b</c> with broadcasting, as a boolean tensor (Keras's <c>ops.greater_equal</c>).</summary>
+    public static KTensor GreaterEqual(KTensor a, KTensor b) => Emit(new GreaterEqualOp(), [a, b], () => a.Value.ge(b.Value));
+
     /// <summary>Whether any entry along <paramref name="axis"/> is true (Keras's <c>ops.any</c>), on a boolean tensor.</summary>
     public static KTensor Any(KTensor x, int axis, bool keepDims = false) => Emit(new AnyOp(axis, keepDims), [x], () => x.Value.any(axis, keepDims));
 
@@ -222,6 +225,8 @@ internal sealed record SignOp : OpInfo;
 internal sealed record WhereOp : OpInfo;
 /// <summary><see cref="Ops.NotEqual"/> on an input of <paramref name="InputDType"/>.</summary>
 internal sealed record NotEqualOp(double Value, ScalarType InputDType) : OpInfo;
+/// <summary><see cref="Ops.GreaterEqual"/>.</summary>
+internal sealed record GreaterEqualOp : OpInfo;
 /// <summary><see cref="Ops.Any"/>.</summary>
 internal sealed record AnyOp(int Axis, bool KeepDims) : OpInfo;
 /// <summary><see cref="Ops.LogicalAnd"/>.</summary>

@@ -252,3 +252,75 @@ public class CategoryEncodingTests
         Assert.Throws<ArgumentException>(() => new CategoryEncoding(3).Build(new Shape(null, 2, 2)));
     }
 }
+
+/// <summary>Discretization against Keras 3's docstring examples and numpy's digitize rule (bins [b[i-1], b[i])).</summary>
+public class DiscretizationTests
+{
+    private static readonly float[] DocInput = [-1.5f, 1.0f, 3.4f, 0.5f, 0.0f, 3.0f, 1.3f, 0.0f];
+
+    private static T[] Run<T>(Discretization layer, float[] x, params long[] shape) where T : unmanaged
+    {
+        using var scope = NewDisposeScope();
+        return layer.Apply(tensor(x, shape)).Value.contiguous().data<T>().ToArray();
+    }
+
+    [Fact]
+    public void Harness_OneHot() => LayerTestHarness.Run(new Discretization(binBoundaries: [-0.5, 0, 0.5], outputMode: "one_hot"), [1], [4], 0, 0, supportsTraining: false);
+
+    [Fact]
+    public void Harness_Count() => LayerTestHarness.Run(new Discretization(binBoundaries: [-0.5, 0.25], outputMode: "count"), [5], [3], 0, 0, supportsTraining: false);
+
+    [Fact]
+    public void GivenBoundaries_MatchKerasDocstring_AndIntModeExports()
+    {
+        // Keras: Discretization(bin_boundaries=[0., 1., 2.]) on [[-1.5, 1.0, 3.4, .5], [0.0, 3.0, 1.3, 0.0]] -> [[0, 2, 3, 1], [1, 3, 2, 1]].
+        var layer = new Discretization(binBoundaries: [0, 1, 2]);
+        Assert.Equal(new long[] { 0, 2, 3, 1, 1, 3, 2, 1 }, Run<long>(layer, DocInput, 2, 4));
+        var input = Keras.Input([4]);
+        using var model = new Model(input, new Discretization(binBoundaries: [0, 1, 2]).Apply(input));
+        foreach (int opset in OnnxTestHelpers.Opsets)
+        {
+            var bytes = model.ExportOnnxBytes(out _, new OnnxExportOptions { Opset = opset });
+            using var session = OnnxKeras.Inference.OnnxModel.Load(bytes);
+            var output = session.Predict(DocInput, [2, 4]);
+            Assert.Equal(new long[] { 0, 2, 3, 1, 1, 3, 2, 1 }, output.GetData<long>());
+        }
+    }
+
+    [Fact]
+    public void Adapt_MatchesKerasDocstring()
+    {
+        // Keras: Discretization(num_bins=4, epsilon=0.01).adapt(input) -> [[0, 2, 3, 2], [1, 3, 3, 1]]. By hand: the 8 sorted
+        // values each weigh 1, cumulative fractions 1/8 .. 1; the 4-bin compression interpolates fractions 0.25, 0.5, 0.75
+        // to the 2nd, 4th and 6th sorted values: boundaries 0, 0.5, 1.3.
+        var layer = new Discretization(numBins: 4, epsilon: 0.01);
+        layer.Adapt(new float[,] { { -1.5f, 1.0f, 3.4f, 0.5f }, { 0.0f, 3.0f, 1.3f, 0.0f } });
+        Assert.Equal(new double[] { 0, 0.5, (float)1.3 }, layer.BinBoundaries);
+        Assert.Equal(new long[] { 0, 2, 3, 2, 1, 3, 3, 1 }, Run<long>(layer, DocInput, 2, 4));
+        // The adapted boundaries go into the config, as in Keras, with numBins.
+        var rebuilt = (Discretization)LayerRegistry.FromConfig("Discretization", layer.GetConfig());
+        Assert.Equal(layer.BinBoundaries, rebuilt.BinBoundaries);
+        Assert.Equal(4, rebuilt.NumBins);
+    }
+
+    [Fact]
+    public void EncodedModes_UseBoundariesPlusOneBuckets()
+    {
+        var x = new float[] { -1, 0.5f, 0.7f };
+        Assert.Equal(new float[] { 1, 0, 0, 0, 1, 0, 0, 1, 0 }, Run<float>(new Discretization(binBoundaries: [0, 1], outputMode: "one_hot"), x, 3));
+        Assert.Equal(new float[] { 1, 2, 0 }, Run<float>(new Discretization(binBoundaries: [0, 1], outputMode: "count"), x, 1, 3));
+        Assert.Equal(new float[] { 1, 1, 0 }, Run<float>(new Discretization(binBoundaries: [0, 1], outputMode: "multi_hot"), x, 1, 3));
+    }
+
+    [Fact]
+    public void BadArguments_Throw()
+    {
+        Assert.Throws<ArgumentException>(() => new Discretization());
+        Assert.Throws<ArgumentException>(() => new Discretization(binBoundaries: [1, 0]));
+        Assert.Throws<ArgumentException>(() => new Discretization(numBins: -1));
+        Assert.Throws<ArgumentException>(() => new Discretization(binBoundaries: [0], outputMode: "tf_idf"));
+        Assert.Throws<ArgumentException>(() => new Discretization(binBoundaries: [0], sparse: true));
+        Assert.Throws<InvalidOperationException>(() => new Discretization(binBoundaries: [0]).Adapt(new float[] { 1, 2 }));
+        Assert.Throws<InvalidOperationException>(() => Run<long>(new Discretization(numBins: 2), [1f], 1, 1));
+    }
+}

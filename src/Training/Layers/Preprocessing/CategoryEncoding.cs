@@ -54,13 +54,19 @@ public sealed class CategoryEncoding : Layer
         var ids = Ops.Cast(inputs, "int64");
         // While exporting, the values are the exporter's example data, not ids: only real inputs are checked.
         if (inputs.Tracer is null) CheckIds(ids.Value);
-        using var eye = torch.eye(NumTokens, dtype: ScalarType.Float32, device: inputs.Value.device);
+        return Encode(ids, NumTokens, OutputMode);
+    }
+
+    /// <summary>Keras's <c>encode_categorical_inputs</c> for int64 <paramref name="ids"/> in [0, numTokens) (also Discretization's encoded modes).</summary>
+    internal static KTensor Encode(KTensor ids, int numTokens, string outputMode)
+    {
+        using var eye = torch.eye(numTokens, dtype: ScalarType.Float32, device: ids.Value.device);
         // Row i of the identity is the one-hot vector of id i: a Gather in ONNX, as Embedding.
         var hot = Ops.Take(new KTensor(eye.alias()), ids, 0);
-        int sample = inputs.Rank - 1;
-        return OutputMode switch
+        int sample = ids.Rank - 1;
+        return outputMode switch
         {
-            "one_hot" => inputs.Rank > 1 && inputs.Value.shape[^1] == 1 ? Ops.Take(hot, 0L, sample) : hot,
+            "one_hot" => ids.Rank > 1 && ids.Value.shape[^1] == 1 ? Ops.Take(hot, 0L, sample) : hot,
             "multi_hot" => Ops.Max(hot, sample),
             _ => Ops.Sum(hot, sample),
         };
