@@ -61,7 +61,8 @@ internal static class ArrayFiles
             read += n;
         }
         if (stream.ReadByte() >= 0)
-            throw new InvalidDataException($"{what} '{path}' is not a regular file (it yields more than the {bytes.Length:N0} bytes its size says: a device, a pipe, or a file being written).");
+            throw new InvalidDataException($"{what} '{path}' is not a regular file (it yields more than the {bytes.Length:N0} bytes " +
+                "its size says: a device, a pipe, or a file being written).");
         return bytes;
     }
 
@@ -171,7 +172,8 @@ internal static class ArrayFiles
             int n = inner.Read(buffer, offset, count);
             read += n;
             if (read > size)
-                throw new InvalidDataException($"Input file '{path}' is not a regular file (it yields more than the {size:N0} bytes its size says: a device, a pipe, or a file being written).");
+                throw new InvalidDataException($"Input file '{path}' is not a regular file (it yields more than the {size:N0} bytes " +
+                    "its size says: a device, a pipe, or a file being written).");
             return n;
         }
 
@@ -268,7 +270,8 @@ internal static class ArrayFiles
             // A product past MaxValues is refused before it can overflow: every factor is at most long.MaxValue, and
             // count is at most MaxValues here, so count * d cannot overflow when d <= MaxValues.
             if (d > MaxValues || count * d > MaxValues)
-                throw new InvalidDataException($"{path}: shape {shapeText} holds more than {MaxValues:N0} values, the limit (the file has {available:N0} data bytes).");
+                throw new InvalidDataException(
+                    $"{path}: shape {shapeText} holds more than {MaxValues:N0} values, the limit (the file has {available:N0} data bytes).");
             count *= d;
         }
         if (available != count * size)
@@ -359,7 +362,8 @@ internal static class NpyHeader
                         Skip();
                         int begin = i;
                         while (i < header.Length && char.IsAsciiDigit(header[i])) i++;
-                        if (i == begin || (i < header.Length && header[i] is not (',' or ')' or ' '))) throw Bad($"'shape' must hold non-negative integers; found '{(i < header.Length ? header[i] : ' ')}' at character {i}");
+                        if (i == begin || (i < header.Length && header[i] is not (',' or ')' or ' ')))
+                            throw Bad($"'shape' must hold non-negative integers; found '{(i < header.Length ? header[i] : ' ')}' at character {i}");
                         if (!long.TryParse(header.AsSpan(begin, i - begin), NumberStyles.None, CultureInfo.InvariantCulture, out long d))
                             throw Bad($"the dimension {header[begin..i]} does not fit in 64 bits");
                         dims.Add(d);

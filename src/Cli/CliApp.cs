@@ -8,9 +8,10 @@ using OnnxKeras.Cli.Commands;
 namespace OnnxKeras.Cli;
 
 /// <summary>
-/// The <c>onnxkeras</c> command line: <c>inspect</c>, <c>predict</c>, <c>serve</c> and <c>export-triton</c>. The logic lives here and in <c>Commands/</c>, not in <c>Main</c>, so
-/// that tests run commands in-process. Parsing, help and usage errors are System.CommandLine's; each command's action
-/// turns failures into <see cref="Failure"/> or <see cref="Usage"/> with a one-line <c>error: ...</c> on standard error.
+/// The <c>onnxkeras</c> command line: <c>inspect</c>, <c>predict</c>, <c>serve</c> and <c>export-triton</c>. The logic
+/// lives here and in <c>Commands/</c>, not in <c>Main</c>, so that tests run commands in-process. Parsing, help and
+/// usage errors are System.CommandLine's; each command's action turns failures into <see cref="Failure"/> or
+/// <see cref="Usage"/> with a one-line <c>error: ...</c> on standard error.
 /// </summary>
 public sealed class CliApp
 {

@@ -26,7 +26,9 @@ public sealed class ExportReport
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"opset {Opset} (IR {IrVersion}), {NodesByOpType.Values.Sum()} nodes ({string.Join(", ", NodesByOpType.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value}"))}), {ParameterCount:N0} parameters" +
+        $"opset {Opset} (IR {IrVersion}), {NodesByOpType.Values.Sum()} nodes " +
+        $"({string.Join(", ", NodesByOpType.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value}"))}), " +
+        $"{ParameterCount:N0} parameters" +
         (FileSize > 0 ? $", {FileSize:N0} bytes" : "") + (MaxAbsDifference is double d ? $", max |diff| {d:E2}" : "");
 }
 

@@ -98,7 +98,8 @@ public static class OnnxExport
         var (proto, r) = Build(model, options);
         long weightBytes = proto.Graph.Initializer.Sum(t => (long)t.RawData.Length);
         if (!OnnxExportOptions.FitsInline(weightBytes))
-            throw new OnnxExportException($"The weights take {weightBytes:N0} bytes, above protobuf's 2 GB limit for one message: export to a file path, which writes them as ONNX external data.");
+            throw new OnnxExportException($"The weights take {weightBytes:N0} bytes, above protobuf's 2 GB limit for one message: " +
+                "export to a file path, which writes them as ONNX external data.");
         var bytes = proto.ToByteArray();
         report = r;
         if (options.Verify) report.MaxAbsDifference = Verifier.Check(model, bytes, null, options);
@@ -113,7 +114,10 @@ public static class OnnxExport
     /// with the other unsupported layers in one <see cref="OnnxExportException"/>. Any other exception is an error and
     /// stops the export at once, wrapped in an <see cref="OnnxExportException"/> that names the layer.
     /// </summary>
-    /// <example><code>OnnxExport.RegisterLowering&lt;MyRawAbs&gt;((layer, args) => [args.OnnxNode("Abs", [args.Inputs[0]], args.Inputs[0].Value.abs())]);</code></example>
+    /// <example><code>
+    /// OnnxExport.RegisterLowering&lt;MyRawAbs&gt;((layer, args) =>
+    ///     [args.OnnxNode("Abs", [args.Inputs[0]], args.Inputs[0].Value.abs())]);
+    /// </code></example>
     public static void RegisterLowering<TLayer>(Func<TLayer, LoweringArgs, IReadOnlyList<KTensor>> lowering) where TLayer : Layer =>
         Lowerings.Register(typeof(TLayer), (layer, args) => lowering((TLayer)layer, args));
 
@@ -129,8 +133,10 @@ public static class OnnxExport
         var inputShapes = InputShapes(model);
         var inputNames = options.InputNames?.ToList() ?? model.InputNames.ToList();
         var outputNames = options.OutputNames?.ToList() ?? model.OutputNames.ToList();
-        if (inputNames.Count != inputShapes.Count) throw new OnnxExportException($"Model '{model.Name}' has {inputShapes.Count} input(s); {inputNames.Count} input names were given.");
-        if (outputNames.Count != model.NumOutputs) throw new OnnxExportException($"Model '{model.Name}' has {model.NumOutputs} output(s); {outputNames.Count} output names were given.");
+        if (inputNames.Count != inputShapes.Count)
+            throw new OnnxExportException($"Model '{model.Name}' has {inputShapes.Count} input(s); {inputNames.Count} input names were given.");
+        if (outputNames.Count != model.NumOutputs)
+            throw new OnnxExportException($"Model '{model.Name}' has {model.NumOutputs} output(s); {outputNames.Count} output names were given.");
         var all = inputNames.Concat(outputNames).ToList();
         var clash = all.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
         if (clash is not null) throw new OnnxExportException($"The name '{clash.Key}' is used for more than one graph input/output; names must be unique.");
@@ -141,7 +147,8 @@ public static class OnnxExport
         var run2 = Trace(model, inputNames, inputShapes, dynamicAxes, options, small: false);
         var shapes = MergeShapes(run1, run2, model.Name);
         for (int i = 0; i < inputNames.Count; i++)
-            shapes[inputNames[i]] = inputShapes[i].Select((d, axis) => dynamicAxes[i].ContainsKey(axis) ? null : (long?)(d ?? options.FixedBatchSize)).ToArray();
+            shapes[inputNames[i]] = inputShapes[i]
+                .Select((d, axis) => dynamicAxes[i].ContainsKey(axis) ? null : (long?)(d ?? options.FixedBatchSize)).ToArray();
 
         var constants = run1.Recorder.Constants.ToDictionary(c => c.Name, c => c.Value, StringComparer.Ordinal);
         var ctx = new EmitContext(options.Opset, shapes, constants);
@@ -166,7 +173,11 @@ public static class OnnxExport
         }
         foreach (var op in run1.Recorder.Ops)
         {
-            var renamed = op with { Inputs = op.Inputs.Select(i => rename.GetValueOrDefault(i, i)).ToArray(), Output = rename.GetValueOrDefault(op.Output, op.Output) };
+            var renamed = op with
+            {
+                Inputs = op.Inputs.Select(i => rename.GetValueOrDefault(i, i)).ToArray(),
+                Output = rename.GetValueOrDefault(op.Output, op.Output),
+            };
             ctx.Reserve(renamed.Output);
             OpEmitters.Emit(ctx, renamed, shapes[op.Output]);
         }
@@ -188,7 +199,8 @@ public static class OnnxExport
         foreach (var (name, (dims, elem)) in ctx.ValueInfo)
         {
             if (outputNames.Contains(name) || !produced.Contains(name)) continue;
-            graph.ValueInfo.Add(ValueInfo(name, dims.Select((d, i) => d is long v ? Dim(v) : Dim(null, i == 0 ? BatchName(options) : $"{name}_dim{i}")).ToArray(), elem));
+            graph.ValueInfo.Add(ValueInfo(name,
+                dims.Select((d, i) => d is long v ? Dim(v) : Dim(null, i == 0 ? BatchName(options) : $"{name}_dim{i}")).ToArray(), elem));
         }
 
         var proto = new ModelProto
@@ -230,7 +242,8 @@ public static class OnnxExport
     {
         if (model.Graph is { } g) return g.Inputs.Select(t => t.Shape).ToList();
         if (model.BuildInputShapes is { } shapes) return shapes.ToList();
-        throw new OnnxExportException($"Model '{model.Name}' is not built, so its input shape is unknown: call it on data (Fit, Predict) or declare an input shape before exporting.");
+        throw new OnnxExportException($"Model '{model.Name}' is not built, so its input shape is unknown: " +
+            "call it on data (Fit, Predict) or declare an input shape before exporting.");
     }
 
     /// <summary>Per input: dynamic axis index to dimension name (the batch axis, unknown axes, and the options' axes).</summary>
@@ -249,11 +262,14 @@ public static class OnnxExport
             foreach (var (input, axes) in options.DynamicAxes)
             {
                 int i = names.IndexOf(input);
-                if (i < 0) throw new OnnxExportException($"DynamicAxes names input '{input}', which is not an input of the model ({string.Join(", ", names)}).");
+                if (i < 0)
+                    throw new OnnxExportException($"DynamicAxes names input '{input}', which is not an input of the model " +
+                        $"({string.Join(", ", names)}).");
                 foreach (var (axis, dim) in axes)
                 {
                     if (axis <= 0 || axis >= shapes[i].Rank)
-                        throw new OnnxExportException($"DynamicAxes: input '{input}' has shape {shapes[i]}; axis {axis} does not exist (axes 1 to {shapes[i].Rank - 1} can be made dynamic; the batch axis is set by BatchDimension).");
+                        throw new OnnxExportException($"DynamicAxes: input '{input}' has shape {shapes[i]}; axis {axis} does not exist " +
+                            $"(axes 1 to {shapes[i].Rank - 1} can be made dynamic; the batch axis is set by BatchDimension).");
                     result[i][axis] = dim;
                 }
             }
@@ -261,7 +277,8 @@ public static class OnnxExport
         return result;
     }
 
-    private static TraceRun Trace(Model model, List<string> names, List<Shape> shapes, List<Dictionary<int, string>> dynamicAxes, OnnxExportOptions options, bool small)
+    private static TraceRun Trace(Model model, List<string> names, List<Shape> shapes, List<Dictionary<int, string>> dynamicAxes,
+        OnnxExportOptions options, bool small)
     {
         var variables = model.Weights.ToDictionary(v => v.Value, v => v.Path, (IEqualityComparer<Tensor>)ReferenceEqualityComparer.Instance);
         var recorder = new TraceRecorder(variables, Lowerings);
@@ -278,7 +295,8 @@ public static class OnnxExport
         }
         var outputs = model.ApplyMany(inputs, training: false);
         if (recorder.Unsupported.Count > 0)
-            throw new OnnxExportException($"Model '{model.Name}' cannot be exported: {recorder.Unsupported.Count} layer(s) have no ONNX form:\n  " + string.Join("\n  ", recorder.Unsupported.Distinct()));
+            throw new OnnxExportException($"Model '{model.Name}' cannot be exported: {recorder.Unsupported.Count} layer(s) have no ONNX form:\n  " +
+                string.Join("\n  ", recorder.Unsupported.Distinct()));
         var outputNames = outputs.Select(o => o.Tracer == recorder ? o.Symbol! : recorder.NameOf(o)).ToArray();
         foreach (var (_, value) in recorder.Constants) value.DetachFromDisposeScope();
         return new TraceRun(recorder, outputNames, sizes);
@@ -286,13 +304,16 @@ public static class OnnxExport
 
     private static Dictionary<string, long?[]> MergeShapes(TraceRun a, TraceRun b, string modelName)
     {
-        if (a.Recorder.Ops.Count != b.Recorder.Ops.Count || a.Recorder.Ops.Zip(b.Recorder.Ops).Any(p => p.First.Op.Name != p.Second.Op.Name || p.First.Output != p.Second.Output))
-            throw new OnnxExportException($"Model '{modelName}' computes different ops for different batch sizes (data-dependent control flow), so it has no single ONNX graph.");
+        if (a.Recorder.Ops.Count != b.Recorder.Ops.Count
+            || a.Recorder.Ops.Zip(b.Recorder.Ops).Any(p => p.First.Op.Name != p.Second.Op.Name || p.First.Output != p.Second.Output))
+            throw new OnnxExportException($"Model '{modelName}' computes different ops for different batch sizes (data-dependent control flow), " +
+                "so it has no single ONNX graph.");
         var result = new Dictionary<string, long?[]>(StringComparer.Ordinal);
         foreach (var (x, y) in a.Recorder.Ops.Zip(b.Recorder.Ops))
         {
             if (x.Op is ReshapeOp rx && y.Op is ReshapeOp ry && !rx.Shape.SequenceEqual(ry.Shape))
-                throw new OnnxExportException($"In {x.Scope}: a Reshape target shape depends on the batch size ({string.Join(", ", rx.Shape)}); use -1 for the batch dimension.");
+                throw new OnnxExportException($"In {x.Scope}: a Reshape target shape depends on the batch size ({string.Join(", ", rx.Shape)}); " +
+                    "use -1 for the batch dimension.");
             result[x.Output] = x.Shape.Length != y.Shape.Length ? x.Shape.Select(_ => (long?)null).ToArray()
                 : x.Shape.Zip(y.Shape).Select(p => p.First == p.Second ? (long?)p.First : null).ToArray();
         }
@@ -305,7 +326,8 @@ public static class OnnxExport
         shape.Select((d, axis) => dynamic.TryGetValue(axis, out var name) ? Dim(null, name) : Dim(d ?? options.FixedBatchSize)).ToArray();
 
     /// <summary>Output dims: fixed where both runs agree; otherwise the name of the input axis that varied the same way.</summary>
-    private static TensorShapeProto.Types.Dimension[] OutputDims(long?[] merged, TraceRun a, TraceRun b, int output, List<Dictionary<int, string>> dynamic, OnnxExportOptions options)
+    private static TensorShapeProto.Types.Dimension[] OutputDims(long?[] merged, TraceRun a, TraceRun b, int output,
+        List<Dictionary<int, string>> dynamic, OnnxExportOptions options)
     {
         var sa = a.Recorder.Ops.FirstOrDefault(o => o.Output == a.Outputs[output])?.Shape;
         var sb = b.Recorder.Ops.FirstOrDefault(o => o.Output == b.Outputs[output])?.Shape;
@@ -340,7 +362,11 @@ public static class OnnxExport
             t.RawData.WriteTo(data);
             t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
             t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-            t.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = t.RawData.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            t.ExternalData.Add(new StringStringEntryProto
+            {
+                Key = "length",
+                Value = t.RawData.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
             t.DataLocation = TensorProto.Types.DataLocation.External;
             t.RawData = ByteString.Empty;
         }

@@ -58,7 +58,8 @@ public sealed class OnnxExportOptions
     /// <summary>Whether weights of <paramref name="weightBytes"/> bytes fit inline in one ONNX protobuf message (<see cref="MaxInlineWeightBytes"/>).</summary>
     public static bool FitsInline(long weightBytes) => weightBytes <= MaxInlineWeightBytes;
 
-    /// <summary>Whether path export with these options writes weights of <paramref name="weightBytes"/> bytes to external data: above <see cref="ExternalDataThreshold"/>, or when they do not fit inline.</summary>
+    /// <summary>Whether path export with these options writes weights of <paramref name="weightBytes"/> bytes to external
+    /// data: above <see cref="ExternalDataThreshold"/>, or when they do not fit inline.</summary>
     public bool UsesExternalData(long weightBytes) => weightBytes > ExternalDataThreshold || !FitsInline(weightBytes);
 
     /// <summary>Run the exported model in ONNX Runtime (CPU) against the TorchSharp forward on random inputs, and fail on a mismatch.</summary>

@@ -29,7 +29,9 @@ public static class Verifier
         foreach (long batch in options.BatchDimension is null ? [options.FixedBatchSize] : new long[] { 1, 3 })
         {
             using var scope = NewDisposeScope();
-            var tensors = session.Inputs.Select(i => rand(i.Dimensions.Select((d, k) => d.Value ?? (k == 0 ? batch : 4L)).ToArray(), ScalarType.Float32, generator: generator)).ToList();
+            var tensors = session.Inputs
+                .Select(i => rand(i.Dimensions.Select((d, k) => d.Value ?? (k == 0 ? batch : 4L)).ToArray(), ScalarType.Float32, generator: generator))
+                .ToList();
             worst = Math.Max(worst, Compare(model, session, tensors, Atol, Rtol, $"batch {batch}, opset {options.Opset}"));
         }
         return worst;
@@ -60,7 +62,8 @@ public static class Verifier
             throw new ArgumentException($"The ONNX model has {session.Inputs.Count} inputs but {inputs.Count} were given.", nameof(inputs));
         using var scope = NewDisposeScope();
         var tensors = inputs.Select(t => t.to_type(ScalarType.Float32).cpu().contiguous()).ToList();
-        var expected = model.ApplyMany(tensors.Select(t => (KTensor)t.to(Keras.Device)).ToList(), training: false).Select(t => t.Value.cpu().contiguous()).ToList();
+        var expected = model.ApplyMany(tensors.Select(t => (KTensor)t.to(Keras.Device)).ToList(), training: false)
+            .Select(t => t.Value.cpu().contiguous()).ToList();
         var feeds = session.Inputs.Select((i, k) => (i.Name, Value: new TensorInput(tensors[k].data<float>().ToArray(), tensors[k].shape)))
                                   .ToDictionary(f => f.Name, f => f.Value);
         var results = session.Predict(feeds);
@@ -74,13 +77,15 @@ public static class Verifier
             var actual = outputs[k].Result.Data;
             var reference = expected[k].data<float>().ToArray();
             if (actual.Length != reference.Length)
-                throw new OnnxExportException($"Verification failed: output '{outputs[k].Name}' has {actual.Length} values in ONNX Runtime and {reference.Length} in TorchSharp{where}.");
+                throw new OnnxExportException($"Verification failed: output '{outputs[k].Name}' has {actual.Length} values in ONNX Runtime " +
+                    $"and {reference.Length} in TorchSharp{where}.");
             for (int j = 0; j < actual.Length; j++)
             {
                 double diff = Math.Abs(actual[j] - reference[j]);
                 worst = Math.Max(worst, diff);
                 if (!(diff <= atol + rtol * Math.Abs(reference[j])))
-                    throw new OnnxExportException($"Verification failed: output '{outputs[k].Name}' element {j} is {actual[j]} in ONNX Runtime but {reference[j]} in TorchSharp{where}.");
+                    throw new OnnxExportException($"Verification failed: output '{outputs[k].Name}' element {j} is {actual[j]} in ONNX Runtime " +
+                        $"but {reference[j]} in TorchSharp{where}.");
             }
         }
         return worst;

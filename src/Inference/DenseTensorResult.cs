@@ -73,7 +73,16 @@ public sealed class DenseTensorResult
     /// <summary>The float32 elements, row-major (last dimension fastest). Owned by the caller.</summary>
     /// <exception cref="InvalidOperationException">The output is not float32 (use <see cref="GetData{T}"/>).</exception>
     public float[] Data => floats ?? throw new InvalidOperationException(
-        $"This output is {ElementType}, not float32: read it with GetData<{ElementType switch { TensorElementType.Int64 => "long", TensorElementType.Int32 => "int", TensorElementType.Bool => "bool", TensorElementType.Double => "double", _ => "T" }}>() or Values.");
+        $"This output is {ElementType}, not float32: read it with GetData<" +
+        (ElementType switch
+        {
+            TensorElementType.Int64 => "long",
+            TensorElementType.Int32 => "int",
+            TensorElementType.Bool => "bool",
+            TensorElementType.Double => "double",
+            _ => "T",
+        }) +
+        ">() or Values.");
 
     /// <summary>The elements as <typeparamref name="T"/>[], which must be the output's own element type.</summary>
     /// <exception cref="InvalidOperationException"><typeparamref name="T"/> is not the element type.</exception>

@@ -82,7 +82,8 @@ public sealed class InferenceOptions
         if (CudaDeviceId < 0)
             throw new ArgumentOutOfRangeException(nameof(CudaDeviceId), CudaDeviceId, "CudaDeviceId must be >= 0.");
         if (CudaMemoryLimitBytes is <= 0)
-            throw new ArgumentOutOfRangeException(nameof(CudaMemoryLimitBytes), CudaMemoryLimitBytes, "CudaMemoryLimitBytes must be positive (or null for no limit).");
+            throw new ArgumentOutOfRangeException(nameof(CudaMemoryLimitBytes), CudaMemoryLimitBytes,
+                "CudaMemoryLimitBytes must be positive (or null for no limit).");
         if (IntraOpThreads < 0)
             throw new ArgumentOutOfRangeException(nameof(IntraOpThreads), IntraOpThreads, "IntraOpThreads must be >= 0 (0 = ONNX Runtime's default).");
         if (InterOpThreads < 0)

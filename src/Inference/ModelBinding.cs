@@ -59,7 +59,9 @@ public sealed class ModelBinding : IDisposable
         foreach (long d in shape)
         {
             if (n > Array.MaxLength / d)
-                throw new ArgumentException($"{what} would have shape {TensorInput.ShapeText(shape)}: more elements than one .NET array holds ({Array.MaxLength:N0}).", "inputShapes");
+                throw new ArgumentException(
+                    $"{what} would have shape {TensorInput.ShapeText(shape)}: more elements than one .NET array holds ({Array.MaxLength:N0}).",
+                    "inputShapes");
             n *= d;
         }
         return (int)n;

@@ -12,7 +12,8 @@ public sealed partial class OnnxModel
     /// <exception cref="InvalidDataException">ONNX Runtime cannot load the file (corrupt, truncated, unsupported IR
     /// version or operator); the message names the file and includes ONNX Runtime's reason.</exception>
     /// <exception cref="ExecutionProviderException">CUDA was required but cannot be used; the message has the reason.</exception>
-    /// <exception cref="OnnxRuntimeNotFoundException">The application carries no ONNX Runtime native package; the message names the packages to add.</exception>
+    /// <exception cref="OnnxRuntimeNotFoundException">The application carries no ONNX Runtime native package; the message
+    /// names the packages to add.</exception>
     /// <example><code>
     /// using var model = OnnxModel.Load("model.onnx", new InferenceOptions { Device = ExecutionDevice.Auto, Log = Console.Error.WriteLine });
     /// Console.WriteLine($"{model.ActiveProvider}: {string.Join(", ", model.Inputs)} -> {string.Join(", ", model.Outputs)}");
@@ -31,7 +32,8 @@ public sealed partial class OnnxModel
     /// <param name="options">Session options; null = defaults (CPU, all graph optimizations).</param>
     /// <exception cref="InvalidDataException">ONNX Runtime cannot load the bytes; the message includes its reason.</exception>
     /// <exception cref="ExecutionProviderException">CUDA was required but cannot be used; the message has the reason.</exception>
-    /// <exception cref="OnnxRuntimeNotFoundException">The application carries no ONNX Runtime native package; the message names the packages to add.</exception>
+    /// <exception cref="OnnxRuntimeNotFoundException">The application carries no ONNX Runtime native package; the message
+    /// names the packages to add.</exception>
     /// <example><code>using var model = OnnxModel.Load(File.ReadAllBytes("model.onnx"));</code></example>
     public static OnnxModel Load(byte[] model, InferenceOptions? options = null)
     {

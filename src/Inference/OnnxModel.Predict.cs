@@ -101,8 +101,10 @@ public sealed partial class OnnxModel
         using var call = EnterCall();
         if (maxBatchSize is <= 0)
             throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize, "maxBatchSize must be positive.");
-        ValidateInputs(inputs.Select(kv => (kv.Key, kv.Value?.ElementType ?? TensorElementType.Float, (IReadOnlyList<long>?)kv.Value?.Shape, (long?)kv.Value?.Length)),
-                       nameof(inputs));
+        ValidateInputs(
+            inputs.Select(kv => (kv.Key, kv.Value?.ElementType ?? TensorElementType.Float,
+                (IReadOnlyList<long>?)kv.Value?.Shape, (long?)kv.Value?.Length)),
+            nameof(inputs));
         var outputs = ResolveOutputs(outputNames);
         string[] inputNames = inputs.Keys.ToArray();
         TensorInput[] values = inputNames.Select(n => inputs[n]).ToArray();

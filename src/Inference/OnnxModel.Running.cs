@@ -60,7 +60,8 @@ public sealed partial class OnnxModel
                 }
                 else if (!r.Shape.Skip(1).SequenceEqual(m.Shape.Skip(1)))
                     throw new InvalidOperationException(
-                        $"Output '{name}' has shape {TensorInput.ShapeText(r.Shape)} for one slice but {TensorInput.ShapeText(m.Shape.Skip(1).Prepend(count))} " +
+                        $"Output '{name}' has shape {TensorInput.ShapeText(r.Shape)} for one slice but " +
+                        $"{TensorInput.ShapeText(m.Shape.Skip(1).Prepend(count))} " +
                         "expected from the first; the model's output rows depend on the batch, so call Predict without maxBatchSize.");
                 long offset = start * (m.Data.Length / rows);
                 Array.Copy(r.Values, 0, m.Data, offset, r.Values.Length);
@@ -76,7 +77,8 @@ public sealed partial class OnnxModel
         {
             foreach (var v in values)
                 ortValues.Add(v.ToOrtValue(rowStart, rowCount));
-            if (KnownOutputShapes(inputNames, values, outputs, rowCount) is { } shapes && TryRunIntoArrays(inputNames, ortValues, outputs, shapes) is { } direct)
+            if (KnownOutputShapes(inputNames, values, outputs, rowCount) is { } shapes
+                && TryRunIntoArrays(inputNames, ortValues, outputs, shapes) is { } direct)
                 return direct;
             using var results = session.Run(runOptions, inputNames, ortValues, outputs);
             var dict = new Dictionary<string, DenseTensorResult>(outputs.Length);
@@ -175,7 +177,8 @@ public sealed partial class OnnxModel
             TensorElementType.UInt16 => value.GetTensorDataAsSpan<ushort>().ToArray(),
             TensorElementType.UInt8 => value.GetTensorDataAsSpan<byte>().ToArray(),
             TensorElementType.Bool => value.GetTensorDataAsSpan<bool>().ToArray(),
-            _ => throw new NotSupportedException($"Output '{name}' is {info.ElementDataType}; this library returns numeric and bool tensors (not strings or float16)."),
+            _ => throw new NotSupportedException(
+                $"Output '{name}' is {info.ElementDataType}; this library returns numeric and bool tensors (not strings or float16)."),
         };
         return new DenseTensorResult(values, info.Shape);
     }

@@ -73,7 +73,8 @@ public sealed partial class OnnxModel
                 }
                 if (overflow || needed != len)
                     throw new ArgumentException(
-                        $"Input '{name}' has shape {Actual()}, which needs {(overflow ? "more than long.MaxValue" : needed.ToString(System.Globalization.CultureInfo.InvariantCulture))} " +
+                        $"Input '{name}' has shape {Actual()}, which needs " +
+                        $"{(overflow ? "more than long.MaxValue" : needed.ToString(System.Globalization.CultureInfo.InvariantCulture))} " +
                         $"elements, but its data holds {len}.", paramName);
             }
         }
@@ -104,7 +105,8 @@ public sealed partial class OnnxModel
                     $"The model has no output named '{n}'. Its outputs are: {string.Join("; ", Outputs)}.", nameof(outputNames));
             if (!info.IsTensor || !SupportedOutputTypes.Contains(info.ElementType))
                 throw new NotSupportedException(
-                    $"Output '{n}' is {(info.IsTensor ? info.ElementType.ToString() : "not a tensor")}; this library returns numeric and bool tensors (not strings or float16).");
+                    $"Output '{n}' is {(info.IsTensor ? info.ElementType.ToString() : "not a tensor")}; " +
+                    "this library returns numeric and bool tensors (not strings or float16).");
         }
         if (names.Distinct().Count() != names.Length)
             throw new ArgumentException($"outputNames lists an output twice: {string.Join(", ", names)}.", nameof(outputNames));

@@ -43,7 +43,8 @@ public static class Charts
         {
             ArgumentNullException.ThrowIfNull(p, nameof(panels));
             if (!p.Series.Any(s => Points(s, p).Any()))
-                throw new ArgumentException($"Panel '{p.Title}' has no finite point to draw{(p.LogX || p.LogY ? " (log axes need positive values)" : "")}.", nameof(panels));
+                throw new ArgumentException(
+                    $"Panel '{p.Title}' has no finite point to draw{(p.LogX || p.LogY ? " (log axes need positive values)" : "")}.", nameof(panels));
         }
         EmbeddedFonts.EnsureRegistered();
         int cols = columns > 0 ? Math.Min(columns, panels.Count) : Math.Min(3, panels.Count);

@@ -42,7 +42,8 @@ public static class HistoryPlot
     }
 
     /// <summary>The PNG bytes that <see cref="SavePlot"/> writes.</summary>
-    /// <inheritdoc cref="SavePlot" path="/param[@name='history']|/param[@name='width']|/param[@name='height']|/param[@name='metrics']|/param[@name='title']|/exception"/>
+    /// <inheritdoc cref="SavePlot"
+    ///     path="/param[@name='history']|/param[@name='width']|/param[@name='height']|/param[@name='metrics']|/param[@name='title']|/exception"/>
     public static byte[] PlotPng(this History history, int width = 0, int height = 0, IEnumerable<string>? metrics = null, string? title = null)
     {
         var panels = ToChartPanels(history, metrics, title);
@@ -74,7 +75,8 @@ public static class HistoryPlot
             if (wanted.Count == 0) throw new ArgumentException("metrics is empty: name at least one quantity, or pass null for all.", nameof(metrics));
             var unknown = wanted.Where(m => !names.Contains(m)).ToList();
             if (unknown.Count > 0)
-                throw new ArgumentException($"The history has no {string.Join(", ", unknown.Select(u => $"'{u}'"))}. It has: {string.Join(", ", names)}.", nameof(metrics));
+                throw new ArgumentException(
+                    $"The history has no {string.Join(", ", unknown.Select(u => $"'{u}'"))}. It has: {string.Join(", ", names)}.", nameof(metrics));
             names = wanted.Distinct().ToList();
         }
 

@@ -19,7 +19,8 @@ internal static class ServeCommand
     /// on <paramref name="shutdownToken"/>.</summary>
     internal static Command Create(TextWriter stdout, TextWriter stderr, CancellationToken shutdownToken)
     {
-        var command = new Command("serve", "Serve a model, or every model of a Triton-style repository, over the Open Inference Protocol (KServe v2 REST; gRPC with --grpc-port)");
+        var command = new Command("serve",
+            "Serve a model, or every model of a Triton-style repository, over the Open Inference Protocol (KServe v2 REST; gRPC with --grpc-port)");
         var model = ModelArgument();
         model.Arity = ArgumentArity.ZeroOrOne;
         var repository = new Option<string?>("--model-repository")
@@ -29,7 +30,12 @@ internal static class ServeCommand
         };
         var port = PortOption("--port", "TCP port (0 picks a free one; the address is printed)");
         port.Required = true;
-        var host = new Option<string>("--host") { Description = "Address to listen on (loopback only unless changed)", HelpName = "ip", DefaultValueFactory = _ => "127.0.0.1" };
+        var host = new Option<string>("--host")
+        {
+            Description = "Address to listen on (loopback only unless changed)",
+            HelpName = "ip",
+            DefaultValueFactory = _ => "127.0.0.1",
+        };
         var grpcPort = PortOption("--grpc-port", "Also serve the protocol's gRPC service (HTTP/2, no TLS) on this port");
         var name = new Option<string?>("--name") { Description = "Model name in URLs (default: the file name without extension)", HelpName = "name" };
         var maxBatch = WithDefault(PositiveInt("--max-batch-size", "b", "Dynamic batching: run up to b queued rows as one batch (1: off)"), 1);
@@ -46,11 +52,16 @@ internal static class ServeCommand
                           "without it the environment variable ONNXKERAS_API_KEY, if set, does the same",
             HelpName = "file",
         };
-        var accessLog = new Option<string?>("--access-log") { Description = "Append one JSON line per request to this file (- for standard output)", HelpName = "file|-" };
+        var accessLog = new Option<string?>("--access-log")
+        {
+            Description = "Append one JSON line per request to this file (- for standard output)",
+            HelpName = "file|-",
+        };
         var device = DeviceOption();
         var threads = ThreadsOption();
         command.Arguments.Add(model);
-        foreach (var o in new Option[] { port, host, grpcPort, name, repository, maxBatch, maxDelay, maxBytes, maxConcurrency, bodyTimeout, apiKeyFile, accessLog, device, threads })
+        foreach (var o in new Option[] { port, host, grpcPort, name, repository, maxBatch, maxDelay, maxBytes, maxConcurrency, bodyTimeout,
+            apiKeyFile, accessLog, device, threads })
             command.Options.Add(o);
         command.SetAction(r => Guard(stderr, command, () =>
         {
@@ -77,7 +88,8 @@ internal static class ServeCommand
                 AccessLog = accessLogLine,
                 Log = logLine,
             };
-            return Serve(modelPath, repositoryPath, Options, accessLogPath, r.GetValue(device) ?? ExecutionDevice.Cpu, Given(r, threads), shutdownToken, stdout, stderr);
+            return Serve(modelPath, repositoryPath, Options, accessLogPath, r.GetValue(device) ?? ExecutionDevice.Cpu, Given(r, threads),
+                shutdownToken, stdout, stderr);
         }));
         return command;
     }
@@ -102,10 +114,11 @@ internal static class ServeCommand
         return key;
     }
 
-    /// <summary>Runs the server until Ctrl+C, SIGTERM or <paramref name="shutdownToken"/> (<see cref="CliApp.ShutdownToken"/>); <paramref name="makeOptions"/> gets the
-    /// access log and log writers.</summary>
-    private static int Serve(string? modelPath, string? repositoryPath, Func<Action<string>?, Action<string>, Serving.ServerOptions> makeOptions, string? accessLogPath,
-                      ExecutionDevice device, int? threads, CancellationToken shutdownToken, TextWriter stdout, TextWriter stderr)
+    /// <summary>Runs the server until Ctrl+C, SIGTERM or <paramref name="shutdownToken"/>
+    /// (<see cref="CliApp.ShutdownToken"/>); <paramref name="makeOptions"/> gets the access log and log writers.</summary>
+    private static int Serve(string? modelPath, string? repositoryPath,
+        Func<Action<string>?, Action<string>, Serving.ServerOptions> makeOptions, string? accessLogPath, ExecutionDevice device, int? threads,
+        CancellationToken shutdownToken, TextWriter stdout, TextWriter stderr)
     {
         var log = TextWriter.Synchronized(stderr);
         TextWriter? accessLog = null;
@@ -146,7 +159,8 @@ internal static class ServeCommand
         {
             throw new UsageException(MessageOf(e));
         }
-        stdout.WriteLine($"Serving {string.Join(", ", server.Models.Select(m => $"'{m.Name}' version {m.Version}"))} at {server.BaseAddress} (Open Inference Protocol v2)" +
+        stdout.WriteLine($"Serving {string.Join(", ", server.Models.Select(m => $"'{m.Name}' version {m.Version}"))} at {server.BaseAddress} " +
+                         "(Open Inference Protocol v2)" +
                          (server.GrpcPort is int bound ? $", gRPC at {server.BaseAddress.Host}:{bound}" : "") + ". Ctrl+C stops.");
         stdout.Flush();
         stop.Token.WaitHandle.WaitOne();

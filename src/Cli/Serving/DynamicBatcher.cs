@@ -7,10 +7,11 @@ namespace OnnxKeras.Cli.Serving;
 /// <summary>
 /// Dynamic batching: requests are queued in a channel; a background loop takes the first, waits up to the delay for
 /// more (up to the row limit), concatenates the requests that agree on input names, datatypes, non-batch dimensions and
-/// requested outputs along the first dimension, runs them as one <see cref="OnnxModel.Predict(IReadOnlyDictionary{string, TensorInput}, IReadOnlyCollection{string}?, int?)"/>
-/// and splits the outputs back by rows. If a combined run fails (a bad request among them), each request is rerun
-/// alone so that every caller gets its own result or error. The wait also ends as soon as every inference request in
-/// flight on the server is in the batch: nobody else is about to join, so waiting would only add latency.
+/// requested outputs along the first dimension, runs them as one
+/// <see cref="OnnxModel.Predict(IReadOnlyDictionary{string, TensorInput}, IReadOnlyCollection{string}?, int?)"/> and
+/// splits the outputs back by rows. If a combined run fails (a bad request among them), each request is rerun alone so
+/// that every caller gets its own result or error. The wait also ends as soon as every inference request in flight on
+/// the server is in the batch: nobody else is about to join, so waiting would only add latency.
 /// </summary>
 internal sealed class DynamicBatcher : IAsyncDisposable
 {

@@ -11,8 +11,8 @@ namespace OnnxKeras.Cli.Serving;
 /// models, limits, batching and counters as the REST routes of <see cref="KServeServer"/>. Inputs come as typed
 /// <c>contents</c> (<c>fp32_contents</c>, <c>int64_contents</c>, <c>int_contents</c>) or as <c>raw_input_contents</c>
 /// (little-endian bytes); outputs (every one by default, of any numeric or BOOL type) are returned as
-/// <c>raw_output_contents</c>, as Triton does, so clients get ONNX Runtime's bits. Errors map the REST statuses to gRPC codes: 400 InvalidArgument, 401 Unauthenticated, 404 NotFound, 413
-/// ResourceExhausted, 503 Unavailable, 500 Internal.
+/// <c>raw_output_contents</c>, as Triton does, so clients get ONNX Runtime's bits. Errors map the REST statuses to gRPC
+/// codes: 400 InvalidArgument, 401 Unauthenticated, 404 NotFound, 413 ResourceExhausted, 503 Unavailable, 500 Internal.
 /// </summary>
 internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceService.GRPCInferenceServiceBase
 {
@@ -134,7 +134,8 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
         if (raw is not null)
         {
             if (raw.Length != count * size)
-                throw Bad($"Input '{t.Name}' has shape {InferCodec.ShapeText(shape)}, which needs {count * size} bytes of {t.Datatype}, but its raw contents hold {raw.Length}.");
+                throw Bad($"Input '{t.Name}' has shape {InferCodec.ShapeText(shape)}, which needs {count * size} bytes of {t.Datatype}, " +
+                    $"but its raw contents hold {raw.Length}.");
             Array data = type switch
             {
                 TensorElementType.Float => MemoryMarshal.Cast<byte, float>(raw.Span).ToArray(),
@@ -160,7 +161,8 @@ internal sealed class GrpcInferenceService(KServeServer server) : GRPCInferenceS
     {
         foreach (var (name, value) in parameters)
         {
-            if (name is "binary_data" or "binary_data_output" && value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.BoolParam && !value.BoolParam)
+            if (name is "binary_data" or "binary_data_output"
+                && value.ParameterChoiceCase == InferParameter.ParameterChoiceOneofCase.BoolParam && !value.BoolParam)
                 continue;
             throw Bad($"Parameter '{name}' of {where} is not supported by this server.");
         }

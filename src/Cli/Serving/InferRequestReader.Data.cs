@@ -70,7 +70,8 @@ internal sealed partial class InferRequestReader
         var (type, size, count) = InferCodec.CheckDeclaredInput(model, b.Name!, b.Datatype!, b.Shape!);
         // n numbers take at least 2n - 1 bytes of JSON ("0,0"), so a larger count cannot fit in an accepted body.
         if (count > (maxBodyBytes + 1) / 2)
-            throw Bad($"Input '{b.Name}' has shape {InferCodec.ShapeText(b.Shape!)}, which needs {(count == long.MaxValue ? "more than long.MaxValue" : count.ToString(CultureInfo.InvariantCulture))} " +
+            throw Bad($"Input '{b.Name}' has shape {InferCodec.ShapeText(b.Shape!)}, which needs " +
+                      $"{(count == long.MaxValue ? "more than long.MaxValue" : count.ToString(CultureInfo.InvariantCulture))} " +
                       $"elements, more than a request body of at most {maxBodyBytes} bytes can hold.");
         if (count > Array.MaxLength)
             throw Bad($"Input '{b.Name}' has shape {InferCodec.ShapeText(b.Shape!)}, which needs {count} elements, more than one .NET array holds.");
@@ -230,7 +231,8 @@ internal sealed partial class InferRequestReader
         public ParsedInput Allocate(long bytes)
         {
             if (bytes != expected * size)
-                throw Bad($"Input '{name}' has shape {InferCodec.ShapeText(shape)}, which needs {expected * size} bytes of binary data, but its binary_data_size is {bytes}.");
+                throw Bad($"Input '{name}' has shape {InferCodec.ShapeText(shape)}, which needs {expected * size} bytes of binary data, " +
+                    $"but its binary_data_size is {bytes}.");
             Array data = type switch
             {
                 TensorElementType.Float => new float[expected],

@@ -9,8 +9,9 @@ using OnnxKeras.Inference;
 namespace OnnxKeras.Cli.Serving;
 
 /// <summary>
-/// Reads an Open Inference Protocol (KServe v2) infer request (JSON, optionally followed by binary tensor data) from the request body as it arrives, token by token,
-/// so that memory follows the tensors the request declares, not the size of the body:
+/// Reads an Open Inference Protocol (KServe v2) infer request (JSON, optionally followed by binary tensor data) from
+/// the request body as it arrives, token by token, so that memory follows the tensors the request declares, not the
+/// size of the body:
 /// <list type="bullet">
 /// <item>An input's <c>shape</c> and <c>datatype</c> are checked against the model (name, type, rank, fixed dimensions)
 /// as soon as its <c>data</c> starts; the element array then grows with the data actually received, never beyond the
@@ -109,13 +110,15 @@ internal sealed partial class InferRequestReader
             if (result.IsCompleted)
             {
                 if (jsonBytes is not null)
-                    throw Bad($"The body ends after {consumedTotal} bytes, before the {jsonBytes} bytes of JSON that Inference-Header-Content-Length announces.");
+                    throw Bad($"The body ends after {consumedTotal} bytes, before the {jsonBytes} bytes of JSON that " +
+                        "Inference-Header-Content-Length announces.");
                 break;
             }
         }
         if (!done) throw Bad("The request body is not valid JSON: it ends before the request object is complete.");
         if (jsonBytes is not null) await ReadBinaryAsync(body, consumedTotal, cancellationToken).ConfigureAwait(false);
-        else if (pendingBinary.Count > 0) throw Bad($"Input '{pendingBinary[0].Input.Name}' has binary_data_size, which needs the Inference-Header-Content-Length header.");
+        else if (pendingBinary.Count > 0)
+            throw Bad($"Input '{pendingBinary[0].Input.Name}' has binary_data_size, which needs the Inference-Header-Content-Length header.");
         return new InferRequest(id, inputs, outputs is { Count: > 0 } ? outputs.ToArray() : null, binaryOutputs);
     }
 
@@ -177,7 +180,8 @@ internal sealed partial class InferRequestReader
             case Frame.Shape:
                 if (t == JsonTokenType.EndArray) { frames.Pop(); return; }
                 if (t != JsonTokenType.Number || !r.TryGetInt64(out long dim) || dim < 0)
-                    throw Bad($"Input '{input!.Name ?? "?"}' has a shape element that is not a non-negative integer; dimensions must be non-negative integers.");
+                    throw Bad($"Input '{input!.Name ?? "?"}' has a shape element that is not a non-negative integer; " +
+                        "dimensions must be non-negative integers.");
                 if (input!.Shape!.Count >= 64) throw Bad($"Input '{input.Name ?? "?"}' has a shape of more than 64 dimensions.");
                 input.Shape.Add(dim);
                 return;
@@ -227,7 +231,9 @@ internal sealed partial class InferRequestReader
                 frames.Push(Frame.Shape);
                 return;
             case (Frame.Input, "datatype"):
-                input!.Datatype = t == JsonTokenType.String ? String(ref r, "a datatype") : throw Bad($"Input '{input.Name ?? "?"}' needs a 'datatype' string (e.g. \"FP32\").");
+                input!.Datatype = t == JsonTokenType.String
+                    ? String(ref r, "a datatype")
+                    : throw Bad($"Input '{input.Name ?? "?"}' needs a 'datatype' string (e.g. \"FP32\").");
                 return;
             case (Frame.Input, "data"):
                 if (t == JsonTokenType.StartArray)
@@ -283,7 +289,8 @@ internal sealed partial class InferRequestReader
         {
             case (Frame.Input, "binary_data_size"):
                 if (jsonBytes is null)
-                    throw Bad($"Parameter 'binary_data_size' of input '{input!.Name ?? "?"}' needs the binary tensor data extension (the Inference-Header-Content-Length header).");
+                    throw Bad($"Parameter 'binary_data_size' of input '{input!.Name ?? "?"}' needs the binary tensor data extension " +
+                        "(the Inference-Header-Content-Length header).");
                 input!.BinarySize = t == JsonTokenType.Number && r.TryGetInt64(out long size) && size >= 0
                     ? size : throw Bad("Parameter 'binary_data_size' must be a non-negative integer.");
                 return;

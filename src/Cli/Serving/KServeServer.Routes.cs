@@ -326,8 +326,11 @@ public sealed partial class KServeServer
             long? jsonBytes = null;
             if (c.Request.Headers.TryGetValue("Inference-Header-Content-Length", out var header))
             {
-                jsonBytes = long.TryParse(header.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long h) && h > 0 && h <= limit
-                    ? h : throw new RequestException(400, $"Inference-Header-Content-Length must be a positive integer no larger than the body limit ({limit}), not '{header}'.");
+                jsonBytes = long.TryParse(header.ToString(), System.Globalization.NumberStyles.None,
+                        System.Globalization.CultureInfo.InvariantCulture, out long h) && h > 0 && h <= limit
+                    ? h
+                    : throw new RequestException(400,
+                        $"Inference-Header-Content-Length must be a positive integer no larger than the body limit ({limit}), not '{header}'.");
             }
             return await new InferRequestReader(model, limit, jsonBytes).ReadAsync(c.Request.BodyReader, timeout.Token).ConfigureAwait(false);
         }

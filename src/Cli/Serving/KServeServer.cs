@@ -172,7 +172,8 @@ public sealed partial class KServeServer : IAsyncDisposable
             // The limit is enforced while reading (ReadBodyAsync), which also drains oversized bodies before the 413 so
             // that clients get the response rather than a reset connection.
             k.Limits.MaxRequestBodySize = null;
-            k.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
+            k.Limits.MinRequestBodyDataRate =
+                new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
             k.Limits.MaxConcurrentConnections = options.MaxConnections;
             k.Listen(address, options.Port);
             // gRPC needs HTTP/2; without TLS that means prior knowledge (h2c), so it gets a port of its own.
@@ -195,14 +196,18 @@ public sealed partial class KServeServer : IAsyncDisposable
         var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
         server.Port = bound.Port;
         if (grpcListen is not null) server.GrpcPort = grpcListen.IPEndPoint!.Port;
-        server.BaseAddress = new Uri($"http://{(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())}:{bound.Port}/");
+        server.BaseAddress = new Uri(
+            $"http://{(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())}:{bound.Port}/");
         if (options.ApiKey is null && !IPAddress.IsLoopback(address))
             options.Log?.Invoke($"warning: listening on {address} without authentication: anyone who can reach port {server.Port} " +
                                 "can read the model's metadata and run it. Set an API key (onnxkeras serve --api-key-file, or the " +
                                 "ONNXKERAS_API_KEY environment variable) or put an authenticating proxy in front.");
-        options.Log?.Invoke($"serving {string.Join(", ", hosted.Select(h => $"'{h.Name}' version {h.Version}"))} at {server.BaseAddress} (Open Inference Protocol v2)" +
+        options.Log?.Invoke($"serving {string.Join(", ", hosted.Select(h => $"'{h.Name}' version {h.Version}"))} at {server.BaseAddress} " +
+                            "(Open Inference Protocol v2)" +
                             (server.GrpcPort is int gp ? $", gRPC on port {gp}" : "") +
-                            (hosted.Any(h => h.Batcher is not null) ? $", dynamic batching up to {options.MaxBatchSize} rows / {options.MaxBatchDelay.TotalMilliseconds} ms" : ""));
+                            (hosted.Any(h => h.Batcher is not null)
+                                ? $", dynamic batching up to {options.MaxBatchSize} rows / {options.MaxBatchDelay.TotalMilliseconds} ms"
+                                : ""));
         return server;
     }
 

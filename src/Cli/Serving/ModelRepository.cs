@@ -41,7 +41,8 @@ public sealed class ModelRepository : IDisposable
             }
         }
         if (found.Count == 0)
-            throw new InvalidDataException($"The model repository '{root.FullName}' holds no model: expected <name>/<version>/model.onnx with numeric versions.");
+            throw new InvalidDataException(
+                $"The model repository '{root.FullName}' holds no model: expected <name>/<version>/model.onnx with numeric versions.");
         var models = new List<ServedModel>();
         try
         {

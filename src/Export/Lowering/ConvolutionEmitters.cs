@@ -64,7 +64,10 @@ internal sealed class ConvolutionEmitters : IEmitterFamily
         var strides = PerAxis(a.Strides, rank);
         var dilations = PerAxis(a.DilationRate, rank);
         string padding = a.Padding;
-        var attributes = new List<Onnx.AttributeProto> { Ints("kernel_shape", kernel.shape[..rank]), Ints("strides", strides), Ints("dilations", dilations), Int("group", groups) };
+        var attributes = new List<Onnx.AttributeProto>
+        {
+            Ints("kernel_shape", kernel.shape[..rank]), Ints("strides", strides), Ints("dilations", dilations), Int("group", groups),
+        };
         attributes.Add(padding switch
         {
             "valid" => String("auto_pad", "VALID"),
@@ -81,7 +84,9 @@ internal sealed class ConvolutionEmitters : IEmitterFamily
         var kernel = Constant(ctx, op, 1);
         int rank = (int)kernel.dim() - 2;
         var inShape = InputShape(ctx, op);
-        var spatial = inShape[1..^1].Select(d => d ?? throw new OnnxExportException($"In {op.Scope}: a transposed convolution needs known spatial sizes.")).ToArray();
+        var spatial = inShape[1..^1]
+            .Select(d => d ?? throw new OnnxExportException($"In {op.Scope}: a transposed convolution needs known spatial sizes."))
+            .ToArray();
         var strides = PerAxis(a.Strides, rank);
         var dilations = PerAxis(a.DilationRate, rank);
         long[]? outputPadding = a.OutputPadding is { } o ? PerAxis(o, rank, 0) : null;
@@ -94,7 +99,8 @@ internal sealed class ConvolutionEmitters : IEmitterFamily
         string w = ctx.Initializer(ctx.Fresh(op.Inputs[1] + "_iohw"), kernel.permute(perm).contiguous());
         string[] rest = op.Inputs.Length > 2 ? [w, op.Inputs[2]] : [w];
         ChannelsFirst(ctx, op, shape, rank, (x, yShape) => ctx.Temp("ConvTranspose", [x, .. rest], op.Output, yShape, 1,
-            Ints("kernel_shape", kernel.shape[..rank]), Ints("strides", strides), Ints("dilations", dilations), Ints("pads", pads), Ints("output_padding", extra)));
+            Ints("kernel_shape", kernel.shape[..rank]), Ints("strides", strides), Ints("dilations", dilations), Ints("pads", pads),
+            Ints("output_padding", extra)));
     }
 
     private static void Pool(EmitContext ctx, RecordedOp op, long?[] shape, string onnx, int[] poolSize, int[]? poolStrides, string padding)
@@ -103,7 +109,10 @@ internal sealed class ConvolutionEmitters : IEmitterFamily
         int rank = InputShape(ctx, op).Length - 2;
         var pool = PerAxis(poolSize, rank);
         var strides = poolStrides is null ? pool : PerAxis(poolStrides, rank);
-        var attributes = new List<Onnx.AttributeProto> { Ints("kernel_shape", pool), Ints("strides", strides), String("auto_pad", padding == "same" ? "SAME_UPPER" : "VALID") };
+        var attributes = new List<Onnx.AttributeProto>
+        {
+            Ints("kernel_shape", pool), Ints("strides", strides), String("auto_pad", padding == "same" ? "SAME_UPPER" : "VALID"),
+        };
         // Keras/TensorFlow's "same" average pooling does not count padded positions (ONNX's count_include_pad = 0).
         if (onnx == "AveragePool") attributes.Add(Int("count_include_pad", 0));
         ChannelsFirst(ctx, op, shape, rank, (x, yShape) => ctx.Temp(onnx, [x], op.Output, yShape, 1, [.. attributes]));

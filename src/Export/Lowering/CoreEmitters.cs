@@ -19,7 +19,8 @@ internal sealed class CoreEmitters : IEmitterFamily
             }
             var starts = axes.Select(i => a.Starts[i]).ToArray();
             var ends = axes.Select(i => a.Sizes[i] == -1 ? long.MaxValue : a.Starts[i] + a.Sizes[i]).ToArray();
-            ctx.Node("Slice", [op.Inputs[0], ctx.Int64s(starts, op.Output), ctx.Int64s(ends, op.Output), ctx.Int64s(axes.Select(i => (long)i).ToArray(), op.Output)],
+            ctx.Node("Slice",
+                [op.Inputs[0], ctx.Int64s(starts, op.Output), ctx.Int64s(ends, op.Output), ctx.Int64s(axes.Select(i => (long)i).ToArray(), op.Output)],
                 op.Output, shape, ElemType(op.DType));
         });
     }

@@ -60,7 +60,8 @@ internal static class EmitterHelpers
             case double[] or float[]:
                 {
                     var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Floats };
-                    a.Floats.AddRange(((System.Collections.IEnumerable)value).Cast<object>().Select(v => Convert.ToSingle(v, System.Globalization.CultureInfo.InvariantCulture)));
+                    a.Floats.AddRange(((System.Collections.IEnumerable)value).Cast<object>()
+                        .Select(v => Convert.ToSingle(v, System.Globalization.CultureInfo.InvariantCulture)));
                     return a;
                 }
             case string[] strings:
@@ -70,7 +71,8 @@ internal static class EmitterHelpers
                     return a;
                 }
             default:
-                throw new OnnxExportException($"Attribute '{name}' has a value of type {value?.GetType().Name ?? "null"}, which ONNX attributes cannot hold here.");
+                throw new OnnxExportException(
+                    $"Attribute '{name}' has a value of type {value?.GetType().Name ?? "null"}, which ONNX attributes cannot hold here.");
         }
     }
 }

@@ -34,7 +34,8 @@ public sealed class LoweringArgs
     /// is not wanted (written as an empty name). Attributes may also be double[] and string[] (e.g. an RNN's activations).
     /// Returns the traced outputs (null where not wanted).
     /// </summary>
-    public IReadOnlyList<KTensor?> OnnxNodeOutputs(string opType, IReadOnlyList<KTensor> inputs, IReadOnlyList<Tensor?> examples, params (string Name, object Value)[] attributes)
+    public IReadOnlyList<KTensor?> OnnxNodeOutputs(string opType, IReadOnlyList<KTensor> inputs, IReadOnlyList<Tensor?> examples,
+        params (string Name, object Value)[] attributes)
     {
         // The node's own value is a placeholder; its outputs are the output ops' values (named once recorded).
         var nodeOp = new OnnxMultiOutputNodeOp(opType, attributes, new string[examples.Count]);

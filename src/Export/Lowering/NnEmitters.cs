@@ -28,7 +28,8 @@ internal sealed class NnEmitters : IEmitterFamily
         table.Add<HardSigmoidOp>((ctx, op, _, shape) => ctx.Node("HardSigmoid", op.Inputs, op.Output, shape, 1, Float("alpha", 1.0 / 6), Float("beta", 0.5)));
         table.Add<SiluOp>((ctx, op, _, shape) => ctx.Node("Mul", [op.Inputs[0], ctx.Temp("Sigmoid", [op.Inputs[0]], op.Output, shape)], op.Output, shape));
         table.Add<GeluOp>(GeluFormula);
-        table.Add<GeluOp>((ctx, op, a, shape) => ctx.Node("Gelu", [op.Inputs[0]], op.Output, shape, 1, String("approximate", a.Approximate ? "tanh" : "none")), fromOpset: 20);
+        table.Add<GeluOp>((ctx, op, a, shape) =>
+            ctx.Node("Gelu", [op.Inputs[0]], op.Output, shape, 1, String("approximate", a.Approximate ? "tanh" : "none")), fromOpset: 20);
         table.Add<SoftmaxOp>(Softmax);
         table.Add<LogSoftmaxOp>((ctx, op, a, shape) => ctx.Node("LogSoftmax", op.Inputs, op.Output, shape, 1, Int("axis", a.Axis)));
         table.Add<MomentsMeanOp>((ctx, op, a, shape) => Reduce(ctx, "ReduceMean", op.Inputs[0], a.Axes, a.KeepDims, op.Output, op.Output, shape));
@@ -146,7 +147,8 @@ internal sealed class NnEmitters : IEmitterFamily
         }
         var target = ctx.Int64s(broadcast, op.Output);
         string Vec(string name) => ctx.Temp("Reshape", [name, target], op.Output);
-        var inv = ctx.Temp("Reciprocal", [ctx.Temp("Sqrt", [ctx.Temp("Add", [Vec(variance), ctx.ScalarFloat(epsilon, op.Output)], op.Output)], op.Output)], op.Output);
+        var inv = ctx.Temp("Reciprocal",
+            [ctx.Temp("Sqrt", [ctx.Temp("Add", [Vec(variance), ctx.ScalarFloat(epsilon, op.Output)], op.Output)], op.Output)], op.Output);
         if (scale is not null) inv = ctx.Temp("Mul", [inv, Vec(scale)], op.Output);
         var centered = ctx.Temp("Sub", [x, Vec(mean)], op.Output, shape);
         if (offset is null)
@@ -164,7 +166,9 @@ internal sealed class NnEmitters : IEmitterFamily
     private static void LayerNormalization(EmitContext ctx, RecordedOp op, LayerNormalizationOp p, long?[] shape)
     {
         if (p.RmsScaling)
-            throw new OnnxExportException($"In {op.Scope}: LayerNormalization with rms_scaling=True cannot be exported: ONNX's LayerNormalization always centers the input, and the exporter has no RMS form. Use rms_scaling=False for an exportable model.");
+            throw new OnnxExportException($"In {op.Scope}: LayerNormalization with rms_scaling=True cannot be exported: " +
+                "ONNX's LayerNormalization always centers the input, and the exporter has no RMS form. " +
+                "Use rms_scaling=False for an exportable model.");
         var axes = p.Axes;
         int rank = shape.Length, k = axes.Length;
         bool hasGamma = p.HasGamma, hasBeta = p.HasBeta;

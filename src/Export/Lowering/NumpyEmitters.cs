@@ -38,7 +38,8 @@ internal sealed class NumpyEmitters : IEmitterFamily
         table.Add<Log1pOp>((ctx, op, _, shape) =>
             ctx.Node("Log", [ctx.Temp("Add", [op.Inputs[0], ctx.ScalarFloat(1, op.Output)], op.Output, shape)], op.Output, shape));
         table.Add<ClipOp>((ctx, op, a, shape) => ctx.Node("Clip",
-            [op.Inputs[0], ctx.ScalarFloat(Math.Max(a.Min, float.MinValue), op.Output), ctx.ScalarFloat(Math.Min(a.Max, float.MaxValue), op.Output)], op.Output, shape));
+            [op.Inputs[0], ctx.ScalarFloat(Math.Max(a.Min, float.MinValue), op.Output), ctx.ScalarFloat(Math.Min(a.Max, float.MaxValue), op.Output)],
+            op.Output, shape));
 
         table.Add<NotEqualOp>((ctx, op, a, shape) =>
         {
@@ -120,7 +121,8 @@ internal sealed class NumpyEmitters : IEmitterFamily
             return;
         }
         if (input.Skip(axis + 1).Any(d => d is null))
-            throw new OnnxExportException($"In {op.Scope}: Repeat along axis {axis} of a value of shape ({string.Join(", ", input.Select(d => d?.ToString() ?? "?"))}) " +
+            throw new OnnxExportException(
+                $"In {op.Scope}: Repeat along axis {axis} of a value of shape ({string.Join(", ", input.Select(d => d?.ToString() ?? "?"))}) " +
                 "has no ONNX form here: the axis does not have size 1 and a later axis is dynamic.");
         var unsqueezed = ctx.Temp("Unsqueeze", [x, ctx.Int64s([axis + 1], op.Output)], op.Output, null, elem);
         var tileReps = Enumerable.Repeat(1L, rank + 1).ToArray();

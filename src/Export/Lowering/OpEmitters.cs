@@ -31,7 +31,8 @@ internal sealed class EmitterTable
     /// <exception cref="OnnxExportException">The op has no emitter at that opset.</exception>
     public void Emit(EmitContext ctx, RecordedOp op, long?[] shape)
     {
-        var emit = Find(op.Op.GetType(), ctx.Opset) ?? throw new OnnxExportException($"Op '{op.Op.Name}' (in {op.Scope}) has no ONNX form at opset {ctx.Opset}.");
+        var emit = Find(op.Op.GetType(), ctx.Opset)
+            ?? throw new OnnxExportException($"Op '{op.Op.Name}' (in {op.Scope}) has no ONNX form at opset {ctx.Opset}.");
         emit(ctx, op, shape);
     }
 

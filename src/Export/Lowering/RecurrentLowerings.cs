@@ -22,7 +22,8 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
     }
 
     /// <summary>The ONNX form of one recurrent layer: op type, Keras gate block for each ONNX gate slot, activations.</summary>
-    private sealed record CellSpec(string OpType, int[] GateOrder, string[] Activations, double[] Alphas, double[] Betas, long? LinearBeforeReset, long Units, bool HasBias)
+    private sealed record CellSpec(string OpType, int[] GateOrder, string[] Activations, double[] Alphas, double[] Betas,
+        long? LinearBeforeReset, long Units, bool HasBias)
     {
         /// <summary>Whether two layers (the directions of a Bidirectional) fit in one ONNX op.</summary>
         public bool SameOp(CellSpec other) => OpType == other.OpType && Activations.SequenceEqual(other.Activations) && Alphas.SequenceEqual(other.Alphas) &&
@@ -128,7 +129,8 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
     private static void CheckOneInput(Layer layer, LoweringArgs args)
     {
         if (args.Inputs.Count != 1)
-            throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) takes one input sequence; got {args.Inputs.Count} inputs (initial states are not supported).");
+            throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) takes one input sequence; " +
+                $"got {args.Inputs.Count} inputs (initial states are not supported).");
     }
 
     /// <summary>One recurrent layer: direction forward, or reverse for go_backwards (Keras then returns the sequence in processing order).</summary>
@@ -218,7 +220,8 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
             {
                 // Y [seq, 2, batch, units] -> [batch, seq, 2, units] -> [batch, seq, 2 * units] (forward then backward).
                 var t = Ops.Transpose(sequences, 2, 0, 1, 3);
-                var merged = args.OnnxNode("Reshape", [t, new KTensor(tensor(new long[] { 0, 0, -1 }))], t.Value.reshape(t.Value.shape[0], t.Value.shape[1], -1));
+                var merged = args.OnnxNode("Reshape", [t, new KTensor(tensor(new long[] { 0, 0, -1 }))],
+                    t.Value.reshape(t.Value.shape[0], t.Value.shape[1], -1));
                 return [merged, .. states];
             }
             KTensor Sequence(int slot)

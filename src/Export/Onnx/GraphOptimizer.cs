@@ -16,8 +16,34 @@ internal static class GraphOptimizer
     {
         bool changed = true;
         while (changed) changed = SwapTransposeWithElementwise(graph, valueInfo) || CancelTransposePairs(graph);
+        RemoveDeadNodes(graph);
         RemoveUnusedInitializers(graph);
     }
+
+    /// <summary>
+    /// Drops nodes whose outputs reach no graph output: computation a layer traced only for a training loss (a term given
+    /// to <c>Layer.AddLoss</c>). Nodes are in topological order, so one backward pass from the outputs finds the live ones;
+    /// values read inside a live node's subgraphs (Loop, If, Scan bodies) count as read by that node.
+    /// </summary>
+    private static void RemoveDeadNodes(GraphProto g)
+    {
+        var live = new HashSet<string>(g.Output.Select(o => o.Name), StringComparer.Ordinal);
+        var keep = new bool[g.Node.Count];
+        for (int i = g.Node.Count - 1; i >= 0; i--)
+        {
+            if (!g.Node[i].Output.Any(live.Contains)) continue;
+            keep[i] = true;
+            live.UnionWith(Reads(g.Node[i]));
+        }
+        for (int i = g.Node.Count - 1; i >= 0; i--)
+        {
+            if (!keep[i]) g.Node.RemoveAt(i);
+        }
+    }
+
+    /// <summary>The values a node reads: its inputs and every input of the nodes in its subgraph attributes.</summary>
+    private static IEnumerable<string> Reads(NodeProto n) =>
+        n.Input.Concat(n.Attribute.SelectMany(a => (a.G is null ? a.Graphs : a.Graphs.Append(a.G)).SelectMany(sub => sub.Node.SelectMany(Reads))));
 
     /// <summary>
     /// Drops initializers no node reads: constants that an emitter folded into others (BatchNormalization's statistics,

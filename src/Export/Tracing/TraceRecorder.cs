@@ -81,7 +81,8 @@ internal sealed class TraceRecorder : IOpTracer
                     "This is an error in the layer, its lowering or the exporter, not a missing ONNX form (see the inner exception).", e);
             }
             if (outputs.All(o => o.Tracer == this)) return outputs;
-            Unsupported.Add($"{layer.Name} ({layer.GetType().Name}): it computes outside Ops (raw TorchSharp), so it needs an explicit ONNX lowering (OnnxExport.RegisterLowering)");
+            Unsupported.Add($"{layer.Name} ({layer.GetType().Name}): it computes outside Ops (raw TorchSharp), " +
+                "so it needs an explicit ONNX lowering (OnnxExport.RegisterLowering)");
             return outputs.Select(o => o.Tracer == this ? o : Record(new UnsupportedOp(), inputs, o.Value)).ToList();
         }
         finally
@@ -102,7 +103,8 @@ internal sealed class TraceRecorder : IOpTracer
         {
             shapes = [Shape.Of(inputs[0].Value.shape)];
         }
-        return shapes.Select(s => Record(new UnsupportedOp(), inputs, zeros(s.Select(d => d ?? 1).ToArray(), inputs[0].Value.dtype, inputs[0].Value.device))).ToList();
+        return shapes.Select(s => Record(new UnsupportedOp(), inputs,
+            zeros(s.Select(d => d ?? 1).ToArray(), inputs[0].Value.dtype, inputs[0].Value.device))).ToList();
     }
 
     /// <summary>The value name of a traced tensor, or of a constant (registered on first use).</summary>

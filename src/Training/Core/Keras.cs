@@ -23,8 +23,7 @@ public static partial class Keras
     /// </code></example>
     public static KTensor Input(Shape shape, string? name = null, string dtype = "float32")
     {
-        if (dtype is not ("float32" or "int32" or "int64")) throw new ArgumentException($"Input dtype must be float32, int32 or int64; got '{dtype}'.");
-        var layer = name is null ? new Layers.InputLayer(shape) : new Layers.InputLayer(shape) { Name = name };
+        var layer = name is null ? new Layers.InputLayer(shape, dtype) : new Layers.InputLayer(shape, dtype) { Name = name };
         return Layers.Node.Input(layer, shape.WithBatch(), layer.Name);
     }
 

@@ -76,7 +76,8 @@ public static partial class Ops
     public static KTensor Sign(KTensor x) => Emit(new SignOp(), [x], () => x.Value.sign());
 
     /// <summary>Picks <paramref name="a"/> where <paramref name="condition"/> is true, else <paramref name="b"/>.</summary>
-    public static KTensor Where(KTensor condition, KTensor a, KTensor b) => Emit(new WhereOp(), [condition, a, b], () => torch.where(condition.Value, a.Value, b.Value));
+    public static KTensor Where(KTensor condition, KTensor a, KTensor b) =>
+        Emit(new WhereOp(), [condition, a, b], () => torch.where(condition.Value, a.Value, b.Value));
 
     // ---- comparisons and logic (masks) ----------------------------------------------------------
 
@@ -125,7 +126,8 @@ public static partial class Ops
     /// <summary>Inserts a dimension of size 1 at <paramref name="axis"/> (Keras's <c>ops.expand_dims</c>).</summary>
     public static KTensor ExpandDims(KTensor x, int axis) => Emit(new ExpandDimsOp(axis), [x], () => x.Value.unsqueeze(axis));
 
-    /// <summary>Repeats each element <paramref name="repeats"/> times along <paramref name="axis"/> (Keras's <c>ops.repeat</c>, NumPy's <c>repeat</c>).</summary>
+    /// <summary>Repeats each element <paramref name="repeats"/> times along <paramref name="axis"/> (Keras's
+    /// <c>ops.repeat</c>, NumPy's <c>repeat</c>).</summary>
     public static KTensor Repeat(KTensor x, long repeats, int axis) =>
         Emit(new RepeatOp(repeats, axis < 0 ? axis + x.Rank : axis), [x], () => x.Value.repeat_interleave(repeats, axis, null));
 

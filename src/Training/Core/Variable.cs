@@ -12,8 +12,9 @@ public sealed class Variable : IDisposable
 {
     private bool trainable;
 
-    internal Variable(string name, string path, Tensor value, bool trainable, bool declaredTrainable, Regularizer? regularizer)
+    internal Variable(string name, string path, Tensor value, bool trainable, bool declaredTrainable, Regularizer? regularizer, Constraint? constraint = null)
     {
+        Constraint = constraint;
         Name = name;
         Path = path;
         this.trainable = trainable;
@@ -36,6 +37,11 @@ public sealed class Variable : IDisposable
 
     /// <summary>Penalty added to the loss, or null.</summary>
     public Regularizer? Regularizer { get; }
+
+    /// <summary>
+    /// Projection the optimizer applies after each update of this variable (Keras's <c>variable.constraint</c>), or null.
+    /// </summary>
+    public Constraint? Constraint { get; }
 
     /// <summary>Whether the optimizer updates this variable (and gradients flow to it).</summary>
     public bool Trainable

@@ -20,7 +20,7 @@ namespace OnnxKeras.Layers;
 ///     public override Shape ComputeOutputShape(Shape inputShape) => inputShape.WithLast(outputDim);
 /// }
 /// </code></example>
-public abstract class Layer : IDisposable
+public abstract partial class Layer : IDisposable
 {
     private static readonly Dictionary<string, int> NameCounters = new(StringComparer.Ordinal);
     private readonly List<Variable> variables = [];
@@ -71,9 +71,11 @@ public abstract class Layer : IDisposable
 
     /// <summary>The computation, with <see cref="Ops"/>. <paramref name="training"/> selects training behaviour (Dropout, BatchNormalization).</summary>
     public virtual KTensor Call(KTensor inputs, bool training = false) =>
-        throw new NotSupportedException($"Layer '{Name}' ({GetType().Name}) does not override Call(KTensor); a custom layer must implement its computation there.");
+        throw new NotSupportedException($"Layer '{Name}' ({GetType().Name}) does not override Call(KTensor); a custom layer must " +
+            "implement its computation there.");
 
-    /// <summary>The computation for several inputs and/or outputs (merge layers, RNNs with states). The default runs the single-input <see cref="Call(KTensor, bool)"/>.</summary>
+    /// <summary>The computation for several inputs and/or outputs (merge layers, RNNs with states). The default runs
+    /// the single-input <see cref="Call(KTensor, bool)"/>.</summary>
     public virtual IReadOnlyList<KTensor> Call(IReadOnlyList<KTensor> inputs, bool training = false)
     {
         if (inputs.Count != 1) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes one input; got {inputs.Count}.");
@@ -91,7 +93,13 @@ public abstract class Layer : IDisposable
         inputShapes.Count == 1 ? [ComputeOutputShape(inputShapes[0])] : InferOutputShapes(inputShapes);
 
     /// <summary>The constructor arguments as Keras config (snake_case keys). Subclasses add theirs to the base config.</summary>
-    public virtual LayerConfig GetConfig() => new LayerConfig().With("name", Name).With("trainable", Trainable).With("dtype", "float32");
+    /// <remarks>The base entries are <c>name</c>, <c>trainable</c>, <c>dtype</c> and, when set,
+    /// <c>activity_regularizer</c> (as Keras 3's <c>Layer.get_config</c>).</remarks>
+    public virtual LayerConfig GetConfig()
+    {
+        var config = new LayerConfig().With("name", Name).With("trainable", Trainable).With("dtype", "float32");
+        return ActivityRegularizer is null ? config : config.With("activity_regularizer", ActivityRegularizer);
+    }
 
     /// <summary>
     /// Calls the layer (Keras's <c>layer(x)</c>): builds it on first use from the input's shape, checks the input against
@@ -107,7 +115,7 @@ public abstract class Layer : IDisposable
         InputSpec?.Check(this, shape);
         try
         {
-            return WithOutputMasks([inputs], [Call(inputs, training)])[0];
+            return RunEager(() => WithOutputMasks([inputs], [Call(inputs, training)]))[0];
         }
         catch (System.Runtime.InteropServices.ExternalException e)
         {
@@ -134,7 +142,7 @@ public abstract class Layer : IDisposable
         if (tracer is not null) return WithOutputMasks(inputs, tracer.CallLayer(this, inputs, () => Call(inputs, training)));
         try
         {
-            return WithOutputMasks(inputs, Call(inputs, training));
+            return RunEager(() => WithOutputMasks(inputs, Call(inputs, training)));
         }
         catch (System.Runtime.InteropServices.ExternalException e)
         {
@@ -163,7 +171,9 @@ public abstract class Layer : IDisposable
         if (!SupportsMasking)
         {
             // An input returned as is keeps its value but, as in Keras, not its mask past a layer that does not support masking.
-            return outputs.Any(o => o.Mask is not null && inputs.Any(i => ReferenceEquals(i, o))) ? outputs.Select(o => inputs.Any(i => ReferenceEquals(i, o)) ? o.WithMask(null) : o).ToList() : outputs;
+            return outputs.Any(o => o.Mask is not null && inputs.Any(i => ReferenceEquals(i, o)))
+                ? outputs.Select(o => inputs.Any(i => ReferenceEquals(i, o)) ? o.WithMask(null) : o).ToList()
+                : outputs;
         }
         if (outputs.All(o => o.Mask is not null)) return outputs;
         var masks = ComputeMask(inputs, inputs.Select(t => t.Mask).ToList());
@@ -196,16 +206,19 @@ public abstract class Layer : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var inputs = inputShapes.Select(s => (KTensor)zeros(s.Select((d, i) => d ?? (i == 0 ? 2 : unknown)).ToArray(), ScalarType.Float32, Keras.Device)).ToList();
+        var inputs = inputShapes
+            .Select(s => (KTensor)zeros(s.Select((d, i) => d ?? (i == 0 ? 2 : unknown)).ToArray(), ScalarType.Float32, Keras.Device)).ToList();
         if (!Built) EnsureBuilt(inputShapes.Select(s => new Shape([null, .. s.Dims[1..]])).ToList());
         try
         {
             var outputs = Call(inputs, false);
+            ClearCallLosses(); // terms a custom Call added on these zeros belong to no step
             return outputs.Select(o => o.Value.shape).ToList();
         }
         catch (System.Runtime.InteropServices.ExternalException e)
         {
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) cannot take inputs of shape {string.Join(", ", inputShapes)}: {FirstLine(e.Message)}", e);
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) cannot take inputs of shape " +
+                $"{string.Join(", ", inputShapes)}: {FirstLine(e.Message)}", e);
         }
     }
 
@@ -227,152 +240,6 @@ public abstract class Layer : IDisposable
     /// <summary>All input shapes the layer was built for (several for merge layers).</summary>
     public IReadOnlyList<Shape>? BuildInputShapes { get; private set; }
 
-    /// <summary>
-    /// Creates a weight (Keras's <c>add_weight</c>) in Keras's layout, initialized by <paramref name="initializer"/>
-    /// (glorot_uniform by default) on <see cref="Keras.Device"/>.
-    /// </summary>
-    public Variable AddWeight(string name, Shape shape, Initializer? initializer = null, Regularizer? regularizer = null, bool trainable = true)
-    {
-        if (!shape.IsFullyDefined) throw new ArgumentException($"Layer '{Name}': weight '{name}' needs a fully known shape; got {shape}. Build the layer with a known input size.");
-        if (variables.Any(v => v.Name == name)) throw new ArgumentException($"Layer '{Name}' already has a weight named '{name}'.");
-        CheckWeightSize(name, shape);
-        using var init = (initializer ?? new GlorotUniform()).Generate(shape.ToArray());
-        var value = init.to(Keras.Device);
-        var v = new Variable(name, $"{Name}/{name}", value, trainable && Trainable, trainable, regularizer);
-        variables.Add(v);
-        return v;
-    }
-
-    /// <summary>
-    /// The most elements one weight may have: 2,147,483,591 (<see cref="Array.MaxLength"/>), because weights are copied
-    /// into .NET arrays to be saved, exported and read back.
-    /// </summary>
-    public const long MaxWeightElements = 2_147_483_591;
-
-    /// <summary>While a model is built from a config (<see cref="Saving.ModelConfig.Deserialize"/>): the byte limit for one weight.</summary>
-    [ThreadStatic]
-    internal static long? ConfigWeightByteLimit;
-
-    /// <summary>Refuses a weight too large to hold before libtorch is asked to allocate it.</summary>
-    private void CheckWeightSize(string name, Shape shape)
-    {
-        long elements = 1;
-        bool overflow = false;
-        foreach (var d in shape.Dims)
-        {
-            if (d is > 0 && elements > MaxWeightElements / d.Value) overflow = true;
-            else elements *= d ?? 1;
-        }
-        string size = overflow ? $"more than {MaxWeightElements:N0} elements" : $"{elements:N0} elements ({elements * sizeof(float):N0} bytes)";
-        if (ConfigWeightByteLimit is { } limit && (overflow || elements * sizeof(float) > limit))
-            throw new InvalidDataException($"Layer '{Name}': weight '{name}' of shape {shape} would have {size}, more than the {limit:N0} bytes ModelConfig.MaxWeightBytes allows for one weight of a model built from a config. Raise ModelConfig.MaxWeightBytes if the config is trusted.");
-        if (overflow || elements > MaxWeightElements)
-            throw new ArgumentException($"Layer '{Name}': weight '{name}' of shape {shape} would have {size}; one weight holds at most {MaxWeightElements:N0} elements (Layer.MaxWeightElements).");
-    }
-
-    /// <summary>This layer's own weights (not its sublayers').</summary>
-    protected IReadOnlyList<Variable> OwnWeights => variables;
-
-    /// <summary>Layers owned by this layer, found automatically: fields of type <see cref="Layer"/> or collections of layers.</summary>
-    public virtual IReadOnlyList<Layer> Sublayers => sublayers ??= DiscoverSublayers();
-
-    private IReadOnlyList<Layer>? sublayers;
-
-    /// <summary>Forgets the cached sublayer list (after a container changes).</summary>
-    protected void InvalidateSublayers() => sublayers = null;
-
-    private List<Layer> DiscoverSublayers()
-    {
-        var found = new List<Layer>();
-        for (var t = GetType(); t is not null && t != typeof(Layer); t = t.BaseType)
-        {
-            foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
-            {
-                if (f.FieldType != typeof(List<Variable>)) Collect(f.GetValue(this), found, 0);
-            }
-        }
-        return found.Distinct().ToList();
-    }
-
-    /// <summary>Arrays and generic collections whose element types could be or contain layers (not float[] or List&lt;int&gt;).</summary>
-    private static bool MayHoldLayers(Type type)
-    {
-        var elements = type.IsArray ? [type.GetElementType()!] : type.IsGenericType ? type.GetGenericArguments() : [];
-        return elements.Any(t => !t.IsPrimitive && !t.IsEnum && t != typeof(string) && t != typeof(decimal));
-    }
-
-    /// <summary>
-    /// Layers in a field's value, in order: the value itself, or the items of a collection, a dictionary's values or a
-    /// tuple's elements, nested to any depth (Keras tracks layers in nested lists, dicts and tuples too).
-    /// </summary>
-    private void Collect(object? value, List<Layer> found, int depth)
-    {
-        if (depth > 8) return;
-        switch (value)
-        {
-            case Layer l:
-                if (!ReferenceEquals(l, this)) found.Add(l);
-                break;
-            case string or Variable or KTensor or null:
-                break;
-            case IDictionary d:
-                foreach (var v in d.Values) Collect(v, found, depth + 1);
-                break;
-            case System.Runtime.CompilerServices.ITuple t:
-                for (int i = 0; i < t.Length; i++) Collect(t[i], found, depth + 1);
-                break;
-            case IEnumerable e when MayHoldLayers(value.GetType()):
-                foreach (var item in e) Collect(item, found, depth + 1);
-                break;
-        }
-    }
-
-    /// <summary>All weights: this layer's, then its sublayers' (Keras's order), each once.</summary>
-    public IReadOnlyList<Variable> Weights => AllWeights().Distinct().ToList();
-
-    /// <summary>The weights the optimizer updates.</summary>
-    public IReadOnlyList<Variable> TrainableWeights => Weights.Where(v => v.Trainable).ToList();
-
-    /// <summary>The weights the optimizer leaves alone (frozen weights, moving statistics).</summary>
-    public IReadOnlyList<Variable> NonTrainableWeights => Weights.Where(v => !v.Trainable).ToList();
-
-    private IEnumerable<Variable> AllWeights()
-    {
-        foreach (var v in variables) yield return v;
-        foreach (var l in Sublayers)
-        {
-            foreach (var v in l.AllWeights()) yield return v;
-        }
-    }
-
-    /// <summary>Number of scalars in all weights.</summary>
-    public long CountParams()
-    {
-        if (!Built) throw new InvalidOperationException($"Layer '{Name}' is not built yet, so its weights do not exist. Call it on data or give it an input shape first.");
-        return Weights.Sum(v => v.Size);
-    }
-
-    /// <summary>Copies of the weights' values in Keras's order and layout.</summary>
-    public IReadOnlyList<NDArray> GetWeights() => Weights.Select(v => new NDArray(v.ToArray(), v.Value.shape)).ToList();
-
-    /// <summary>Sets the weights from arrays in Keras's order and layout; every shape must match, and nothing is changed when one does not.</summary>
-    public void SetWeights(IReadOnlyList<NDArray> values)
-    {
-        var ws = Weights;
-        if (values.Count != ws.Count) throw new ArgumentException($"Layer '{Name}' has {ws.Count} weights; got {values.Count} arrays.");
-        for (int i = 0; i < ws.Count; i++)
-        {
-            if (!values[i].Shape.SequenceEqual(ws[i].Value.shape))
-                throw new ArgumentException($"Layer '{Name}': weight '{ws[i].Path}' has shape {ws[i].Shape}; got an array of shape ({string.Join(", ", values[i].Shape)}).");
-        }
-        for (int i = 0; i < ws.Count; i++) ws[i].Assign(values[i].Data);
-    }
-
-    /// <summary>Regularization penalties of this layer and its sublayers (summed into the training loss).</summary>
-    public IEnumerable<KTensor> Losses => RegularizedWeights.Select(v => v.Regularizer!.Compute(v));
-
-    /// <summary>The trainable weights that carry a regularizer (their penalties make up <see cref="Losses"/>).</summary>
-    internal IReadOnlyList<Variable> RegularizedWeights => Weights.Where(v => v.Regularizer is not null && v.Trainable).ToList();
 
     /// <summary>Releases the native memory of the weights.</summary>
     public void Dispose()
@@ -420,36 +287,5 @@ public abstract class Layer : IDisposable
     {
         int i = s.IndexOf('\n');
         return i < 0 ? s : s[..i];
-    }
-}
-
-/// <summary>What a layer accepts: rank bounds and fixed sizes of some axes (Keras's <c>InputSpec</c>).</summary>
-public sealed class InputSpec
-{
-    /// <summary>Exact rank, if fixed.</summary>
-    public int? Rank { get; init; }
-
-    /// <summary>Minimum rank.</summary>
-    public int? MinRank { get; init; }
-
-    /// <summary>Required sizes by axis (negative axes count from the end).</summary>
-    public IReadOnlyDictionary<int, long> Axes { get; init; } = new Dictionary<int, long>();
-
-    /// <summary>Throws an <see cref="ArgumentException"/> naming the layer and both shapes when <paramref name="shape"/> does not fit.</summary>
-    public void Check(Layer layer, Shape shape)
-    {
-        if (Rank is int r && shape.Rank != r)
-            throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) expects input of rank {r}; got shape {shape} (rank {shape.Rank}).");
-        if (MinRank is int m && shape.Rank < m)
-            throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) expects input of rank >= {m}; got shape {shape} (rank {shape.Rank}).");
-        foreach (var (axis, size) in Axes)
-        {
-            int a = axis < 0 ? shape.Rank + axis : axis;
-            if (a < 0 || a >= shape.Rank || (shape[a] is long d && d != size))
-            {
-                var expected = layer.BuildInputShape?.ToString() ?? $"axis {axis} of size {size}";
-                throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) expects input shape {expected} (axis {axis} = {size}); got shape {shape}.");
-            }
-        }
     }
 }

@@ -33,7 +33,8 @@ internal sealed class CompiledObjectives : IDisposable
         var names = metrics.Select(m => FullName(m.Output, m.Metric.Name)).ToList();
         var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"Metric '{duplicate.Key}' is given twice to Compile.");
-        if (names.Any(n => n == "loss" || n.EndsWith("_loss", StringComparison.Ordinal))) throw new ArgumentException("A metric cannot be named 'loss' or end in '_loss'.");
+        if (names.Any(n => n == "loss" || n.EndsWith("_loss", StringComparison.Ordinal)))
+            throw new ArgumentException("A metric cannot be named 'loss' or end in '_loss'.");
     }
 
     public IReadOnlyList<Loss> Losses => losses;
@@ -43,6 +44,9 @@ internal sealed class CompiledObjectives : IDisposable
 
     /// <summary>The metrics as Compile was given them: output index, name (without the output prefix), and whether sample weights apply.</summary>
     public IReadOnlyList<(int Output, string Name, bool Weighted)> RequestedMetrics => requestedNames;
+
+    /// <summary>The metric objects Compile was given, in the order of <see cref="RequestedMetrics"/> (for saving their arguments).</summary>
+    public IReadOnlyList<Metric> RequestedMetricObjects => requested.Select(m => m.Requested).ToList();
 
     public IReadOnlyList<Metric> Metrics => (resolved?.Select(m => m.Metric) ?? requested.Select(m => m.Requested)).ToList();
 

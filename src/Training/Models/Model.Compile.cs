@@ -30,16 +30,19 @@ public partial class Model
     /// <paramref name="outputLosses"/> by output name, weighted by <paramref name="lossWeights"/>), and metrics (objects or
     /// names; <c>accuracy</c> is resolved from the shapes of labels and predictions as Keras 3 does). Metrics in
     /// <paramref name="metrics"/> ignore sample weights, those in <paramref name="weightedMetrics"/> use them (Keras 3).
-    /// With several outputs, give metrics per output in <paramref name="outputMetrics"/> (by output name).
+    /// With several outputs, give metrics per output in <paramref name="outputMetrics"/> and
+    /// <paramref name="outputWeightedMetrics"/> (by output name; the latter weighted by that output's sample weights, as
+    /// Keras's <c>weighted_metrics={"name": [...]}</c>).
     /// </summary>
     /// <example><code>
     /// model.Compile(optimizer: new Adam(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
     /// multiOutput.Compile("adam", outputLosses: new() { ["class"] = "sparse_categorical_crossentropy", ["score"] = "mse" },
-    ///     lossWeights: [1.0, 0.5], outputMetrics: new() { ["class"] = ["accuracy"] });
+    ///     lossWeights: [1.0, 0.5], outputMetrics: new() { ["class"] = ["accuracy"] }, outputWeightedMetrics: new() { ["score"] = ["mae"] });
     /// </code></example>
     public void Compile(Optimizer? optimizer = null, Loss? loss = null, IEnumerable<Metric>? metrics = null,
         IReadOnlyList<double>? lossWeights = null, IEnumerable<Metric>? weightedMetrics = null,
-        IReadOnlyList<Loss>? losses = null, Dictionary<string, Loss>? outputLosses = null, Dictionary<string, Metric[]>? outputMetrics = null)
+        IReadOnlyList<Loss>? losses = null, Dictionary<string, Loss>? outputLosses = null, Dictionary<string, Metric[]>? outputMetrics = null,
+        Dictionary<string, Metric[]>? outputWeightedMetrics = null)
     {
         var names = OutputNames;
         int n = names.Count;
@@ -58,9 +61,12 @@ public partial class Model
         else
         {
             var unknown = outputLosses!.Keys.Except(names).ToList();
-            if (unknown.Count > 0) throw new ArgumentException($"outputLosses names unknown output(s) {string.Join(", ", unknown)}; the outputs are {string.Join(", ", names)}.");
+            if (unknown.Count > 0)
+                throw new ArgumentException($"outputLosses names unknown output(s) {string.Join(", ", unknown)}; the outputs are {string.Join(", ", names)}.");
             for (int k = 0; k < n; k++)
-                perOutput[k] = outputLosses.TryGetValue(names[k], out var l) ? l : throw new ArgumentException($"outputLosses has no loss for output '{names[k]}'.");
+                perOutput[k] = outputLosses.TryGetValue(names[k], out var l)
+                    ? l
+                    : throw new ArgumentException($"outputLosses has no loss for output '{names[k]}'.");
         }
         var weights = lossWeights?.ToArray() ?? Enumerable.Repeat(1.0, n).ToArray();
         if (weights.Length != n) throw new ArgumentException($"lossWeights needs one weight per output ({n}); got {weights.Length}.");
@@ -70,20 +76,24 @@ public partial class Model
         void AddAll(IEnumerable<Metric>? ms, bool weighted)
         {
             if (ms is null) return;
-            if (n > 1) throw new ArgumentException($"Model '{Name}' has {n} outputs: give metrics per output with outputMetrics (by output name: {string.Join(", ", names)}).");
+            if (n > 1)
+                throw new ArgumentException($"Model '{Name}' has {n} outputs: give metrics per output with outputMetrics or " +
+                    $"outputWeightedMetrics (by output name: {string.Join(", ", names)}).");
             entries.AddRange(ms.Select(m => (0, m, weighted)));
         }
         AddAll(metrics, false);
         AddAll(weightedMetrics, true);
-        if (outputMetrics is not null)
+        void AddByOutput(Dictionary<string, Metric[]>? byName, string argument, bool weighted)
         {
-            foreach (var (name, ms) in outputMetrics)
+            foreach (var (name, ms) in byName ?? [])
             {
                 int k = names.ToList().IndexOf(name);
-                if (k < 0) throw new ArgumentException($"outputMetrics names unknown output '{name}'; the outputs are {string.Join(", ", names)}.");
-                entries.AddRange(ms.Select(m => (k, m, false)));
+                if (k < 0) throw new ArgumentException($"{argument} names unknown output '{name}'; the outputs are {string.Join(", ", names)}.");
+                entries.AddRange(ms.Select(m => (k, m, weighted)));
             }
         }
+        AddByOutput(outputMetrics, nameof(outputMetrics), false);
+        AddByOutput(outputWeightedMetrics, nameof(outputWeightedMetrics), true);
         var objectives = new CompiledObjectives(perOutput, weights, names.ToArray(), entries);
 
         // Recompiling with the same optimizer instance keeps it (and its state), as in Keras; only a replaced one is released.

@@ -24,7 +24,10 @@ public partial class Model
     }
 
     /// <summary>Predictions of a model with several inputs and/or outputs, inputs and outputs by name.</summary>
-    /// <example><code>var outputs = model.Predict(new Dictionary&lt;string, Array&gt; { ["title"] = titles, ["body"] = bodies }); NDArray p = outputs["priority"];</code></example>
+    /// <example><code>
+    /// var outputs = model.Predict(new Dictionary&lt;string, Array&gt; { ["title"] = titles, ["body"] = bodies });
+    /// NDArray p = outputs["priority"];
+    /// </code></example>
     public Dictionary<string, NDArray> Predict(Dictionary<string, Array> x, int? batchSize = null)
     {
         var xs = ByName(x, InputNames, "input");
@@ -85,6 +88,7 @@ public partial class Model
                 if (!it.MoveNext()) break;
                 var (x, _, _) = Unpack(it.Current, requireY: false);
                 batches.Add(Forward(x, training: false).Select(o => o.Value.cpu().DetachFromDisposeScope()).ToArray());
+                ClearCallLosses(); // activity terms of this batch die with its scope
             }
             if (batches.Count == 0) throw new ArgumentException("Predict got no data: the input is empty.");
             return Enumerable.Range(0, batches[0].Length)

@@ -71,7 +71,8 @@ public abstract partial class Optimizer : IDisposable
 
     /// <summary>
     /// Applies one update to <paramref name="variables"/> from the gradients libtorch accumulated in them
-    /// (variables without a gradient are skipped).
+    /// (variables without a gradient are skipped), then projects each variable that has a <see cref="Variable.Constraint"/>
+    /// (Keras 3's optimizer does the same after applying gradients).
     /// </summary>
     /// <remarks>
     /// When the variables share one dtype and device, the first call packs them, their gradients and the optimizer's state
@@ -98,6 +99,7 @@ public abstract partial class Optimizer : IDisposable
                 if (grads[i] is Tensor g) UpdateWhole(variables[i].Value, g, lr, i);
             }
         }
+        foreach (var v in variables) Constraint.ApplyTo(v); // Keras 3: variable.assign(variable.constraint(variable)) after the update
         Iterations++;
     }
 
@@ -162,7 +164,8 @@ public abstract partial class Optimizer : IDisposable
         }
         else if (!SameVariables(variables))
         {
-            throw new InvalidOperationException($"Optimizer '{Name}' was built for a different set of {built.Count} variables; got {variables.Count}. Use a new optimizer for a different model.");
+            throw new InvalidOperationException($"Optimizer '{Name}' was built for a different set of {built.Count} variables; got " +
+                $"{variables.Count}. Use a new optimizer for a different model.");
         }
     }
 

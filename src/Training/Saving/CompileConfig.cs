@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Reflection;
-using System.Text.RegularExpressions;
 using OnnxKeras.Losses;
 using OnnxKeras.Metrics;
 using OnnxKeras.Models;
@@ -17,48 +15,35 @@ namespace OnnxKeras.Saving;
 /// (also from Keras's list forms of loss and metrics), and an entry it cannot rebuild leaves the model uncompiled with a
 /// warning, as Keras does.
 /// </summary>
-internal static partial class CompileConfig
+internal static class CompileConfig
 {
-    [GeneratedRegex(@"(?<=[a-z])(\d+)$")]
-    private static partial Regex TrailingDigits();
-
-    /// <summary>A constructor parameter's Keras config key: <c>beta1</c> to <c>beta_1</c>, <c>initialAccumulatorValue</c> to <c>initial_accumulator_value</c>.</summary>
-    private static string KerasKey(string parameterName) => TrailingDigits().Replace(Layers.Layer.SnakeCase(parameterName), "_$1");
-
     public static Dictionary<string, object?>? Serialize(Model model)
     {
         if (!model.IsCompiled || model.Compiled is not { } compiled) return null;
         var opt = model.Optimizer;
         var config = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var (k, v) in opt.GetConfig()) config[k] = v;
-        var ctor = opt.GetType().GetConstructors().OrderByDescending(c => c.GetParameters().Length).First();
-        foreach (var p in ctor.GetParameters())
-        {
-            string key = KerasKey(p.Name!);
-            if (config.ContainsKey(key)) continue;
-            var prop = opt.GetType().GetProperty(char.ToUpperInvariant(p.Name![0]) + p.Name[1..], BindingFlags.Public | BindingFlags.Instance);
-            if (prop is null) continue;
-            var value = prop.GetValue(opt);
-            config[key] = value is LearningRate lr ? lr.ToConfig() : value;
-        }
+        foreach (var (k, v) in ConfigConstructor.ConfigFromProperties(opt)) config.TryAdd(k, v);
         var names = model.OutputNames;
         bool several = names.Count > 1;
+        var objects = compiled.RequestedMetricObjects;
         object? Metrics(bool weighted)
         {
-            var chosen = compiled.RequestedMetrics.Where(m => m.Weighted == weighted).ToList();
+            var chosen = compiled.RequestedMetrics.Select((m, i) => (m.Output, Entry: MetricEntry(objects[i], m.Name), m.Weighted))
+                .Where(m => m.Weighted == weighted).ToList();
             if (chosen.Count == 0) return null;
-            if (!several) return chosen.Select(m => (object?)m.Name).ToList();
+            if (!several) return chosen.Select(m => m.Entry).ToList();
             // Several outputs: a dict of metric lists by output name, as Keras's compile(metrics={"a": [...]}) stores it.
             return chosen.GroupBy(m => m.Output).OrderBy(g => g.Key)
-                .ToDictionary(g => names[g.Key], g => (object?)g.Select(m => (object?)m.Name).ToList(), StringComparer.Ordinal);
+                .ToDictionary(g => names[g.Key], g => (object?)g.Select(m => m.Entry).ToList(), StringComparer.Ordinal);
         }
         var losses = compiled.Losses;
         return new Dictionary<string, object?>(StringComparer.Ordinal)
         {
-            ["optimizer"] = new Dictionary<string, object?> { ["module"] = "keras.optimizers", ["class_name"] = opt.GetType().Name, ["config"] = config, ["registered_name"] = null },
+            ["optimizer"] = ConfigJson.KerasObject("keras.optimizers", opt, opt.GetType().Name, config),
             ["loss"] = several
-                ? Enumerable.Range(0, names.Count).ToDictionary(k => names[k], k => (object?)losses[k].Name, StringComparer.Ordinal)
-                : losses[0].Name,
+                ? Enumerable.Range(0, names.Count).ToDictionary(k => names[k], k => LossEntry(losses[k]), StringComparer.Ordinal)
+                : LossEntry(losses[0]),
             ["loss_weights"] = compiled.LossWeights.All(w => w == 1.0) ? null : compiled.LossWeights.Select(w => (object?)w).ToList(),
             ["metrics"] = Metrics(weighted: false),
             ["weighted_metrics"] = Metrics(weighted: true),
@@ -68,18 +53,56 @@ internal static partial class CompileConfig
         };
     }
 
+    /// <summary>
+    /// A loss as compile_config records it: its Keras name when it is a built-in with its default arguments (what Keras
+    /// writes for <c>loss="mse"</c>), otherwise Keras's object form with its arguments (<c>Huber(delta=2.0)</c>).
+    /// </summary>
+    private static object? LossEntry(Loss loss)
+    {
+        var config = ConfigConstructor.ConfigFromProperties(loss);
+        if (KerasObjects.RegisteredName(loss.GetType()) is null)
+        {
+            // The loss's own name when the registry has it (mean_squared_error), else the registry's name for its class (huber).
+            foreach (var name in LossRegistry.Names.OrderBy(n => n == loss.Name ? 0 : 1))
+            {
+                var plain = LossRegistry.Get(name);
+                if (plain.GetType() == loss.GetType() && ConfigJson.Write(ConfigConstructor.ConfigFromProperties(plain)) == ConfigJson.Write(config))
+                    return name;
+            }
+        }
+        config["name"] = loss.Name;
+        config["reduction"] = "sum_over_batch_size";
+        return ConfigJson.KerasObject("keras.losses", loss, loss.GetType().Name, config);
+    }
+
+    /// <summary>
+    /// A metric as compile_config records it: its name when it is the built-in of that name with its default arguments
+    /// (<c>"accuracy"</c>, <c>"mae"</c>, <c>"precision"</c>), otherwise Keras's object form with its arguments and name.
+    /// </summary>
+    private static object? MetricEntry(Metric metric, string name)
+    {
+        if (metric.GetType() == typeof(MeanMetricWrapper)) return name; // a function: by name (built-in, or a custom object)
+        var config = ConfigConstructor.ConfigFromProperties(metric);
+        config["name"] = name;
+        if (MetricRegistry.Names.Contains(name) && KerasObjects.RegisteredName(metric.GetType()) is null)
+        {
+            using var plain = MetricRegistry.Get(name);
+            var plainConfig = ConfigConstructor.ConfigFromProperties(plain);
+            plainConfig["name"] = name;
+            if (plain.GetType() == metric.GetType() && ConfigJson.Write(plainConfig) == ConfigJson.Write(config)) return name;
+        }
+        return ConfigJson.KerasObject("keras.metrics", metric, metric.GetType().Name, config);
+    }
+
+    private static T Object<T>(object? value, string what) where T : class =>
+        (T?)KerasObjects.Deserialize(value, KerasObjects.KindOf(typeof(T))!, what) ?? throw new ArgumentException($"the {what} is null");
+
     /// <summary>Compiles <paramref name="model"/> from a compile_config; returns a warning instead of failing when it cannot.</summary>
     public static string? Apply(Model model, IDictionary<string, object?> config, string path)
     {
         try
         {
-            Optimizer? optimizer = config.TryGetValue("optimizer", out var o) ? o switch
-            {
-                string name => OptimizerRegistry.Get(name),
-                IDictionary<string, object?> d => OptimizerFrom(d),
-                null => null,
-                _ => throw new ArgumentException("the optimizer entry is neither a name nor an object"),
-            } : null;
+            Optimizer? optimizer = config.TryGetValue("optimizer", out var o) && o is not null ? Object<Optimizer>(o, "optimizer") : null;
             var names = model.OutputNames;
             int n = names.Count;
             config.TryGetValue("loss", out var l);
@@ -87,16 +110,16 @@ internal static partial class CompileConfig
             Dictionary<string, Loss>? outputLosses = null;
             switch (l)
             {
-                case string lossName:
-                    loss = LossRegistry.Get(lossName);
+                case string or IDictionary<string, object?> when l is string || (l is IDictionary<string, object?> obj && obj.ContainsKey("class_name")):
+                    loss = Object<Loss>(l, "loss");
                     break;
                 case IDictionary<string, object?> byName:
-                    outputLosses = byName.ToDictionary(kv => kv.Key, kv => LossRegistry.Get(kv.Value as string ?? throw new ArgumentException("only losses given by name are supported")));
+                    outputLosses = byName.ToDictionary(kv => kv.Key, kv => Object<Loss>(kv.Value, $"loss of output '{kv.Key}'"));
                     break;
                 case IEnumerable<object?> list:
                     var inOrder = list.ToList();
                     if (inOrder.Count != n) throw new ArgumentException($"the loss list has {inOrder.Count} entries for {n} output(s)");
-                    outputLosses = Enumerable.Range(0, n).ToDictionary(k => names[k], k => LossRegistry.Get(inOrder[k] as string ?? throw new ArgumentException("only losses given by name are supported")));
+                    outputLosses = Enumerable.Range(0, n).ToDictionary(k => names[k], k => Object<Loss>(inOrder[k], $"loss of output '{names[k]}'"));
                     break;
                 default:
                     throw new ArgumentException("the loss is neither a name nor names per output");
@@ -110,12 +133,11 @@ internal static partial class CompileConfig
             } : null;
             var metrics = PerOutputMetrics(config, "metrics", names);
             var weighted = PerOutputMetrics(config, "weighted_metrics", names);
-            if (n > 1 && weighted is not null) throw new ArgumentException("weighted metrics per output are not supported (Compile takes them for single-output models)");
             model.Compile(optimizer, loss, n == 1 ? metrics?[names[0]] : null, lossWeights, n == 1 ? weighted?[names[0]] : null,
-                outputLosses: outputLosses, outputMetrics: n > 1 ? metrics : null);
+                outputLosses: outputLosses, outputMetrics: n > 1 ? metrics : null, outputWeightedMetrics: n > 1 ? weighted : null);
             return null;
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException)
         {
             var warning = $"'{path}': the model was loaded uncompiled because its compile_config could not be rebuilt: {e.Message}";
             Console.Error.WriteLine($"Warning: {warning}");
@@ -130,9 +152,9 @@ internal static partial class CompileConfig
     private static Metric[] MetricsFrom(object? entry) => entry switch
     {
         null => [],
-        string name => [MetricRegistry.Get(name)],
-        IEnumerable<object?> list => list.Select(x => x is string name ? MetricRegistry.Get(name) : throw new ArgumentException("only metrics given by name are supported")).ToArray(),
-        _ => throw new ArgumentException("only metrics given by name are supported"),
+        string or IDictionary<string, object?> => [Object<Metric>(entry, "metric")],
+        IEnumerable<object?> list => list.Select(x => Object<Metric>(x, "metric")).ToArray(),
+        _ => throw new ArgumentException($"a metric entry is {ConfigConstructor.Repr(entry)}, neither a name nor an object"),
     };
 
     /// <summary>
@@ -151,33 +173,8 @@ internal static partial class CompileConfig
         if (value is not IEnumerable<object?> list) throw new ArgumentException($"{key} is neither a list nor a dict");
         if (names.Count == 1) return new Dictionary<string, Metric[]>(StringComparer.Ordinal) { [names[0]] = MetricsFrom(list) };
         var entries = list.ToList();
-        if (entries.Count != names.Count) throw new ArgumentException($"{key} has {entries.Count} entries for {names.Count} outputs (give one per output, or a dict by output name)");
+        if (entries.Count != names.Count)
+            throw new ArgumentException($"{key} has {entries.Count} entries for {names.Count} outputs (give one per output, or a dict by output name)");
         return Enumerable.Range(0, names.Count).ToDictionary(k => names[k], k => MetricsFrom(entries[k]), StringComparer.Ordinal);
-    }
-
-    private static Optimizer OptimizerFrom(IDictionary<string, object?> serialized)
-    {
-        string className = serialized.TryGetValue("class_name", out var c) && c is string s ? s : throw new ArgumentException("the optimizer has no class_name");
-        var type = typeof(Optimizer).Assembly.GetTypes().FirstOrDefault(t => t.IsPublic && !t.IsAbstract && typeof(Optimizer).IsAssignableFrom(t) && t.Name.Equals(className, StringComparison.OrdinalIgnoreCase))
-            ?? throw new ArgumentException($"unknown optimizer class '{className}'");
-        var config = serialized.TryGetValue("config", out var cfg) && cfg is IDictionary<string, object?> d ? d : new Dictionary<string, object?>();
-        var ctor = type.GetConstructors().OrderByDescending(k => k.GetParameters().Length).First();
-        var args = ctor.GetParameters().Select(p =>
-        {
-            string key = KerasKey(p.Name!);
-            if (!config.TryGetValue(key, out var v)) config.TryGetValue(Layers.Layer.SnakeCase(p.Name!), out v);
-            if (v is null) return p.HasDefaultValue ? p.DefaultValue : throw new ArgumentException($"the optimizer config lacks '{key}'");
-            if (p.ParameterType == typeof(LearningRate))
-                return v is IConvertible ? (LearningRate)System.Convert.ToDouble(v, CultureInfo.InvariantCulture) : throw new ArgumentException("learning-rate schedules in compile_config are not supported");
-            return Layers.ConfigValues.Convert(v, p.ParameterType, $"{type.Name}.{key}");
-        }).ToArray();
-        try
-        {
-            return (Optimizer)ctor.Invoke(args);
-        }
-        catch (TargetInvocationException e) when (e.InnerException is ArgumentException a)
-        {
-            throw a;
-        }
     }
 }

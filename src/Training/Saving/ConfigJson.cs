@@ -8,7 +8,7 @@ using OnnxKeras.Models;
 namespace OnnxKeras.Saving;
 
 /// <summary>
-/// Writes layer and model configs as JSON in Keras's vocabulary: snake_case keys, initializers and regularizers as
+/// Writes layer and model configs as JSON in Keras's vocabulary: snake_case keys, initializers, regularizers and constraints as
 /// <c>{"class_name", "config"}</c> objects, activations by name, shapes as arrays with <c>null</c> for unknown dimensions.
 /// </summary>
 public static class ConfigJson
@@ -39,7 +39,8 @@ public static class ConfigJson
     public static string Write(object? value, bool indented = false)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var writer = new Utf8JsonWriter(stream,
+            new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             WriteValue(writer, value);
         }
@@ -61,10 +62,13 @@ public static class ConfigJson
             case ActivationFunction a: w.WriteStringValue(a.Name); break;
             case Shape shape: WriteValue(w, shape.Dims); break;
             case Initializer init:
-                WriteObject(w, new Dictionary<string, object?> { ["module"] = "keras.initializers", ["class_name"] = ClassName(init.Name), ["config"] = init.GetConfig(), ["registered_name"] = null });
+                WriteObject(w, KerasObject("keras.initializers", init, ClassName(init.Name), init.GetConfig()));
                 break;
             case Regularizer reg:
-                WriteObject(w, new Dictionary<string, object?> { ["module"] = "keras.regularizers", ["class_name"] = reg.Name == "l1_l2" ? "L1L2" : reg.Name.ToUpperInvariant(), ["config"] = reg.GetConfig(), ["registered_name"] = null });
+                WriteObject(w, KerasObject("keras.regularizers", reg, reg.Name == "l1_l2" ? "L1L2" : reg.Name.ToUpperInvariant(), reg.GetConfig()));
+                break;
+            case Constraint constraint:
+                WriteObject(w, KerasObject("keras.constraints", constraint, constraint.Name, constraint.GetConfig()));
                 break;
             case Layer layer: WriteValue(w, LayerRegistry.Serialize(layer)); break;
             case IDictionary dict:
@@ -98,6 +102,23 @@ public static class ConfigJson
             WriteValue(w, v);
         }
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Keras's object form of a built-in (its Keras module and class name) or of a user's class (its C# class name and
+    /// registered name <c>package&gt;Name</c>, module null, as Keras 3 writes a registered class), which
+    /// <see cref="KerasObjects"/> reads back.
+    /// </summary>
+    internal static Dictionary<string, object?> KerasObject(string module, object obj, string builtInClassName, IReadOnlyDictionary<string, object?> config)
+    {
+        bool builtIn = obj.GetType().Assembly == typeof(ConfigJson).Assembly;
+        return new Dictionary<string, object?>
+        {
+            ["module"] = builtIn ? module : null,
+            ["class_name"] = builtIn ? builtInClassName : obj.GetType().Name,
+            ["config"] = config,
+            ["registered_name"] = builtIn ? null : KerasObjects.RegisteredName(obj.GetType()),
+        };
     }
 
     /// <summary>Keras's class name for an initializer identifier: <c>glorot_uniform</c> to <c>GlorotUniform</c>.</summary>

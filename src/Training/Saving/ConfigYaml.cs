@@ -39,14 +39,17 @@ public static class ConfigYaml
         int documents = 0;
         try
         {
-            while (parser.MoveNext())
+            while (MoveNext(parser))
             {
                 var ev = parser.Current!;
-                if (ev is AnchorAlias alias) throw new InvalidDataException($"YAML anchors are not allowed in a model config; found alias '*{alias.Value}' at {alias.Start}.");
+                if (ev is AnchorAlias alias)
+                    throw new InvalidDataException($"YAML anchors are not allowed in a model config; found alias '*{alias.Value}' at {alias.Start}.");
                 if (ev is NodeEvent node)
                 {
-                    if (!node.Tag.IsEmpty && !node.Tag.IsNonSpecific) throw new InvalidDataException($"YAML tags are not allowed in a model config; found '{node.Tag}' at {node.Start}.");
-                    if (!node.Anchor.IsEmpty) throw new InvalidDataException($"YAML anchors are not allowed in a model config; found '&{node.Anchor}' at {node.Start}.");
+                    if (!node.Tag.IsEmpty && !node.Tag.IsNonSpecific)
+                        throw new InvalidDataException($"YAML tags are not allowed in a model config; found '{node.Tag}' at {node.Start}.");
+                    if (!node.Anchor.IsEmpty)
+                        throw new InvalidDataException($"YAML anchors are not allowed in a model config; found '&{node.Anchor}' at {node.Start}.");
                 }
                 switch (ev)
                 {
@@ -55,7 +58,8 @@ public static class ConfigYaml
                         break;
                     case MappingStart or SequenceStart:
                         if (open.Count >= ModelConfig.MaxDepth)
-                            throw new InvalidDataException($"The YAML config nests deeper than {ModelConfig.MaxDepth} levels of mappings and sequences (at {ev.Start}); a Keras config needs far fewer.");
+                            throw new InvalidDataException($"The YAML config nests deeper than {ModelConfig.MaxDepth} levels of mappings " +
+                                $"and sequences (at {ev.Start}); a Keras config needs far fewer.");
                         JsonNode container = ev is MappingStart ? new JsonObject() : new JsonArray();
                         Add(open, container, ev, ref root);
                         open.Push(new Frame(container));
@@ -76,6 +80,23 @@ public static class ConfigYaml
         }
         if (documents != 1) throw new InvalidDataException($"A model config must be one YAML document; got {documents}.");
         return (root ?? throw new InvalidDataException("The YAML config is empty.")).ToJsonString();
+    }
+
+    /// <summary>
+    /// The parser's next event. YamlDotNet's scanner throws <see cref="InvalidOperationException"/> ("Operation is not valid
+    /// due to the current state of the object") on some malformed plain scalars inside flow mappings (found by the fuzz
+    /// tests); that is malformed YAML like any other.
+    /// </summary>
+    private static bool MoveNext(Parser parser)
+    {
+        try
+        {
+            return parser.MoveNext();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidDataException($"The model config is not valid YAML: {e.Message}", e);
+        }
     }
 
     /// <summary>A mapping or sequence being filled; a mapping's key waits here for its value.</summary>

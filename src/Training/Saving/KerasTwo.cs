@@ -46,7 +46,8 @@ internal static class KerasTwo
         ["registered_name"] = "function",
     };
 
-    /// <summary>A layer config as saved: activation settings that are <see cref="Activations.HardSigmoidKeras2"/> take <see cref="SavedHardSigmoid"/>.</summary>
+    /// <summary>A layer config as saved: activation settings that are <see cref="Activations.HardSigmoidKeras2"/> take
+    /// <see cref="SavedHardSigmoid"/>.</summary>
     public static LayerConfig ForSaving(LayerConfig config)
     {
         foreach (var key in new[] { "activation", "recurrent_activation" })
@@ -55,18 +56,6 @@ internal static class KerasTwo
                 config[key] = SavedHardSigmoid();
         }
         return config;
-    }
-
-    /// <summary>
-    /// An activation saved as Keras's function object (<c>{"class_name": "function", "config": name, ...}</c>):
-    /// <see cref="RegisteredHardSigmoid"/> or a Keras built-in name.
-    /// </summary>
-    /// <exception cref="ArgumentException">Not a function object, or a function this library does not have.</exception>
-    public static ActivationFunction ActivationFrom(IDictionary<string, object?> saved)
-    {
-        if (!saved.TryGetValue("class_name", out var c) || c is not "function" || !saved.TryGetValue("config", out var n) || n is not string name)
-            throw new ArgumentException("An activation given as an object must be Keras's function form {\"class_name\": \"function\", \"config\": \"<name>\"}.");
-        return name == RegisteredHardSigmoid ? Activations.HardSigmoidKeras2 : Activations.Get(name);
     }
 
     /// <summary>Renames <c>hard_sigmoid</c> in activation settings anywhere in the config tree to <see cref="Activations.HardSigmoidKeras2"/>.</summary>

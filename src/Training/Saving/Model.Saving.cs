@@ -52,22 +52,34 @@ public partial class Model
     /// config that records Keras 2 as its writer (top-level <c>keras_version</c> 2.x, or <c>backend</c>) keeps Keras 2's
     /// <c>hard_sigmoid</c>, <c>clip(0.2x + 0.5, 0, 1)</c>, as <c>LoadModel</c> does for legacy <c>.h5</c> files.
     /// </summary>
-    /// <example><code>var fresh = Model.FromJson(File.ReadAllText("model.json"));   // new weights; load them with LoadWeights</code></example>
-    /// <exception cref="ArgumentException">The text is not JSON, or the config's structure is not a model's (unknown class, missing keys).</exception>
-    /// <exception cref="InvalidDataException">The config nests deeper than <see cref="ModelConfig.MaxDepth"/> levels, a value has the
-    /// wrong type for its layer (<c>"units": "16"</c>, <c>1.5</c>), or a weight would exceed <see cref="ModelConfig.MaxWeightBytes"/>.</exception>
-    public static Model FromJson(string json) => ModelConfig.FromJson(json);
+    /// <param name="json">The config text.</param>
+    /// <param name="customObjects">Classes and activations the config names that are neither built in nor registered
+    /// (Keras's <c>custom_objects</c>; see <see cref="KerasObjects"/> for the order names resolve in).</param>
+    /// <example><code>
+    /// var fresh = Model.FromJson(File.ReadAllText("model.json"));   // new weights; load them with LoadWeights
+    /// var mine = Model.FromJson(json, new CustomObjects { ["my_relu"] = myRelu, ["MyLayer"] = typeof(MyLayer) });
+    /// </code></example>
+    /// <exception cref="ArgumentException">The text is not JSON, or the config's structure is not a model's (unknown class,
+    /// activation or other name that no custom object, registration or built-in resolves; missing keys).</exception>
+    /// <exception cref="InvalidDataException">The config nests deeper than <see cref="ModelConfig.MaxDepth"/> levels, a layer
+    /// is given a key it does not take ("Unrecognized keyword arguments passed to Dense (layer 'd'): {'bogus_key': 1}"), a
+    /// value has the wrong type or range for its layer (<c>"units": "16"</c>, <c>1.5</c>, <c>-1</c>), or a weight would
+    /// exceed <see cref="ModelConfig.MaxWeightBytes"/>.</exception>
+    public static Model FromJson(string json, CustomObjects? customObjects = null) => ModelConfig.FromJson(json, customObjects);
 
     /// <summary>The architecture as YAML (Keras 2's <c>to_yaml</c>): the same config as <see cref="ToJson"/>, as YAML text.</summary>
     /// <example><code>File.WriteAllText("model.yaml", model.ToYaml());</code></example>
     public string ToYaml() => ConfigYaml.FromJson(ToJson());
 
-    /// <summary>Rebuilds a model from <see cref="ToYaml"/>'s YAML (plain mappings, sequences and scalars only; YAML tags are rejected); Keras 2's YAML as <see cref="FromJson"/> reads its JSON.</summary>
+    /// <summary>Rebuilds a model from <see cref="ToYaml"/>'s YAML (plain mappings, sequences and scalars only; YAML
+    /// tags are rejected); Keras 2's YAML as <see cref="FromJson"/> reads its JSON.</summary>
     /// <example><code>var fresh = Model.FromYaml(File.ReadAllText("model.yaml"));</code></example>
     /// <exception cref="InvalidDataException">The text is not one YAML document of plain mappings, sequences and scalars, nests
     /// deeper than <see cref="ModelConfig.MaxDepth"/> levels, or holds a config <see cref="FromJson"/> refuses with this type.</exception>
     /// <exception cref="ArgumentException">The config's structure is not a model's (as for <see cref="FromJson"/>).</exception>
-    public static Model FromYaml(string yaml) => FromJson(ConfigYaml.ToJson(yaml));
+    /// <param name="yaml">The config text.</param>
+    /// <param name="customObjects">As for <see cref="FromJson"/>.</param>
+    public static Model FromYaml(string yaml, CustomObjects? customObjects = null) => FromJson(ConfigYaml.ToJson(yaml), customObjects);
 
     /// <summary>
     /// Saves the whole model (config, weights and compile settings), atomically: Keras 3's <c>.keras</c> zip, or for a
@@ -83,10 +95,18 @@ public partial class Model
     /// <summary>
     /// Loads a whole model (<c>keras.models.load_model</c>): a Keras 3 <c>.keras</c> file or a legacy Keras 2 <c>.h5</c>/<c>.hdf5</c>
     /// with <c>model_config</c>. The config is rebuilt and all weights are checked before the model is returned.
+    /// Names in the config (layers, activations, initializers, losses, metrics, optimizers, ...) resolve through
+    /// <paramref name="customObjects"/>, then registrations, then built-ins (see <see cref="KerasObjects"/>).
     /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="customObjects">Classes and activations the file names that are neither built in nor registered (Keras's <c>custom_objects</c>).</param>
     /// <example><code>
     /// using var model = Model.LoadModel("model.keras");   // or a legacy Keras 2 "model.h5"
     /// NDArray p = model.Predict(testX);
     /// </code></example>
-    public static Model LoadModel(string path) => KerasArchive.Load(path);
+    public static Model LoadModel(string path, CustomObjects? customObjects = null)
+    {
+        using var scope = KerasObjects.Scope(customObjects);
+        return KerasArchive.Load(path);
+    }
 }

@@ -624,16 +624,18 @@ public class ConvolutionalTests
     [Fact]
     public void ConfigKeysKeepKerasOrder()
     {
-        // Keras's get_config order per class (keras/src/layers/convolutional/base_*.py), after name, trainable, dtype.
+        // Keras's get_config order per class (keras/src/layers/convolutional/base_*.py), after name, trainable, dtype; Keras writes
+        // activity_regularizer between the regularizers and the constraints, ours is a base entry written only when set.
         string[] Keys(Layer layer) => layer.GetConfig().Keys.Skip(3).ToArray();
         Assert.Equal(["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation", "use_bias",
-            "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer"], Keys(new Conv2D(2, 3)));
+            "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"], Keys(new Conv2D(2, 3)));
         Assert.Equal(["filters", "kernel_size", "strides", "padding", "output_padding", "data_format", "dilation_rate", "activation", "use_bias",
-            "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer"], Keys(new Conv2DTranspose(2, 3)));
+            "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint"], Keys(new Conv2DTranspose(2, 3)));
         Assert.Equal(["depth_multiplier", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
-            "depthwise_initializer", "bias_initializer", "depthwise_regularizer", "bias_regularizer"], Keys(new DepthwiseConv2D(3)));
+            "depthwise_initializer", "bias_initializer", "depthwise_regularizer", "bias_regularizer", "depthwise_constraint", "bias_constraint"], Keys(new DepthwiseConv2D(3)));
         Assert.Equal(["depth_multiplier", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias",
-            "depthwise_initializer", "pointwise_initializer", "bias_initializer", "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer"],
+            "depthwise_initializer", "pointwise_initializer", "bias_initializer", "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
+            "depthwise_constraint", "pointwise_constraint", "bias_constraint"],
             Keys(new SeparableConv2D(2, 3)));
     }
 

@@ -98,8 +98,8 @@ public sealed class FuzzTests(ITestOutputHelper output)
     {
         using var model = SmallModel();
         Fuzz("JSON config", Encoding.UTF8.GetBytes(model.ToJson()), 5, b => Model.FromJson(Encoding.UTF8.GetString(b)).Dispose(),
-             typeof(ArgumentException), typeof(InvalidDataException));
+             typeof(ArgumentException), typeof(InvalidDataException), typeof(NotSupportedException));
         Fuzz("YAML config", Encoding.UTF8.GetBytes(model.ToYaml()), 6, b => Model.FromYaml(Encoding.UTF8.GetString(b)).Dispose(),
-             typeof(ArgumentException), typeof(InvalidDataException));
+             typeof(ArgumentException), typeof(InvalidDataException), typeof(NotSupportedException));
     }
 }

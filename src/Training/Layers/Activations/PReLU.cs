@@ -14,12 +14,15 @@ public sealed class PReLU : Layer
     /// <param name="alphaInitializer">Initializer of alpha (zeros).</param>
     /// <param name="alphaRegularizer">Penalty on alpha.</param>
     /// <param name="sharedAxes">Axes (&gt;= 1) along which one alpha is shared, or null.</param>
-    public PReLU(Initializer? alphaInitializer = null, Regularizer? alphaRegularizer = null, int[]? sharedAxes = null)
+    /// <param name="alphaConstraint">Projection applied to alpha after each optimizer update.</param>
+    public PReLU(Initializer? alphaInitializer = null, Regularizer? alphaRegularizer = null, int[]? sharedAxes = null, Constraint? alphaConstraint = null)
     {
         if (sharedAxes is not null && sharedAxes.Any(a => a < 1))
-            throw new ArgumentException($"PReLU: shared_axes must be axes >= 1 (axis 0 is the batch); got [{string.Join(", ", sharedAxes)}].", nameof(sharedAxes));
+            throw new ArgumentException("PReLU: shared_axes must be axes >= 1 (axis 0 is the batch); got " +
+                $"[{string.Join(", ", sharedAxes)}].", nameof(sharedAxes));
         AlphaInitializer = alphaInitializer ?? new Zeros();
         AlphaRegularizer = alphaRegularizer;
+        AlphaConstraint = alphaConstraint;
         this.sharedAxes = sharedAxes is null ? null : (int[])sharedAxes.Clone();
     }
 
@@ -27,6 +30,8 @@ public sealed class PReLU : Layer
     public Initializer AlphaInitializer { get; }
     /// <summary>Penalty on alpha.</summary>
     public Regularizer? AlphaRegularizer { get; }
+    /// <summary>Projection applied to alpha after each optimizer update.</summary>
+    public Constraint? AlphaConstraint { get; }
     /// <summary>Axes along which alpha is shared, or null.</summary>
     public IReadOnlyList<int>? SharedAxes => sharedAxes;
 
@@ -38,7 +43,8 @@ public sealed class PReLU : Layer
     {
         int rank = inputShape.Rank;
         if (sharedAxes is not null && sharedAxes.Any(a => a >= rank))
-            throw new ArgumentException($"Layer '{Name}' (PReLU): shared_axes [{string.Join(", ", sharedAxes)}] are out of range for input shape {inputShape} (axes 1..{rank - 1}).");
+            throw new ArgumentException($"Layer '{Name}' (PReLU): shared_axes [{string.Join(", ", sharedAxes)}] are out of range for " +
+                $"input shape {inputShape} (axes 1..{rank - 1}).");
         var dims = new long[rank - 1];
         var axes = new Dictionary<int, long>();
         for (int i = 1; i < rank; i++)
@@ -46,11 +52,12 @@ public sealed class PReLU : Layer
             if (sharedAxes is not null && sharedAxes.Contains(i)) dims[i - 1] = 1;
             else
             {
-                dims[i - 1] = inputShape[i] ?? throw new ArgumentException($"Layer '{Name}' (PReLU) needs known sizes on axes that are not shared; axis {i} of input shape {inputShape} is unknown.");
+                dims[i - 1] = inputShape[i] ?? throw new ArgumentException($"Layer '{Name}' (PReLU) needs known sizes on axes that are " +
+                    $"not shared; axis {i} of input shape {inputShape} is unknown.");
                 axes[i] = dims[i - 1];
             }
         }
-        alpha = AddWeight("alpha", Shape.Of(dims), AlphaInitializer, AlphaRegularizer);
+        alpha = AddWeight("alpha", Shape.Of(dims), AlphaInitializer, AlphaRegularizer, constraint: AlphaConstraint);
         InputSpec = new InputSpec { Rank = rank, Axes = axes };
     }
 
@@ -66,5 +73,5 @@ public sealed class PReLU : Layer
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig()
         .With("alpha_initializer", AlphaInitializer).With("alpha_regularizer", AlphaRegularizer)
-        .With("shared_axes", sharedAxes?.ToArray());
+        .With("alpha_constraint", AlphaConstraint).With("shared_axes", sharedAxes?.ToArray());
 }

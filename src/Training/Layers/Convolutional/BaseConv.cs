@@ -12,9 +12,10 @@ public abstract class BaseConv : ConvolutionBase
     /// <summary>Validates and stores the arguments for a convolution over <paramref name="rank"/> spatial axes.</summary>
     protected BaseConv(int rank, int filters, IntTuple kernelSize, IntTuple? strides, string padding, string? dataFormat, IntTuple? dilationRate,
         int groups, ActivationFunction? activation, bool useBias, Initializer? kernelInitializer, Initializer? biasInitializer,
-        Regularizer? kernelRegularizer, Regularizer? biasRegularizer)
+        Regularizer? kernelRegularizer, Regularizer? biasRegularizer,
+        Constraint? kernelConstraint, Constraint? biasConstraint)
         : base(rank, kernelSize, strides, padding, dataFormat, dilationRate, activation, useBias, biasInitializer, biasRegularizer,
-            rank == 1 ? ["valid", "same", "causal"] : ["valid", "same"])
+            rank == 1 ? ["valid", "same", "causal"] : ["valid", "same"], biasConstraint)
     {
         string owner = GetType().Name;
         if (filters <= 0) throw new ArgumentException($"{owner}: filters must be a positive integer; got {filters}.", nameof(filters));
@@ -24,6 +25,7 @@ public abstract class BaseConv : ConvolutionBase
         Groups = groups;
         KernelInitializer = kernelInitializer ?? new GlorotUniform();
         KernelRegularizer = kernelRegularizer;
+        KernelConstraint = kernelConstraint;
     }
 
     /// <summary>Number of output channels.</summary>
@@ -34,6 +36,8 @@ public abstract class BaseConv : ConvolutionBase
     public Initializer KernelInitializer { get; }
     /// <summary>Kernel penalty.</summary>
     public Regularizer? KernelRegularizer { get; }
+    /// <summary>Projection applied to the kernel after each optimizer update.</summary>
+    public Constraint? KernelConstraint { get; }
 
     /// <summary>The kernel [*kernel_size, input_channels / groups, filters] (after build).</summary>
     public Variable Kernel => kernel ?? throw new InvalidOperationException($"Layer '{Name}' is not built yet.");
@@ -42,8 +46,10 @@ public abstract class BaseConv : ConvolutionBase
     protected override void BuildKernels(Shape inputShape, long inputChannels)
     {
         if (inputChannels % Groups != 0)
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): the input channels ({inputChannels}) must be divisible by groups ({Groups}); got input shape {inputShape}.");
-        kernel = AddWeight("kernel", Shape.Of([.. KernelSize.Select(k => (long)k), inputChannels / Groups, Filters]), KernelInitializer, KernelRegularizer);
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): the input channels ({inputChannels}) must be divisible by " +
+                $"groups ({Groups}); got input shape {inputShape}.");
+        kernel = AddWeight("kernel", Shape.Of([.. KernelSize.Select(k => (long)k), inputChannels / Groups, Filters]), KernelInitializer,
+            KernelRegularizer, constraint: KernelConstraint);
     }
 
     /// <inheritdoc />
@@ -59,6 +65,7 @@ public abstract class BaseConv : ConvolutionBase
         "activation" => [("groups", Groups)],
         "bias_initializer" => [("kernel_initializer", KernelInitializer)],
         "bias_regularizer" => [("kernel_regularizer", KernelRegularizer)],
+        "bias_constraint" => [("kernel_constraint", KernelConstraint)],
         _ => [],
     };
 }

@@ -16,18 +16,23 @@ public abstract class BaseSeparableConv : ConvolutionBase
     protected BaseSeparableConv(int rank, int depthMultiplier, int filters, IntTuple kernelSize, IntTuple? strides, string padding,
         string? dataFormat, IntTuple? dilationRate, ActivationFunction? activation, bool useBias,
         Initializer? depthwiseInitializer, Initializer? pointwiseInitializer, Initializer? biasInitializer,
-        Regularizer? depthwiseRegularizer, Regularizer? pointwiseRegularizer, Regularizer? biasRegularizer)
-        : base(rank, kernelSize, strides, padding, dataFormat, dilationRate, activation, useBias, biasInitializer, biasRegularizer, ["valid", "same"])
+        Regularizer? depthwiseRegularizer, Regularizer? pointwiseRegularizer, Regularizer? biasRegularizer,
+        Constraint? depthwiseConstraint, Constraint? pointwiseConstraint, Constraint? biasConstraint)
+        : base(rank, kernelSize, strides, padding, dataFormat, dilationRate, activation, useBias, biasInitializer, biasRegularizer,
+            ["valid", "same"], biasConstraint)
     {
         string owner = GetType().Name;
         if (filters <= 0) throw new ArgumentException($"{owner}: filters must be a positive integer; got {filters}.", nameof(filters));
-        if (depthMultiplier <= 0) throw new ArgumentException($"{owner}: depth_multiplier must be a positive integer; got {depthMultiplier}.", nameof(depthMultiplier));
+        if (depthMultiplier <= 0)
+            throw new ArgumentException($"{owner}: depth_multiplier must be a positive integer; got {depthMultiplier}.", nameof(depthMultiplier));
         Filters = filters;
         DepthMultiplier = depthMultiplier;
         DepthwiseInitializer = depthwiseInitializer ?? new GlorotUniform();
         PointwiseInitializer = pointwiseInitializer ?? new GlorotUniform();
         DepthwiseRegularizer = depthwiseRegularizer;
         PointwiseRegularizer = pointwiseRegularizer;
+        DepthwiseConstraint = depthwiseConstraint;
+        PointwiseConstraint = pointwiseConstraint;
     }
 
     /// <summary>Number of output channels.</summary>
@@ -42,6 +47,10 @@ public abstract class BaseSeparableConv : ConvolutionBase
     public Regularizer? DepthwiseRegularizer { get; }
     /// <summary>Pointwise kernel penalty.</summary>
     public Regularizer? PointwiseRegularizer { get; }
+    /// <summary>Projection applied to the depthwise kernel after each optimizer update.</summary>
+    public Constraint? DepthwiseConstraint { get; }
+    /// <summary>Projection applied to the pointwise kernel after each optimizer update.</summary>
+    public Constraint? PointwiseConstraint { get; }
 
     /// <summary>The depthwise kernel [*kernel_size, input_channels, depth_multiplier] (after build).</summary>
     public Variable DepthwiseKernel => depthwiseKernel ?? throw new InvalidOperationException($"Layer '{Name}' is not built yet.");
@@ -51,8 +60,10 @@ public abstract class BaseSeparableConv : ConvolutionBase
     /// <inheritdoc />
     protected override void BuildKernels(Shape inputShape, long inputChannels)
     {
-        depthwiseKernel = AddWeight("depthwise_kernel", Shape.Of([.. KernelSize.Select(k => (long)k), inputChannels, DepthMultiplier]), DepthwiseInitializer, DepthwiseRegularizer);
-        pointwiseKernel = AddWeight("pointwise_kernel", Shape.Of([.. Enumerable.Repeat(1L, Rank), inputChannels * DepthMultiplier, Filters]), PointwiseInitializer, PointwiseRegularizer);
+        depthwiseKernel = AddWeight("depthwise_kernel", Shape.Of([.. KernelSize.Select(k => (long)k), inputChannels, DepthMultiplier]),
+            DepthwiseInitializer, DepthwiseRegularizer, constraint: DepthwiseConstraint);
+        pointwiseKernel = AddWeight("pointwise_kernel", Shape.Of([.. Enumerable.Repeat(1L, Rank), inputChannels * DepthMultiplier, Filters]),
+            PointwiseInitializer, PointwiseRegularizer, constraint: PointwiseConstraint);
     }
 
     /// <inheritdoc />
@@ -68,6 +79,7 @@ public abstract class BaseSeparableConv : ConvolutionBase
         "kernel_size" => [("depth_multiplier", DepthMultiplier), ("filters", Filters)],
         "bias_initializer" => [("depthwise_initializer", DepthwiseInitializer), ("pointwise_initializer", PointwiseInitializer)],
         "bias_regularizer" => [("depthwise_regularizer", DepthwiseRegularizer), ("pointwise_regularizer", PointwiseRegularizer)],
+        "bias_constraint" => [("depthwise_constraint", DepthwiseConstraint), ("pointwise_constraint", PointwiseConstraint)],
         _ => [],
     };
 }

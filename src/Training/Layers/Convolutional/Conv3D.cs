@@ -12,9 +12,10 @@ public sealed class Conv3D : BaseConv
     public Conv3D(int filters, IntTuple kernelSize, IntTuple? strides = null, string padding = "valid", string? dataFormat = null,
         IntTuple? dilationRate = null, int groups = 1, ActivationFunction? activation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? biasInitializer = null,
-        Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null)
+        Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null,
+        Constraint? kernelConstraint = null, Constraint? biasConstraint = null)
         : base(3, filters, kernelSize, strides, padding, dataFormat, dilationRate, groups, activation, useBias,
-            kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer)
+            kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer, kernelConstraint, biasConstraint)
     {
     }
 }

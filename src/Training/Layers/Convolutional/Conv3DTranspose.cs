@@ -13,9 +13,10 @@ public sealed class Conv3DTranspose : BaseConvTranspose
     public Conv3DTranspose(int filters, IntTuple kernelSize, IntTuple? strides = null, string padding = "valid", IntTuple? outputPadding = null,
         string? dataFormat = null, IntTuple? dilationRate = null, ActivationFunction? activation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? biasInitializer = null,
-        Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null)
+        Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null,
+        Constraint? kernelConstraint = null, Constraint? biasConstraint = null)
         : base(3, filters, kernelSize, strides, padding, outputPadding, dataFormat, dilationRate, activation, useBias,
-            kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer)
+            kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer, kernelConstraint, biasConstraint)
     {
     }
 }

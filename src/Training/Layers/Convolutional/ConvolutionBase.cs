@@ -16,7 +16,8 @@ public abstract class ConvolutionBase : Layer
     /// <paramref name="paddings"/> are the padding modes this layer accepts.
     /// </summary>
     protected ConvolutionBase(int rank, IntTuple kernelSize, IntTuple? strides, string padding, string? dataFormat, IntTuple? dilationRate,
-        ActivationFunction? activation, bool useBias, Initializer? biasInitializer, Regularizer? biasRegularizer, string[] paddings)
+        ActivationFunction? activation, bool useBias, Initializer? biasInitializer, Regularizer? biasRegularizer, string[] paddings,
+        Constraint? biasConstraint = null)
     {
         string owner = GetType().Name;
         Rank = rank;
@@ -30,6 +31,7 @@ public abstract class ConvolutionBase : Layer
         UseBias = useBias;
         BiasInitializer = biasInitializer ?? new Zeros();
         BiasRegularizer = biasRegularizer;
+        BiasConstraint = biasConstraint;
         InputSpec = new InputSpec { Rank = rank + 2 };
     }
 
@@ -53,6 +55,8 @@ public abstract class ConvolutionBase : Layer
     public Initializer BiasInitializer { get; }
     /// <summary>Bias penalty.</summary>
     public Regularizer? BiasRegularizer { get; }
+    /// <summary>Projection applied to the bias after each optimizer update.</summary>
+    public Constraint? BiasConstraint { get; }
 
     /// <summary>The bias [output_channels], or null without bias (or before build).</summary>
     public Variable? Bias => bias;
@@ -71,7 +75,7 @@ public abstract class ConvolutionBase : Layer
 
     /// <summary>
     /// The layer's own config entries that Keras writes just before the shared key <paramref name="sharedKey"/>
-    /// ("kernel_size", "data_format", "activation", "bias_initializer" or "bias_regularizer"), so that the config keeps
+    /// ("kernel_size", "data_format", "activation", "bias_initializer", "bias_regularizer" or "bias_constraint"), so that the config keeps
     /// Keras's key order (filters first, the kernels' initializers before the bias's, ...).
     /// </summary>
     protected virtual IEnumerable<(string Key, object? Value)> ConfigBefore(string sharedKey) => [];
@@ -82,7 +86,7 @@ public abstract class ConvolutionBase : Layer
         InputSpec!.Check(this, inputShape);
         long channels = ConvArgs.Channels(inputShape, this);
         BuildKernels(inputShape, channels);
-        if (UseBias) bias = AddWeight("bias", Shape.Of(OutputChannels(channels)!.Value), BiasInitializer, BiasRegularizer);
+        if (UseBias) bias = AddWeight("bias", Shape.Of(OutputChannels(channels)!.Value), BiasInitializer, BiasRegularizer, constraint: BiasConstraint);
         InputSpec = new InputSpec { Rank = Rank + 2, Axes = new Dictionary<int, long> { [-1] = channels } };
     }
 
@@ -107,6 +111,7 @@ public abstract class ConvolutionBase : Layer
         Shared("data_format", DataFormat).With("dilation_rate", DilationRate.ToArray());
         Shared("activation", Activation.Name).With("use_bias", UseBias);
         Shared("bias_initializer", BiasInitializer);
-        return Shared("bias_regularizer", BiasRegularizer);
+        Shared("bias_regularizer", BiasRegularizer);
+        return Shared("bias_constraint", BiasConstraint);
     }
 }

@@ -4,7 +4,7 @@ namespace OnnxKeras.Layers;
 /// Densely connected layer: <c>activation(inputs @ kernel + bias)</c> with the kernel in Keras's layout
 /// [input_dim, units]. Applies to the last axis of inputs of any rank &gt;= 2.
 /// </summary>
-/// <example><code>new Dense(32, activation: "relu", kernelRegularizer: Regularizers.L2(0.01))</code></example>
+/// <example><code>new Dense(32, activation: "relu", kernelRegularizer: Regularizers.L2(0.01), kernelConstraint: Constraints.MaxNorm(2))</code></example>
 public sealed class Dense : Layer
 {
     private Variable? kernel;
@@ -13,7 +13,8 @@ public sealed class Dense : Layer
     /// <summary>Creates a Dense layer with Keras's defaults (glorot_uniform kernel, zero bias, linear activation).</summary>
     public Dense(int units, ActivationFunction? activation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? biasInitializer = null,
-        Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null)
+        Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null,
+        Constraint? kernelConstraint = null, Constraint? biasConstraint = null)
     {
         if (units <= 0) throw new ArgumentException($"Dense: units must be a positive integer; got {units}.", nameof(units));
         Units = units;
@@ -23,6 +24,8 @@ public sealed class Dense : Layer
         BiasInitializer = biasInitializer ?? new Zeros();
         KernelRegularizer = kernelRegularizer;
         BiasRegularizer = biasRegularizer;
+        KernelConstraint = kernelConstraint;
+        BiasConstraint = biasConstraint;
     }
 
     /// <summary>Output size.</summary>
@@ -39,6 +42,10 @@ public sealed class Dense : Layer
     public Regularizer? KernelRegularizer { get; }
     /// <summary>Bias penalty.</summary>
     public Regularizer? BiasRegularizer { get; }
+    /// <summary>Projection applied to the kernel after each optimizer update.</summary>
+    public Constraint? KernelConstraint { get; }
+    /// <summary>Projection applied to the bias after each optimizer update.</summary>
+    public Constraint? BiasConstraint { get; }
 
     /// <summary>The kernel [input_dim, units] (after build).</summary>
     public Variable Kernel => kernel ?? throw new InvalidOperationException($"Layer '{Name}' is not built yet.");
@@ -49,8 +56,8 @@ public sealed class Dense : Layer
     public override void Build(Shape inputShape)
     {
         long inputDim = inputShape[^1] ?? throw new ArgumentException($"Layer '{Name}' (Dense) needs a known last input dimension; got {inputShape}.");
-        kernel = AddWeight("kernel", Shape.Of(inputDim, Units), KernelInitializer, KernelRegularizer);
-        if (UseBias) bias = AddWeight("bias", Shape.Of(Units), BiasInitializer, BiasRegularizer);
+        kernel = AddWeight("kernel", Shape.Of(inputDim, Units), KernelInitializer, KernelRegularizer, constraint: KernelConstraint);
+        if (UseBias) bias = AddWeight("bias", Shape.Of(Units), BiasInitializer, BiasRegularizer, constraint: BiasConstraint);
         InputSpec = new InputSpec { MinRank = 2, Axes = new Dictionary<int, long> { [-1] = inputDim } };
     }
 
@@ -68,5 +75,6 @@ public sealed class Dense : Layer
     public override LayerConfig GetConfig() => base.GetConfig()
         .With("units", Units).With("activation", Activation.Name).With("use_bias", UseBias)
         .With("kernel_initializer", KernelInitializer).With("bias_initializer", BiasInitializer)
-        .With("kernel_regularizer", KernelRegularizer).With("bias_regularizer", BiasRegularizer);
+        .With("kernel_regularizer", KernelRegularizer).With("bias_regularizer", BiasRegularizer)
+        .With("kernel_constraint", KernelConstraint).With("bias_constraint", BiasConstraint);
 }

@@ -19,8 +19,11 @@ public sealed class Embedding : Layer
     /// <param name="outputDim">Size of each embedding vector.</param>
     /// <param name="embeddingsInitializer">Initializer of the embeddings ("uniform").</param>
     /// <param name="embeddingsRegularizer">Penalty on the embeddings.</param>
-    /// <param name="maskZero">Whether index 0 is padding: the output then carries the mask <c>inputs != 0</c> (so input_dim should be the vocabulary size + 1).</param>
-    public Embedding(int inputDim, int outputDim, Initializer? embeddingsInitializer = null, Regularizer? embeddingsRegularizer = null, bool maskZero = false)
+    /// <param name="maskZero">Whether index 0 is padding: the output then carries the mask <c>inputs != 0</c> (so
+    /// input_dim should be the vocabulary size + 1).</param>
+    /// <param name="embeddingsConstraint">Projection applied to the embeddings after each optimizer update.</param>
+    public Embedding(int inputDim, int outputDim, Initializer? embeddingsInitializer = null, Regularizer? embeddingsRegularizer = null, bool maskZero = false,
+        Constraint? embeddingsConstraint = null)
     {
         if (inputDim <= 0) throw new ArgumentException($"Embedding: inputDim must be a positive integer; got {inputDim}.", nameof(inputDim));
         if (outputDim <= 0) throw new ArgumentException($"Embedding: outputDim must be a positive integer; got {outputDim}.", nameof(outputDim));
@@ -28,6 +31,7 @@ public sealed class Embedding : Layer
         OutputDim = outputDim;
         EmbeddingsInitializer = embeddingsInitializer ?? new RandomUniform();
         EmbeddingsRegularizer = embeddingsRegularizer;
+        EmbeddingsConstraint = embeddingsConstraint;
         MaskZero = maskZero;
     }
 
@@ -39,6 +43,8 @@ public sealed class Embedding : Layer
     public Initializer EmbeddingsInitializer { get; }
     /// <summary>Penalty on the embeddings.</summary>
     public Regularizer? EmbeddingsRegularizer { get; }
+    /// <summary>Projection applied to the embeddings after each optimizer update.</summary>
+    public Constraint? EmbeddingsConstraint { get; }
     /// <summary>Whether index 0 is padding (the output carries the mask <c>inputs != 0</c>).</summary>
     public bool MaskZero { get; }
 
@@ -54,7 +60,7 @@ public sealed class Embedding : Layer
 
     /// <inheritdoc />
     public override void Build(Shape inputShape) =>
-        embeddings = AddWeight("embeddings", Shape.Of(InputDim, OutputDim), EmbeddingsInitializer, EmbeddingsRegularizer);
+        embeddings = AddWeight("embeddings", Shape.Of(InputDim, OutputDim), EmbeddingsInitializer, EmbeddingsRegularizer, constraint: EmbeddingsConstraint);
 
     /// <inheritdoc />
     public override KTensor Call(KTensor inputs, bool training = false)
@@ -65,7 +71,8 @@ public sealed class Embedding : Layer
             long min = indices.min().item<long>();
             long max = indices.max().item<long>();
             if (min < 0 || max >= InputDim)
-                throw new ArgumentException($"Layer '{Name}' (Embedding) takes indices in [0, {InputDim}) (input_dim {InputDim}); got indices from {min} to {max} in input of shape {inputs.Shape}.");
+                throw new ArgumentException($"Layer '{Name}' (Embedding) takes indices in [0, {InputDim}) (input_dim {InputDim}); got " +
+                    $"indices from {min} to {max} in input of shape {inputs.Shape}.");
         }
         // Take casts the indices itself, so a traced input (ONNX export) stays traced: Gather on Cast(indices, int64).
         return Ops.Take(embeddings!, inputs, 0);
@@ -78,5 +85,5 @@ public sealed class Embedding : Layer
     public override LayerConfig GetConfig() => base.GetConfig()
         .With("input_dim", InputDim).With("output_dim", OutputDim)
         .With("embeddings_initializer", EmbeddingsInitializer).With("embeddings_regularizer", EmbeddingsRegularizer)
-        .With("mask_zero", MaskZero);
+        .With("embeddings_constraint", EmbeddingsConstraint).With("mask_zero", MaskZero);
 }

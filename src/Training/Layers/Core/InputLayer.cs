@@ -10,12 +10,23 @@ public sealed class InputLayer : Layer
     /// <summary>
     /// Creates an input declaration for samples of <paramref name="shape"/> (without the batch dimension); a null
     /// dimension is unknown until data arrives (Keras's None, e.g. the timesteps of variable-length sequences).
+    /// <paramref name="dtype"/> is the input's type as Keras records it: float32, or int32/int64 for indices (e.g. into an
+    /// Embedding); it is written to the config.
     /// </summary>
-    public InputLayer(Shape shape)
+    /// <exception cref="ArgumentException">A dimension &lt;= 0, or another dtype.</exception>
+    public InputLayer(Shape shape, string dtype = "float32")
     {
         if (shape.Any(d => d is <= 0)) throw new ArgumentException($"InputLayer: every per-sample dimension must be a positive number or None; got {shape}.");
+        if (!InputDtypes.Contains(dtype)) throw new ArgumentException($"Input dtype must be {string.Join(", ", InputDtypes)}; got '{dtype}'.", nameof(dtype));
         Shape = shape;
+        Dtype = dtype;
     }
+
+    /// <summary>The input types an InputLayer (and <see cref="Keras.Input"/>) takes.</summary>
+    internal static readonly string[] InputDtypes = ["float32", "int32", "int64"];
+
+    /// <summary>The input's dtype as Keras records it (float32, int32 or int64).</summary>
+    public string Dtype { get; }
 
     /// <summary>The per-sample shape.</summary>
     public Shape Shape { get; }
@@ -27,5 +38,5 @@ public sealed class InputLayer : Layer
     public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
     /// <inheritdoc />
-    public override LayerConfig GetConfig() => base.GetConfig().With("batch_shape", Shape.WithBatch().Dims);
+    public override LayerConfig GetConfig() => base.GetConfig().With("dtype", Dtype).With("batch_shape", Shape.WithBatch().Dims);
 }

@@ -33,14 +33,21 @@ public sealed class BatchNormalization : Layer
     /// <param name="betaRegularizer">Penalty on beta.</param>
     /// <param name="gammaRegularizer">Penalty on gamma.</param>
     /// <param name="synchronized">Keras's cross-replica statistics; only supported by Keras's TensorFlow backend, so it must be false.</param>
+    /// <param name="betaConstraint">Projection applied to beta after each optimizer update.</param>
+    /// <param name="gammaConstraint">Projection applied to gamma after each optimizer update.</param>
     public BatchNormalization(int axis = -1, double momentum = 0.99, double epsilon = 1e-3, bool center = true, bool scale = true,
         Initializer? betaInitializer = null, Initializer? gammaInitializer = null,
         Initializer? movingMeanInitializer = null, Initializer? movingVarianceInitializer = null,
-        Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null, bool synchronized = false)
+        Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null, bool synchronized = false,
+        Constraint? betaConstraint = null, Constraint? gammaConstraint = null)
     {
-        if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentException($"BatchNormalization: momentum must be in [0, 1]; got {momentum}.", nameof(momentum));
-        if (!(epsilon >= 0) || double.IsInfinity(epsilon)) throw new ArgumentException($"BatchNormalization: epsilon must be a finite number >= 0; got {epsilon}.", nameof(epsilon));
-        if (synchronized) throw new ArgumentException("BatchNormalization: synchronized=true is only supported by Keras's TensorFlow backend; OnnxKeras trains on one device.", nameof(synchronized));
+        if (!(momentum >= 0 && momentum <= 1))
+            throw new ArgumentException($"BatchNormalization: momentum must be in [0, 1]; got {momentum}.", nameof(momentum));
+        if (!(epsilon >= 0) || double.IsInfinity(epsilon))
+            throw new ArgumentException($"BatchNormalization: epsilon must be a finite number >= 0; got {epsilon}.", nameof(epsilon));
+        if (synchronized)
+            throw new ArgumentException("BatchNormalization: synchronized=true is only supported by Keras's TensorFlow backend; " +
+                "OnnxKeras trains on one device.", nameof(synchronized));
         Axis = axis;
         Momentum = momentum;
         Epsilon = epsilon;
@@ -52,6 +59,8 @@ public sealed class BatchNormalization : Layer
         MovingVarianceInitializer = movingVarianceInitializer ?? new Ones();
         BetaRegularizer = betaRegularizer;
         GammaRegularizer = gammaRegularizer;
+        BetaConstraint = betaConstraint;
+        GammaConstraint = gammaConstraint;
     }
 
     /// <summary>The feature axis.</summary>
@@ -76,6 +85,10 @@ public sealed class BatchNormalization : Layer
     public Regularizer? BetaRegularizer { get; }
     /// <summary>Penalty on gamma.</summary>
     public Regularizer? GammaRegularizer { get; }
+    /// <summary>Projection applied to beta after each optimizer update.</summary>
+    public Constraint? BetaConstraint { get; }
+    /// <summary>Projection applied to gamma after each optimizer update.</summary>
+    public Constraint? GammaConstraint { get; }
 
     /// <summary>The scale gamma [features], or null without <see cref="Scale"/>.</summary>
     public Variable? Gamma => gamma;
@@ -93,10 +106,11 @@ public sealed class BatchNormalization : Layer
         int a = Axis < 0 ? Axis + rank : Axis;
         if (a < 0 || a >= rank)
             throw new ArgumentException($"Layer '{Name}' (BatchNormalization): axis {Axis} is out of range for input shape {inputShape} (rank {rank}).");
-        long features = inputShape[a] ?? throw new ArgumentException($"Layer '{Name}' (BatchNormalization) needs a known size on axis {Axis}; got input shape {inputShape}.");
+        long features = inputShape[a] ?? throw new ArgumentException($"Layer '{Name}' (BatchNormalization) needs a known size on axis " +
+            $"{Axis}; got input shape {inputShape}.");
         Shape shape = Shape.Of(features);
-        if (Scale) gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer);
-        if (Center) beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer);
+        if (Scale) gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer, constraint: GammaConstraint);
+        if (Center) beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer, constraint: BetaConstraint);
         movingMean = AddWeight("moving_mean", shape, MovingMeanInitializer, trainable: false);
         movingVariance = AddWeight("moving_variance", shape, MovingVarianceInitializer, trainable: false);
         channelAxis = a;
@@ -144,5 +158,6 @@ public sealed class BatchNormalization : Layer
         .With("axis", Axis).With("momentum", Momentum).With("epsilon", Epsilon).With("center", Center).With("scale", Scale)
         .With("beta_initializer", BetaInitializer).With("gamma_initializer", GammaInitializer)
         .With("moving_mean_initializer", MovingMeanInitializer).With("moving_variance_initializer", MovingVarianceInitializer)
-        .With("beta_regularizer", BetaRegularizer).With("gamma_regularizer", GammaRegularizer).With("synchronized", false);
+        .With("beta_regularizer", BetaRegularizer).With("gamma_regularizer", GammaRegularizer)
+        .With("beta_constraint", BetaConstraint).With("gamma_constraint", GammaConstraint).With("synchronized", false);
 }

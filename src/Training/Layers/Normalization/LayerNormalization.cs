@@ -23,14 +23,19 @@ public sealed class LayerNormalization : Layer
     /// <param name="gammaInitializer">Initializer of gamma (ones).</param>
     /// <param name="betaRegularizer">Penalty on beta.</param>
     /// <param name="gammaRegularizer">Penalty on gamma.</param>
+    /// <param name="betaConstraint">Projection applied to beta after each optimizer update.</param>
+    /// <param name="gammaConstraint">Projection applied to gamma after each optimizer update.</param>
     public LayerNormalization(int[] axis, double epsilon = 1e-3, bool center = true, bool scale = true, bool rmsScaling = false,
         Initializer? betaInitializer = null, Initializer? gammaInitializer = null,
-        Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null)
+        Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null,
+        Constraint? betaConstraint = null, Constraint? gammaConstraint = null)
     {
         ArgumentNullException.ThrowIfNull(axis);
         if (axis.Length == 0) throw new ArgumentException("LayerNormalization: axis must name at least one axis; got an empty list.", nameof(axis));
-        if (axis.Distinct().Count() != axis.Length) throw new ArgumentException($"LayerNormalization: axis has repeated entries: [{string.Join(", ", axis)}].", nameof(axis));
-        if (!(epsilon >= 0) || double.IsInfinity(epsilon)) throw new ArgumentException($"LayerNormalization: epsilon must be a finite number >= 0; got {epsilon}.", nameof(epsilon));
+        if (axis.Distinct().Count() != axis.Length)
+            throw new ArgumentException($"LayerNormalization: axis has repeated entries: [{string.Join(", ", axis)}].", nameof(axis));
+        if (!(epsilon >= 0) || double.IsInfinity(epsilon))
+            throw new ArgumentException($"LayerNormalization: epsilon must be a finite number >= 0; got {epsilon}.", nameof(epsilon));
         Axis = (int[])axis.Clone();
         Epsilon = epsilon;
         Center = center;
@@ -40,6 +45,8 @@ public sealed class LayerNormalization : Layer
         GammaInitializer = gammaInitializer ?? new Ones();
         BetaRegularizer = betaRegularizer;
         GammaRegularizer = gammaRegularizer;
+        BetaConstraint = betaConstraint;
+        GammaConstraint = gammaConstraint;
     }
 
     /// <summary>Creates a layer normalization over one axis (the last by default) with Keras's defaults.</summary>
@@ -52,10 +59,14 @@ public sealed class LayerNormalization : Layer
     /// <param name="gammaInitializer">Initializer of gamma (ones).</param>
     /// <param name="betaRegularizer">Penalty on beta.</param>
     /// <param name="gammaRegularizer">Penalty on gamma.</param>
+    /// <param name="betaConstraint">Projection applied to beta after each optimizer update.</param>
+    /// <param name="gammaConstraint">Projection applied to gamma after each optimizer update.</param>
     public LayerNormalization(int axis = -1, double epsilon = 1e-3, bool center = true, bool scale = true, bool rmsScaling = false,
         Initializer? betaInitializer = null, Initializer? gammaInitializer = null,
-        Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null)
-        : this([axis], epsilon, center, scale, rmsScaling, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer)
+        Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null,
+        Constraint? betaConstraint = null, Constraint? gammaConstraint = null)
+        : this([axis], epsilon, center, scale, rmsScaling, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer,
+            betaConstraint, gammaConstraint)
     {
     }
 
@@ -77,6 +88,10 @@ public sealed class LayerNormalization : Layer
     public Regularizer? BetaRegularizer { get; }
     /// <summary>Penalty on gamma.</summary>
     public Regularizer? GammaRegularizer { get; }
+    /// <summary>Projection applied to beta after each optimizer update.</summary>
+    public Constraint? BetaConstraint { get; }
+    /// <summary>Projection applied to gamma after each optimizer update.</summary>
+    public Constraint? GammaConstraint { get; }
 
     /// <summary>The scale gamma (sizes of the normalized axes, in the order given), or null.</summary>
     public Variable? Gamma => gamma;
@@ -88,10 +103,11 @@ public sealed class LayerNormalization : Layer
     {
         axes = Resolve(inputShape);
         var dims = axes.Select(a => inputShape[a] ?? throw new ArgumentException(
-            $"Layer '{Name}' (LayerNormalization) needs known sizes on the normalized axes [{string.Join(", ", Axis)}]; got input shape {inputShape}.")).ToArray();
+            $"Layer '{Name}' (LayerNormalization) needs known sizes on the normalized axes [{string.Join(", ", Axis)}]; " +
+            $"got input shape {inputShape}.")).ToArray();
         Shape shape = Shape.Of(dims);
-        if (Scale || RmsScaling) gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer);
-        if (Center && !RmsScaling) beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer);
+        if (Scale || RmsScaling) gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer, constraint: GammaConstraint);
+        if (Center && !RmsScaling) beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer, constraint: BetaConstraint);
         InputSpec = new InputSpec { Rank = inputShape.Rank, Axes = axes.Select((a, i) => (a, dims[i])).ToDictionary(p => p.a, p => p.Item2) };
     }
 
@@ -100,9 +116,11 @@ public sealed class LayerNormalization : Layer
         int rank = inputShape.Rank;
         var resolved = Axis.Select(a => a < 0 ? a + rank : a).ToArray();
         if (resolved.Any(a => a < 0 || a >= rank))
-            throw new ArgumentException($"Layer '{Name}' (LayerNormalization): axis [{string.Join(", ", Axis)}] is out of range for input shape {inputShape} (rank {rank}).");
+            throw new ArgumentException($"Layer '{Name}' (LayerNormalization): axis [{string.Join(", ", Axis)}] is out of range for " +
+                $"input shape {inputShape} (rank {rank}).");
         if (resolved.Distinct().Count() != resolved.Length)
-            throw new ArgumentException($"Layer '{Name}' (LayerNormalization): axis [{string.Join(", ", Axis)}] names the same axis twice for input shape {inputShape}.");
+            throw new ArgumentException($"Layer '{Name}' (LayerNormalization): axis [{string.Join(", ", Axis)}] names the same axis " +
+                $"twice for input shape {inputShape}.");
         return resolved;
     }
 
@@ -124,5 +142,6 @@ public sealed class LayerNormalization : Layer
     public override LayerConfig GetConfig() => base.GetConfig()
         .With("axis", Axis.Count == 1 ? Axis[0] : Axis.ToArray()).With("epsilon", Epsilon).With("center", Center).With("scale", Scale)
         .With("rms_scaling", RmsScaling).With("beta_initializer", BetaInitializer).With("gamma_initializer", GammaInitializer)
-        .With("beta_regularizer", BetaRegularizer).With("gamma_regularizer", GammaRegularizer);
+        .With("beta_regularizer", BetaRegularizer).With("gamma_regularizer", GammaRegularizer)
+        .With("beta_constraint", BetaConstraint).With("gamma_constraint", GammaConstraint);
 }

@@ -28,13 +28,18 @@ public sealed class GRU : RecurrentLayer
     /// <param name="goBackwards">Process the sequence backwards (and return the reversed sequence).</param>
     /// <param name="resetAfter">Apply the reset gate after the recurrent matrix product (Keras 3 default, cuDNN-compatible).</param>
     /// <param name="zeroOutputForMask">Output zeros at masked timesteps instead of repeating the previous output (Keras default false).</param>
+    /// <param name="kernelConstraint">Projection applied to the kernel after each optimizer update.</param>
+    /// <param name="recurrentConstraint">Projection applied to the recurrent kernel after each optimizer update.</param>
+    /// <param name="biasConstraint">Projection applied to the bias after each optimizer update.</param>
     public GRU(int units, ActivationFunction? activation = null, ActivationFunction? recurrentActivation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null, Regularizer? biasRegularizer = null,
-        bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool resetAfter = true, bool zeroOutputForMask = false)
+        bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool resetAfter = true, bool zeroOutputForMask = false,
+        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null)
         : base(units, activation ?? Activations.Tanh, useBias,
             kernelInitializer ?? new GlorotUniform(), recurrentInitializer ?? new Orthogonal(), biasInitializer ?? new Zeros(),
-            kernelRegularizer, recurrentRegularizer, biasRegularizer, returnSequences, returnState, goBackwards, zeroOutputForMask)
+            kernelRegularizer, recurrentRegularizer, biasRegularizer, returnSequences, returnState, goBackwards, zeroOutputForMask,
+            kernelConstraint, recurrentConstraint, biasConstraint)
     {
         RecurrentActivation = recurrentActivation ?? Activations.Sigmoid;
         ResetAfter = resetAfter;

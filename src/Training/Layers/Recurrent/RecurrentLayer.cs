@@ -27,7 +27,8 @@ public abstract class RecurrentLayer : Layer
     protected RecurrentLayer(int units, ActivationFunction activation, bool useBias,
         Initializer kernelInitializer, Initializer recurrentInitializer, Initializer biasInitializer,
         Regularizer? kernelRegularizer, Regularizer? recurrentRegularizer, Regularizer? biasRegularizer,
-        bool returnSequences, bool returnState, bool goBackwards, bool zeroOutputForMask = false)
+        bool returnSequences, bool returnState, bool goBackwards, bool zeroOutputForMask = false,
+        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null)
     {
         if (units <= 0) throw new ArgumentException($"{GetType().Name}: units must be a positive integer; got {units}.", nameof(units));
         Units = units;
@@ -43,6 +44,9 @@ public abstract class RecurrentLayer : Layer
         ReturnState = returnState;
         GoBackwards = goBackwards;
         ZeroOutputForMask = zeroOutputForMask;
+        KernelConstraint = kernelConstraint;
+        RecurrentConstraint = recurrentConstraint;
+        BiasConstraint = biasConstraint;
         InputSpec = new InputSpec { Rank = 3 };
     }
 
@@ -64,6 +68,12 @@ public abstract class RecurrentLayer : Layer
     public Regularizer? RecurrentRegularizer { get; }
     /// <summary>Penalty on <c>bias</c>.</summary>
     public Regularizer? BiasRegularizer { get; }
+    /// <summary>Projection applied to <c>kernel</c> after each optimizer update.</summary>
+    public Constraint? KernelConstraint { get; }
+    /// <summary>Projection applied to <c>recurrent_kernel</c> after each optimizer update.</summary>
+    public Constraint? RecurrentConstraint { get; }
+    /// <summary>Projection applied to <c>bias</c> after each optimizer update.</summary>
+    public Constraint? BiasConstraint { get; }
     /// <summary>Whether the output is the whole sequence [batch, timesteps, units] rather than the last output [batch, units].</summary>
     public bool ReturnSequences { get; }
     /// <summary>Whether the final states are returned after the output (use <see cref="Layer.ApplyMany"/>).</summary>
@@ -116,25 +126,30 @@ public abstract class RecurrentLayer : Layer
     public override void Build(Shape inputShape)
     {
         new InputSpec { Rank = 3 }.Check(this, inputShape);
-        long inputDim = inputShape[2] ?? throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) needs a known feature dimension; got input shape {inputShape}.");
+        long inputDim = inputShape[2] ?? throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) needs a known feature " +
+            $"dimension; got input shape {inputShape}.");
         long width = GateCount * (long)Units;
-        kernel = AddWeight("kernel", Shape.Of(inputDim, width), KernelInitializer, KernelRegularizer);
-        recurrentKernel = AddWeight("recurrent_kernel", Shape.Of(Units, width), RecurrentInitializer, RecurrentRegularizer);
-        if (UseBias) bias = AddWeight("bias", BiasShape, BiasBuildInitializer, BiasRegularizer);
+        kernel = AddWeight("kernel", Shape.Of(inputDim, width), KernelInitializer, KernelRegularizer, constraint: KernelConstraint);
+        recurrentKernel = AddWeight("recurrent_kernel", Shape.Of(Units, width), RecurrentInitializer, RecurrentRegularizer, constraint: RecurrentConstraint);
+        if (UseBias) bias = AddWeight("bias", BiasShape, BiasBuildInitializer, BiasRegularizer, constraint: BiasConstraint);
         InputSpec = new InputSpec { Rank = 3, Axes = new Dictionary<int, long> { [-1] = inputDim } };
     }
 
     /// <inheritdoc />
     public override KTensor Call(KTensor inputs, bool training = false)
     {
-        if (ReturnState) throw new InvalidOperationException($"Layer '{Name}' ({GetType().Name}) has return_state=True and returns {1 + StateCount} outputs; call it with ApplyMany.");
+        if (ReturnState)
+            throw new InvalidOperationException($"Layer '{Name}' ({GetType().Name}) has return_state=True and returns {1 + StateCount} " +
+                "outputs; call it with ApplyMany.");
         return Run(inputs, inputs.Mask)[0];
     }
 
     /// <inheritdoc />
     public override IReadOnlyList<KTensor> Call(IReadOnlyList<KTensor> inputs, bool training = false)
     {
-        if (inputs.Count != 1) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes one input sequence; got {inputs.Count} inputs (initial states are not supported).");
+        if (inputs.Count != 1)
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes one input sequence; got {inputs.Count} inputs (initial " +
+                "states are not supported).");
         var all = Run(inputs[0], inputs[0].Mask);
         return ReturnState ? all : [all[0]];
     }
@@ -151,7 +166,8 @@ public abstract class RecurrentLayer : Layer
         var projected = Ops.Linear(inputs, kernel!, InputBias);
         var states = Enumerable.Range(0, StateCount).Select(_ => Ops.ZeroState(inputs, Units)).ToArray();
         if (mask is not null && (mask.Rank != 2 || mask.Value.shape[0] != inputs.Value.shape[0] || mask.Value.shape[1] != steps))
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): the mask must be [batch, timesteps] = [{inputs.Value.shape[0]}, {steps}] for input of shape {inputs.Shape}; got a mask of shape {mask.Shape}.");
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): the mask must be [batch, timesteps] = " +
+                $"[{inputs.Value.shape[0]}, {steps}] for input of shape {inputs.Shape}; got a mask of shape {mask.Shape}.");
         if (mask is not null && mask.Value.dtype != TorchSharp.torch.ScalarType.Bool) mask = Ops.NotEqual(mask, 0); // Keras casts the mask to bool
         var outputs = ReturnSequences ? new List<KTensor>((int)steps) : null;
         KTensor? output = null;
@@ -198,6 +214,7 @@ public abstract class RecurrentLayer : Layer
         .With("units", Units).With("activation", Activation.Name).With("use_bias", UseBias)
         .With("kernel_initializer", KernelInitializer).With("recurrent_initializer", RecurrentInitializer).With("bias_initializer", BiasInitializer)
         .With("kernel_regularizer", KernelRegularizer).With("recurrent_regularizer", RecurrentRegularizer).With("bias_regularizer", BiasRegularizer)
+        .With("kernel_constraint", KernelConstraint).With("recurrent_constraint", RecurrentConstraint).With("bias_constraint", BiasConstraint)
         .With("return_sequences", ReturnSequences).With("return_state", ReturnState).With("go_backwards", GoBackwards)
         .With("zero_output_for_mask", ZeroOutputForMask);
 }

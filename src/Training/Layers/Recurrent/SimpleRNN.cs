@@ -23,13 +23,18 @@ public sealed class SimpleRNN : RecurrentLayer
     /// <param name="returnState">Also return the final state.</param>
     /// <param name="goBackwards">Process the sequence backwards (and return the reversed sequence).</param>
     /// <param name="zeroOutputForMask">Output zeros at masked timesteps instead of repeating the previous output (Keras default false).</param>
+    /// <param name="kernelConstraint">Projection applied to the kernel after each optimizer update.</param>
+    /// <param name="recurrentConstraint">Projection applied to the recurrent kernel after each optimizer update.</param>
+    /// <param name="biasConstraint">Projection applied to the bias after each optimizer update.</param>
     public SimpleRNN(int units, ActivationFunction? activation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null, Regularizer? biasRegularizer = null,
-        bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool zeroOutputForMask = false)
+        bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool zeroOutputForMask = false,
+        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null)
         : base(units, activation ?? Activations.Tanh, useBias,
             kernelInitializer ?? new GlorotUniform(), recurrentInitializer ?? new Orthogonal(), biasInitializer ?? new Zeros(),
-            kernelRegularizer, recurrentRegularizer, biasRegularizer, returnSequences, returnState, goBackwards, zeroOutputForMask)
+            kernelRegularizer, recurrentRegularizer, biasRegularizer, returnSequences, returnState, goBackwards, zeroOutputForMask,
+            kernelConstraint, recurrentConstraint, biasConstraint)
     {
     }
 

@@ -40,7 +40,8 @@ public sealed class Cropping2D : Layer
         {
             dims[1 + i] = inputShape[1 + i] - Cropping[i].Before - Cropping[i].After;
             if (dims[1 + i] is <= 0)
-                throw new ArgumentException($"Layer '{Name}' (Cropping2D): cropping (({Cropping[0].Before}, {Cropping[0].After}), ({Cropping[1].Before}, {Cropping[1].After})) is too large for input shape {inputShape}.");
+                throw new ArgumentException($"Layer '{Name}' (Cropping2D): cropping (({Cropping[0].Before}, {Cropping[0].After}), " +
+                    $"({Cropping[1].Before}, {Cropping[1].After})) is too large for input shape {inputShape}.");
         }
         return new Shape(dims);
     }

@@ -28,7 +28,8 @@ public sealed class ZeroPadding2D : Layer
     {
         if (inputShape.Rank != 4)
             throw new ArgumentException($"Layer '{Name}' (ZeroPadding2D) expects input of rank 4; got shape {inputShape} (rank {inputShape.Rank}).");
-        return new Shape(inputShape[0], inputShape[1] + Padding[0].Before + Padding[0].After, inputShape[2] + Padding[1].Before + Padding[1].After, inputShape[3]);
+        return new Shape(inputShape[0], inputShape[1] + Padding[0].Before + Padding[0].After, inputShape[2] + Padding[1].Before + Padding[1].After,
+            inputShape[3]);
     }
 
     /// <inheritdoc />
