@@ -13,7 +13,8 @@ public static partial class Keras
         /// One-hot rows for class labels (Keras's <c>keras.utils.to_categorical(x, num_classes)</c>): row <c>i</c> is all
         /// zeros but a one at column <c>labels[i]</c>. Without <paramref name="numClasses"/> it is the largest label + 1.
         /// </summary>
-        /// <exception cref="ArgumentException">No labels (and no <paramref name="numClasses"/>), <paramref name="numClasses"/> below 1, or a label outside [0, numClasses).</exception>
+        /// <exception cref="ArgumentException">No labels (and no <paramref name="numClasses"/>),
+        /// <paramref name="numClasses"/> below 1, or a label outside [0, numClasses).</exception>
         /// <example><code>float[,] y = Keras.Utils.ToCategorical(new[] { 0, 2, 1 }, numClasses: 3);   // [[1,0,0],[0,0,1],[0,1,0]]</code></example>
         public static float[,] ToCategorical(int[] labels, int? numClasses = null)
         {

@@ -39,7 +39,11 @@ internal sealed class BackgroundPipe : IDisposable
         this.fn = fn;
         // The queue holds at most `parallel` elements ahead of the reader, so at most that many calls are pending.
         queue = new BlockingCollection<Task<Tensor[]>>(parallel);
-        workers = fn is null ? [] : Enumerable.Range(0, parallel).Select(i => new Thread(Work) { IsBackground = true, Name = $"OnnxKeras Dataset.Map {i}" }).ToArray();
+        workers = fn is null
+            ? []
+            : Enumerable.Range(0, parallel)
+                .Select(i => new Thread(Work) { IsBackground = true, Name = $"OnnxKeras Dataset.Map {i}" })
+                .ToArray();
         feeder = new Thread(Feed) { IsBackground = true, Name = fn is null ? "OnnxKeras Dataset.Prefetch" : "OnnxKeras Dataset.Map input" };
         foreach (var w in workers) w.Start();
         feeder.Start();

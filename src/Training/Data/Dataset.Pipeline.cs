@@ -5,7 +5,8 @@ namespace OnnxKeras.Data;
 // Sources from any .NET sequence, and the tf.data transformations beyond batch/repeat/shuffle/take/skip.
 public abstract partial class Dataset
 {
-    /// <summary><c>tf.data.AUTOTUNE</c>: for <see cref="Map(Func{Tensor[], Tensor[]}, int?)"/> one call per processor, for <see cref="Prefetch"/> a buffer of 2.</summary>
+    /// <summary><c>tf.data.AUTOTUNE</c>: for <see cref="Map(Func{Tensor[], Tensor[]}, int?)"/> one call per processor,
+    /// for <see cref="Prefetch"/> a buffer of 2.</summary>
     public const int Autotune = -1;
 
     /// <summary>
@@ -48,7 +49,10 @@ public abstract partial class Dataset
     /// A dataset over <paramref name="source"/>, enumerated anew for every pass (a C# iterator method restarts; a list
     /// is read again). See <see cref="FromGenerator(Func{IEnumerable{Tensor[]}}, TensorSpec[], bool)"/>.
     /// </summary>
-    /// <example><code>var ds = Dataset.FromEnumerable(batches, [new TensorSpec(new Shape(null, 4)), new TensorSpec(new Shape((long?)null), "int64")], batched: true);</code></example>
+    /// <example><code>
+    /// var ds = Dataset.FromEnumerable(batches,
+    ///     [new TensorSpec(new Shape(null, 4)), new TensorSpec(new Shape((long?)null), "int64")], batched: true);
+    /// </code></example>
     public static Dataset FromEnumerable(IEnumerable<Tensor[]> source, TensorSpec[] outputSignature, bool batched = false)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -98,7 +102,8 @@ public abstract partial class Dataset
     /// <example><code>var ds = Dataset.FromTensorSlices(x, y).Map(e => [e[0] / 255, e[1]]).Batch(32).Prefetch(2);</code></example>
     public Dataset Prefetch(int bufferSize = Autotune)
     {
-        if (bufferSize < Autotune) throw new ArgumentException($"Prefetch buffer size must be >= 0 or Dataset.Autotune (-1); got {bufferSize}.", nameof(bufferSize));
+        if (bufferSize < Autotune)
+            throw new ArgumentException($"Prefetch buffer size must be >= 0 or Dataset.Autotune (-1); got {bufferSize}.", nameof(bufferSize));
         return bufferSize == 0 ? this : new BackgroundDataset(this, bufferSize == Autotune ? 2 : bufferSize, fn: null);
     }
 
@@ -142,7 +147,8 @@ public abstract partial class Dataset
     {
         ArgumentNullException.ThrowIfNull(datasets);
         if (datasets.Length < 2) throw new ArgumentException($"Zip needs at least two datasets; got {datasets.Length}.", nameof(datasets));
-        if (datasets.Any(d => d.IsBatched != datasets[0].IsBatched)) throw new ArgumentException("Zip: batched and unbatched datasets cannot be zipped.", nameof(datasets));
+        if (datasets.Any(d => d.IsBatched != datasets[0].IsBatched))
+            throw new ArgumentException("Zip: batched and unbatched datasets cannot be zipped.", nameof(datasets));
         return new ZipDataset(datasets);
     }
 
@@ -159,7 +165,8 @@ public abstract partial class Dataset
     private static TensorSpec[] CheckSignature(TensorSpec[] outputSignature)
     {
         ArgumentNullException.ThrowIfNull(outputSignature);
-        if (outputSignature.Length == 0) throw new ArgumentException("outputSignature needs one TensorSpec per tensor of an element; got none.", nameof(outputSignature));
+        if (outputSignature.Length == 0)
+            throw new ArgumentException("outputSignature needs one TensorSpec per tensor of an element; got none.", nameof(outputSignature));
         foreach (var spec in outputSignature)
         {
             ArgumentNullException.ThrowIfNull(spec, nameof(outputSignature));

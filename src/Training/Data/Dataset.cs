@@ -15,7 +15,9 @@ public abstract partial class Dataset
     /// <summary>Cardinality of an infinite dataset.</summary>
     public const long Infinite = -1;
 
-    /// <summary>Cardinality of a dataset whose size is known only by reading it (<see cref="FromGenerator(Func{IEnumerable{Tensor[]}}, TensorSpec[], bool)"/>, <see cref="Filter"/>, <see cref="Unbatch"/>).</summary>
+    /// <summary>Cardinality of a dataset whose size is known only by reading it
+    /// (<see cref="FromGenerator(Func{IEnumerable{Tensor[]}}, TensorSpec[], bool)"/>, <see cref="Filter"/>,
+    /// <see cref="Unbatch"/>).</summary>
     public const long Unknown = -2;
 
     /// <summary>Number of elements, <see cref="Infinite"/> or <see cref="Unknown"/>.</summary>
@@ -44,7 +46,8 @@ public abstract partial class Dataset
         return new SliceDataset(new SliceSource([.. parts]));
     }
 
-    /// <summary>Groups consecutive elements into batches of <paramref name="batchSize"/>; the last may be smaller unless <paramref name="dropRemainder"/>.</summary>
+    /// <summary>Groups consecutive elements into batches of <paramref name="batchSize"/>; the last may be smaller unless
+    /// <paramref name="dropRemainder"/>.</summary>
     /// <example><code>var batches = Dataset.FromTensorSlices(x, y).Batch(32, dropRemainder: true);</code></example>
     public virtual Dataset Batch(int batchSize, bool dropRemainder = false)
     {
@@ -61,7 +64,8 @@ public abstract partial class Dataset
         return new RepeatDataset(this, count);
     }
 
-    /// <summary>Shuffles with a buffer of <paramref name="bufferSize"/> elements (tf.data's algorithm); a buffer at least the dataset's size gives a uniform shuffle. Reshuffled on each iteration.</summary>
+    /// <summary>Shuffles with a buffer of <paramref name="bufferSize"/> elements (tf.data's algorithm); a buffer at least
+    /// the dataset's size gives a uniform shuffle. Reshuffled on each iteration.</summary>
     /// <example><code>var ds = Dataset.FromTensorSlices(x, y).Shuffle(bufferSize: 1000, seed: 1).Batch(32);</code></example>
     public virtual Dataset Shuffle(int bufferSize, long? seed = null)
     {
@@ -100,7 +104,8 @@ internal sealed class SliceSource
         for (int i = 1; i < tensors.Length; i++)
         {
             if (tensors[i].shape[0] != n)
-                throw new ArgumentException($"FromTensorSlices: all tensors need the same number of rows; tensor 0 has {n}, tensor {i} has {tensors[i].shape[0]}.");
+                throw new ArgumentException($"FromTensorSlices: all tensors need the same number of rows; tensor 0 has {n}, " +
+                    $"tensor {i} has {tensors[i].shape[0]}.");
         }
         Tensors = tensors;
         Length = n;
@@ -168,13 +173,15 @@ internal sealed class SliceDataset(SliceSource source, Func<IEnumerable<long>>? 
     public override Dataset Take(long count)
     {
         if (count < 0) throw new ArgumentException($"Take count must be >= 0; got {count}.", nameof(count));
-        return new SliceDataset(source, () => Order().Take(checked((int)Math.Min(count, int.MaxValue))), Cardinality == Infinite ? count : Math.Min(count, Cardinality));
+        return new SliceDataset(source, () => Order().Take(checked((int)Math.Min(count, int.MaxValue))),
+            Cardinality == Infinite ? count : Math.Min(count, Cardinality));
     }
 
     public override Dataset Skip(long count)
     {
         if (count < 0) throw new ArgumentException($"Skip count must be >= 0; got {count}.", nameof(count));
-        return new SliceDataset(source, () => Order().Skip(checked((int)Math.Min(count, int.MaxValue))), Cardinality == Infinite ? Infinite : Math.Max(0, Cardinality - count));
+        return new SliceDataset(source, () => Order().Skip(checked((int)Math.Min(count, int.MaxValue))),
+            Cardinality == Infinite ? Infinite : Math.Max(0, Cardinality - count));
     }
 }
 
@@ -204,7 +211,10 @@ internal sealed class SliceBatchDataset(SliceSource source, Func<IEnumerable<lon
 /// <summary>Batches any unbatched dataset by stacking elements.</summary>
 internal sealed class StackBatchDataset(Dataset inner, int batchSize, bool dropRemainder) : Dataset
 {
-    public override long Cardinality => inner.Cardinality < 0 ? inner.Cardinality : dropRemainder ? inner.Cardinality / batchSize : (inner.Cardinality + batchSize - 1) / batchSize;
+    public override long Cardinality =>
+        inner.Cardinality < 0 ? inner.Cardinality
+        : dropRemainder ? inner.Cardinality / batchSize
+        : (inner.Cardinality + batchSize - 1) / batchSize;
     public override bool IsBatched => true;
 
     public override IEnumerable<Tensor[]> Elements()
@@ -229,7 +239,9 @@ internal sealed class StackBatchDataset(Dataset inner, int batchSize, bool dropR
 internal sealed class RepeatDataset(Dataset inner, int? count) : Dataset
 {
     // Repeating forever is infinite unless the input is empty (an unknown size counts as non-empty: Fit then needs stepsPerEpoch).
-    public override long Cardinality => count is int c ? (c == 0 ? 0 : inner.Cardinality < 0 ? inner.Cardinality : inner.Cardinality * c) : (inner.Cardinality == 0 ? 0 : Infinite);
+    public override long Cardinality => count is int c
+        ? (c == 0 ? 0 : inner.Cardinality < 0 ? inner.Cardinality : inner.Cardinality * c)
+        : (inner.Cardinality == 0 ? 0 : Infinite);
     public override bool IsBatched => inner.IsBatched;
     public override IEnumerable<Tensor[]> Elements() => Loop(inner.Elements, count);
 

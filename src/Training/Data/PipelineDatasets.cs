@@ -105,7 +105,8 @@ internal sealed class UnbatchDataset(Dataset inner) : Dataset
                 if (batch.Any(t => t.dim() == 0)) throw new InvalidOperationException("Unbatch: a batch holds a scalar tensor, which has no rows.");
                 long n = batch[0].shape[0];
                 if (batch.Any(t => t.shape[0] != n))
-                    throw new InvalidOperationException($"Unbatch: the tensors of a batch have different first dimensions ({string.Join(", ", batch.Select(t => t.shape[0]))}).");
+                    throw new InvalidOperationException("Unbatch: the tensors of a batch have different first dimensions " +
+                        $"({string.Join(", ", batch.Select(t => t.shape[0]))}).");
                 for (long i = 0; i < n; i++) yield return batch.Select(t => t[i]).ToArray();
             }
             finally

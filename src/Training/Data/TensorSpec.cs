@@ -28,7 +28,8 @@ public sealed record TensorSpec(Shape Shape, string DType = "float32")
         "int32" => ScalarType.Int32,
         "int64" => ScalarType.Int64,
         "bool" => ScalarType.Bool,
-        _ => throw new ArgumentException($"TensorSpec: unknown dtype '{dtype}'; use float32, float64, float16, bfloat16, int8, uint8, int16, int32, int64 or bool."),
+        _ => throw new ArgumentException($"TensorSpec: unknown dtype '{dtype}'; use float32, float64, float16, bfloat16, int8, uint8, " +
+            "int16, int32, int64 or bool."),
     };
 
     internal static string DTypeName(ScalarType type) => type switch

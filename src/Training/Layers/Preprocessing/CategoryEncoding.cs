@@ -22,12 +22,16 @@ public sealed class CategoryEncoding : Layer
     public CategoryEncoding(int? numTokens = null, string outputMode = "multi_hot", bool sparse = false)
     {
         if (numTokens is null)
-            throw new ArgumentException("CategoryEncoding: numTokens must be set. If the number of tokens is not known beforehand, compute it from the data.", nameof(numTokens));
+            throw new ArgumentException("CategoryEncoding: numTokens must be set. If the number of tokens is not known beforehand, " +
+                "compute it from the data.", nameof(numTokens));
         if (numTokens < 1) throw new ArgumentException($"CategoryEncoding: numTokens must be >= 1; got {numTokens}.", nameof(numTokens));
         if (outputMode == "binary") outputMode = "multi_hot";
         if (outputMode is not ("one_hot" or "multi_hot" or "count"))
-            throw new ArgumentException($"CategoryEncoding: outputMode must be \"one_hot\", \"multi_hot\" or \"count\"; got \"{outputMode}\".", nameof(outputMode));
-        if (sparse) throw new ArgumentException("CategoryEncoding: sparse outputs are not supported (TorchSharp training and ONNX export use dense tensors).", nameof(sparse));
+            throw new ArgumentException("CategoryEncoding: outputMode must be \"one_hot\", \"multi_hot\" or \"count\"; " +
+                $"got \"{outputMode}\".", nameof(outputMode));
+        if (sparse)
+            throw new ArgumentException("CategoryEncoding: sparse outputs are not supported " +
+                "(TorchSharp training and ONNX export use dense tensors).", nameof(sparse));
         NumTokens = numTokens.Value;
         OutputMode = outputMode;
     }
@@ -43,7 +47,8 @@ public sealed class CategoryEncoding : Layer
     public override void Build(Shape inputShape)
     {
         if (inputShape.Rank is < 1 or > 2)
-            throw new ArgumentException($"Layer '{Name}' (CategoryEncoding) takes inputs of rank 1 or 2 (with the batch), as Keras does; got shape {inputShape}.");
+            throw new ArgumentException($"Layer '{Name}' (CategoryEncoding) takes inputs of rank 1 or 2 (with the batch), as Keras does; " +
+                $"got shape {inputShape}.");
     }
 
     /// <inheritdoc />
@@ -78,7 +83,8 @@ public sealed class CategoryEncoding : Layer
         using var scope = NewDisposeScope();
         long min = x.min().item<long>(), max = x.max().item<long>();
         if (min < 0 || max >= NumTokens)
-            throw new ArgumentException($"Layer '{Name}' (CategoryEncoding): input values must be in the range 0 <= values < numTokens ({NumTokens}); got values in [{min}, {max}].");
+            throw new ArgumentException($"Layer '{Name}' (CategoryEncoding): input values must be in the range 0 <= values < numTokens " +
+                $"({NumTokens}); got values in [{min}, {max}].");
     }
 
     /// <inheritdoc />

@@ -23,23 +23,29 @@ public sealed class Discretization : Layer
     /// <param name="epsilon">Adapt's quantile tolerance (Keras's default 0.01).</param>
     /// <param name="outputMode"><c>"int"</c>, <c>"one_hot"</c>, <c>"multi_hot"</c> or <c>"count"</c>.</param>
     /// <param name="sparse">Keras's sparse output; only false is supported.</param>
-    /// <exception cref="ArgumentException">Neither boundaries nor bins, negative bins, unsorted or non-finite boundaries, a bad epsilon or mode, or <paramref name="sparse"/> true.</exception>
+    /// <exception cref="ArgumentException">Neither boundaries nor bins, negative bins, unsorted or non-finite boundaries,
+    /// a bad epsilon or mode, or <paramref name="sparse"/> true.</exception>
     /// <remarks>Both arguments together are accepted (Keras's config of an adapted layer holds both): the boundaries are used.</remarks>
     public Discretization(double[]? binBoundaries = null, int? numBins = null, double epsilon = 0.01, string outputMode = "int", bool sparse = false)
     {
         if (outputMode is not ("int" or "one_hot" or "multi_hot" or "count"))
-            throw new ArgumentException($"Discretization: outputMode must be \"int\", \"one_hot\", \"multi_hot\" or \"count\"; got \"{outputMode}\".", nameof(outputMode));
-        if (sparse) throw new ArgumentException("Discretization: sparse outputs are not supported (TorchSharp training and ONNX export use dense tensors).", nameof(sparse));
+            throw new ArgumentException("Discretization: outputMode must be \"int\", \"one_hot\", \"multi_hot\" or \"count\"; " +
+                $"got \"{outputMode}\".", nameof(outputMode));
+        if (sparse)
+            throw new ArgumentException("Discretization: sparse outputs are not supported " +
+                "(TorchSharp training and ONNX export use dense tensors).", nameof(sparse));
         if (numBins is < 0) throw new ArgumentException($"Discretization: numBins must be >= 0; got {numBins}.", nameof(numBins));
         if (numBins is null && binBoundaries is null) throw new ArgumentException("Discretization: set either binBoundaries or numBins (and call Adapt).");
         if (!(epsilon > 0 && epsilon <= 1)) throw new ArgumentException($"Discretization: epsilon must be in (0, 1]; got {epsilon}.", nameof(epsilon));
         if (binBoundaries is not null)
         {
-            if (binBoundaries.Any(b => !double.IsFinite(b))) throw new ArgumentException("Discretization: binBoundaries must be finite.", nameof(binBoundaries));
+            if (binBoundaries.Any(b => !double.IsFinite(b)))
+                throw new ArgumentException("Discretization: binBoundaries must be finite.", nameof(binBoundaries));
             for (int i = 1; i < binBoundaries.Length; i++)
             {
                 if (binBoundaries[i] < binBoundaries[i - 1])
-                    throw new ArgumentException($"Discretization: binBoundaries must be sorted; {binBoundaries[i]} follows {binBoundaries[i - 1]}.", nameof(binBoundaries));
+                    throw new ArgumentException($"Discretization: binBoundaries must be sorted; {binBoundaries[i]} follows " +
+                        $"{binBoundaries[i - 1]}.", nameof(binBoundaries));
             }
             boundaries = (double[])binBoundaries.Clone();
         }
@@ -62,7 +68,10 @@ public sealed class Discretization : Layer
 
     /// <summary>Learns <c>numBins</c> quantile boundaries of all values of <paramref name="data"/> (Keras's summary algorithm).</summary>
     /// <exception cref="InvalidOperationException">The layer was created with boundaries and no numBins.</exception>
-    /// <example><code>var bucket = new Discretization(numBins: 4); bucket.Adapt(new float[,] { { -1.5f, 1, 3.4f, 0.5f }, { 0, 3, 1.3f, 0 } });   // boundaries 0, 0.5, 1.3</code></example>
+    /// <example><code>
+    /// var bucket = new Discretization(numBins: 4);
+    /// bucket.Adapt(new float[,] { { -1.5f, 1, 3.4f, 0.5f }, { 0, 3, 1.3f, 0 } });   // boundaries 0, 0.5, 1.3
+    /// </code></example>
     public void Adapt(Array data)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -70,7 +79,8 @@ public sealed class Discretization : Layer
         Adapt(Dataset.FromTensorSlices(t.reshape(1, -1)).Batch(1));
     }
 
-    /// <summary>As <see cref="Adapt(Array)"/> over every batch of <paramref name="dataset"/> (first tensor of each element), summaries merged as Keras merges them.</summary>
+    /// <summary>As <see cref="Adapt(Array)"/> over every batch of <paramref name="dataset"/> (first tensor of each
+    /// element), summaries merged as Keras merges them.</summary>
     /// <exception cref="InvalidOperationException">The layer was created with boundaries and no numBins.</exception>
     /// <exception cref="ArgumentException">An infinite or empty dataset.</exception>
     /// <example><code>var bucket = new Discretization(numBins: 3); bucket.Adapt(Dataset.FromTensorSlices(x).Batch(32));</code></example>

@@ -46,7 +46,8 @@ public sealed partial class Normalization
     public void Adapt(Dataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        if (dataset.Cardinality == Dataset.Infinite) throw new ArgumentException("Normalization.Adapt: the dataset is infinite; adapt on a finite one (no Repeat()).", nameof(dataset));
+        if (dataset.Cardinality == Dataset.Infinite)
+            throw new ArgumentException("Normalization.Adapt: the dataset is infinite; adapt on a finite one (no Repeat()).", nameof(dataset));
         if (!dataset.IsBatched) dataset = dataset.Batch(128);
         Tensor? totalMean = null, totalVariance = null;
         long totalCount = 0;
@@ -91,7 +92,8 @@ public sealed partial class Normalization
     private void PrepareAdapt(Shape dataShape)
     {
         if (Mean is not null)
-            throw new InvalidOperationException($"Layer '{Name}' (Normalization) was given mean and variance; Adapt would replace them. Create it without them to learn them.");
+            throw new InvalidOperationException($"Layer '{Name}' (Normalization) was given mean and variance; Adapt would replace them. " +
+                "Create it without them to learn them.");
         if (!Built)
         {
             int rank = dataShape.Rank;
@@ -101,7 +103,8 @@ public sealed partial class Normalization
         }
         var built = BuildInputShape!;
         if (dataShape.Rank != built.Rank || keep.Any(d => dataShape[(int)d] != built[(int)d]))
-            throw new ArgumentException($"Layer '{Name}' (Normalization) was built with input shape {built}, but Adapt got data of an incompatible shape {dataShape}.");
+            throw new ArgumentException($"Layer '{Name}' (Normalization) was built with input shape {built}, but Adapt got data of an " +
+                $"incompatible shape {dataShape}.");
     }
 
     /// <summary>Float64 mean and population variance over the reduced axes, and how many values each statistic covers.</summary>

@@ -44,17 +44,21 @@ public sealed partial class Normalization : Layer
     public Normalization(int[]? axis, double[]? mean = null, double[]? variance = null, bool invert = false)
     {
         axis ??= [];
-        if (axis.Distinct().Count() != axis.Length) throw new ArgumentException($"Normalization: axis has repeated entries: [{string.Join(", ", axis)}].", nameof(axis));
+        if (axis.Distinct().Count() != axis.Length)
+            throw new ArgumentException($"Normalization: axis has repeated entries: [{string.Join(", ", axis)}].", nameof(axis));
         if ((mean is null) != (variance is null))
-            throw new ArgumentException($"Normalization: when setting values directly, both mean and variance must be set; got {(mean is null ? "only variance" : "only mean")}.");
+            throw new ArgumentException("Normalization: when setting values directly, both mean and variance must be set; " +
+                $"got {(mean is null ? "only variance" : "only mean")}.");
         if (mean is not null)
         {
             if (mean.Length == 0 || mean.Length != variance!.Length)
                 throw new ArgumentException($"Normalization: mean and variance must have the same non-zero length; got {mean.Length} and {variance!.Length}.");
             if (mean.Length > 1 && axis.Length == 0)
-                throw new ArgumentException($"Normalization: with no axis (one statistic for all values) mean must be a single value; got {mean.Length}.", nameof(mean));
+                throw new ArgumentException("Normalization: with no axis (one statistic for all values) mean must be a single value; " +
+                    $"got {mean.Length}.", nameof(mean));
             if (mean.Any(v => !double.IsFinite(v))) throw new ArgumentException("Normalization: mean must be finite.", nameof(mean));
-            if (variance.Any(v => !double.IsFinite(v) || v < 0)) throw new ArgumentException("Normalization: variance must be finite and non-negative.", nameof(variance));
+            if (variance.Any(v => !double.IsFinite(v) || v < 0))
+                throw new ArgumentException("Normalization: variance must be finite and non-negative.", nameof(variance));
         }
         Axis = (int[])axis.Clone();
         Mean = (double[]?)mean?.Clone();
@@ -83,7 +87,8 @@ public sealed partial class Normalization : Layer
     {
         int rank = inputShape.Rank;
         if (Axis.Any(a => a < -rank || a >= rank))
-            throw new ArgumentException($"Layer '{Name}' (Normalization): all axis values must be in [-{rank}, {rank}) for inputs of rank {rank}; got [{string.Join(", ", Axis)}].");
+            throw new ArgumentException($"Layer '{Name}' (Normalization): all axis values must be in [-{rank}, {rank}) for inputs of rank " +
+                $"{rank}; got [{string.Join(", ", Axis)}].");
         keep = Axis.Select(a => (long)(a < 0 ? a + rank : a)).Distinct().Order().ToArray();
         foreach (var d in keep)
         {
@@ -105,7 +110,8 @@ public sealed partial class Normalization : Layer
         {
             long last = keep[^1];
             if (broadcast[last] != Mean.Count)
-                throw new ArgumentException($"Layer '{Name}' (Normalization): mean and variance have {Mean.Count} values, but axis {last} of input shape {inputShape} has {broadcast[last]}.");
+                throw new ArgumentException($"Layer '{Name}' (Normalization): mean and variance have {Mean.Count} values, but " +
+                    $"axis {last} of input shape {inputShape} has {broadcast[last]}.");
             expanded[last] = Mean.Count;
         }
         fixedMean = Constant(Mean, expanded);
