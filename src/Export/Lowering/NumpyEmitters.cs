@@ -54,6 +54,7 @@ internal sealed class NumpyEmitters : IEmitterFamily
             ctx.Node("Cast", [max], op.Output, shape, Bool, Int("to", Bool));
         });
         table.Add(Simple<LogicalAndOp>("And"));
+        table.Add(Simple<GreaterEqualOp>("GreaterOrEqual"));
 
         table.Add<SumOp>((ctx, op, a, shape) => ReduceAxis(ctx, "ReduceSum", op, a.Axis, a.KeepDims, shape));
         table.Add<MeanOp>((ctx, op, a, shape) => ReduceAxis(ctx, "ReduceMean", op, a.Axis, a.KeepDims, shape));

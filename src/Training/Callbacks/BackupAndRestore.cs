@@ -48,7 +48,8 @@ public sealed class BackupAndRestore : Callback
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            throw new InvalidDataException($"BackupAndRestore: '{state}' is not a valid training state ({e.Message}); delete the folder '{BackupDir}' to start over.", e);
+            throw new InvalidDataException($"BackupAndRestore: '{state}' is not a valid training state ({e.Message}); delete the folder " +
+                $"'{BackupDir}' to start over.", e);
         }
         WeightFiles.LoadWithOptimizer(Model!, weights);
         ResumedAtEpoch = epoch + 1;

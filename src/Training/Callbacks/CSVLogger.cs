@@ -51,7 +51,9 @@ public sealed class CSVLogger : Callback, IDisposable
         }
         var dir = Path.GetDirectoryName(Path.GetFullPath(Filename));
         if (dir is not null) Directory.CreateDirectory(dir);
-        writer = new StreamWriter(new FileStream(Filename, Append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+        writer = new StreamWriter(
+            new FileStream(Filename, Append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read),
+            new UTF8Encoding(false));
         keys = null;
         headerWritten = false;
     }
@@ -95,5 +97,7 @@ public sealed class CSVLogger : Callback, IDisposable
     }
 
     private string Quote(string field) =>
-        field.Contains(Separator, StringComparison.Ordinal) || field.IndexOfAny(['"', '\r', '\n']) >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
+        field.Contains(Separator, StringComparison.Ordinal) || field.IndexOfAny(['"', '\r', '\n']) >= 0
+            ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
+            : field;
 }

@@ -71,7 +71,9 @@ public sealed class History : Callback
     public IReadOnlyDictionary<string, List<double>> HistoryData => history;
 
     /// <summary>The values of one name, e.g. <c>h["val_loss"]</c>.</summary>
-    public IReadOnlyList<double> this[string key] => history.TryGetValue(key, out var v) ? v : throw new KeyNotFoundException($"History has no '{key}'. It has: {string.Join(", ", history.Keys)}.");
+    public IReadOnlyList<double> this[string key] => history.TryGetValue(key, out var v)
+        ? v
+        : throw new KeyNotFoundException($"History has no '{key}'. It has: {string.Join(", ", history.Keys)}.");
 
     /// <inheritdoc />
     public override void OnTrainBegin(IReadOnlyDictionary<string, double> logs) => Epoch.Clear();

@@ -24,7 +24,8 @@ internal static class CallbackSupport
     {
         var optimizer = model.Optimizer;
         if (optimizer.LearningRate is ConstantLearningRate constant) constant.Value = value;
-        else throw new InvalidOperationException($"{who}: the optimizer's learning rate is a {optimizer.LearningRate.GetType().Name} schedule, so it cannot be set. Compile with a constant learning rate to use {who}.");
+        else throw new InvalidOperationException($"{who}: the optimizer's learning rate is a {optimizer.LearningRate.GetType().Name} " +
+            $"schedule, so it cannot be set. Compile with a constant learning rate to use {who}.");
     }
 
     /// <summary>

@@ -15,7 +15,8 @@ public sealed class EarlyStopping : Callback
     private IReadOnlyList<NDArray>? bestWeights;
     private MonitorOp op;
 
-    /// <summary>Creates the callback; <paramref name="mode"/> is <c>min</c>, <c>max</c> or <c>auto</c> (losses and errors minimize, accuracy/AUC/precision/recall maximize).</summary>
+    /// <summary>Creates the callback; <paramref name="mode"/> is <c>min</c>, <c>max</c> or <c>auto</c> (losses and
+    /// errors minimize, accuracy/AUC/precision/recall maximize).</summary>
     public EarlyStopping(string monitor = "val_loss", double minDelta = 0, int patience = 0, int verbose = 0, string mode = "auto",
         double? baseline = null, bool restoreBestWeights = false, int startFromEpoch = 0, TextWriter? output = null)
     {
@@ -71,7 +72,8 @@ public sealed class EarlyStopping : Callback
     {
         if (!logs.TryGetValue(Monitor, out var current))
         {
-            (output ?? Console.Out).WriteLine($"Early stopping conditioned on metric '{Monitor}' which is not available. Available metrics are: {string.Join(",", logs.Keys)}");
+            (output ?? Console.Out).WriteLine($"Early stopping conditioned on metric '{Monitor}' which is not available. Available " +
+                $"metrics are: {string.Join(",", logs.Keys)}");
             return;
         }
         if (epoch < StartFromEpoch) return;

@@ -40,9 +40,11 @@ public sealed class LearningRateScheduler : Callback
     {
         var model = Model ?? throw new InvalidOperationException("LearningRateScheduler needs a model (set by Fit).");
         double lr = schedule(epoch, CallbackSupport.GetLearningRate(model));
-        if (!double.IsFinite(lr) || lr < 0) throw new ArgumentException($"LearningRateScheduler: the schedule returned {lr} for epoch {epoch}; it must be a finite number >= 0.");
+        if (!double.IsFinite(lr) || lr < 0)
+            throw new ArgumentException($"LearningRateScheduler: the schedule returned {lr} for epoch {epoch}; it must be a finite number >= 0.");
         CallbackSupport.SetLearningRate(model, lr, nameof(LearningRateScheduler));
-        if (Verbose > 0) (output ?? Console.Out).WriteLine($"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {CallbackSupport.PythonRepr(lr)}.");
+        if (Verbose > 0)
+            (output ?? Console.Out).WriteLine($"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {CallbackSupport.PythonRepr(lr)}.");
     }
 
     /// <inheritdoc />

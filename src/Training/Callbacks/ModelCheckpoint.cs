@@ -38,7 +38,8 @@ public sealed class ModelCheckpoint : Callback
         if (weightsOnly && !Saving.FileKinds.IsKerasWeights(filepath))
             throw new ArgumentException($"ModelCheckpoint with saveWeightsOnly needs a filepath ending in '.weights.h5'; got '{filepath}'.");
         if (!weightsOnly && !Saving.FileKinds.IsKerasArchive(filepath))
-            throw new ArgumentException($"ModelCheckpoint saving the whole model needs a filepath ending in '.keras' (or use saveWeightsOnly with '.weights.h5'); got '{filepath}'.");
+            throw new ArgumentException("ModelCheckpoint saving the whole model needs a filepath ending in '.keras' (or use " +
+                $"saveWeightsOnly with '.weights.h5'); got '{filepath}'.");
         return weightsOnly ? (m, p) => m.SaveWeights(p) : (m, p) => m.Save(p);
     }
 
@@ -53,7 +54,8 @@ public sealed class ModelCheckpoint : Callback
     {
         ArgumentException.ThrowIfNullOrEmpty(filepath);
         this.save = save ?? throw new ArgumentNullException(nameof(save));
-        if (saveFreq is <= 0) throw new ArgumentException($"ModelCheckpoint: saveFreq must be a positive number of batches or null (each epoch); got {saveFreq}.");
+        if (saveFreq is <= 0)
+            throw new ArgumentException($"ModelCheckpoint: saveFreq must be a positive number of batches or null (each epoch); got {saveFreq}.");
         this.output = output;
         mode = MonitorOp.ModeOrAuto(mode, output ?? Console.Error, $"ModelCheckpoint mode '{mode}' is unknown, fallback to auto mode.");
         Filepath = filepath;
@@ -132,7 +134,8 @@ public sealed class ModelCheckpoint : Callback
         if (!ShouldSave(epoch, logs, path)) return;
         string? dir = Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        if (Directory.Exists(path)) throw new IOException($"Please specify a non-directory filepath for ModelCheckpoint. Filepath used is an existing directory: {path}");
+        if (Directory.Exists(path))
+            throw new IOException($"Please specify a non-directory filepath for ModelCheckpoint. Filepath used is an existing directory: {path}");
         save(model, path);
         Saved.Add(path);
         if (Verbose > 0) Print($"\nEpoch {epoch + 1}: finished saving model to {path}");
@@ -155,7 +158,8 @@ public sealed class ModelCheckpoint : Callback
         string bestText = PythonFormat.FormatValue(Best.Value, ".5f");
         if (op.Value.IsImprovement(current, Best.Value))
         {
-            if (Verbose > 0) Print($"\nEpoch {epoch + 1}: {Monitor} improved from {bestText} to {PythonFormat.FormatValue(current, ".5f")}, saving model to {path}");
+            if (Verbose > 0)
+                Print($"\nEpoch {epoch + 1}: {Monitor} improved from {bestText} to {PythonFormat.FormatValue(current, ".5f")}, saving model to {path}");
             Best = current;
             return true;
         }

@@ -58,9 +58,14 @@ internal readonly record struct MonitorOp(bool Minimize, double MinDelta)
     private static bool AutoMinimizeByMetric(string monitor, string who)
     {
         var name = monitor.StartsWith("val_", StringComparison.Ordinal) ? monitor[4..] : monitor;
-        if (name.EndsWith("loss", StringComparison.Ordinal) || name.Contains("error", StringComparison.Ordinal) || name is "mse" or "mae" or "mape" or "msle") return true;
-        if (name.Contains("acc", StringComparison.Ordinal) || name.Contains("auc", StringComparison.Ordinal) || name.Contains("precision", StringComparison.Ordinal) || name.Contains("recall", StringComparison.Ordinal)) return false;
-        throw new ArgumentException($"{who} callback received monitor={monitor}, but cannot automatically determine whether that metric should be maximized or minimized. Pass mode: \"max\" in order to monitor based on the highest metric value, or mode: \"min\" in order to use the lowest value.");
+        if (name.EndsWith("loss", StringComparison.Ordinal) || name.Contains("error", StringComparison.Ordinal) || name is "mse" or "mae" or "mape" or "msle")
+            return true;
+        if (name.Contains("acc", StringComparison.Ordinal) || name.Contains("auc", StringComparison.Ordinal)
+            || name.Contains("precision", StringComparison.Ordinal) || name.Contains("recall", StringComparison.Ordinal))
+            return false;
+        throw new ArgumentException($"{who} callback received monitor={monitor}, but cannot automatically determine whether that metric " +
+            "should be maximized or minimized. Pass mode: \"max\" in order to monitor based on the highest metric value, or mode: " +
+            "\"min\" in order to use the lowest value.");
     }
 
     /// <summary>The value every real value beats: +inf when minimizing, -inf when maximizing.</summary>

@@ -90,7 +90,10 @@ internal sealed class Progbar
     private static string FormatValue(double v) =>
         Math.Abs(v) >= 1e-3 || v == 0 ? v.ToString("0.0000", CultureInfo.InvariantCulture) : v.ToString("0.0000e+00", CultureInfo.InvariantCulture);
 
-    private static string FormatSeconds(double s) => s < 1 ? $"{s * 1000:0}ms" : s < 3600 ? $"{s:0}s" : $"{(int)(s / 3600)}:{(int)(s % 3600 / 60):00}:{(int)(s % 60):00}";
+    private static string FormatSeconds(double s) =>
+        s < 1 ? $"{s * 1000:0}ms"
+        : s < 3600 ? $"{s:0}s"
+        : $"{(int)(s / 3600)}:{(int)(s % 3600 / 60):00}:{(int)(s % 60):00}";
 
     private static string FormatPerStep(double s) => s >= 1 ? $"{s:0}s/step" : s >= 1e-3 ? $"{s * 1e3:0}ms/step" : $"{s * 1e6:0}us/step";
 }

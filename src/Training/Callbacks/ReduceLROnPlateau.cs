@@ -21,7 +21,8 @@ public sealed class ReduceLROnPlateau : Callback
     public ReduceLROnPlateau(string monitor = "val_loss", double factor = 0.1, int patience = 10, int verbose = 0, string mode = "auto",
         double minDelta = 1e-4, int cooldown = 0, double minLr = 0.0, TextWriter? output = null)
     {
-        if (factor >= 1.0) throw new ArgumentException($"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={CallbackSupport.PythonRepr(factor)}");
+        if (factor >= 1.0)
+            throw new ArgumentException($"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={CallbackSupport.PythonRepr(factor)}");
         this.output = output;
         mode = MonitorOp.ModeOrAuto(mode, output ?? Console.Error, $"Learning rate reduction mode {mode} is unknown, fallback to auto mode.");
         Monitor = monitor;
@@ -81,7 +82,8 @@ public sealed class ReduceLROnPlateau : Callback
         CallbackSupport.AddLog(logs, "learning_rate", CallbackSupport.GetLearningRate(model));
         if (!logs.TryGetValue(Monitor, out var current))
         {
-            (output ?? Console.Error).WriteLine($"Learning rate reduction is conditioned on metric `{Monitor}` which is not available. Available metrics are: {string.Join(",", logs.Keys)}.");
+            (output ?? Console.Error).WriteLine($"Learning rate reduction is conditioned on metric `{Monitor}` which is not available. " +
+                $"Available metrics are: {string.Join(",", logs.Keys)}.");
             return;
         }
         if (InCooldown)
@@ -105,7 +107,9 @@ public sealed class ReduceLROnPlateau : Callback
                 {
                     double newLr = Math.Max(oldLr * Factor, MinLr);
                     CallbackSupport.SetLearningRate(model, newLr, nameof(ReduceLROnPlateau));
-                    if (Verbose > 0) (output ?? Console.Out).WriteLine($"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {CallbackSupport.PythonRepr(newLr)}.");
+                    if (Verbose > 0)
+                        (output ?? Console.Out).WriteLine($"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to " +
+                            $"{CallbackSupport.PythonRepr(newLr)}.");
                     CooldownCounter = Cooldown;
                     Wait = 0;
                 }

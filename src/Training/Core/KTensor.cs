@@ -54,7 +54,9 @@ public sealed class KTensor
     /// <exception cref="InvalidOperationException">The tensor is symbolic: masks of the functional API flow when the model runs.</exception>
     public KTensor WithMask(KTensor? mask)
     {
-        if (IsSymbolic) throw new InvalidOperationException($"{this} is symbolic: masks are carried by eager and traced tensors; in a functional model they propagate when it runs.");
+        if (IsSymbolic)
+            throw new InvalidOperationException($"{this} is symbolic: masks are carried by eager and traced tensors; in a functional " +
+                "model they propagate when it runs.");
         if (ReferenceEquals(mask, Mask)) return this;
         return Tracer is null ? new KTensor(value!) { Mask = mask } : new KTensor(value!, Tracer, Symbol!) { Mask = mask };
     }

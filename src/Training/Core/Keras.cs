@@ -6,7 +6,7 @@ namespace OnnxKeras;
 /// <summary>
 /// Process-wide settings: the random seed and the device training runs on.
 /// </summary>
-public static class Keras
+public static partial class Keras
 {
     // Created on first use, after checking that libtorch loads (LibTorchNotFoundException names the package to add).
     private static Generator? generator;

@@ -43,7 +43,8 @@ public sealed class LibTorchNotFoundException : DllNotFoundException
             torch.InitializeDeviceType(DeviceType.CPU);
             return null;
         }
-        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException or EntryPointNotFoundException or BadImageFormatException)
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException
+            or EntryPointNotFoundException or BadImageFormatException)
         {
             return e;
         }

@@ -33,7 +33,8 @@ public sealed class NDArray
             long flat = 0;
             for (int i = 0; i < index.Length; i++)
             {
-                if (index[i] < 0 || index[i] >= Shape[i]) throw new IndexOutOfRangeException($"Index {index[i]} out of range for dimension {i} of size {Shape[i]}.");
+                if (index[i] < 0 || index[i] >= Shape[i])
+                    throw new IndexOutOfRangeException($"Index {index[i]} out of range for dimension {i} of size {Shape[i]}.");
                 flat = flat * Shape[i] + index[i];
             }
             return Data[flat];

@@ -28,7 +28,9 @@ internal static class NumpyFormat
     }
 
     private static IEnumerable<long> ShownIndices(long n, bool summarize) =>
-        summarize && 2 * EdgeItems < n ? [.. Enumerable.Range(0, EdgeItems).Select(i => (long)i), .. Enumerable.Range(0, EdgeItems).Select(i => n - EdgeItems + i)] : LongRange(n);
+        summarize && 2 * EdgeItems < n
+            ? [.. Enumerable.Range(0, EdgeItems).Select(i => (long)i), .. Enumerable.Range(0, EdgeItems).Select(i => n - EdgeItems + i)]
+            : LongRange(n);
 
     private static IEnumerable<long> LongRange(long n)
     {
@@ -44,7 +46,8 @@ internal static class NumpyFormat
         }
     }
 
-    private static string Recurse(float[] data, long[] shape, long[] strides, bool summarize, FloatFormat format, int axis, long offset, string hangingIndent, int currWidth)
+    private static string Recurse(float[] data, long[] shape, long[] strides, bool summarize, FloatFormat format, int axis, long offset,
+        string hangingIndent, int currWidth)
     {
         int axesLeft = shape.Length - axis;
         string nextHanging = hangingIndent + " ";
@@ -52,7 +55,9 @@ internal static class NumpyFormat
         long n = shape[axis];
         bool showSummary = summarize && 2 * EdgeItems < n;
         long leading = showSummary ? EdgeItems : 0, trailing = showSummary ? EdgeItems : n;
-        string Item(long i) => axesLeft == 1 ? format.Format(data[offset + i]) : Recurse(data, shape, strides, summarize, format, axis + 1, offset + i * strides[axis], nextHanging, nextWidth);
+        string Item(long i) => axesLeft == 1
+            ? format.Format(data[offset + i])
+            : Recurse(data, shape, strides, summarize, format, axis + 1, offset + i * strides[axis], nextHanging, nextWidth);
         var s = new StringBuilder();
         if (axesLeft == 1)
         {
@@ -182,7 +187,8 @@ internal static class NumpyFormat
 
         private string Sign => Negative ? "-" : "";
 
-        /// <summary>Integer and fraction digits, at most <paramref name="maxFrac"/> fraction digits (rounded from the exact value), trailing zeros trimmed.</summary>
+        /// <summary>Integer and fraction digits, at most <paramref name="maxFrac"/> fraction digits (rounded from the
+        /// exact value), trailing zeros trimmed.</summary>
         public (string Int, string Frac) Positional(int? maxFrac)
         {
             if (Significant.Length == 0) return (Sign + "0", "");

@@ -32,7 +32,8 @@ public static partial class Ops
     {
         int rank = x.Rank;
         if (startIndices.Length != rank || shape.Length != rank)
-            throw new ArgumentException($"slice: need one start index and one size per axis of a tensor of rank {rank}; got {startIndices.Length} and {shape.Length}.");
+            throw new ArgumentException($"slice: need one start index and one size per axis of a tensor of rank {rank}; got " +
+                $"{startIndices.Length} and {shape.Length}.");
         var dims = x.Value.shape;
         for (int i = 0; i < rank; i++)
         {

@@ -15,7 +15,8 @@ public static partial class Ops
     private static Tensor ZeroPadEager(KTensor inputs, (int Before, int After)[] padding)
     {
         var x = inputs.Value;
-        if (padding.Length != x.dim() - 2) throw new ArgumentException($"zero_pad: need one (before, after) pair per spatial axis of input {Shape.Of(x.shape)}; got {padding.Length}.");
+        if (padding.Length != x.dim() - 2)
+            throw new ArgumentException($"zero_pad: need one (before, after) pair per spatial axis of input {Shape.Of(x.shape)}; got {padding.Length}.");
         var pad = new List<long> { 0, 0 };
         for (int i = padding.Length - 1; i >= 0; i--) pad.AddRange([padding[i].Before, padding[i].After]);
         return F.pad(x, pad.ToArray(), PaddingModes.Constant, 0);
@@ -28,11 +29,14 @@ public static partial class Ops
     private static Tensor CropEager(KTensor inputs, (int Before, int After)[] cropping)
     {
         var x = inputs.Value;
-        if (cropping.Length != x.dim() - 2) throw new ArgumentException($"crop: need one (before, after) pair per spatial axis of input {Shape.Of(x.shape)}; got {cropping.Length}.");
+        if (cropping.Length != x.dim() - 2)
+            throw new ArgumentException($"crop: need one (before, after) pair per spatial axis of input {Shape.Of(x.shape)}; got {cropping.Length}.");
         for (int i = 0; i < cropping.Length; i++)
         {
             long keep = x.shape[1 + i] - cropping[i].Before - cropping[i].After;
-            if (keep <= 0) throw new ArgumentException($"crop: cropping ({cropping[i].Before}, {cropping[i].After}) leaves nothing of axis {1 + i} of input {Shape.Of(x.shape)}.");
+            if (keep <= 0)
+                throw new ArgumentException($"crop: cropping ({cropping[i].Before}, {cropping[i].After}) leaves nothing of axis {1 + i} " +
+                    $"of input {Shape.Of(x.shape)}.");
             x = x.narrow(1 + i, cropping[i].Before, keep);
         }
         return x;

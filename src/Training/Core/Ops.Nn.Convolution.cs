@@ -47,7 +47,8 @@ public static partial class Ops
     /// <c>(in - 1) * s + max(k_eff, s)</c> or <c>(in - 1) * s + k_eff + output_padding</c>; "same" <c>in * s</c> or
     /// <c>(in - 1) * s + k_eff % 2 + output_padding</c>, with <c>k_eff = (k - 1) * d + 1</c>.
     /// </summary>
-    public static long? ConvTransposeOutputLength(long? inputLength, long kernelSize, string padding, long stride, long? outputPadding = null, long dilation = 1)
+    public static long? ConvTransposeOutputLength(long? inputLength, long kernelSize, string padding, long stride, long? outputPadding = null,
+        long dilation = 1)
     {
         if (inputLength is not long n) return null;
         long effective = (kernelSize - 1) * dilation + 1;
@@ -65,7 +66,8 @@ public static partial class Ops
     /// groups is <c>C_in / kernel.shape[-2]</c>. Optional <paramref name="bias"/> [C_out]. Padding "valid", "same"
     /// (extra pixel at the end) or, for 1D, "causal" (all padding before). Returns [N, *out_spatial, C_out].
     /// </summary>
-    public static KTensor Conv(KTensor inputs, KTensor kernel, KTensor? bias = null, int[]? strides = null, string padding = "valid", int[]? dilationRate = null) =>
+    public static KTensor Conv(KTensor inputs, KTensor kernel, KTensor? bias = null, int[]? strides = null, string padding = "valid",
+        int[]? dilationRate = null) =>
         Emit(new ConvOp(strides, padding, dilationRate), bias is null ? [inputs, kernel] : [inputs, kernel, bias],
             () => ConvEager(inputs, kernel, bias, strides, padding, dilationRate));
 
@@ -74,10 +76,12 @@ public static partial class Ops
         var x = inputs.Value;
         var k = kernel.Value;
         int rank = SpatialRank(x, "conv");
-        if (k.dim() != rank + 2) throw new ArgumentException($"conv: a kernel for {rank} spatial axes must have rank {rank + 2}; got shape {Shape.Of(k.shape)}.");
+        if (k.dim() != rank + 2)
+            throw new ArgumentException($"conv: a kernel for {rank} spatial axes must have rank {rank + 2}; got shape {Shape.Of(k.shape)}.");
         long channels = x.shape[^1], kernelIn = k.shape[^2];
         if (channels % kernelIn != 0)
-            throw new ArgumentException($"conv: the input channels ({channels}) must be a multiple of the kernel's input channels ({kernelIn}); input {Shape.Of(x.shape)}, kernel {Shape.Of(k.shape)}.");
+            throw new ArgumentException($"conv: the input channels ({channels}) must be a multiple of the kernel's input channels " +
+                $"({kernelIn}); input {Shape.Of(x.shape)}, kernel {Shape.Of(k.shape)}.");
         var s = PerAxis(strides, rank, "strides");
         var d = PerAxis(dilationRate, rank, "dilation_rate");
         var pads = new (long Before, long After)[rank];
@@ -102,7 +106,8 @@ public static partial class Ops
     /// <c>depth_multiplier</c> filters. <paramref name="kernel"/> in Keras's layout [*kernel_size, C_in, depth_multiplier];
     /// output channel <c>c * depth_multiplier + m</c> comes from input channel c and filter m.
     /// </summary>
-    public static KTensor DepthwiseConv(KTensor inputs, KTensor kernel, KTensor? bias = null, int[]? strides = null, string padding = "valid", int[]? dilationRate = null)
+    public static KTensor DepthwiseConv(KTensor inputs, KTensor kernel, KTensor? bias = null, int[]? strides = null, string padding = "valid",
+        int[]? dilationRate = null)
     {
         var k = kernel.Value;
         long[] grouped = [.. k.shape[..^2], 1, k.shape[^2] * k.shape[^1]];
@@ -133,7 +138,8 @@ public static partial class Ops
     /// The cropping of a transposed convolution per spatial axis, as (before, after) amounts removed from libtorch's full
     /// output (negative after: extra output at the end). Shared by the eager op and the ONNX export.
     /// </summary>
-    internal static (long Before, long After)[] ConvTransposeCrops(long[] inputSpatial, long[] kernelSpatial, string padding, long[] strides, long[]? outputPadding, long[] dilation)
+    internal static (long Before, long After)[] ConvTransposeCrops(long[] inputSpatial, long[] kernelSpatial, string padding, long[] strides,
+        long[]? outputPadding, long[] dilation)
     {
         var crops = new (long Before, long After)[inputSpatial.Length];
         for (int i = 0; i < inputSpatial.Length; i++)
@@ -146,13 +152,15 @@ public static partial class Ops
         return crops;
     }
 
-    private static Tensor ConvTransposeEager(KTensor inputs, KTensor kernel, KTensor? bias, int[]? strides, string padding, int[]? outputPadding, int[]? dilationRate)
+    private static Tensor ConvTransposeEager(KTensor inputs, KTensor kernel, KTensor? bias, int[]? strides, string padding, int[]? outputPadding,
+        int[]? dilationRate)
     {
         var x = inputs.Value;
         var k = kernel.Value;
         int rank = SpatialRank(x, "conv_transpose");
         if (k.dim() != rank + 2 || k.shape[^1] != x.shape[^1])
-            throw new ArgumentException($"conv_transpose: kernel of shape {Shape.Of(k.shape)} does not fit input of shape {Shape.Of(x.shape)} (expected [*kernel_size, out, {x.shape[^1]}]).");
+            throw new ArgumentException($"conv_transpose: kernel of shape {Shape.Of(k.shape)} does not fit input of shape " +
+                $"{Shape.Of(x.shape)} (expected [*kernel_size, out, {x.shape[^1]}]).");
         if (padding is not ("valid" or "same")) throw new ArgumentException($"conv_transpose: padding must be 'valid' or 'same'; got '{padding}'.");
         var s = PerAxis(strides, rank, "strides");
         var d = PerAxis(dilationRate, rank, "dilation_rate");
@@ -175,7 +183,9 @@ public static partial class Ops
                 crops[i] = (0, 0);
             }
         }
-        if (rank == 1) (x, k, s, d, torchPad, torchOutPad, crops) = (x.unsqueeze(1), k.unsqueeze(0), [1, .. s], [1, .. d], [0, .. torchPad], [0, .. torchOutPad], [(0, 0), .. crops]);
+        if (rank == 1)
+            (x, k, s, d, torchPad, torchOutPad, crops) =
+                (x.unsqueeze(1), k.unsqueeze(0), [1, .. s], [1, .. d], [0, .. torchPad], [0, .. torchOutPad], [(0, 0), .. crops]);
         var xf = ChannelsFirst(x);
         var w = TorchKernel(k); // [in, out, *k]: libtorch's transposed-convolution weight layout
         var y = w.dim() == 4
@@ -204,11 +214,13 @@ public static partial class Ops
     public static KTensor AveragePool(KTensor inputs, int[] poolSize, int[]? strides = null, string padding = "valid") =>
         Emit(new AveragePoolOp(poolSize, strides, padding), [inputs], () => Pool(inputs, poolSize, strides, padding, max: false));
 
-    /// <summary>Mean over the spatial axes of channels_last <paramref name="inputs"/> [N, *spatial, C] (kept with size 1 when <paramref name="keepDims"/>).</summary>
+    /// <summary>Mean over the spatial axes of channels_last <paramref name="inputs"/> [N, *spatial, C] (kept with size
+    /// 1 when <paramref name="keepDims"/>).</summary>
     public static KTensor GlobalAveragePool(KTensor inputs, bool keepDims = false) =>
         Emit(new GlobalAveragePoolOp(keepDims), [inputs], () => inputs.Value.mean(SpatialAxes(inputs.Value), keepDims));
 
-    /// <summary>Maximum over the spatial axes of channels_last <paramref name="inputs"/> [N, *spatial, C] (kept with size 1 when <paramref name="keepDims"/>).</summary>
+    /// <summary>Maximum over the spatial axes of channels_last <paramref name="inputs"/> [N, *spatial, C] (kept with
+    /// size 1 when <paramref name="keepDims"/>).</summary>
     public static KTensor GlobalMaxPool(KTensor inputs, bool keepDims = false) =>
         Emit(new GlobalMaxPoolOp(keepDims), [inputs], () => inputs.Value.amax(SpatialAxes(inputs.Value), keepDims));
 
@@ -288,7 +300,8 @@ public static partial class Ops
     private static int SpatialRank(Tensor x, string op)
     {
         long rank = x.dim() - 2;
-        if (rank is < 1 or > 3) throw new ArgumentException($"{op}: input must be [batch, *spatial, channels] with 1 to 3 spatial axes; got shape {Shape.Of(x.shape)}.");
+        if (rank is < 1 or > 3)
+            throw new ArgumentException($"{op}: input must be [batch, *spatial, channels] with 1 to 3 spatial axes; got shape {Shape.Of(x.shape)}.");
         return (int)rank;
     }
 
@@ -302,7 +315,8 @@ public static partial class Ops
     {
         if (values is null) return Enumerable.Repeat(1L, rank).ToArray();
         if (values.Length != 1 && values.Length != rank) throw new ArgumentException($"{what} must have 1 or {rank} values; got {values.Length}.");
-        if (values.Any(v => v < 0 || (v == 0 && !allowZero))) throw new ArgumentException($"{what} must be {(allowZero ? "non-negative" : "positive")}; got ({string.Join(", ", values)}).");
+        if (values.Any(v => v < 0 || (v == 0 && !allowZero)))
+            throw new ArgumentException($"{what} must be {(allowZero ? "non-negative" : "positive")}; got ({string.Join(", ", values)}).");
         return values.Length == rank ? values.Select(v => (long)v).ToArray() : Enumerable.Repeat((long)values[0], rank).ToArray();
     }
 

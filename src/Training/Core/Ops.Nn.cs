@@ -47,7 +47,8 @@ public static partial class Ops
     public static KTensor Prelu(KTensor x, KTensor alpha) => Emit(new PreluOp(), [x, alpha], () => F.relu(x.Value) - alpha.Value * F.relu(x.Value.neg()));
 
     /// <summary><c>x</c> for x &gt;= 0, else <c>negativeSlope * x</c>.</summary>
-    public static KTensor LeakyRelu(KTensor x, double negativeSlope = 0.2) => Emit(new LeakyReluOp(negativeSlope), [x], () => F.leaky_relu(x.Value, negativeSlope));
+    public static KTensor LeakyRelu(KTensor x, double negativeSlope = 0.2) =>
+        Emit(new LeakyReluOp(negativeSlope), [x], () => F.leaky_relu(x.Value, negativeSlope));
 
     /// <summary>Logistic sigmoid <c>1 / (1 + exp(-x))</c>.</summary>
     public static KTensor Sigmoid(KTensor x) => Emit(new SigmoidOp(), [x], () => torch.sigmoid(x.Value));
@@ -126,7 +127,8 @@ public static partial class Ops
     /// <paramref name="mean"/>, <paramref name="variance"/>, <paramref name="offset"/> and <paramref name="scale"/> are
     /// vectors of size <c>x.shape[axis]</c> broadcast along <paramref name="axis"/>.
     /// </summary>
-    public static KTensor BatchNormalization(KTensor x, KTensor mean, KTensor variance, int axis, KTensor? offset = null, KTensor? scale = null, double epsilon = 1e-3)
+    public static KTensor BatchNormalization(KTensor x, KTensor mean, KTensor variance, int axis, KTensor? offset = null, KTensor? scale = null,
+        double epsilon = 1e-3)
     {
         int rank = x.Rank;
         int a = axis < 0 ? axis + rank : axis;

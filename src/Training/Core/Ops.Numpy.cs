@@ -76,12 +76,16 @@ public static partial class Ops
     public static KTensor Sign(KTensor x) => Emit(new SignOp(), [x], () => x.Value.sign());
 
     /// <summary>Picks <paramref name="a"/> where <paramref name="condition"/> is true, else <paramref name="b"/>.</summary>
-    public static KTensor Where(KTensor condition, KTensor a, KTensor b) => Emit(new WhereOp(), [condition, a, b], () => torch.where(condition.Value, a.Value, b.Value));
+    public static KTensor Where(KTensor condition, KTensor a, KTensor b) =>
+        Emit(new WhereOp(), [condition, a, b], () => torch.where(condition.Value, a.Value, b.Value));
 
     // ---- comparisons and logic (masks) ----------------------------------------------------------
 
     /// <summary>Elementwise <c>x != value</c> as a boolean tensor (Keras's <c>ops.not_equal</c> with a scalar).</summary>
     public static KTensor NotEqual(KTensor x, double value) => Emit(new NotEqualOp(value, x.Value.dtype), [x], () => x.Value.ne(value));
+
+    /// <summary>Elementwise <c>a &gt;= b</c> with broadcasting, as a boolean tensor (Keras's <c>ops.greater_equal</c>).</summary>
+    public static KTensor GreaterEqual(KTensor a, KTensor b) => Emit(new GreaterEqualOp(), [a, b], () => a.Value.ge(b.Value));
 
     /// <summary>Whether any entry along <paramref name="axis"/> is true (Keras's <c>ops.any</c>), on a boolean tensor.</summary>
     public static KTensor Any(KTensor x, int axis, bool keepDims = false) => Emit(new AnyOp(axis, keepDims), [x], () => x.Value.any(axis, keepDims));
@@ -122,7 +126,8 @@ public static partial class Ops
     /// <summary>Inserts a dimension of size 1 at <paramref name="axis"/> (Keras's <c>ops.expand_dims</c>).</summary>
     public static KTensor ExpandDims(KTensor x, int axis) => Emit(new ExpandDimsOp(axis), [x], () => x.Value.unsqueeze(axis));
 
-    /// <summary>Repeats each element <paramref name="repeats"/> times along <paramref name="axis"/> (Keras's <c>ops.repeat</c>, NumPy's <c>repeat</c>).</summary>
+    /// <summary>Repeats each element <paramref name="repeats"/> times along <paramref name="axis"/> (Keras's
+    /// <c>ops.repeat</c>, NumPy's <c>repeat</c>).</summary>
     public static KTensor Repeat(KTensor x, long repeats, int axis) =>
         Emit(new RepeatOp(repeats, axis < 0 ? axis + x.Rank : axis), [x], () => x.Value.repeat_interleave(repeats, axis, null));
 
@@ -222,6 +227,8 @@ internal sealed record SignOp : OpInfo;
 internal sealed record WhereOp : OpInfo;
 /// <summary><see cref="Ops.NotEqual"/> on an input of <paramref name="InputDType"/>.</summary>
 internal sealed record NotEqualOp(double Value, ScalarType InputDType) : OpInfo;
+/// <summary><see cref="Ops.GreaterEqual"/>.</summary>
+internal sealed record GreaterEqualOp : OpInfo;
 /// <summary><see cref="Ops.Any"/>.</summary>
 internal sealed record AnyOp(int Axis, bool KeepDims) : OpInfo;
 /// <summary><see cref="Ops.LogicalAnd"/>.</summary>

@@ -10,12 +10,17 @@ namespace OnnxKeras.Data;
 /// slice or gather of the pre-loaded tensors: no per-sample tensors are created.
 /// </summary>
 /// <example><code>var ds = Dataset.FromTensorSlices(x, y).Shuffle(1000, seed: 1).Batch(32).Repeat();</code></example>
-public abstract class Dataset
+public abstract partial class Dataset
 {
     /// <summary>Cardinality of an infinite dataset.</summary>
     public const long Infinite = -1;
 
-    /// <summary>Number of elements, or <see cref="Infinite"/>.</summary>
+    /// <summary>Cardinality of a dataset whose size is known only by reading it
+    /// (<see cref="FromGenerator(Func{IEnumerable{Tensor[]}}, TensorSpec[], bool)"/>, <see cref="Filter"/>,
+    /// <see cref="Unbatch"/>).</summary>
+    public const long Unknown = -2;
+
+    /// <summary>Number of elements, <see cref="Infinite"/> or <see cref="Unknown"/>.</summary>
     public abstract long Cardinality { get; }
 
     /// <summary>Whether elements are batches (first dimension is the batch).</summary>
@@ -41,7 +46,8 @@ public abstract class Dataset
         return new SliceDataset(new SliceSource([.. parts]));
     }
 
-    /// <summary>Groups consecutive elements into batches of <paramref name="batchSize"/>; the last may be smaller unless <paramref name="dropRemainder"/>.</summary>
+    /// <summary>Groups consecutive elements into batches of <paramref name="batchSize"/>; the last may be smaller unless
+    /// <paramref name="dropRemainder"/>.</summary>
     /// <example><code>var batches = Dataset.FromTensorSlices(x, y).Batch(32, dropRemainder: true);</code></example>
     public virtual Dataset Batch(int batchSize, bool dropRemainder = false)
     {
@@ -58,7 +64,8 @@ public abstract class Dataset
         return new RepeatDataset(this, count);
     }
 
-    /// <summary>Shuffles with a buffer of <paramref name="bufferSize"/> elements (tf.data's algorithm); a buffer at least the dataset's size gives a uniform shuffle. Reshuffled on each iteration.</summary>
+    /// <summary>Shuffles with a buffer of <paramref name="bufferSize"/> elements (tf.data's algorithm); a buffer at least
+    /// the dataset's size gives a uniform shuffle. Reshuffled on each iteration.</summary>
     /// <example><code>var ds = Dataset.FromTensorSlices(x, y).Shuffle(bufferSize: 1000, seed: 1).Batch(32);</code></example>
     public virtual Dataset Shuffle(int bufferSize, long? seed = null)
     {
@@ -81,30 +88,6 @@ public abstract class Dataset
         if (count < 0) throw new ArgumentException($"Skip count must be >= 0; got {count}.", nameof(count));
         return new TakeSkipDataset(this, count, null);
     }
-
-    /// <summary>Transforms each element's tensors.</summary>
-    /// <example><code>var scaled = Dataset.FromTensorSlices(x, y).Map(e => [e[0] / 255, e[1]]);</code></example>
-    public Dataset Map(Func<Tensor[], Tensor[]> fn) => new MapDataset(this, fn);
-
-    /// <summary>Transforms each <c>(x, y)</c> element.</summary>
-    /// <example><code>var scaled = Dataset.FromTensorSlices(x, y).Map((img, label) => (img / 255, label));</code></example>
-    public Dataset Map(Func<Tensor, Tensor, (Tensor X, Tensor Y)> fn) => new MapDataset(this, e =>
-    {
-        if (e.Length < 2) throw new InvalidOperationException("Map with (x, y) needs elements of two tensors.");
-        var (x, y) = fn(e[0], e[1]);
-        return [x, y, .. e[2..]];
-    });
-
-    /// <summary>
-    /// Accepted for tf.data compatibility. Every source here is in memory and a batch is a single slice or
-    /// gather, so there is no I/O to overlap; elements are produced on demand.
-    /// </summary>
-    /// <example><code>var ds = Dataset.FromTensorSlices(x, y).Batch(32).Prefetch(1);   // same dataset back</code></example>
-    public Dataset Prefetch(int bufferSize = 1)
-    {
-        if (bufferSize < -1) throw new ArgumentException($"Prefetch buffer size must be >= -1 (AUTOTUNE); got {bufferSize}.");
-        return this;
-    }
 }
 
 /// <summary>The in-memory tensors behind <see cref="Dataset.FromTensorSlices(Tensor[])"/>.</summary>
@@ -121,7 +104,8 @@ internal sealed class SliceSource
         for (int i = 1; i < tensors.Length; i++)
         {
             if (tensors[i].shape[0] != n)
-                throw new ArgumentException($"FromTensorSlices: all tensors need the same number of rows; tensor 0 has {n}, tensor {i} has {tensors[i].shape[0]}.");
+                throw new ArgumentException($"FromTensorSlices: all tensors need the same number of rows; tensor 0 has {n}, " +
+                    $"tensor {i} has {tensors[i].shape[0]}.");
         }
         Tensors = tensors;
         Length = n;
@@ -189,13 +173,15 @@ internal sealed class SliceDataset(SliceSource source, Func<IEnumerable<long>>? 
     public override Dataset Take(long count)
     {
         if (count < 0) throw new ArgumentException($"Take count must be >= 0; got {count}.", nameof(count));
-        return new SliceDataset(source, () => Order().Take(checked((int)Math.Min(count, int.MaxValue))), Cardinality == Infinite ? count : Math.Min(count, Cardinality));
+        return new SliceDataset(source, () => Order().Take(checked((int)Math.Min(count, int.MaxValue))),
+            Cardinality == Infinite ? count : Math.Min(count, Cardinality));
     }
 
     public override Dataset Skip(long count)
     {
         if (count < 0) throw new ArgumentException($"Skip count must be >= 0; got {count}.", nameof(count));
-        return new SliceDataset(source, () => Order().Skip(checked((int)Math.Min(count, int.MaxValue))), Cardinality == Infinite ? Infinite : Math.Max(0, Cardinality - count));
+        return new SliceDataset(source, () => Order().Skip(checked((int)Math.Min(count, int.MaxValue))),
+            Cardinality == Infinite ? Infinite : Math.Max(0, Cardinality - count));
     }
 }
 
@@ -225,7 +211,10 @@ internal sealed class SliceBatchDataset(SliceSource source, Func<IEnumerable<lon
 /// <summary>Batches any unbatched dataset by stacking elements.</summary>
 internal sealed class StackBatchDataset(Dataset inner, int batchSize, bool dropRemainder) : Dataset
 {
-    public override long Cardinality => inner.Cardinality == Infinite ? Infinite : dropRemainder ? inner.Cardinality / batchSize : (inner.Cardinality + batchSize - 1) / batchSize;
+    public override long Cardinality =>
+        inner.Cardinality < 0 ? inner.Cardinality
+        : dropRemainder ? inner.Cardinality / batchSize
+        : (inner.Cardinality + batchSize - 1) / batchSize;
     public override bool IsBatched => true;
 
     public override IEnumerable<Tensor[]> Elements()
@@ -249,7 +238,10 @@ internal sealed class StackBatchDataset(Dataset inner, int batchSize, bool dropR
 
 internal sealed class RepeatDataset(Dataset inner, int? count) : Dataset
 {
-    public override long Cardinality => count is int c ? (inner.Cardinality == Infinite ? Infinite : inner.Cardinality * c) : (inner.Cardinality == 0 ? 0 : Infinite);
+    // Repeating forever is infinite unless the input is empty (an unknown size counts as non-empty: Fit then needs stepsPerEpoch).
+    public override long Cardinality => count is int c
+        ? (c == 0 ? 0 : inner.Cardinality < 0 ? inner.Cardinality : inner.Cardinality * c)
+        : (inner.Cardinality == 0 ? 0 : Infinite);
     public override bool IsBatched => inner.IsBatched;
     public override IEnumerable<Tensor[]> Elements() => Loop(inner.Elements, count);
 
@@ -273,7 +265,9 @@ internal sealed class ShuffleDataset(Dataset inner, int bufferSize, long seed) :
     private readonly BufferShuffler shuffler = new(bufferSize, seed);
     public override long Cardinality => inner.Cardinality;
     public override bool IsBatched => inner.IsBatched;
-    public override IEnumerable<Tensor[]> Elements() => shuffler.Shuffle(inner.Elements());
+
+    // Buffered elements outlive the caller's dispose scope of the step that read them: hold them detached, hand them back owned.
+    public override IEnumerable<Tensor[]> Elements() => shuffler.Shuffle(inner.Elements().Select(Owned.Detach)).Select(Owned.Adopt);
 }
 
 internal sealed class TakeSkipDataset(Dataset inner, long skip, long? take) : Dataset
@@ -282,6 +276,7 @@ internal sealed class TakeSkipDataset(Dataset inner, long skip, long? take) : Da
     {
         get
         {
+            if (inner.Cardinality == Unknown) return take is 0 ? 0 : Unknown;
             long c = inner.Cardinality == Infinite ? Infinite : Math.Max(0, inner.Cardinality - skip);
             if (take is long t) c = c == Infinite ? t : Math.Min(c, t);
             return c;
@@ -301,13 +296,6 @@ internal sealed class TakeSkipDataset(Dataset inner, long skip, long? take) : Da
             if (take is long t && ++yielded >= t) yield break;
         }
     }
-}
-
-internal sealed class MapDataset(Dataset inner, Func<Tensor[], Tensor[]> fn) : Dataset
-{
-    public override long Cardinality => inner.Cardinality;
-    public override bool IsBatched => inner.IsBatched;
-    public override IEnumerable<Tensor[]> Elements() => inner.Elements().Select(fn);
 }
 
 /// <summary>tf.data's buffered shuffle: keep a buffer, emit a random buffered element, refill its slot. Each pass uses the next seed.</summary>

@@ -24,9 +24,13 @@ public static class TensorConvert
         if (elementType == typeof(float))
             return tensor(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, float>(ref start), n).ToArray(), shape, ScalarType.Float32);
         if (elementType == typeof(double))
-            return tensor(Array.ConvertAll(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, double>(ref start), n).ToArray(), v => (float)v), shape, ScalarType.Float32);
+            return tensor(
+                Array.ConvertAll(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, double>(ref start), n).ToArray(), v => (float)v),
+                shape, ScalarType.Float32);
         if (elementType == typeof(int))
-            return tensor(Array.ConvertAll(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, int>(ref start), n).ToArray(), v => (long)v), shape, ScalarType.Int64);
+            return tensor(
+                Array.ConvertAll(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, int>(ref start), n).ToArray(), v => (long)v),
+                shape, ScalarType.Int64);
         if (elementType == typeof(long))
             return tensor(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, long>(ref start), n).ToArray(), shape, ScalarType.Int64);
         if (elementType == typeof(byte))
@@ -49,7 +53,8 @@ public static class TensorConvert
             for (int i = 1; i < parts.Count; i++)
             {
                 if (!parts[i].shape.SequenceEqual(first))
-                    throw new ArgumentException($"'{argumentName}' is ragged: row 0 has shape {Shape.Of(first)}, row {i} has {Shape.Of(parts[i].shape)}.", argumentName);
+                    throw new ArgumentException($"'{argumentName}' is ragged: row 0 has shape {Shape.Of(first)}, row {i} has " +
+                        $"{Shape.Of(parts[i].shape)}.", argumentName);
             }
             return stack(parts.ToArray());
         }

@@ -82,13 +82,15 @@ public static class Mnist
     /// <c>data/mnist/mnist10k.bin.gz</c>), so it works from the NuGet package with no file beside the application.
     /// </param>
     /// <exception cref="FileNotFoundException"><paramref name="path"/> does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not valid gzip, has the wrong magic or dimensions, is truncated or too long, or holds a label above 9.</exception>
+    /// <exception cref="InvalidDataException">The file is not valid gzip, has the wrong magic or dimensions, is
+    /// truncated or too long, or holds a label above 9.</exception>
     public static MnistData Load(string? path = null)
     {
         if (path is null)
         {
             using var embedded = typeof(Mnist).Assembly.GetManifestResourceStream(ResourceName)
-                ?? throw new InvalidOperationException($"The embedded resource {ResourceName} is missing from {typeof(Mnist).Assembly.GetName().Name}; the assembly was built without it.");
+                ?? throw new InvalidOperationException($"The embedded resource {ResourceName} is missing from " +
+                    $"{typeof(Mnist).Assembly.GetName().Name}; the assembly was built without it.");
             return Read(embedded, $"embedded resource {ResourceName}");
         }
         if (!File.Exists(path))

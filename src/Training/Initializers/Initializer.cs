@@ -127,7 +127,8 @@ public sealed class RandomUniform(double minval = -0.05, double maxval = 0.05) :
         return t;
     }
     /// <inheritdoc />
-    public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["minval"] = Minval, ["maxval"] = Maxval, ["seed"] = Seed };
+    public override IReadOnlyDictionary<string, object?> GetConfig() =>
+        new Dictionary<string, object?> { ["minval"] = Minval, ["maxval"] = Maxval, ["seed"] = Seed };
 }
 
 /// <summary>Normal with mean and standard deviation (Keras defaults 0, 0.05).</summary>
@@ -147,7 +148,8 @@ public sealed class RandomNormal(double mean = 0.0, double stddev = 0.05) : Init
         return t;
     }
     /// <inheritdoc />
-    public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["mean"] = Mean, ["stddev"] = Stddev, ["seed"] = Seed };
+    public override IReadOnlyDictionary<string, object?> GetConfig() =>
+        new Dictionary<string, object?> { ["mean"] = Mean, ["stddev"] = Stddev, ["seed"] = Seed };
 }
 
 /// <summary>Normal truncated at two standard deviations from the mean (Keras defaults 0, 0.05).</summary>
@@ -162,7 +164,8 @@ public sealed class TruncatedNormalInitializer(double mean = 0.0, double stddev 
     /// <inheritdoc />
     protected override Tensor Sample(long[] shape, Generator g) => TruncatedNormal(shape, Mean, Stddev, g);
     /// <inheritdoc />
-    public override IReadOnlyDictionary<string, object?> GetConfig() => new Dictionary<string, object?> { ["mean"] = Mean, ["stddev"] = Stddev, ["seed"] = Seed };
+    public override IReadOnlyDictionary<string, object?> GetConfig() =>
+        new Dictionary<string, object?> { ["mean"] = Mean, ["stddev"] = Stddev, ["seed"] = Seed };
 }
 
 /// <summary>Fan mode for <see cref="VarianceScaling"/>.</summary>
@@ -191,7 +194,8 @@ public enum ScalingDistribution
 /// Keras's VarianceScaling: variance <c>scale / n</c> with n the fan-in, fan-out or their average.
 /// The Glorot, He and LeCun initializers are instances of it.
 /// </summary>
-public class VarianceScaling(double scale = 1.0, FanMode mode = FanMode.FanIn, ScalingDistribution distribution = ScalingDistribution.TruncatedNormal, string name = "variance_scaling") : Initializer
+public class VarianceScaling(double scale = 1.0, FanMode mode = FanMode.FanIn,
+    ScalingDistribution distribution = ScalingDistribution.TruncatedNormal, string name = "variance_scaling") : Initializer
 {
     /// <summary>Scale factor.</summary>
     public double Scale { get; } = scale > 0 ? scale : throw new ArgumentException($"VarianceScaling: scale must be positive; got {scale}.");
@@ -233,7 +237,12 @@ public class VarianceScaling(double scale = 1.0, FanMode mode = FanMode.FanIn, S
     {
         ["scale"] = Scale,
         ["mode"] = Mode switch { FanMode.FanIn => "fan_in", FanMode.FanOut => "fan_out", _ => "fan_avg" },
-        ["distribution"] = Distribution switch { ScalingDistribution.TruncatedNormal => "truncated_normal", ScalingDistribution.UntruncatedNormal => "untruncated_normal", _ => "uniform" },
+        ["distribution"] = Distribution switch
+        {
+            ScalingDistribution.TruncatedNormal => "truncated_normal",
+            ScalingDistribution.UntruncatedNormal => "untruncated_normal",
+            _ => "uniform",
+        },
         ["seed"] = Seed,
     };
 }
@@ -356,5 +365,6 @@ public static class Initializers
         throw new ArgumentException($"Unknown initializer '{name}'. Valid names: {string.Join(", ", Factories.Keys.Order())}.", nameof(name));
     }
 
-    private static string ToSnake(string s) => string.Concat(s.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
+    private static string ToSnake(string s) =>
+        string.Concat(s.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
 }

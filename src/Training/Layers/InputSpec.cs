@@ -25,7 +25,8 @@ public sealed class InputSpec
             if (a < 0 || a >= shape.Rank || (shape[a] is long d && d != size))
             {
                 var expected = layer.BuildInputShape?.ToString() ?? $"axis {axis} of size {size}";
-                throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) expects input shape {expected} (axis {axis} = {size}); got shape {shape}.");
+                throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) expects input shape {expected} (axis {axis} " +
+                    $"= {size}); got shape {shape}.");
             }
         }
     }

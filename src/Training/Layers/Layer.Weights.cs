@@ -10,9 +10,11 @@ public abstract partial class Layer
     /// (glorot_uniform by default) on <see cref="Keras.Device"/>. <paramref name="regularizer"/> adds a penalty to the loss;
     /// <paramref name="constraint"/> is applied by the optimizer after each update.
     /// </summary>
-    public Variable AddWeight(string name, Shape shape, Initializer? initializer = null, Regularizer? regularizer = null, bool trainable = true, Constraint? constraint = null)
+    public Variable AddWeight(string name, Shape shape, Initializer? initializer = null, Regularizer? regularizer = null, bool trainable = true,
+        Constraint? constraint = null)
     {
-        if (!shape.IsFullyDefined) throw new ArgumentException($"Layer '{Name}': weight '{name}' needs a fully known shape; got {shape}. Build the layer with a known input size.");
+        if (!shape.IsFullyDefined)
+            throw new ArgumentException($"Layer '{Name}': weight '{name}' needs a fully known shape; got {shape}. Build the layer with a known input size.");
         if (variables.Any(v => v.Name == name)) throw new ArgumentException($"Layer '{Name}' already has a weight named '{name}'.");
         CheckWeightSize(name, shape);
         using var init = (initializer ?? new GlorotUniform()).Generate(shape.ToArray());
@@ -44,9 +46,12 @@ public abstract partial class Layer
         }
         string size = overflow ? $"more than {MaxWeightElements:N0} elements" : $"{elements:N0} elements ({elements * sizeof(float):N0} bytes)";
         if (ConfigWeightByteLimit is { } limit && (overflow || elements * sizeof(float) > limit))
-            throw new InvalidDataException($"Layer '{Name}': weight '{name}' of shape {shape} would have {size}, more than the {limit:N0} bytes ModelConfig.MaxWeightBytes allows for one weight of a model built from a config. Raise ModelConfig.MaxWeightBytes if the config is trusted.");
+            throw new InvalidDataException($"Layer '{Name}': weight '{name}' of shape {shape} would have {size}, more than the " +
+                $"{limit:N0} bytes ModelConfig.MaxWeightBytes allows for one weight of a model built from a config. Raise " +
+                "ModelConfig.MaxWeightBytes if the config is trusted.");
         if (overflow || elements > MaxWeightElements)
-            throw new ArgumentException($"Layer '{Name}': weight '{name}' of shape {shape} would have {size}; one weight holds at most {MaxWeightElements:N0} elements (Layer.MaxWeightElements).");
+            throw new ArgumentException($"Layer '{Name}': weight '{name}' of shape {shape} would have {size}; one weight holds at most " +
+                $"{MaxWeightElements:N0} elements (Layer.MaxWeightElements).");
     }
 
     /// <summary>This layer's own weights (not its sublayers').</summary>
@@ -74,7 +79,9 @@ public abstract partial class Layer
     /// <summary>Number of scalars in all weights.</summary>
     public long CountParams()
     {
-        if (!Built) throw new InvalidOperationException($"Layer '{Name}' is not built yet, so its weights do not exist. Call it on data or give it an input shape first.");
+        if (!Built)
+            throw new InvalidOperationException($"Layer '{Name}' is not built yet, so its weights do not exist. Call it on data or give " +
+                "it an input shape first.");
         return Weights.Sum(v => v.Size);
     }
 
@@ -89,7 +96,8 @@ public abstract partial class Layer
         for (int i = 0; i < ws.Count; i++)
         {
             if (!values[i].Shape.SequenceEqual(ws[i].Value.shape))
-                throw new ArgumentException($"Layer '{Name}': weight '{ws[i].Path}' has shape {ws[i].Shape}; got an array of shape ({string.Join(", ", values[i].Shape)}).");
+                throw new ArgumentException($"Layer '{Name}': weight '{ws[i].Path}' has shape {ws[i].Shape}; got an array of shape " +
+                    $"({string.Join(", ", values[i].Shape)}).");
         }
         for (int i = 0; i < ws.Count; i++) ws[i].Assign(values[i].Data);
     }

@@ -71,9 +71,11 @@ public abstract partial class Layer : IDisposable
 
     /// <summary>The computation, with <see cref="Ops"/>. <paramref name="training"/> selects training behaviour (Dropout, BatchNormalization).</summary>
     public virtual KTensor Call(KTensor inputs, bool training = false) =>
-        throw new NotSupportedException($"Layer '{Name}' ({GetType().Name}) does not override Call(KTensor); a custom layer must implement its computation there.");
+        throw new NotSupportedException($"Layer '{Name}' ({GetType().Name}) does not override Call(KTensor); a custom layer must " +
+            "implement its computation there.");
 
-    /// <summary>The computation for several inputs and/or outputs (merge layers, RNNs with states). The default runs the single-input <see cref="Call(KTensor, bool)"/>.</summary>
+    /// <summary>The computation for several inputs and/or outputs (merge layers, RNNs with states). The default runs
+    /// the single-input <see cref="Call(KTensor, bool)"/>.</summary>
     public virtual IReadOnlyList<KTensor> Call(IReadOnlyList<KTensor> inputs, bool training = false)
     {
         if (inputs.Count != 1) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes one input; got {inputs.Count}.");
@@ -91,7 +93,8 @@ public abstract partial class Layer : IDisposable
         inputShapes.Count == 1 ? [ComputeOutputShape(inputShapes[0])] : InferOutputShapes(inputShapes);
 
     /// <summary>The constructor arguments as Keras config (snake_case keys). Subclasses add theirs to the base config.</summary>
-    /// <remarks>The base entries are <c>name</c>, <c>trainable</c>, <c>dtype</c> and, when set, <c>activity_regularizer</c> (as Keras 3's <c>Layer.get_config</c>).</remarks>
+    /// <remarks>The base entries are <c>name</c>, <c>trainable</c>, <c>dtype</c> and, when set,
+    /// <c>activity_regularizer</c> (as Keras 3's <c>Layer.get_config</c>).</remarks>
     public virtual LayerConfig GetConfig()
     {
         var config = new LayerConfig().With("name", Name).With("trainable", Trainable).With("dtype", "float32");
@@ -168,7 +171,9 @@ public abstract partial class Layer : IDisposable
         if (!SupportsMasking)
         {
             // An input returned as is keeps its value but, as in Keras, not its mask past a layer that does not support masking.
-            return outputs.Any(o => o.Mask is not null && inputs.Any(i => ReferenceEquals(i, o))) ? outputs.Select(o => inputs.Any(i => ReferenceEquals(i, o)) ? o.WithMask(null) : o).ToList() : outputs;
+            return outputs.Any(o => o.Mask is not null && inputs.Any(i => ReferenceEquals(i, o)))
+                ? outputs.Select(o => inputs.Any(i => ReferenceEquals(i, o)) ? o.WithMask(null) : o).ToList()
+                : outputs;
         }
         if (outputs.All(o => o.Mask is not null)) return outputs;
         var masks = ComputeMask(inputs, inputs.Select(t => t.Mask).ToList());
@@ -201,7 +206,8 @@ public abstract partial class Layer : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var inputs = inputShapes.Select(s => (KTensor)zeros(s.Select((d, i) => d ?? (i == 0 ? 2 : unknown)).ToArray(), ScalarType.Float32, Keras.Device)).ToList();
+        var inputs = inputShapes
+            .Select(s => (KTensor)zeros(s.Select((d, i) => d ?? (i == 0 ? 2 : unknown)).ToArray(), ScalarType.Float32, Keras.Device)).ToList();
         if (!Built) EnsureBuilt(inputShapes.Select(s => new Shape([null, .. s.Dims[1..]])).ToList());
         try
         {
@@ -211,7 +217,8 @@ public abstract partial class Layer : IDisposable
         }
         catch (System.Runtime.InteropServices.ExternalException e)
         {
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) cannot take inputs of shape {string.Join(", ", inputShapes)}: {FirstLine(e.Message)}", e);
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) cannot take inputs of shape " +
+                $"{string.Join(", ", inputShapes)}: {FirstLine(e.Message)}", e);
         }
     }
 

@@ -48,7 +48,8 @@ public static class LayerRegistry
     public static void Register(Type type, string? name = null, string? package = null)
     {
         if (!typeof(Layer).IsAssignableFrom(type)) throw new ArgumentException($"{type.Name} is not a Layer.");
-        if (name is not null && name.Contains('>', StringComparison.Ordinal)) throw new ArgumentException($"A registered class name cannot contain '>'; got '{name}'. Pass the package separately.");
+        if (name is not null && name.Contains('>', StringComparison.Ordinal))
+            throw new ArgumentException($"A registered class name cannot contain '>'; got '{name}'. Pass the package separately.");
         lock (Types)
         {
             var attr = type.GetCustomAttribute<RegisterSerializableAttribute>();
@@ -70,7 +71,8 @@ public static class LayerRegistry
         }
     }
 
-    /// <summary>Registers every class with <see cref="RegisterSerializableAttribute"/> in <paramref name="assembly"/> (and, for this library, every public layer).</summary>
+    /// <summary>Registers every class with <see cref="RegisterSerializableAttribute"/> in <paramref name="assembly"/>
+    /// (and, for this library, every public layer).</summary>
     public static void ScanAssembly(Assembly assembly)
     {
         lock (Types)
@@ -107,7 +109,8 @@ public static class LayerRegistry
     /// <summary>
     /// The type given for <paramref name="registeredName"/> or <paramref name="className"/> in the custom objects of the
     /// current load (<see cref="CustomObjects"/>), else the type registered under <paramref name="registeredName"/>
-    /// (<c>package&gt;name</c>, as Keras writes it) or, failing that, under <paramref name="className"/>; classes marked with <see cref="RegisterSerializableAttribute"/> in loaded
+    /// (<c>package&gt;name</c>, as Keras writes it) or, failing that, under <paramref name="className"/>; classes
+    /// marked with <see cref="RegisterSerializableAttribute"/> in loaded
     /// assemblies are found without an explicit <see cref="Register{T}(string?, string?)"/> call.
     /// </summary>
     /// <exception cref="ArgumentException">Neither name is registered; the message says how to register the class.</exception>
@@ -129,9 +132,13 @@ public static class LayerRegistry
         if (sep > 0)
         {
             string package = registeredName![..sep], name = registeredName[(sep + 1)..];
-            throw new ArgumentException($"Unknown class '{className}' (registered name '{registeredName}'). Define it in C# and mark it with [RegisterSerializable(\"{name}\", \"{package}\")] or call LayerRegistry.Register<YourClass>(\"{name}\", \"{package}\") before loading, or pass it in customObjects (new CustomObjects {{ [\"{name}\"] = typeof(YourClass) }}).");
+            throw new ArgumentException($"Unknown class '{className}' (registered name '{registeredName}'). Define it in C# and mark it " +
+                $"with [RegisterSerializable(\"{name}\", \"{package}\")] or call LayerRegistry.Register<YourClass>(\"{name}\", " +
+                $"\"{package}\") before loading, or pass it in customObjects (new CustomObjects {{ [\"{name}\"] = typeof(YourClass) }}).");
         }
-        throw new ArgumentException($"Unknown layer class '{className}'. If it is a custom layer or subclassed model, mark its C# class with [RegisterSerializable(\"{className}\")] or call LayerRegistry.Register<YourClass>(\"{className}\") before loading, or pass it in customObjects (new CustomObjects {{ [\"{className}\"] = typeof(YourClass) }}).");
+        throw new ArgumentException($"Unknown layer class '{className}'. If it is a custom layer or subclassed model, mark its C# class " +
+            $"with [RegisterSerializable(\"{className}\")] or call LayerRegistry.Register<YourClass>(\"{className}\") before loading, or " +
+            $"pass it in customObjects (new CustomObjects {{ [\"{className}\"] = typeof(YourClass) }}).");
     }
 
     /// <summary>Rebuilds a layer of the registered class <paramref name="className"/> from its config.</summary>
@@ -168,5 +175,6 @@ public static class LayerRegistry
     /// (<see cref="InvalidDataException"/>: "Unrecognized keyword arguments passed to Dense (layer 'd'): {'bogus_key': 1}"),
     /// values are checked by type, and <c>name</c> and <c>trainable</c> are set.
     /// </summary>
-    public static Layer FromConfig(Type type, LayerConfig config) => (Layer)Saving.ConfigConstructor.Construct(type, config, Saving.ObjectKind.Layer, type.Name);
+    public static Layer FromConfig(Type type, LayerConfig config) =>
+        (Layer)Saving.ConfigConstructor.Construct(type, config, Saving.ObjectKind.Layer, type.Name);
 }

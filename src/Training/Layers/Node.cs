@@ -43,5 +43,6 @@ public sealed class Node
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"<Node {Layer.Name}: {string.Join(", ", Inputs.Select(t => t.Shape))} -> {string.Join(", ", Outputs.Select(t => t.Shape))}>";
+    public override string ToString() => $"<Node {Layer.Name}: {string.Join(", ", Inputs.Select(t => t.Shape))} -> " +
+        $"{string.Join(", ", Outputs.Select(t => t.Shape))}>";
 }

@@ -38,8 +38,10 @@ public abstract class Loss
         while (w.dim() > values.dim() && w.shape[^1] == 1) w = w.squeeze(-1);
         if (w.dim() > values.dim())
         {
-            throw new ArgumentException($"Loss '{Name}': the weights of shape {Shape.Of(w.shape)} (sample weights and the prediction's mask) have more axes than the loss values of shape {Shape.Of(values.shape)}." +
-                (yPred.Mask is null ? "" : $" The prediction carries a mask of shape {Shape.Of(yPred.Mask.Value.shape)}: masks weight losses computed per timestep (predictions [batch, time, ...])."));
+            throw new ArgumentException($"Loss '{Name}': the weights of shape {Shape.Of(w.shape)} (sample weights and the prediction's " +
+                $"mask) have more axes than the loss values of shape {Shape.Of(values.shape)}." +
+                (yPred.Mask is null ? "" : $" The prediction carries a mask of shape {Shape.Of(yPred.Mask.Value.shape)}: masks weight " +
+                    "losses computed per timestep (predictions [batch, time, ...])."));
         }
         return (values * w).sum() / values.numel();
     }

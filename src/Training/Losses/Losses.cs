@@ -13,7 +13,9 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, double labe
     /// <summary>Whether predictions are logits.</summary>
     public bool FromLogits { get; } = fromLogits;
     /// <summary>Label smoothing factor in [0, 1].</summary>
-    public double LabelSmoothing { get; } = labelSmoothing is >= 0 and <= 1 ? labelSmoothing : throw new ArgumentException($"labelSmoothing must be in [0, 1]; got {labelSmoothing}.");
+    public double LabelSmoothing { get; } = labelSmoothing is >= 0 and <= 1
+        ? labelSmoothing
+        : throw new ArgumentException($"labelSmoothing must be in [0, 1]; got {labelSmoothing}.");
     /// <inheritdoc />
     public override string Name => "categorical_crossentropy";
 
@@ -41,7 +43,9 @@ public sealed class SparseCategoricalCrossentropy(bool fromLogits = false) : Los
         var t = yTrue.Value;
         if (t.dim() == p.dim() && t.shape[^1] == 1) t = t.squeeze(-1);
         if (t.dim() != p.dim() - 1)
-            throw new ArgumentException($"Loss '{Name}': integer labels of shape {Shape.Of(yTrue.Value.shape)} do not fit predictions of shape {Shape.Of(p.shape)}; expected labels of shape {Shape.Of(p.shape[..^1])}. For one-hot labels use categorical_crossentropy.");
+            throw new ArgumentException($"Loss '{Name}': integer labels of shape {Shape.Of(yTrue.Value.shape)} do not fit predictions of " +
+                $"shape {Shape.Of(p.shape)}; expected labels of shape {Shape.Of(p.shape[..^1])}. For one-hot labels use " +
+                "categorical_crossentropy.");
         if (t.is_floating_point()) t = t.to_type(ScalarType.Int64);
         else if (t.dtype != ScalarType.Int64) t = t.to_type(ScalarType.Int64);
         Crossentropy.CheckLabelRange(t, p.shape[^1], Name);
@@ -59,7 +63,9 @@ public sealed class BinaryCrossentropy(bool fromLogits = false, double labelSmoo
     /// <summary>Whether predictions are logits.</summary>
     public bool FromLogits { get; } = fromLogits;
     /// <summary>Label smoothing factor: labels become <c>y (1 - s) + 0.5 s</c>.</summary>
-    public double LabelSmoothing { get; } = labelSmoothing is >= 0 and <= 1 ? labelSmoothing : throw new ArgumentException($"labelSmoothing must be in [0, 1]; got {labelSmoothing}.");
+    public double LabelSmoothing { get; } = labelSmoothing is >= 0 and <= 1
+        ? labelSmoothing
+        : throw new ArgumentException($"labelSmoothing must be in [0, 1]; got {labelSmoothing}.");
     /// <inheritdoc />
     public override string Name => "binary_crossentropy";
 

@@ -70,7 +70,8 @@ public static class MetricRegistry
         ["auc"] = n => new AUC(name: n),
     };
 
-    /// <summary>All names <see cref="Get"/> accepts (plus <c>accuracy</c>/<c>acc</c>, resolved at the first batch from the shapes of labels and predictions).</summary>
+    /// <summary>All names <see cref="Get"/> accepts (plus <c>accuracy</c>/<c>acc</c>, resolved at the first batch from
+    /// the shapes of labels and predictions).</summary>
     public static IReadOnlyCollection<string> Names => [.. Factories.Keys, "accuracy", "acc"];
 
     /// <summary>A new metric for a Keras name. <c>accuracy</c> is resolved by the model at its first batch; see <see cref="Resolve"/>.</summary>
@@ -98,7 +99,8 @@ public static class MetricRegistry
 
     private sealed class AccuracyPlaceholder(string name) : Metric(name)
     {
-        private InvalidOperationException Unresolved() => new($"Metric '{Name}' is resolved by the model from the shapes of its labels and predictions; use it through model.Compile(metrics: [\"{Name}\"]).");
+        private InvalidOperationException Unresolved() => new($"Metric '{Name}' is resolved by the model from the shapes of its labels " +
+            $"and predictions; use it through model.Compile(metrics: [\"{Name}\"]).");
         public override void UpdateState(KTensor yTrue, KTensor yPred, KTensor? sampleWeight = null) => throw Unresolved();
         public override double Result() => throw Unresolved();
         public override void ResetState() { }
@@ -134,9 +136,13 @@ public abstract class ConfusionMetric : Metric
         var p = yPred.Value.detach().to_type(ScalarType.Float64).reshape(-1);
         if (ClipPredictions) p = p.clamp(0.0, 1.0);
         var t = yTrue.Value.to_type(ScalarType.Float64).reshape(-1) != 0.0;
-        if (t.numel() != p.numel()) throw new ArgumentException($"{Name}: labels of shape {Shape.Of(yTrue.Value.shape)} do not match predictions of shape {Shape.Of(yPred.Value.shape)}.");
+        if (t.numel() != p.numel())
+            throw new ArgumentException($"{Name}: labels of shape {Shape.Of(yTrue.Value.shape)} do not match predictions of shape " +
+                $"{Shape.Of(yPred.Value.shape)}.");
         thresholdTensor ??= tensor(thresholds, ScalarType.Float64, p.device).DetachFromDisposeScope();
-        var w = sampleWeight is null ? ones_like(p) : sampleWeight.Value.to_type(ScalarType.Float64).reshape(-1, 1).expand(-1, p.numel() / sampleWeight.Value.shape[0]).reshape(-1);
+        var w = sampleWeight is null
+            ? ones_like(p)
+            : sampleWeight.Value.to_type(ScalarType.Float64).reshape(-1, 1).expand(-1, p.numel() / sampleWeight.Value.shape[0]).reshape(-1);
         var predPos = p.unsqueeze(0) > thresholdTensor.unsqueeze(1); // [T, N]
         var tt = t.unsqueeze(0);
         var wf = w.unsqueeze(0);

@@ -33,7 +33,8 @@ internal sealed class CompiledObjectives : IDisposable
         var names = metrics.Select(m => FullName(m.Output, m.Metric.Name)).ToList();
         var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"Metric '{duplicate.Key}' is given twice to Compile.");
-        if (names.Any(n => n == "loss" || n.EndsWith("_loss", StringComparison.Ordinal))) throw new ArgumentException("A metric cannot be named 'loss' or end in '_loss'.");
+        if (names.Any(n => n == "loss" || n.EndsWith("_loss", StringComparison.Ordinal)))
+            throw new ArgumentException("A metric cannot be named 'loss' or end in '_loss'.");
     }
 
     public IReadOnlyList<Loss> Losses => losses;

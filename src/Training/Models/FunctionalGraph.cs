@@ -21,7 +21,8 @@ public sealed class FunctionalGraph
         foreach (var t in outputs)
         {
             if (!t.IsSymbolic || t.History is null)
-                throw new ArgumentException($"Model '{modelName}': outputs must be symbolic tensors produced by calling layers on Keras.Input tensors; got {t}.");
+                throw new ArgumentException($"Model '{modelName}': outputs must be symbolic tensors produced by calling layers on " +
+                    $"Keras.Input tensors; got {t}.");
         }
         if (inputs.Distinct().Count() != inputs.Count) throw new ArgumentException($"Model '{modelName}': the same input is given twice.");
         Inputs = inputs.ToArray();
@@ -43,7 +44,9 @@ public sealed class FunctionalGraph
             if (node.Layer is InputLayer && !inputNodes.Contains(node))
             {
                 var needed = consumer is null ? "an output" : $"layer '{consumer.Layer.Name}'";
-                throw new ArgumentException($"Graph disconnected in model '{modelName}': {needed} depends on input '{node.Layer.Name}' {node.Outputs[0].Shape}, which is not among the model's inputs ({string.Join(", ", inputs.Select(i => i.History!.Layer.Name))}). Pass it in the inputs list.");
+                throw new ArgumentException($"Graph disconnected in model '{modelName}': {needed} depends on input '{node.Layer.Name}' " +
+                    $"{node.Outputs[0].Shape}, which is not among the model's inputs " +
+                    $"({string.Join(", ", inputs.Select(i => i.History!.Layer.Name))}). Pass it in the inputs list.");
             }
             state[node] = false;
             foreach (var parent in node.ParentNodes) Visit(parent, node);
@@ -58,7 +61,8 @@ public sealed class FunctionalGraph
         Layers = order.Select(n => n.Layer).Distinct().ToList();
         var duplicate = Layers.GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
-            throw new ArgumentException($"Model '{modelName}': the name '{duplicate.Key}' is used by {duplicate.Count()} different layers; layer names must be unique.");
+            throw new ArgumentException($"Model '{modelName}': the name '{duplicate.Key}' is used by {duplicate.Count()} different " +
+                "layers; layer names must be unique.");
     }
 
     /// <summary>The symbolic inputs.</summary>
@@ -77,7 +81,8 @@ public sealed class FunctionalGraph
     internal IReadOnlyList<KTensor> Run(IReadOnlyList<KTensor> inputs, bool training)
     {
         if (inputs.Count != Inputs.Count)
-            throw new ArgumentException($"The model takes {Inputs.Count} input(s) ({string.Join(", ", Inputs.Select(i => $"{i.Name} {i.Shape}"))}); got {inputs.Count}.");
+            throw new ArgumentException($"The model takes {Inputs.Count} input(s) " +
+                $"({string.Join(", ", Inputs.Select(i => $"{i.Name} {i.Shape}"))}); got {inputs.Count}.");
         var values = new Dictionary<KTensor, KTensor>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < inputs.Count; i++)
         {

@@ -61,9 +61,12 @@ public partial class Model
         else
         {
             var unknown = outputLosses!.Keys.Except(names).ToList();
-            if (unknown.Count > 0) throw new ArgumentException($"outputLosses names unknown output(s) {string.Join(", ", unknown)}; the outputs are {string.Join(", ", names)}.");
+            if (unknown.Count > 0)
+                throw new ArgumentException($"outputLosses names unknown output(s) {string.Join(", ", unknown)}; the outputs are {string.Join(", ", names)}.");
             for (int k = 0; k < n; k++)
-                perOutput[k] = outputLosses.TryGetValue(names[k], out var l) ? l : throw new ArgumentException($"outputLosses has no loss for output '{names[k]}'.");
+                perOutput[k] = outputLosses.TryGetValue(names[k], out var l)
+                    ? l
+                    : throw new ArgumentException($"outputLosses has no loss for output '{names[k]}'.");
         }
         var weights = lossWeights?.ToArray() ?? Enumerable.Repeat(1.0, n).ToArray();
         if (weights.Length != n) throw new ArgumentException($"lossWeights needs one weight per output ({n}); got {weights.Length}.");
@@ -73,7 +76,9 @@ public partial class Model
         void AddAll(IEnumerable<Metric>? ms, bool weighted)
         {
             if (ms is null) return;
-            if (n > 1) throw new ArgumentException($"Model '{Name}' has {n} outputs: give metrics per output with outputMetrics or outputWeightedMetrics (by output name: {string.Join(", ", names)}).");
+            if (n > 1)
+                throw new ArgumentException($"Model '{Name}' has {n} outputs: give metrics per output with outputMetrics or " +
+                    $"outputWeightedMetrics (by output name: {string.Join(", ", names)}).");
             entries.AddRange(ms.Select(m => (0, m, weighted)));
         }
         AddAll(metrics, false);

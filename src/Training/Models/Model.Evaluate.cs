@@ -9,7 +9,8 @@ public partial class Model
 {
     /// <summary>Returns the loss and metrics on <paramref name="x"/>, <paramref name="y"/> (Keras's <c>evaluate</c>).</summary>
     /// <example><code>var result = model.Evaluate(testX, testY); Console.WriteLine(result["accuracy"]);</code></example>
-    public Dictionary<string, double> Evaluate(Array x, Array y, int? batchSize = null, int verbose = 0, Array? sampleWeight = null, IEnumerable<Callback>? callbacks = null)
+    public Dictionary<string, double> Evaluate(Array x, Array y, int? batchSize = null, int verbose = 0, Array? sampleWeight = null,
+        IEnumerable<Callback>? callbacks = null)
     {
         using var xt = TensorConvert.ToTensor(x, nameof(x));
         using var yt = TensorConvert.ToTensor(y, nameof(y));
@@ -19,14 +20,18 @@ public partial class Model
 
     /// <summary>Evaluates on tensors.</summary>
     /// <example><code>double loss = model.Evaluate(xTensor, yTensor, batchSize: 64)["loss"];</code></example>
-    public Dictionary<string, double> Evaluate(Tensor x, Tensor y, int? batchSize = null, int verbose = 0, Tensor? sampleWeight = null, IEnumerable<Callback>? callbacks = null)
+    public Dictionary<string, double> Evaluate(Tensor x, Tensor y, int? batchSize = null, int verbose = 0, Tensor? sampleWeight = null,
+        IEnumerable<Callback>? callbacks = null)
     {
         Tensor[] parts = sampleWeight is null ? [x, y] : [x, y, sampleWeight];
         return Evaluate(new SliceDataset(new SliceSource(parts)).Batch(CheckBatchSize(batchSize)), null, verbose, callbacks);
     }
 
     /// <summary>Evaluates a model with several inputs and/or outputs on arrays given by name.</summary>
-    /// <example><code>var result = model.Evaluate(new Dictionary&lt;string, Array&gt; { ["a"] = xa, ["b"] = xb }, new Dictionary&lt;string, Array&gt; { ["cls"] = yc, ["score"] = ys });</code></example>
+    /// <example><code>
+    /// var result = model.Evaluate(new Dictionary&lt;string, Array&gt; { ["a"] = xa, ["b"] = xb },
+    ///     new Dictionary&lt;string, Array&gt; { ["cls"] = yc, ["score"] = ys });
+    /// </code></example>
     public Dictionary<string, double> Evaluate(Dictionary<string, Array> x, Dictionary<string, Array> y, int? batchSize = null, int verbose = 0)
     {
         var parts = ByName(x, InputNames, "input").Concat(ByName(y, OutputNames, "output")).ToArray();

@@ -25,7 +25,8 @@ public partial class Model
         using var xt = TensorConvert.ToTensor(x, nameof(x));
         using var yt = TensorConvert.ToTensor(y, nameof(y));
         using var wt = sampleWeight is null ? null : TensorConvert.ToTensor(sampleWeight, nameof(sampleWeight));
-        return FitTensors([xt], [yt], batchSize, epochs, verbose, callbacks, validationSplit, validationData, shuffle, classWeight, wt, initialEpoch, stepsPerEpoch, validationSteps, validationFreq);
+        return FitTensors([xt], [yt], batchSize, epochs, verbose, callbacks, validationSplit, validationData, shuffle, classWeight, wt, initialEpoch,
+            stepsPerEpoch, validationSteps, validationFreq);
     }
 
     /// <summary>Trains on tensors (rows are samples); see the array overload for the parameters.</summary>
@@ -35,7 +36,8 @@ public partial class Model
         Tensor? sampleWeight = null, int initialEpoch = 0, int? stepsPerEpoch = null, int? validationSteps = null, int validationFreq = 1)
     {
         if (y is null) throw new ArgumentException("Fit on arrays or tensors needs labels y.", nameof(y));
-        return FitTensors([x], [y], batchSize, epochs, verbose, callbacks, validationSplit, validationData, shuffle, classWeight, sampleWeight, initialEpoch, stepsPerEpoch, validationSteps, validationFreq);
+        return FitTensors([x], [y], batchSize, epochs, verbose, callbacks, validationSplit, validationData, shuffle, classWeight, sampleWeight,
+            initialEpoch, stepsPerEpoch, validationSteps, validationFreq);
     }
 
     /// <summary>
@@ -43,7 +45,10 @@ public partial class Model
     /// <see cref="OutputNames"/>); the other parameters are those of the single-array overload. A sample weight array
     /// applies to every output.
     /// </summary>
-    /// <example><code>model.Fit(new Dictionary&lt;string, Array&gt; { ["title"] = titles, ["body"] = bodies }, new Dictionary&lt;string, Array&gt; { ["priority"] = p, ["department"] = d }, epochs: 2);</code></example>
+    /// <example><code>
+    /// model.Fit(new Dictionary&lt;string, Array&gt; { ["title"] = titles, ["body"] = bodies },
+    ///     new Dictionary&lt;string, Array&gt; { ["priority"] = p, ["department"] = d }, epochs: 2);
+    /// </code></example>
     public History Fit(Dictionary<string, Array> x, Dictionary<string, Array> y, int? batchSize = null, int epochs = 1, int verbose = 1,
         IEnumerable<Callback>? callbacks = null, double validationSplit = 0.0, bool shuffle = true, Array? sampleWeight = null, int initialEpoch = 0)
     {
@@ -68,7 +73,8 @@ public partial class Model
     /// </summary>
     /// <example><code>model.Fit(ds, epochs: 10, stepsPerEpoch: 30, validationData: valDs, validationSteps: 3);</code></example>
     public History Fit(Dataset dataset, int epochs = 1, int verbose = 1, IEnumerable<Callback>? callbacks = null, ValidationData? validationData = null,
-        IReadOnlyDictionary<int, double>? classWeight = null, int initialEpoch = 0, int? stepsPerEpoch = null, int? validationSteps = null, int validationFreq = 1)
+        IReadOnlyDictionary<int, double>? classWeight = null, int initialEpoch = 0, int? stepsPerEpoch = null, int? validationSteps = null,
+        int validationFreq = 1)
     {
         if (!dataset.IsBatched) throw new ArgumentException("Fit needs a batched dataset: call .Batch(n) on it first.", nameof(dataset));
         return FitCore(dataset, epochs, verbose, callbacks, validationData, classWeight, initialEpoch, stepsPerEpoch, validationSteps, validationFreq, null);
@@ -79,12 +85,15 @@ public partial class Model
         Tensor? sampleWeight, int initialEpoch, int? stepsPerEpoch, int? validationSteps, int validationFreq)
     {
         // Written so that NaN fails too (Keras requires 0 <= validation_split < 1).
-        if (!(validationSplit >= 0 && validationSplit < 1)) throw new ArgumentException($"validationSplit must be in [0, 1); got {validationSplit}.", nameof(validationSplit));
+        if (!(validationSplit >= 0 && validationSplit < 1))
+            throw new ArgumentException($"validationSplit must be in [0, 1); got {validationSplit}.", nameof(validationSplit));
         if (validationSplit > 0 && validationData is not null) throw new ArgumentException("Give either validationSplit or validationData, not both.");
-        if (sampleWeight is not null && classWeight is not null) throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
+        if (sampleWeight is not null && classWeight is not null)
+            throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
         int bs = CheckBatchSize(batchSize);
         long n = xs[0].shape[0];
-        foreach (var (t, what) in xs.Skip(1).Select(t => (t, "an input")).Concat(ys.Select(t => (t, "y"))).Concat(sampleWeight is null ? [] : new[] { (sampleWeight, "sampleWeight") }))
+        foreach (var (t, what) in xs.Skip(1).Select(t => (t, "an input")).Concat(ys.Select(t => (t, "y")))
+            .Concat(sampleWeight is null ? [] : new[] { (sampleWeight, "sampleWeight") }))
         {
             if (t.shape[0] != n) throw new ArgumentException($"x has {n} samples but {what} has {t.shape[0]}; they must have the same number of samples.");
         }
@@ -96,7 +105,8 @@ public partial class Model
         if (validationSplit > 0)
         {
             long splitAt = (long)(source.Length * (1 - validationSplit));
-            if (splitAt == 0 || splitAt == source.Length) throw new ArgumentException($"validationSplit {validationSplit} leaves an empty training or validation set for {source.Length} samples.");
+            if (splitAt == 0 || splitAt == source.Length)
+                throw new ArgumentException($"validationSplit {validationSplit} leaves an empty training or validation set for {source.Length} samples.");
             var all = new SliceDataset(source);
             train = all.Take(splitAt);
             validation = all.Skip(splitAt).Batch(bs);
@@ -111,11 +121,13 @@ public partial class Model
     {
         RequireCompiled(nameof(Fit));
         if (epochs < 0) throw new ArgumentException($"epochs must be >= 0; got {epochs}.");
-        if (initialEpoch < 0 || initialEpoch > epochs) throw new ArgumentException($"initialEpoch must be in [0, epochs]; got {initialEpoch} with epochs {epochs}.");
+        if (initialEpoch < 0 || initialEpoch > epochs)
+            throw new ArgumentException($"initialEpoch must be in [0, epochs]; got {initialEpoch} with epochs {epochs}.");
         if (stepsPerEpoch is <= 0) throw new ArgumentException($"stepsPerEpoch must be positive; got {stepsPerEpoch}.");
         if (validationFreq <= 0) throw new ArgumentException($"validationFreq must be positive; got {validationFreq}.");
         if (verbose is < 0 or > 2) throw new ArgumentException($"verbose must be 0, 1 or 2; got {verbose}.");
-        if (classWeight is not null && NumOutputs > 1) throw new ArgumentException("classWeight is only supported for models with one output (as in Keras); use sample weights.");
+        if (classWeight is not null && NumOutputs > 1)
+            throw new ArgumentException("classWeight is only supported for models with one output (as in Keras); use sample weights.");
         if (train.Cardinality == Dataset.Infinite && stepsPerEpoch is null)
             throw new ArgumentException("The training dataset is infinite (Repeat() without a count): pass stepsPerEpoch so each epoch knows when to end.");
         if (train.Cardinality == 0) throw new ArgumentException("Fit got no data: the training dataset yields no batches (it has no samples).", "dataset");
@@ -259,7 +271,8 @@ public partial class Model
                 {
                     Console.Error.WriteLine(step == 0
                         ? "Your input ran out of data; interrupting training."
-                        : "Your input ran out of data: this epoch ends early and the next one reads the dataset from the start. Make sure the dataset can produce at least stepsPerEpoch * epochs batches (use Repeat()).");
+                        : "Your input ran out of data: this epoch ends early and the next one reads the dataset from the start. Make " +
+                            "sure the dataset can produce at least stepsPerEpoch * epochs batches (use Repeat()).");
                 }
                 if (stepsPerEpoch is not null && (ranOut || seen >= numBatches))
                 {

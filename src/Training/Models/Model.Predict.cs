@@ -24,7 +24,10 @@ public partial class Model
     }
 
     /// <summary>Predictions of a model with several inputs and/or outputs, inputs and outputs by name.</summary>
-    /// <example><code>var outputs = model.Predict(new Dictionary&lt;string, Array&gt; { ["title"] = titles, ["body"] = bodies }); NDArray p = outputs["priority"];</code></example>
+    /// <example><code>
+    /// var outputs = model.Predict(new Dictionary&lt;string, Array&gt; { ["title"] = titles, ["body"] = bodies });
+    /// NDArray p = outputs["priority"];
+    /// </code></example>
     public Dictionary<string, NDArray> Predict(Dictionary<string, Array> x, int? batchSize = null)
     {
         var xs = ByName(x, InputNames, "input");

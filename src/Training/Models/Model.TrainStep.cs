@@ -76,7 +76,8 @@ public partial class Model
     {
         if (classWeights is null) return w;
         // Keras raises when both are given (array adapter, tf.data adapter and train_on_batch alike).
-        if (w is not null) throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
+        if (w is not null)
+            throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
         // Keras's class of a sample: argmax of one-hot labels, else the label rounded to the nearest integer.
         Tensor labels;
         if (y.is_floating_point() && y.dim() >= 2 && y.shape[^1] > 1) labels = y.argmax(-1);
@@ -85,7 +86,8 @@ public partial class Model
             var column = y.reshape(y.shape[0], -1)[.., 0];
             labels = (column.is_floating_point() ? column.round() : column).to_type(ScalarType.Int64);
         }
-        if (labels.max().item<long>() >= classWeights.shape[0]) throw new ArgumentException($"classWeight has no entry for class {labels.max().item<long>()}; give a weight for every class that occurs.");
+        if (labels.max().item<long>() >= classWeights.shape[0])
+            throw new ArgumentException($"classWeight has no entry for class {labels.max().item<long>()}; give a weight for every class that occurs.");
         return classWeights.index_select(0, labels.reshape(-1)).reshape(labels.shape);
     }
 
@@ -102,7 +104,8 @@ public partial class Model
     public Dictionary<string, double> TrainOnBatch(Array x, Array y, Array? sampleWeight = null, IReadOnlyDictionary<int, double>? classWeight = null)
     {
         RequireCompiled(nameof(TrainOnBatch));
-        if (sampleWeight is not null && classWeight is not null) throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
+        if (sampleWeight is not null && classWeight is not null)
+            throw new ArgumentException("classWeight and sampleWeight cannot be given at the same time: fold the class weights into the sample weights.");
         using var xt = TensorConvert.ToTensor(x, nameof(x));
         using var yt = TensorConvert.ToTensor(y, nameof(y));
         using var wt = sampleWeight is null ? null : TensorConvert.ToTensor(sampleWeight, nameof(sampleWeight));

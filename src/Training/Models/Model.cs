@@ -11,7 +11,9 @@ using static TorchSharp.torch;
 namespace OnnxKeras.Models;
 
 /// <summary>
-/// A layer with training and inference (Keras's <c>Model</c>): <see cref="Compile"/>, <see cref="Fit(Array, Array?, int?, int, int, IEnumerable{Callback}?, double, ValidationData?, bool, IReadOnlyDictionary{int, double}?, Array?, int, int?, int?, int)"/>,
+/// A layer with training and inference (Keras's <c>Model</c>): <see cref="Compile"/>,
+/// <see cref="Fit(Array, Array?, int?, int, int, IEnumerable{Callback}?, double, ValidationData?, bool,
+/// IReadOnlyDictionary{int, double}?, Array?, int, int?, int?, int)"/>,
 /// <see cref="Evaluate(Array, Array, int?, int, Array?, IEnumerable{Callback}?)"/>, <see cref="Predict(Array, int?, int)"/> and their
 /// batch variants. Make a functional model with <c>new Model(inputs, outputs)</c> from <see cref="Keras.Input"/> tensors,
 /// subclass it and override <see cref="Layer.Call(KTensor, bool)"/> for a subclassed model (layers held in fields are
@@ -103,14 +105,16 @@ public partial class Model : Layer
     /// <see cref="Keras.Input"/> names; a <see cref="Sequential"/>'s InputLayer, auto-named <c>input_layer</c>, ...
     /// when not given). A subclassed model, which has no InputLayer, says <c>input</c>.
     /// </summary>
-    /// <exception cref="InvalidOperationException">A <see cref="Sequential"/> model whose input shape is not known yet (no InputLayer, no data seen).</exception>
+    /// <exception cref="InvalidOperationException">A <see cref="Sequential"/> model whose input shape is not known yet
+    /// (no InputLayer, no data seen).</exception>
     public IReadOnlyList<string> InputNames
     {
         get
         {
             if (Graph is { } g) return g.Inputs.Select(t => t.Name!).ToList();
             if (this is Sequential s) return s.InputLayer is { } input ? [input.Name]
-                : throw new InvalidOperationException($"Sequential model '{Name}' has no input yet, so its input name is unknown: give it an InputLayer (or the first layer an InputShape), or call it on data first.");
+                : throw new InvalidOperationException($"Sequential model '{Name}' has no input yet, so its input name is unknown: give " +
+                    "it an InputLayer (or the first layer an InputShape), or call it on data first.");
             return ["input"];
         }
     }
@@ -164,9 +168,13 @@ public partial class Model : Layer
         if (batch.Length == nIn) (x, y, w) = (batch, [], new Tensor?[nOut]);
         else if (batch.Length == nIn + nOut) (x, y, w) = (batch[..nIn], batch[nIn..], new Tensor?[nOut]);
         else if (batch.Length == nIn + 2 * nOut) (x, y, w) = (batch[..nIn], batch[nIn..(nIn + nOut)], batch[(nIn + nOut)..]);
-        else if (nOut > 1 && batch.Length == nIn + nOut + 1) (x, y, w) = (batch[..nIn], batch[nIn..(nIn + nOut)], Enumerable.Repeat<Tensor?>(batch[^1], nOut).ToArray());
-        else throw new ArgumentException($"Model '{Name}' has {nIn} input(s) and {nOut} output(s): dataset elements must hold the inputs, then the targets, then optionally the sample weights ({nIn}, {nIn + nOut} or {nIn + 2 * nOut} tensors); got {batch.Length}.");
-        if (requireY && y.Length == 0) throw new ArgumentException("Training and evaluation need targets: dataset elements must be (x, y) or (x, y, sampleWeight).");
+        else if (nOut > 1 && batch.Length == nIn + nOut + 1)
+            (x, y, w) = (batch[..nIn], batch[nIn..(nIn + nOut)], Enumerable.Repeat<Tensor?>(batch[^1], nOut).ToArray());
+        else throw new ArgumentException($"Model '{Name}' has {nIn} input(s) and {nOut} output(s): dataset elements must hold the " +
+            $"inputs, then the targets, then optionally the sample weights ({nIn}, {nIn + nOut} or {nIn + 2 * nOut} tensors); got " +
+            $"{batch.Length}.");
+        if (requireY && y.Length == 0)
+            throw new ArgumentException("Training and evaluation need targets: dataset elements must be (x, y) or (x, y, sampleWeight).");
         long n = x[0].shape[0];
         foreach (var (t, what) in x.Select(t => (t, "an input")).Concat(y.Select(t => (t, "y"))).Concat(w.OfType<Tensor>().Select(t => (t, "sampleWeight"))))
         {
@@ -181,7 +189,8 @@ public partial class Model : Layer
     private static Tensor[] ByName(IReadOnlyDictionary<string, Array> data, IReadOnlyList<string> names, string what)
     {
         var unknown = data.Keys.Except(names).ToList();
-        if (unknown.Count > 0) throw new ArgumentException($"Unknown {what} name(s) {string.Join(", ", unknown)}; the model's {what}s are {string.Join(", ", names)}.");
+        if (unknown.Count > 0)
+            throw new ArgumentException($"Unknown {what} name(s) {string.Join(", ", unknown)}; the model's {what}s are {string.Join(", ", names)}.");
         var missing = names.Except(data.Keys).ToList();
         if (missing.Count > 0) throw new ArgumentException($"Missing data for {what}(s) {string.Join(", ", missing)}.");
         return names.Select(n => TensorConvert.ToTensor(data[n], $"{what} '{n}'")).ToArray();
@@ -236,7 +245,9 @@ public partial class Model : Layer
     /// <summary>The rows of <see cref="Summary"/>: each layer and its output shape (null when unknown).</summary>
     protected virtual IEnumerable<(Layer Layer, Shape? OutputShape)> SummaryRows() =>
         graph is null ? Layers.Select(l => (l, (Shape?)null))
-        : Layers.Select(l => (l, (Shape?)(l is InputLayer input ? input.Shape.WithBatch() : l.InboundNodes.FirstOrDefault(n => graph.Nodes.Contains(n))?.Outputs[0].Shape)));
+        : Layers.Select(l => (l, (Shape?)(l is InputLayer input
+            ? input.Shape.WithBatch()
+            : l.InboundNodes.FirstOrDefault(n => graph.Nodes.Contains(n))?.Outputs[0].Shape)));
 
     // ------------------------------------------------------------------ helpers
 
@@ -248,5 +259,7 @@ public partial class Model : Layer
     private InvalidOperationException NotCompiled(string what) => new($"Model '{Name}' has no {what} yet: call Compile() first.");
 
     private static int CheckBatchSize(int? batchSize) =>
-        batchSize is null ? 32 : batchSize > 0 ? batchSize.Value : throw new ArgumentException($"batchSize must be positive; got {batchSize}.", nameof(batchSize));
+        batchSize is null ? 32
+        : batchSize > 0 ? batchSize.Value
+        : throw new ArgumentException($"batchSize must be positive; got {batchSize}.", nameof(batchSize));
 }

@@ -50,7 +50,8 @@ public sealed class Sequential : Model
             return;
         }
         if (layers.Contains(layer)) throw new ArgumentException($"Layer '{layer.Name}' is already in model '{Name}'.");
-        if (layers.Any(l => l.Name == layer.Name)) throw new ArgumentException($"Model '{Name}' already has a layer named '{layer.Name}'; layer names must be unique.");
+        if (layers.Any(l => l.Name == layer.Name))
+            throw new ArgumentException($"Model '{Name}' already has a layer named '{layer.Name}'; layer names must be unique.");
         if (layers.Count == 0 && declaredInput is null && layer.InputShape is not null)
         {
             // Keras 3's Sequential.add: a first layer's input_shape becomes an InputLayer (auto-named "input_layer", ...).

@@ -25,7 +25,9 @@ public sealed class ConstantLearningRate : LearningRate
     public double Value
     {
         get => value;
-        set => this.value = value >= 0 && double.IsFinite(value) ? value : throw new ArgumentException($"Learning rate must be a finite number >= 0; got {value}.");
+        set => this.value = value >= 0 && double.IsFinite(value)
+            ? value
+            : throw new ArgumentException($"Learning rate must be a finite number >= 0; got {value}.");
     }
 
     /// <inheritdoc />
@@ -58,7 +60,13 @@ public sealed class ExponentialDecay(double initialLearningRate, long decaySteps
         return initialLearningRate * Math.Pow(decayRate, p);
     }
     /// <inheritdoc />
-    protected override Dictionary<string, object?> Config() => new() { ["initial_learning_rate"] = initialLearningRate, ["decay_steps"] = decaySteps, ["decay_rate"] = decayRate, ["staircase"] = staircase };
+    protected override Dictionary<string, object?> Config() => new()
+    {
+        ["initial_learning_rate"] = initialLearningRate,
+        ["decay_steps"] = decaySteps,
+        ["decay_rate"] = decayRate,
+        ["staircase"] = staircase,
+    };
 }
 
 /// <summary><c>initial / (1 + rate * step / decaySteps)</c> (floored when <paramref name="staircase"/>).</summary>
@@ -74,7 +82,13 @@ public sealed class InverseTimeDecay(double initialLearningRate, long decaySteps
         return initialLearningRate / (1 + decayRate * p);
     }
     /// <inheritdoc />
-    protected override Dictionary<string, object?> Config() => new() { ["initial_learning_rate"] = initialLearningRate, ["decay_steps"] = decaySteps, ["decay_rate"] = decayRate, ["staircase"] = staircase };
+    protected override Dictionary<string, object?> Config() => new()
+    {
+        ["initial_learning_rate"] = initialLearningRate,
+        ["decay_steps"] = decaySteps,
+        ["decay_rate"] = decayRate,
+        ["staircase"] = staircase,
+    };
 }
 
 /// <summary>
@@ -91,7 +105,8 @@ public sealed class CosineDecay(double initialLearningRate, long decaySteps, dou
         return initialLearningRate * ((1 - alpha) * 0.5 * (1 + Math.Cos(Math.PI * p)) + alpha);
     }
     /// <inheritdoc />
-    protected override Dictionary<string, object?> Config() => new() { ["initial_learning_rate"] = initialLearningRate, ["decay_steps"] = decaySteps, ["alpha"] = alpha };
+    protected override Dictionary<string, object?> Config() =>
+        new() { ["initial_learning_rate"] = initialLearningRate, ["decay_steps"] = decaySteps, ["alpha"] = alpha };
 }
 
 /// <summary>Piecewise constant: <c>values[i]</c> for <c>boundaries[i-1] &lt; step &lt;= boundaries[i]</c>.</summary>
@@ -103,7 +118,9 @@ public sealed class PiecewiseConstantDecay : LearningRateSchedule
     /// <summary>Creates the schedule; needs one more value than boundaries.</summary>
     public PiecewiseConstantDecay(long[] boundaries, double[] values)
     {
-        if (values.Length != boundaries.Length + 1) throw new ArgumentException($"PiecewiseConstantDecay needs one more value than boundaries; got {boundaries.Length} boundaries and {values.Length} values.");
+        if (values.Length != boundaries.Length + 1)
+            throw new ArgumentException($"PiecewiseConstantDecay needs one more value than boundaries; got {boundaries.Length} " +
+                $"boundaries and {values.Length} values.");
         this.boundaries = boundaries;
         this.values = values;
     }

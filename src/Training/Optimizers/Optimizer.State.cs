@@ -120,17 +120,20 @@ public abstract partial class Optimizer
             return;
         }
         string Shapes(IEnumerable<long[]> shapes) => string.Join(", ", shapes.Select(Saving.WeightFiles.FormatShape));
-        throw new InvalidDataException($"{what}: the saved optimizer variables after the iteration count ({stored.Count}: {Shapes(stored.Select(s => s.Shape))}) do not fit optimizer "
-            + $"'{Name}' for this model, whose state is {slots.Count} tensors ({Shapes(KerasOrderedSlots.Select(t => t.shape))} in Keras's order), after the learning rate when it is constant"
+        throw new InvalidDataException($"{what}: the saved optimizer variables after the iteration count ({stored.Count}: " +
+            $"{Shapes(stored.Select(s => s.Shape))}) do not fit optimizer '{Name}' for this model, whose state is {slots.Count} tensors " +
+            $"({Shapes(KerasOrderedSlots.Select(t => t.shape))} in Keras's order), after the learning rate when it is constant"
             + (trailing > 0 ? $" and followed by {trailing} scalar(s)" : "") + ".");
     }
 
-    /// <summary>Restores the state read from a weights file (see <see cref="RestoreState(long, IReadOnlyList{Saving.StoredArray}, OptimizerStateSource, string)"/>).</summary>
+    /// <summary>Restores the state read from a weights file (see
+    /// <see cref="RestoreState(long, IReadOnlyList{Saving.StoredArray}, OptimizerStateSource, string)"/>).</summary>
     /// <exception cref="InvalidDataException">No reading fits (count or shapes), naming <paramref name="what"/>.</exception>
     internal void RestoreState(long iterations, Saving.OptimizerVariables stored, string what) => RestoreState(iterations, stored, stored.Source, what);
 }
 
-/// <summary>Orders in which a weights file may store an optimizer's state (see <see cref="Optimizer.RestoreState(long, IReadOnlyList{Saving.StoredArray}, OptimizerStateSource, string)"/>).</summary>
+/// <summary>Orders in which a weights file may store an optimizer's state (see
+/// <see cref="Optimizer.RestoreState(long, IReadOnlyList{Saving.StoredArray}, OptimizerStateSource, string)"/>).</summary>
 internal enum OptimizerStateLayout
 {
     /// <summary>Keras 3's: per <c>add_optimizer_variables</c> call, interleaved per model variable (<c>m0, v0, m1, v1, ...</c>).</summary>

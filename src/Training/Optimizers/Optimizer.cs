@@ -164,7 +164,8 @@ public abstract partial class Optimizer : IDisposable
         }
         else if (!SameVariables(variables))
         {
-            throw new InvalidOperationException($"Optimizer '{Name}' was built for a different set of {built.Count} variables; got {variables.Count}. Use a new optimizer for a different model.");
+            throw new InvalidOperationException($"Optimizer '{Name}' was built for a different set of {built.Count} variables; got " +
+                $"{variables.Count}. Use a new optimizer for a different model.");
         }
     }
 

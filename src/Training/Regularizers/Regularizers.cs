@@ -17,7 +17,9 @@ public abstract class Regularizer
 
     /// <summary>Validates a penalty factor as Keras does: a finite number &gt;= 0.</summary>
     protected static double Factor(double value, string name) =>
-        double.IsFinite(value) && value >= 0 ? value : throw new ArgumentException($"Invalid value for {name}: expected a finite factor >= 0; got {value}.", name);
+        double.IsFinite(value) && value >= 0
+            ? value
+            : throw new ArgumentException($"Invalid value for {name}: expected a finite factor >= 0; got {value}.", name);
 }
 
 /// <summary><c>l1 * sum(|x|)</c>.</summary>

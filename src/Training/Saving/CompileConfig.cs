@@ -29,7 +29,8 @@ internal static class CompileConfig
         var objects = compiled.RequestedMetricObjects;
         object? Metrics(bool weighted)
         {
-            var chosen = compiled.RequestedMetrics.Select((m, i) => (m.Output, Entry: MetricEntry(objects[i], m.Name), m.Weighted)).Where(m => m.Weighted == weighted).ToList();
+            var chosen = compiled.RequestedMetrics.Select((m, i) => (m.Output, Entry: MetricEntry(objects[i], m.Name), m.Weighted))
+                .Where(m => m.Weighted == weighted).ToList();
             if (chosen.Count == 0) return null;
             if (!several) return chosen.Select(m => m.Entry).ToList();
             // Several outputs: a dict of metric lists by output name, as Keras's compile(metrics={"a": [...]}) stores it.
@@ -65,7 +66,8 @@ internal static class CompileConfig
             foreach (var name in LossRegistry.Names.OrderBy(n => n == loss.Name ? 0 : 1))
             {
                 var plain = LossRegistry.Get(name);
-                if (plain.GetType() == loss.GetType() && ConfigJson.Write(ConfigConstructor.ConfigFromProperties(plain)) == ConfigJson.Write(config)) return name;
+                if (plain.GetType() == loss.GetType() && ConfigJson.Write(ConfigConstructor.ConfigFromProperties(plain)) == ConfigJson.Write(config))
+                    return name;
             }
         }
         config["name"] = loss.Name;
@@ -171,7 +173,8 @@ internal static class CompileConfig
         if (value is not IEnumerable<object?> list) throw new ArgumentException($"{key} is neither a list nor a dict");
         if (names.Count == 1) return new Dictionary<string, Metric[]>(StringComparer.Ordinal) { [names[0]] = MetricsFrom(list) };
         var entries = list.ToList();
-        if (entries.Count != names.Count) throw new ArgumentException($"{key} has {entries.Count} entries for {names.Count} outputs (give one per output, or a dict by output name)");
+        if (entries.Count != names.Count)
+            throw new ArgumentException($"{key} has {entries.Count} entries for {names.Count} outputs (give one per output, or a dict by output name)");
         return Enumerable.Range(0, names.Count).ToDictionary(k => names[k], k => MetricsFrom(entries[k]), StringComparer.Ordinal);
     }
 }

@@ -42,11 +42,14 @@ public static class ConfigYaml
             while (MoveNext(parser))
             {
                 var ev = parser.Current!;
-                if (ev is AnchorAlias alias) throw new InvalidDataException($"YAML anchors are not allowed in a model config; found alias '*{alias.Value}' at {alias.Start}.");
+                if (ev is AnchorAlias alias)
+                    throw new InvalidDataException($"YAML anchors are not allowed in a model config; found alias '*{alias.Value}' at {alias.Start}.");
                 if (ev is NodeEvent node)
                 {
-                    if (!node.Tag.IsEmpty && !node.Tag.IsNonSpecific) throw new InvalidDataException($"YAML tags are not allowed in a model config; found '{node.Tag}' at {node.Start}.");
-                    if (!node.Anchor.IsEmpty) throw new InvalidDataException($"YAML anchors are not allowed in a model config; found '&{node.Anchor}' at {node.Start}.");
+                    if (!node.Tag.IsEmpty && !node.Tag.IsNonSpecific)
+                        throw new InvalidDataException($"YAML tags are not allowed in a model config; found '{node.Tag}' at {node.Start}.");
+                    if (!node.Anchor.IsEmpty)
+                        throw new InvalidDataException($"YAML anchors are not allowed in a model config; found '&{node.Anchor}' at {node.Start}.");
                 }
                 switch (ev)
                 {
@@ -55,7 +58,8 @@ public static class ConfigYaml
                         break;
                     case MappingStart or SequenceStart:
                         if (open.Count >= ModelConfig.MaxDepth)
-                            throw new InvalidDataException($"The YAML config nests deeper than {ModelConfig.MaxDepth} levels of mappings and sequences (at {ev.Start}); a Keras config needs far fewer.");
+                            throw new InvalidDataException($"The YAML config nests deeper than {ModelConfig.MaxDepth} levels of mappings " +
+                                $"and sequences (at {ev.Start}); a Keras config needs far fewer.");
                         JsonNode container = ev is MappingStart ? new JsonObject() : new JsonArray();
                         Add(open, container, ev, ref root);
                         open.Push(new Frame(container));

@@ -22,11 +22,15 @@ internal static class KerasArchive
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (FileKinds.IsKerasWeights(path))
-            throw new ArgumentException($"'{path}' names a weights-only file: use SaveWeights for '.weights.h5', or Save with '.keras' (or legacy '.h5') for the whole model.");
+            throw new ArgumentException($"'{path}' names a weights-only file: use SaveWeights for '.weights.h5', or Save with '.keras' " +
+                "(or legacy '.h5') for the whole model.");
         bool legacy = FileKinds.IsHdf5Extension(path);
         if (!legacy && !FileKinds.IsKerasArchive(path))
-            throw new ArgumentException($"Save writes Keras 3's '.keras' format (or the legacy Keras 2 '.h5'/'.hdf5'); '{path}' has another extension. Use SaveWeights for weights only (.weights.h5 or safetensors).");
-        if (!model.Built) throw new InvalidOperationException($"Model '{model.Name}' is not built, so its weights do not exist yet; give it an input shape or call it on data before saving.");
+            throw new ArgumentException($"Save writes Keras 3's '.keras' format (or the legacy Keras 2 '.h5'/'.hdf5'); '{path}' has " +
+                "another extension. Use SaveWeights for weights only (.weights.h5 or safetensors).");
+        if (!model.Built)
+            throw new InvalidOperationException($"Model '{model.Name}' is not built, so its weights do not exist yet; give it an input " +
+                "shape or call it on data before saving.");
         if (legacy)
         {
             SaveLegacyH5(model, path);
@@ -75,7 +79,8 @@ internal static class KerasArchive
             // Keras's training_config: the compile arguments, with the optimizer as optimizer_config {class_name, config}.
             var training = new Dictionary<string, object?>(compile, StringComparer.Ordinal);
             if (training.Remove("optimizer", out var opt) && opt is Dictionary<string, object?> o)
-                training["optimizer_config"] = new Dictionary<string, object?>(StringComparer.Ordinal) { ["class_name"] = o["class_name"], ["config"] = o["config"] };
+                training["optimizer_config"] =
+                    new Dictionary<string, object?>(StringComparer.Ordinal) { ["class_name"] = o["class_name"], ["config"] = o["config"] };
             file.Attributes["training_config"] = new H5Attribute(ConfigJson.Write(training));
         }
         file.Attributes["keras_version"] = new H5Attribute(FormatKerasVersion);
@@ -107,7 +112,8 @@ internal static class KerasArchive
         }
         var stored = WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights));
         WeightMatching.Assign(model, stored, path, byName: false, skipMismatch: false);
-        if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> { Count: > 0 } compile) CompileConfig.Apply(model, compile, path);
+        if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> { Count: > 0 } compile)
+            CompileConfig.Apply(model, compile, path);
         if (model.IsCompiled) RestoreOptimizer(model, weights, path, ours);
         return model;
     }
@@ -142,7 +148,8 @@ internal static class KerasArchive
             var bytes = ReadEntry(zip, path, "metadata.json", 1 << 20);
             using var doc = System.Text.Json.JsonDocument.Parse(bytes);
             return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("producer", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.String && p.GetString() == "onnxkeras";
+                && doc.RootElement.TryGetProperty("producer", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.String
+                && p.GetString() == "onnxkeras";
         }
         catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException or InvalidOperationException)
         {
@@ -157,7 +164,8 @@ internal static class KerasArchive
         return WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights));
     }
 
-    /// <summary>The most bytes <c>config.json</c> may inflate to: 64 MiB (67,108,864). Settable by tests. (<c>metadata.json</c> is read only for its producer, up to 1 MiB.)</summary>
+    /// <summary>The most bytes <c>config.json</c> may inflate to: 64 MiB (67,108,864). Settable by tests.
+    /// (<c>metadata.json</c> is read only for its producer, up to 1 MiB.)</summary>
     internal static long MaxConfigEntryBytes = 64L << 20;
 
     /// <summary>
@@ -172,8 +180,8 @@ internal static class KerasArchive
         try
         {
             using var zip = ZipFile.OpenRead(path);
-            return (Encoding.UTF8.GetString(ReadEntry(zip, path, "config.json", MaxConfigEntryBytes)), ReadEntry(zip, path, "model.weights.h5", MaxWeightsEntryBytes),
-                    WrittenByOnnxKeras(zip, path));
+            return (Encoding.UTF8.GetString(ReadEntry(zip, path, "config.json", MaxConfigEntryBytes)),
+                    ReadEntry(zip, path, "model.weights.h5", MaxWeightsEntryBytes), WrittenByOnnxKeras(zip, path));
         }
         catch (InvalidDataException e) when (e.InnerException is null && e.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
         {
@@ -192,8 +200,10 @@ internal static class KerasArchive
     /// </summary>
     private static byte[] ReadEntry(ZipArchive zip, string path, string name, long maxBytes)
     {
-        var e = zip.GetEntry(name) ?? throw new InvalidDataException($"'{path}' is a zip but not a Keras model: it has no '{name}' (entries: {string.Join(", ", zip.Entries.Select(x => x.FullName))}).");
-        string TooLarge(string size) => $"'{path}': its entry '{name}' {size}, more than the {maxBytes:N0} bytes this reader accepts for it (a corrupt or malicious archive?).";
+        var e = zip.GetEntry(name) ?? throw new InvalidDataException($"'{path}' is a zip but not a Keras model: it has no '{name}' " +
+            $"(entries: {string.Join(", ", zip.Entries.Select(x => x.FullName))}).");
+        string TooLarge(string size) => $"'{path}': its entry '{name}' {size}, more than the {maxBytes:N0} bytes this reader accepts for " +
+            "it (a corrupt or malicious archive?).";
         if (e.Length > maxBytes) throw new InvalidDataException(TooLarge($"declares {e.Length:N0} bytes"));
         using var s = e.Open();
         var bytes = new byte[e.Length];
@@ -202,16 +212,20 @@ internal static class KerasArchive
         var buffer = new byte[81920];
         while (true)
         {
-            int n = read < bytes.Length ? s.Read(bytes, read, bytes.Length - read) : s.Read(buffer, 0, (int)Math.Min(buffer.Length, maxBytes - read - more.Length + 1));
+            int n = read < bytes.Length
+                ? s.Read(bytes, read, bytes.Length - read)
+                : s.Read(buffer, 0, (int)Math.Min(buffer.Length, maxBytes - read - more.Length + 1));
             if (n == 0) break;
             if (read < bytes.Length) read += n;
             else
             {
-                if (read + more.Length + n > maxBytes) throw new InvalidDataException(TooLarge($"inflates past {maxBytes:N0} bytes (it declares {e.Length:N0})"));
+                if (read + more.Length + n > maxBytes)
+                    throw new InvalidDataException(TooLarge($"inflates past {maxBytes:N0} bytes (it declares {e.Length:N0})"));
                 more.Write(buffer, 0, n);
             }
         }
-        if (read < bytes.Length) throw new InvalidDataException($"'{path}': its entry '{name}' ends after {read:N0} of the {bytes.Length:N0} bytes it declares.");
+        if (read < bytes.Length)
+            throw new InvalidDataException($"'{path}': its entry '{name}' ends after {read:N0} of the {bytes.Length:N0} bytes it declares.");
         return more.Length == 0 ? bytes : [.. bytes, .. more.ToArray()];
     }
 
@@ -223,7 +237,8 @@ internal static class KerasArchive
         {
             using var file = H5File.OpenRead(path);
             if (!file.AttributeExists("model_config"))
-                throw new InvalidDataException($"'{path}' has no 'model_config' attribute: it holds weights only. Build the model in code and call LoadWeights.");
+                throw new InvalidDataException($"'{path}' has no 'model_config' attribute: it holds weights only. Build the model in " +
+                    "code and call LoadWeights.");
             config = file.Attribute("model_config").Read<string>();
             trainingConfig = file.AttributeExists("training_config") ? file.Attribute("training_config").Read<string>() : null;
             // Keras 2 (and 1) defined hard_sigmoid differently from Keras 3: FromJson keeps the file's meaning (KerasTwo).
@@ -268,7 +283,8 @@ internal static class KerasArchive
         var compile = new Dictionary<string, object?>(training, StringComparer.Ordinal);
         if (compile.Remove("optimizer_config", out var oc) && oc is IDictionary<string, object?> optimizer)
         {
-            if (optimizer.TryGetValue("config", out var c) && c is IDictionary<string, object?> oconfig && !oconfig.ContainsKey("learning_rate") && oconfig.Remove("lr", out var lr))
+            if (optimizer.TryGetValue("config", out var c) && c is IDictionary<string, object?> oconfig && !oconfig.ContainsKey("learning_rate")
+                && oconfig.Remove("lr", out var lr))
                 oconfig["learning_rate"] = lr;
             compile["optimizer"] = optimizer;
         }

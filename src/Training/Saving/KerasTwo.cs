@@ -46,7 +46,8 @@ internal static class KerasTwo
         ["registered_name"] = "function",
     };
 
-    /// <summary>A layer config as saved: activation settings that are <see cref="Activations.HardSigmoidKeras2"/> take <see cref="SavedHardSigmoid"/>.</summary>
+    /// <summary>A layer config as saved: activation settings that are <see cref="Activations.HardSigmoidKeras2"/> take
+    /// <see cref="SavedHardSigmoid"/>.</summary>
     public static LayerConfig ForSaving(LayerConfig config)
     {
         foreach (var key in new[] { "activation", "recurrent_activation" })

@@ -16,7 +16,8 @@ internal static class KerasWeightsH5
     /// </summary>
     private const string OrderAttribute = "onnxkeras_layer_order";
 
-    /// <summary>The layers of a Keras 3 weights file (<paramref name="layersGroup"/> is its <c>layers</c> group) and every <c>vars</c> group by its path.</summary>
+    /// <summary>The layers of a Keras 3 weights file (<paramref name="layersGroup"/> is its <c>layers</c> group) and
+    /// every <c>vars</c> group by its path.</summary>
     internal static StoredWeights Read(IH5Group layersGroup, IH5Group root, string what)
     {
         var result = new List<StoredLayer>();
@@ -95,7 +96,8 @@ internal static class KerasWeightsH5
             ? (first.Space.Dimensions.Length == 0 ? first.Read<long>() : first.Read<long[]>()[0])
             : (long)(first.Space.Dimensions.Length == 0 ? first.Read<double>() : first.Read<double[]>()[0]);
         var rest = vars.Skip(1).Select(p => WeightsH5.ReadArray(p.Dataset, $"optimizer/vars/{p.Index}", what)).ToList();
-        var source = group.AttributeExists(StateOrderAttribute) && WeightsH5.ReadStrings(group, StateOrderAttribute) is ["keras"] ? Optimizers.OptimizerStateSource.KerasOrder
+        var source = group.AttributeExists(StateOrderAttribute) && WeightsH5.ReadStrings(group, StateOrderAttribute) is ["keras"]
+            ? Optimizers.OptimizerStateSource.KerasOrder
             : writtenByOnnxKeras ? Optimizers.OptimizerStateSource.OnnxKerasV1 : Optimizers.OptimizerStateSource.Unknown;
         return new SavedOptimizerState(iterations, new OptimizerVariables(rest, source));
     }

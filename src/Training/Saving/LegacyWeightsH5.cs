@@ -27,7 +27,8 @@ internal static class LegacyWeightsH5
     /// <summary>The layers that <paramref name="root"/>'s <c>layer_names</c> lists, each with the arrays its <c>weight_names</c> lists.</summary>
     internal static List<StoredLayer> Read(IH5Group root, string what)
     {
-        var layerNames = WeightsH5.ReadStrings(root, "layer_names") ?? throw new InvalidDataException($"'{what}': legacy weights group has no 'layer_names' attribute.");
+        var layerNames = WeightsH5.ReadStrings(root, "layer_names")
+            ?? throw new InvalidDataException($"'{what}': legacy weights group has no 'layer_names' attribute.");
         var result = new List<StoredLayer>();
         foreach (var name in layerNames)
         {
@@ -63,7 +64,8 @@ internal static class LegacyWeightsH5
     internal static void FillGroup(H5Group group, IReadOnlyList<Layer> layers, string kerasVersion, string backend)
     {
         var duplicate = layers.GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new InvalidOperationException($"Two layers are named '{duplicate.Key}'; the legacy .h5 layout keys layers by name, so names must be unique.");
+        if (duplicate is not null)
+            throw new InvalidOperationException($"Two layers are named '{duplicate.Key}'; the legacy .h5 layout keys layers by name, so names must be unique.");
         SetStringList(group.Attributes, "layer_names", layers.Select(l => l.Name).ToList());
         group.Attributes["backend"] = new H5Attribute(backend);
         group.Attributes["keras_version"] = new H5Attribute(kerasVersion);
@@ -83,7 +85,8 @@ internal static class LegacyWeightsH5
                 foreach (var part in parts[..^1])
                 {
                     if (!at.TryGetValue(part, out var child)) at[part] = child = new H5Group();
-                    at = child as H5Group ?? throw new InvalidOperationException($"Layer '{layer.Name}': weight name '{name}' collides with another weight's path.");
+                    at = child as H5Group ?? throw new InvalidOperationException($"Layer '{layer.Name}': weight name '{name}' collides " +
+                        "with another weight's path.");
                 }
                 at[parts[^1]] = new H5Dataset(v.ToArray(), fileDims: v.Value.shape.Select(d => (ulong)d).ToArray());
             }

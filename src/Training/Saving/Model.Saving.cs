@@ -71,7 +71,8 @@ public partial class Model
     /// <example><code>File.WriteAllText("model.yaml", model.ToYaml());</code></example>
     public string ToYaml() => ConfigYaml.FromJson(ToJson());
 
-    /// <summary>Rebuilds a model from <see cref="ToYaml"/>'s YAML (plain mappings, sequences and scalars only; YAML tags are rejected); Keras 2's YAML as <see cref="FromJson"/> reads its JSON.</summary>
+    /// <summary>Rebuilds a model from <see cref="ToYaml"/>'s YAML (plain mappings, sequences and scalars only; YAML
+    /// tags are rejected); Keras 2's YAML as <see cref="FromJson"/> reads its JSON.</summary>
     /// <example><code>var fresh = Model.FromYaml(File.ReadAllText("model.yaml"));</code></example>
     /// <exception cref="InvalidDataException">The text is not one YAML document of plain mappings, sequences and scalars, nests
     /// deeper than <see cref="ModelConfig.MaxDepth"/> levels, or holds a config <see cref="FromJson"/> refuses with this type.</exception>

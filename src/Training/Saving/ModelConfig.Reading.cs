@@ -11,7 +11,8 @@ public static partial class ModelConfig
 {
     private static Model DeserializeUnlimited(IDictionary<string, object?> root)
     {
-        if (!root.TryGetValue("class_name", out var cn) || cn is not string className) throw new ArgumentException("A model config needs a 'class_name' string.");
+        if (!root.TryGetValue("class_name", out var cn) || cn is not string className)
+            throw new ArgumentException("A model config needs a 'class_name' string.");
         var layer = DeserializeLayer(root);
         if (layer is Model model) return model;
         layer.Dispose();
@@ -31,7 +32,9 @@ public static partial class ModelConfig
     {
         ArgumentNullException.ThrowIfNull(serialized);
         if (IsInputLayer(serialized)) return ReadInputLayer(serialized);
-        string className = serialized.TryGetValue("class_name", out var cn) && cn is string s ? s : throw new ArgumentException("A serialized layer needs a 'class_name' string.");
+        string className = serialized.TryGetValue("class_name", out var cn) && cn is string s
+            ? s
+            : throw new ArgumentException("A serialized layer needs a 'class_name' string.");
         serialized.TryGetValue("config", out var config);
         string? registered = serialized.TryGetValue("registered_name", out var rn) ? rn as string : null;
         // Keras writes "registered_name": "Functional" for its own classes; a user's class is registered as "package>Name".
@@ -65,7 +68,9 @@ public static partial class ModelConfig
         object? build = null;
         if (config is IDictionary<string, object?> d)
         {
-            entries = d.TryGetValue("layers", out var ls) && ls is IEnumerable<object?> list ? list : throw new ArgumentException("A Sequential config needs a 'layers' list.");
+            entries = d.TryGetValue("layers", out var ls) && ls is IEnumerable<object?> list
+                ? list
+                : throw new ArgumentException("A Sequential config needs a 'layers' list.");
             name = d.TryGetValue("name", out var n) ? n as string : null;
             build = d.TryGetValue("build_input_shape", out var b) ? b : null;
         }
@@ -78,9 +83,11 @@ public static partial class ModelConfig
             if (entry is not IDictionary<string, object?> ld) throw new ArgumentException("Every entry of a Sequential's 'layers' must be an object.");
             var cfg = ld.TryGetValue("config", out var c) ? c as IDictionary<string, object?> : null;
             // Keras 2 put the input shape on the first layer; Keras 3 has an InputLayer (or only a build_config).
-            if (layers.Count == 0 && cfg is not null && !IsInputLayer(ld) && cfg.TryGetValue("batch_input_shape", out var bis) && bis is IEnumerable<object?> dims)
+            if (layers.Count == 0 && cfg is not null && !IsInputLayer(ld) && cfg.TryGetValue("batch_input_shape", out var bis)
+                && bis is IEnumerable<object?> dims)
                 layers.Add(new InputLayer(WithoutBatch(dims)) { Name = $"{cfg["name"]}_input" });
-            if (layers.Count == 0 && !IsInputLayer(ld) && ld.TryGetValue("build_config", out var bc) && bc is IDictionary<string, object?> bcd && bcd.TryGetValue("input_shape", out var ish) && ish is IEnumerable<object?> ishape && ishape.All(x => x is null or long))
+            if (layers.Count == 0 && !IsInputLayer(ld) && ld.TryGetValue("build_config", out var bc) && bc is IDictionary<string, object?> bcd
+                && bcd.TryGetValue("input_shape", out var ish) && ish is IEnumerable<object?> ishape && ishape.All(x => x is null or long))
                 layers.Add(new InputLayer(WithoutBatch(ishape)));
             layers.Add(DeserializeLayer(ld));
         }
@@ -100,7 +107,8 @@ public static partial class ModelConfig
         var cfg = serialized.TryGetValue("config", out var c) && c is IDictionary<string, object?> d ? d : new Dictionary<string, object?>();
         Shape shape = cfg.TryGetValue("batch_shape", out var bs) && bs is IEnumerable<object?> b ? WithoutBatch(b)
             : cfg.TryGetValue("batch_input_shape", out var bis) && bis is IEnumerable<object?> b2 ? WithoutBatch(b2)
-            : cfg.TryGetValue("shape", out var sh) && sh is IEnumerable<object?> s ? new Shape(s.Select(x => ConfigValues.Dimension(x, "an InputLayer's shape")).ToArray())
+            : cfg.TryGetValue("shape", out var sh) && sh is IEnumerable<object?> s
+                ? new Shape(s.Select(x => ConfigValues.Dimension(x, "an InputLayer's shape")).ToArray())
             : throw new ArgumentException("An InputLayer config needs 'batch_shape' (Keras 3) or 'batch_input_shape' (Keras 2).");
         string dtype = Layer.DtypeFromConfig(cfg, "the InputLayer", InputLayer.InputDtypes);
         return cfg.TryGetValue("name", out var n) && n is string name ? new InputLayer(shape, dtype) { Name = name } : new InputLayer(shape, dtype);
@@ -109,8 +117,10 @@ public static partial class ModelConfig
     private static Model ReadFunctional(IDictionary<string, object?> config)
     {
         string? modelName = config.TryGetValue("name", out var mn) ? mn as string : null;
-        if (!config.TryGetValue("layers", out var ls) || ls is not IEnumerable<object?> layerEntries) throw new ArgumentException("A Functional config needs a 'layers' list.");
-        var entries = layerEntries.Select(e => e as IDictionary<string, object?> ?? throw new ArgumentException("Every entry of a Functional's 'layers' must be an object.")).ToList();
+        if (!config.TryGetValue("layers", out var ls) || ls is not IEnumerable<object?> layerEntries)
+            throw new ArgumentException("A Functional config needs a 'layers' list.");
+        var entries = layerEntries.Select(e => e as IDictionary<string, object?> ?? throw new ArgumentException(
+            "Every entry of a Functional's 'layers' must be an object.")).ToList();
         var layers = new Dictionary<string, Layer>(StringComparer.Ordinal);
         var pending = new List<(string Name, List<List<(string Layer, int Node, int Tensor)>> Nodes)>();
         var tensors = new Dictionary<(string, int, int), KTensor>();
@@ -157,7 +167,8 @@ public static partial class ModelConfig
         if (stuck.Name is not null)
         {
             var missing = stuck.Nodes[next[stuck.Name]].First(r => !tensors.ContainsKey(r));
-            throw new ArgumentException($"The Functional config cannot be rebuilt: layer '{stuck.Name}' is called on output {missing.Item3} of call {missing.Item2} of layer '{missing.Item1}', which no layer produces.");
+            throw new ArgumentException($"The Functional config cannot be rebuilt: layer '{stuck.Name}' is called on output " +
+                $"{missing.Item3} of call {missing.Item2} of layer '{missing.Item1}', which no layer produces.");
         }
         List<KTensor> Ends(string key)
         {
@@ -168,7 +179,8 @@ public static partial class ModelConfig
             return items.Select(x =>
             {
                 var r = ParseRef(x);
-                return tensors.TryGetValue(r, out var t) ? t : throw new ArgumentException($"'{key}' refers to output {r.Tensor} of call {r.Node} of layer '{r.Layer}', which the config does not produce.");
+                return tensors.TryGetValue(r, out var t) ? t : throw new ArgumentException($"'{key}' refers to output {r.Tensor} of call " +
+                    $"{r.Node} of layer '{r.Layer}', which the config does not produce.");
             }).ToList();
         }
         return new Model(Ends("input_layers"), Ends("output_layers"), modelName);

@@ -15,7 +15,8 @@ public static partial class ModelConfig
         if (model is Sequential seq) return SerializeSequential(seq);
         if (model.Graph is not null && model.GetType() == typeof(Model)) return SerializeFunctional(model, model.Graph);
         if (model.Graph is null) return SerializeSubclassed(model);
-        throw new NotSupportedException($"Model '{model.Name}' ({model.GetType().Name}) subclasses a functional model; only Sequential, functional and subclassed models (Model with Call overridden) can be serialized.");
+        throw new NotSupportedException($"Model '{model.Name}' ({model.GetType().Name}) subclasses a functional model; only Sequential, " +
+            "functional and subclassed models (Model with Call overridden) can be serialized.");
     }
 
     /// <summary>
@@ -27,16 +28,22 @@ public static partial class ModelConfig
     {
         var type = model.GetType();
         var registered = LayerRegistry.RegisteredName(type)
-            ?? throw new NotSupportedException($"Model '{model.Name}' is a subclassed model of class {type.Name}, which is not registered, so a file could not say which class rebuilds it. Mark the class with [RegisterSerializable(\"{type.Name}\", \"my_package\")] or call LayerRegistry.Register<{type.Name}>() before saving, and override GetConfig to return its constructor's arguments.");
+            ?? throw new NotSupportedException($"Model '{model.Name}' is a subclassed model of class {type.Name}, which is not " +
+                "registered, so a file could not say which class rebuilds it. Mark the class with " +
+                $"[RegisterSerializable(\"{type.Name}\", \"my_package\")] or call LayerRegistry.Register<{type.Name}>() before saving, " +
+                "and override GetConfig to return its constructor's arguments.");
         var config = model.GetConfig();
         // The constructor that loading will call must find its required arguments in the config: check it now, not at load time.
         bool rebuildable = type.GetConstructors().Any(c => c.GetParameters().All(p => p.HasDefaultValue || config.ContainsKey(Layer.SnakeCase(p.Name!))));
         if (!rebuildable)
         {
-            var needed = type.GetConstructors().OrderBy(c => c.GetParameters().Length).FirstOrDefault()?.GetParameters().Where(p => !p.HasDefaultValue && !config.ContainsKey(Layer.SnakeCase(p.Name!))).Select(p => Layer.SnakeCase(p.Name!)).ToList();
+            var needed = type.GetConstructors().OrderBy(c => c.GetParameters().Length).FirstOrDefault()?.GetParameters()
+                .Where(p => !p.HasDefaultValue && !config.ContainsKey(Layer.SnakeCase(p.Name!))).Select(p => Layer.SnakeCase(p.Name!)).ToList();
             throw new NotSupportedException(needed is null
                 ? $"Model '{model.Name}' ({type.Name}) has no public constructor, so loading could not rebuild it; give it one."
-                : $"Model '{model.Name}' ({type.Name}): GetConfig() lacks {string.Join(", ", needed.Select(n => $"'{n}'"))}, which its constructor needs, so loading could not rebuild it. Override GetConfig to add them: base.GetConfig().With(\"{needed.FirstOrDefault()}\", ...).");
+                : $"Model '{model.Name}' ({type.Name}): GetConfig() lacks {string.Join(", ", needed.Select(n => $"'{n}'"))}, which its " +
+                    "constructor needs, so loading could not rebuild it. Override GetConfig to add them: " +
+                    $"base.GetConfig().With(\"{needed.FirstOrDefault()}\", ...).");
         }
         int sep = registered.IndexOf('>', StringComparison.Ordinal);
         object? build = model.Built && model.BuildInputShapes is { } shapes
@@ -71,7 +78,13 @@ public static partial class ModelConfig
             layers.Add(LayerRegistry.Serialize(graph.Inputs[0].History!.Layer));
         }
         foreach (var l in model.Layers) layers.Add(SerializeLayer(l));
-        var config = new Dictionary<string, object?>(StringComparer.Ordinal) { ["name"] = model.Name, ["trainable"] = model.Trainable, ["dtype"] = "float32", ["layers"] = layers };
+        var config = new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["name"] = model.Name,
+            ["trainable"] = model.Trainable,
+            ["dtype"] = "float32",
+            ["layers"] = layers,
+        };
         object? build = null;
         if (graph is not null)
         {
@@ -85,7 +98,10 @@ public static partial class ModelConfig
     {
         var d = LayerRegistry.Serialize(l);
         if (l.Built && l.BuildInputShapes is { } shapes)
-            d["build_config"] = new Dictionary<string, object?> { ["input_shape"] = shapes.Count == 1 ? shapes[0].Dims : shapes.Select(s => (object?)s.Dims).ToList() };
+            d["build_config"] = new Dictionary<string, object?>
+            {
+                ["input_shape"] = shapes.Count == 1 ? shapes[0].Dims : shapes.Select(s => (object?)s.Dims).ToList(),
+            };
         return d;
     }
 
@@ -113,14 +129,16 @@ public static partial class ModelConfig
         {
             var d = layer is InputLayer ? LayerRegistry.Serialize(layer) : SerializeLayer(layer);
             d["name"] = layer.Name;
-            d["inbound_nodes"] = layer is InputLayer ? new List<object?>() : graph.Nodes.Where(n => n.Layer == layer).OrderBy(n => nodeIndex[n]).Select(n => (object?)new Dictionary<string, object?>(StringComparer.Ordinal)
-            {
-                ["args"] = n.Inputs.Count == 1 ? new List<object?> { Ref(n.Inputs[0]) } : new List<object?> { n.Inputs.Select(Ref).ToList() },
-                ["kwargs"] = new Dictionary<string, object?>(),
-            }).ToList();
+            d["inbound_nodes"] = layer is InputLayer ? new List<object?>() : graph.Nodes.Where(n => n.Layer == layer).OrderBy(n => nodeIndex[n])
+                .Select(n => (object?)new Dictionary<string, object?>(StringComparer.Ordinal)
+                {
+                    ["args"] = n.Inputs.Count == 1 ? new List<object?> { Ref(n.Inputs[0]) } : new List<object?> { n.Inputs.Select(Ref).ToList() },
+                    ["kwargs"] = new Dictionary<string, object?>(),
+                }).ToList();
             layers.Add(d);
         }
-        List<object?> Ends(IReadOnlyList<KTensor> ts) => ts.Select(t => (object?)new List<object?> { t.History!.Layer.Name, nodeIndex[t.History.Node], t.History.TensorIndex }).ToList();
+        List<object?> Ends(IReadOnlyList<KTensor> ts) =>
+            ts.Select(t => (object?)new List<object?> { t.History!.Layer.Name, nodeIndex[t.History.Node], t.History.TensorIndex }).ToList();
         var config = new Dictionary<string, object?>(StringComparer.Ordinal)
         {
             ["name"] = model.Name,
@@ -129,6 +147,9 @@ public static partial class ModelConfig
             ["input_layers"] = Ends(graph.Inputs),
             ["output_layers"] = Ends(graph.Outputs),
         };
-        return Wrap("Functional", config, new Dictionary<string, object?> { ["input_shape"] = graph.Inputs.Count == 1 ? graph.Inputs[0].Shape.Dims : graph.Inputs.Select(i => (object?)i.Shape.Dims).ToList() });
+        return Wrap("Functional", config, new Dictionary<string, object?>
+        {
+            ["input_shape"] = graph.Inputs.Count == 1 ? graph.Inputs[0].Shape.Dims : graph.Inputs.Select(i => (object?)i.Shape.Dims).ToList(),
+        });
     }
 }

@@ -48,7 +48,8 @@ public static partial class ModelConfig
             throw new InvalidDataException($"The model config nests deeper than {MaxDepth} levels of objects and arrays; a Keras config needs far fewer.");
         return e.ValueKind switch
         {
-            JsonValueKind.Object => e.EnumerateObject().Aggregate(new Dictionary<string, object?>(StringComparer.Ordinal), (d, p) => { d[p.Name] = Convert(p.Value, depth + 1); return d; }),
+            JsonValueKind.Object => e.EnumerateObject().Aggregate(new Dictionary<string, object?>(StringComparer.Ordinal),
+                (d, p) => { d[p.Name] = Convert(p.Value, depth + 1); return d; }),
             JsonValueKind.Array => e.EnumerateArray().Select(x => Convert(x, depth + 1)).ToList(),
             JsonValueKind.String => e.GetString(),
             JsonValueKind.Number => e.TryGetInt64(out long l) ? l : e.GetDouble(),
@@ -71,11 +72,13 @@ public static partial class ModelConfig
     /// </summary>
     public static Model FromJson(string json, CustomObjects? customObjects) => FromJson(json, customObjects, fileKerasVersion: null);
 
-    /// <summary><see cref="FromJson(string, CustomObjects?)"/> for a config read from a file that records the writer's Keras version itself (null: the config's own).</summary>
+    /// <summary><see cref="FromJson(string, CustomObjects?)"/> for a config read from a file that records the writer's
+    /// Keras version itself (null: the config's own).</summary>
     internal static Model FromJson(string json, CustomObjects? customObjects, string? fileKerasVersion)
     {
         using var scope = KerasObjects.Scope(customObjects);
-        if (ParseJson(json) is not Dictionary<string, object?> root) throw new ArgumentException("A model config must be a JSON object with 'class_name' and 'config'.");
+        if (ParseJson(json) is not Dictionary<string, object?> root)
+            throw new ArgumentException("A model config must be a JSON object with 'class_name' and 'config'.");
         if ((fileKerasVersion ?? KerasTwo.VersionInConfig(root)) is { } version && KerasTwo.IsBeforeKeras3(version)) KerasTwo.KeepKerasTwoActivations(root);
         return Deserialize(root);
     }

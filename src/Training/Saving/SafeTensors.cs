@@ -61,7 +61,9 @@ internal static class SafeTensors
         string Bad(string why) => $"'{path}' is not a valid safetensors weights file: {why}.";
         if (bytes.Length < 8) throw new InvalidDataException(Bad($"it has only {bytes.Length} bytes"));
         ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLen == 0 || headerLen > (ulong)(bytes.Length - 8)) throw new InvalidDataException(Bad($"its header length {headerLen} does not fit the file's {bytes.Length} bytes (truncated, or another file type)"));
+        if (headerLen == 0 || headerLen > (ulong)(bytes.Length - 8))
+            throw new InvalidDataException(Bad($"its header length {headerLen} does not fit the file's {bytes.Length} bytes (truncated, " +
+                "or another file type)"));
         // Names and strings are read as .NET strings below; invalid UTF-8 would surface there as InvalidOperationException.
         if (!System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(8, (int)headerLen)))
             throw new InvalidDataException(Bad("its header is not valid UTF-8"));
@@ -84,7 +86,8 @@ internal static class SafeTensors
         {
             if (p.Name == "__metadata__")
             {
-                if (p.Value.ValueKind == JsonValueKind.Object && p.Value.TryGetProperty("layers", out var lm) && lm.ValueKind == JsonValueKind.String) layersMeta = lm.GetString();
+                if (p.Value.ValueKind == JsonValueKind.Object && p.Value.TryGetProperty("layers", out var lm) && lm.ValueKind == JsonValueKind.String)
+                    layersMeta = lm.GetString();
                 continue;
             }
             try
@@ -92,20 +95,30 @@ internal static class SafeTensors
                 string dtype = p.Value.GetProperty("dtype").GetString() ?? "";
                 var shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 var offs = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                int elem = dtype switch { "F32" => 4, "F64" => 8, "F16" => 2, _ => throw new InvalidDataException(Bad($"tensor '{p.Name}' has dtype {dtype}; only F32, F64 and F16 are supported")) };
+                int elem = dtype switch
+                {
+                    "F32" => 4,
+                    "F64" => 8,
+                    "F16" => 2,
+                    _ => throw new InvalidDataException(Bad($"tensor '{p.Name}' has dtype {dtype}; only F32, F64 and F16 are supported")),
+                };
                 // The element count is bounded by the data (every tensor lies inside it) before it can overflow.
                 long n = 1;
                 foreach (var d in shape)
                 {
-                    if (d < 0) throw new InvalidDataException(Bad($"tensor '{p.Name}' has the negative dimension {d} in shape {WeightFiles.FormatShape(shape)}"));
+                    if (d < 0)
+                        throw new InvalidDataException(Bad($"tensor '{p.Name}' has the negative dimension {d} in shape {WeightFiles.FormatShape(shape)}"));
                     if (d != 0 && n > dataLen / elem / d)
-                        throw new InvalidDataException(Bad($"tensor '{p.Name}' of shape {WeightFiles.FormatShape(shape)} and dtype {dtype} needs more bytes than the file's {dataLen} data bytes"));
+                        throw new InvalidDataException(Bad($"tensor '{p.Name}' of shape {WeightFiles.FormatShape(shape)} and dtype " +
+                            $"{dtype} needs more bytes than the file's {dataLen} data bytes"));
                     n *= d;
                 }
                 if (offs.Length != 2 || offs[0] < 0 || offs[1] < offs[0] || offs[1] > dataLen)
-                    throw new InvalidDataException(Bad($"tensor '{p.Name}' has data offsets [{string.Join(", ", offs)}] outside the {dataLen} data bytes (truncated?)"));
+                    throw new InvalidDataException(Bad($"tensor '{p.Name}' has data offsets [{string.Join(", ", offs)}] outside the " +
+                        $"{dataLen} data bytes (truncated?)"));
                 if (offs[1] - offs[0] != n * elem)
-                    throw new InvalidDataException(Bad($"tensor '{p.Name}' of shape {WeightFiles.FormatShape(shape)} and dtype {dtype} needs {n * elem} bytes; its offsets span {offs[1] - offs[0]}"));
+                    throw new InvalidDataException(Bad($"tensor '{p.Name}' of shape {WeightFiles.FormatShape(shape)} and dtype {dtype} " +
+                        $"needs {n * elem} bytes; its offsets span {offs[1] - offs[0]}"));
                 var span = bytes.AsSpan((int)(dataStart + offs[0]), (int)(offs[1] - offs[0]));
                 var data = new float[n];
                 for (long i = 0; i < n; i++)
@@ -133,8 +146,8 @@ internal static class SafeTensors
                 return meta.RootElement.EnumerateArray().Select(e =>
                 {
                     // Each entry is [layer name, [tensor names]]: strings only (a null used to escape as ArgumentNullException).
-                    if (e.ValueKind != JsonValueKind.Array || e.GetArrayLength() != 2 || e[0].ValueKind != JsonValueKind.String || e[1].ValueKind != JsonValueKind.Array
-                        || e[1].EnumerateArray().Any(t => t.ValueKind != JsonValueKind.String))
+                    if (e.ValueKind != JsonValueKind.Array || e.GetArrayLength() != 2 || e[0].ValueKind != JsonValueKind.String
+                        || e[1].ValueKind != JsonValueKind.Array || e[1].EnumerateArray().Any(t => t.ValueKind != JsonValueKind.String))
                         throw new InvalidDataException(Bad($"its '__metadata__.layers' entry {Shorten(e.GetRawText())} is not [layer name, [tensor names]]"));
                     var name = e[0].GetString()!;
                     var arrays = e[1].EnumerateArray().Select(t => tensors.TryGetValue(t.GetString()!, out var a) ? a

@@ -28,7 +28,8 @@ internal static class WeightFiles
         if (FileKinds.IsKerasWeights(path))
             AtomicFile.Write(path, s => KerasWeightsH5.Write(model, s));
         else if (FileKinds.IsKerasArchive(path))
-            throw new ArgumentException($"SaveWeights writes '.weights.h5' (Keras 3 layout), other '.h5'/'.hdf5' (Keras 2 layout) or safetensors (any other extension); '{path}' names a whole-model format. Use Save(path) for a '.keras' file.");
+            throw new ArgumentException("SaveWeights writes '.weights.h5' (Keras 3 layout), other '.h5'/'.hdf5' (Keras 2 layout) or " +
+                $"safetensors (any other extension); '{path}' names a whole-model format. Use Save(path) for a '.keras' file.");
         else if (FileKinds.IsHdf5Extension(path))
             LegacyWeightsH5.Save(model, path);
         else
@@ -73,7 +74,8 @@ internal static class WeightFiles
     private static void RequireBuilt(Model model, string what)
     {
         if (!model.Built && model.Layers.Any(l => !l.Built))
-            throw new InvalidOperationException($"Model '{model.Name}' is not built, so its weights do not exist yet; give it an input shape (InputLayer / Keras.Input) or call it on data before you {what}.");
+            throw new InvalidOperationException($"Model '{model.Name}' is not built, so its weights do not exist yet; give it an input " +
+                $"shape (InputLayer / Keras.Input) or call it on data before you {what}.");
     }
 
     private static bool IsHdf5(string path)

@@ -38,7 +38,9 @@ internal static class WeightMatching
         else
         {
             if (layers.Count != stored.Count)
-                throw new InvalidDataException($"'{path}' holds weights for {stored.Count} layer(s) ({string.Join(", ", stored.Select(s => s.Name))}); model '{model.Name}' has {layers.Count} layer(s) with weights ({string.Join(", ", layers.Select(l => l.Name))}). Pass byName: true to load the layers whose names match.");
+                throw new InvalidDataException($"'{path}' holds weights for {stored.Count} layer(s) " +
+                    $"({string.Join(", ", stored.Select(s => s.Name))}); model '{model.Name}' has {layers.Count} layer(s) with weights " +
+                    $"({string.Join(", ", layers.Select(l => l.Name))}). Pass byName: true to load the layers whose names match.");
             pairs.AddRange(layers.Zip(stored));
         }
         return AssignPairs(model, pairs, path, skipMismatch, warnings);
@@ -48,7 +50,8 @@ internal static class WeightMatching
     /// Pairs each weighted layer with the arrays at its Keras paths (its groups' <c>vars/0..n</c>, in weight order); null
     /// when a path is missing or the file holds weights for a different number of layers.
     /// </summary>
-    private static List<(Layer Layer, StoredLayer Stored)>? MatchByKerasPaths(Model model, List<Layer> layers, int storedCount, IReadOnlyDictionary<string, List<StoredArray>> groups)
+    private static List<(Layer Layer, StoredLayer Stored)>? MatchByKerasPaths(Model model, List<Layer> layers, int storedCount,
+        IReadOnlyDictionary<string, List<StoredArray>> groups)
     {
         if (storedCount != layers.Count) return null;
         var byLayer = KerasWeightPaths.Walk(model).Layers.ToDictionary(e => e.Layer, e => e.Groups);
@@ -67,7 +70,8 @@ internal static class WeightMatching
         return pairs;
     }
 
-    private static IReadOnlyList<string> AssignPairs(Model model, List<(Layer Layer, StoredLayer Stored)> pairs, string path, bool skipMismatch, List<string> warnings)
+    private static IReadOnlyList<string> AssignPairs(Model model, List<(Layer Layer, StoredLayer Stored)> pairs, string path, bool skipMismatch,
+        List<string> warnings)
     {
         var assignments = new List<(Variable Variable, float[] Data)>();
         foreach (var (layer, s) in pairs)
@@ -75,13 +79,16 @@ internal static class WeightMatching
             var ws = layer.Weights;
             string? problem = null;
             if (ws.Count != s.Arrays.Count)
-                problem = $"layer '{layer.Name}' ({layer.GetType().Name}) has {ws.Count} weight(s) with shapes {string.Join(", ", ws.Select(w => w.Shape))}; '{path}' holds {s.Arrays.Count} for layer '{s.Name}' with shapes {string.Join(", ", s.Arrays.Select(a => WeightFiles.FormatShape(a.Shape)))}";
+                problem = $"layer '{layer.Name}' ({layer.GetType().Name}) has {ws.Count} weight(s) with shapes " +
+                    $"{string.Join(", ", ws.Select(w => w.Shape))}; '{path}' holds {s.Arrays.Count} for layer '{s.Name}' with shapes " +
+                    $"{string.Join(", ", s.Arrays.Select(a => WeightFiles.FormatShape(a.Shape)))}";
             else
             {
                 for (int i = 0; i < ws.Count && problem is null; i++)
                 {
                     if (!ws[i].Value.shape.SequenceEqual(s.Arrays[i].Shape))
-                        problem = $"layer '{layer.Name}' ({layer.GetType().Name}): weight '{ws[i].Path}' has shape {ws[i].Shape}; '{path}' holds shape {WeightFiles.FormatShape(s.Arrays[i].Shape)} ('{s.Arrays[i].Name}' of layer '{s.Name}')";
+                        problem = $"layer '{layer.Name}' ({layer.GetType().Name}): weight '{ws[i].Path}' has shape {ws[i].Shape}; " +
+                            $"'{path}' holds shape {WeightFiles.FormatShape(s.Arrays[i].Shape)} ('{s.Arrays[i].Name}' of layer '{s.Name}')";
                 }
             }
             if (problem is not null)

@@ -21,7 +21,8 @@ internal static class WeightsH5
             if (file.AttributeExists("layer_names") || file.AttributeExists("layer_names0")) return new StoredWeights(LegacyWeightsH5.Read(file, what));
             if (file.LinkExists("model_weights")) return new StoredWeights(LegacyWeightsH5.Read(file.Group("model_weights"), what));
             if (file.LinkExists("layers")) return KerasWeightsH5.Read(file.Group("layers"), file, what);
-            throw new InvalidDataException($"'{what}' is an HDF5 file but holds no Keras weights (no 'layers' group, no 'model_weights' group, no 'layer_names' attribute).");
+            throw new InvalidDataException($"'{what}' is an HDF5 file but holds no Keras weights (no 'layers' group, no 'model_weights' " +
+                "group, no 'layer_names' attribute).");
         }
         catch (Exception e) when (e is not InvalidDataException and not FileNotFoundException)
         {
@@ -71,9 +72,11 @@ internal static class WeightsH5
         float[] data;
         if (ds.Type.Class == H5DataTypeClass.FloatingPoint && ds.Type.Size == 4) data = ds.Read<float[]>();
         else if (ds.Type.Class == H5DataTypeClass.FloatingPoint && ds.Type.Size == 8) data = ds.Read<double[]>().Select(x => (float)x).ToArray();
-        else throw new InvalidDataException($"'{what}': weight '{name}' has HDF5 type {ds.Type.Class} of {ds.Type.Size} bytes; only float32/float64 weights can be loaded.");
+        else throw new InvalidDataException($"'{what}': weight '{name}' has HDF5 type {ds.Type.Class} of {ds.Type.Size} bytes; only " +
+            "float32/float64 weights can be loaded.");
         long n = shape.Aggregate(1L, (a, b) => a * b);
-        if (data.LongLength != n) throw new InvalidDataException($"'{what}': weight '{name}' of shape {WeightFiles.FormatShape(shape)} holds {data.LongLength} values.");
+        if (data.LongLength != n)
+            throw new InvalidDataException($"'{what}': weight '{name}' of shape {WeightFiles.FormatShape(shape)} holds {data.LongLength} values.");
         return new StoredArray(name, shape, data);
     }
 }

@@ -34,7 +34,7 @@ internal static class OnnxTestHelpers
         model.SetWeights(model.Weights.Select(v =>
         {
             var r = rand(v.Value.shape, ScalarType.Float32, generator: generator);
-            var values = v.Name == "moving_variance" ? r + 0.5 : r * 1.6 - 0.8;
+            var values = v.Name is "moving_variance" or "variance" ? r + 0.5 : r * 1.6 - 0.8; // variances stay positive
             return new NDArray(values.data<float>().ToArray(), v.Value.shape);
         }).ToList());
     }

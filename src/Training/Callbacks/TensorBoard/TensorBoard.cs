@@ -43,7 +43,9 @@ public sealed class TensorBoard : Callback, IDisposable
 
         /// <summary>A positive number of batches.</summary>
         public static implicit operator UpdateFrequency(int batches) =>
-            batches > 0 ? new UpdateFrequency(batches) : throw new ArgumentException($"TensorBoard: updateFreq must be a positive number of batches; got {batches}.");
+            batches > 0
+                ? new UpdateFrequency(batches)
+                : throw new ArgumentException($"TensorBoard: updateFreq must be a positive number of batches; got {batches}.");
 
         /// <inheritdoc />
         public override string ToString() => Batches is int n ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : "epoch";

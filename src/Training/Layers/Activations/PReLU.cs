@@ -18,7 +18,8 @@ public sealed class PReLU : Layer
     public PReLU(Initializer? alphaInitializer = null, Regularizer? alphaRegularizer = null, int[]? sharedAxes = null, Constraint? alphaConstraint = null)
     {
         if (sharedAxes is not null && sharedAxes.Any(a => a < 1))
-            throw new ArgumentException($"PReLU: shared_axes must be axes >= 1 (axis 0 is the batch); got [{string.Join(", ", sharedAxes)}].", nameof(sharedAxes));
+            throw new ArgumentException("PReLU: shared_axes must be axes >= 1 (axis 0 is the batch); got " +
+                $"[{string.Join(", ", sharedAxes)}].", nameof(sharedAxes));
         AlphaInitializer = alphaInitializer ?? new Zeros();
         AlphaRegularizer = alphaRegularizer;
         AlphaConstraint = alphaConstraint;
@@ -42,7 +43,8 @@ public sealed class PReLU : Layer
     {
         int rank = inputShape.Rank;
         if (sharedAxes is not null && sharedAxes.Any(a => a >= rank))
-            throw new ArgumentException($"Layer '{Name}' (PReLU): shared_axes [{string.Join(", ", sharedAxes)}] are out of range for input shape {inputShape} (axes 1..{rank - 1}).");
+            throw new ArgumentException($"Layer '{Name}' (PReLU): shared_axes [{string.Join(", ", sharedAxes)}] are out of range for " +
+                $"input shape {inputShape} (axes 1..{rank - 1}).");
         var dims = new long[rank - 1];
         var axes = new Dictionary<int, long>();
         for (int i = 1; i < rank; i++)
@@ -50,7 +52,8 @@ public sealed class PReLU : Layer
             if (sharedAxes is not null && sharedAxes.Contains(i)) dims[i - 1] = 1;
             else
             {
-                dims[i - 1] = inputShape[i] ?? throw new ArgumentException($"Layer '{Name}' (PReLU) needs known sizes on axes that are not shared; axis {i} of input shape {inputShape} is unknown.");
+                dims[i - 1] = inputShape[i] ?? throw new ArgumentException($"Layer '{Name}' (PReLU) needs known sizes on axes that are " +
+                    $"not shared; axis {i} of input shape {inputShape} is unknown.");
                 axes[i] = dims[i - 1];
             }
         }

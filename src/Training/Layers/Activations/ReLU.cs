@@ -14,8 +14,10 @@ public sealed class ReLU : Layer
     public ReLU(double? maxValue = null, double negativeSlope = 0.0, double threshold = 0.0)
     {
         if (maxValue is double m && !(m >= 0)) throw new ArgumentException($"ReLU: max_value cannot be negative; got {m}.", nameof(maxValue));
-        if (!(negativeSlope >= 0) || double.IsInfinity(negativeSlope)) throw new ArgumentException($"ReLU: negative_slope must be a finite number >= 0; got {negativeSlope}.", nameof(negativeSlope));
-        if (!(threshold >= 0) || double.IsInfinity(threshold)) throw new ArgumentException($"ReLU: threshold must be a finite number >= 0; got {threshold}.", nameof(threshold));
+        if (!(negativeSlope >= 0) || double.IsInfinity(negativeSlope))
+            throw new ArgumentException($"ReLU: negative_slope must be a finite number >= 0; got {negativeSlope}.", nameof(negativeSlope));
+        if (!(threshold >= 0) || double.IsInfinity(threshold))
+            throw new ArgumentException($"ReLU: threshold must be a finite number >= 0; got {threshold}.", nameof(threshold));
         MaxValue = maxValue;
         NegativeSlope = negativeSlope;
         Threshold = threshold;

@@ -14,7 +14,8 @@ public sealed class Softmax : Layer
     {
         ArgumentNullException.ThrowIfNull(axis);
         if (axis.Length == 0) throw new ArgumentException("Softmax: axis must name at least one axis; got an empty list.", nameof(axis));
-        if (axis.Distinct().Count() != axis.Length) throw new ArgumentException($"Softmax: axis has repeated entries: [{string.Join(", ", axis)}].", nameof(axis));
+        if (axis.Distinct().Count() != axis.Length)
+            throw new ArgumentException($"Softmax: axis has repeated entries: [{string.Join(", ", axis)}].", nameof(axis));
         this.axis = (int[])axis.Clone();
     }
 
@@ -44,7 +45,8 @@ public sealed class Softmax : Layer
     {
         var resolved = axis.Select(a => a < 0 ? a + shape.Rank : a).ToArray();
         if (resolved.Any(a => a < 0 || a >= shape.Rank) || resolved.Distinct().Count() != resolved.Length)
-            throw new ArgumentException($"Layer '{Name}' (Softmax): axis [{string.Join(", ", axis)}] is not valid for input shape {shape} (rank {shape.Rank}).");
+            throw new ArgumentException($"Layer '{Name}' (Softmax): axis [{string.Join(", ", axis)}] is not valid for input shape " +
+                $"{shape} (rank {shape.Rank}).");
     }
 
     /// <inheritdoc />

@@ -46,8 +46,10 @@ public abstract class BaseConv : ConvolutionBase
     protected override void BuildKernels(Shape inputShape, long inputChannels)
     {
         if (inputChannels % Groups != 0)
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): the input channels ({inputChannels}) must be divisible by groups ({Groups}); got input shape {inputShape}.");
-        kernel = AddWeight("kernel", Shape.Of([.. KernelSize.Select(k => (long)k), inputChannels / Groups, Filters]), KernelInitializer, KernelRegularizer, constraint: KernelConstraint);
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): the input channels ({inputChannels}) must be divisible by " +
+                $"groups ({Groups}); got input shape {inputShape}.");
+        kernel = AddWeight("kernel", Shape.Of([.. KernelSize.Select(k => (long)k), inputChannels / Groups, Filters]), KernelInitializer,
+            KernelRegularizer, constraint: KernelConstraint);
     }
 
     /// <inheritdoc />

@@ -16,14 +16,16 @@ public abstract class BaseConvTranspose : ConvolutionBase
         string? dataFormat, IntTuple? dilationRate, ActivationFunction? activation, bool useBias, Initializer? kernelInitializer,
         Initializer? biasInitializer, Regularizer? kernelRegularizer, Regularizer? biasRegularizer,
         Constraint? kernelConstraint, Constraint? biasConstraint)
-        : base(rank, kernelSize, strides, padding, dataFormat, dilationRate, activation, useBias, biasInitializer, biasRegularizer, ["valid", "same"], biasConstraint)
+        : base(rank, kernelSize, strides, padding, dataFormat, dilationRate, activation, useBias, biasInitializer, biasRegularizer,
+            ["valid", "same"], biasConstraint)
     {
         string owner = GetType().Name;
         if (filters <= 0) throw new ArgumentException($"{owner}: filters must be a positive integer; got {filters}.", nameof(filters));
         Filters = filters;
         OutputPadding = outputPadding?.Expand(rank, owner, "output_padding", allowZero: true);
         if (OutputPadding is not null && OutputPadding.Where((p, i) => p >= Strides[i]).Any())
-            throw new ArgumentException($"{owner}: output_padding must be smaller than strides; got output_padding {outputPadding} with strides ({string.Join(", ", Strides)}).", nameof(outputPadding));
+            throw new ArgumentException($"{owner}: output_padding must be smaller than strides; got output_padding {outputPadding} with " +
+                $"strides ({string.Join(", ", Strides)}).", nameof(outputPadding));
         KernelInitializer = kernelInitializer ?? new GlorotUniform();
         KernelRegularizer = kernelRegularizer;
         KernelConstraint = kernelConstraint;
@@ -45,7 +47,8 @@ public abstract class BaseConvTranspose : ConvolutionBase
 
     /// <inheritdoc />
     protected override void BuildKernels(Shape inputShape, long inputChannels) =>
-        kernel = AddWeight("kernel", Shape.Of([.. KernelSize.Select(k => (long)k), Filters, inputChannels]), KernelInitializer, KernelRegularizer, constraint: KernelConstraint);
+        kernel = AddWeight("kernel", Shape.Of([.. KernelSize.Select(k => (long)k), Filters, inputChannels]), KernelInitializer,
+            KernelRegularizer, constraint: KernelConstraint);
 
     /// <inheritdoc />
     protected override long? OutputChannels(long? inputChannels) => Filters;
@@ -58,7 +61,8 @@ public abstract class BaseConvTranspose : ConvolutionBase
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         if (inputShape.Rank != Rank + 2)
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) expects input of rank {Rank + 2}; got shape {inputShape} (rank {inputShape.Rank}).");
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) expects input of rank {Rank + 2}; got shape {inputShape} " +
+                $"(rank {inputShape.Rank}).");
         var dims = new long?[Rank + 2];
         dims[0] = inputShape[0];
         for (int i = 0; i < Rank; i++)

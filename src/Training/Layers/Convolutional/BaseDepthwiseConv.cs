@@ -16,9 +16,11 @@ public abstract class BaseDepthwiseConv : ConvolutionBase
         IntTuple? dilationRate, ActivationFunction? activation, bool useBias, Initializer? depthwiseInitializer, Initializer? biasInitializer,
         Regularizer? depthwiseRegularizer, Regularizer? biasRegularizer,
         Constraint? depthwiseConstraint, Constraint? biasConstraint)
-        : base(rank, kernelSize, strides, padding, dataFormat, dilationRate, activation, useBias, biasInitializer, biasRegularizer, ["valid", "same"], biasConstraint)
+        : base(rank, kernelSize, strides, padding, dataFormat, dilationRate, activation, useBias, biasInitializer, biasRegularizer,
+            ["valid", "same"], biasConstraint)
     {
-        if (depthMultiplier <= 0) throw new ArgumentException($"{GetType().Name}: depth_multiplier must be a positive integer; got {depthMultiplier}.", nameof(depthMultiplier));
+        if (depthMultiplier <= 0)
+            throw new ArgumentException($"{GetType().Name}: depth_multiplier must be a positive integer; got {depthMultiplier}.", nameof(depthMultiplier));
         DepthMultiplier = depthMultiplier;
         DepthwiseInitializer = depthwiseInitializer ?? new GlorotUniform();
         DepthwiseRegularizer = depthwiseRegularizer;
@@ -39,7 +41,8 @@ public abstract class BaseDepthwiseConv : ConvolutionBase
 
     /// <inheritdoc />
     protected override void BuildKernels(Shape inputShape, long inputChannels) =>
-        kernel = AddWeight("kernel", Shape.Of([.. KernelSize.Select(k => (long)k), inputChannels, DepthMultiplier]), DepthwiseInitializer, DepthwiseRegularizer, constraint: DepthwiseConstraint);
+        kernel = AddWeight("kernel", Shape.Of([.. KernelSize.Select(k => (long)k), inputChannels, DepthMultiplier]), DepthwiseInitializer,
+            DepthwiseRegularizer, constraint: DepthwiseConstraint);
 
     /// <inheritdoc />
     protected override long? OutputChannels(long? inputChannels) => inputChannels * DepthMultiplier;

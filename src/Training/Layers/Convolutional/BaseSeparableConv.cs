@@ -18,11 +18,13 @@ public abstract class BaseSeparableConv : ConvolutionBase
         Initializer? depthwiseInitializer, Initializer? pointwiseInitializer, Initializer? biasInitializer,
         Regularizer? depthwiseRegularizer, Regularizer? pointwiseRegularizer, Regularizer? biasRegularizer,
         Constraint? depthwiseConstraint, Constraint? pointwiseConstraint, Constraint? biasConstraint)
-        : base(rank, kernelSize, strides, padding, dataFormat, dilationRate, activation, useBias, biasInitializer, biasRegularizer, ["valid", "same"], biasConstraint)
+        : base(rank, kernelSize, strides, padding, dataFormat, dilationRate, activation, useBias, biasInitializer, biasRegularizer,
+            ["valid", "same"], biasConstraint)
     {
         string owner = GetType().Name;
         if (filters <= 0) throw new ArgumentException($"{owner}: filters must be a positive integer; got {filters}.", nameof(filters));
-        if (depthMultiplier <= 0) throw new ArgumentException($"{owner}: depth_multiplier must be a positive integer; got {depthMultiplier}.", nameof(depthMultiplier));
+        if (depthMultiplier <= 0)
+            throw new ArgumentException($"{owner}: depth_multiplier must be a positive integer; got {depthMultiplier}.", nameof(depthMultiplier));
         Filters = filters;
         DepthMultiplier = depthMultiplier;
         DepthwiseInitializer = depthwiseInitializer ?? new GlorotUniform();
@@ -58,8 +60,10 @@ public abstract class BaseSeparableConv : ConvolutionBase
     /// <inheritdoc />
     protected override void BuildKernels(Shape inputShape, long inputChannels)
     {
-        depthwiseKernel = AddWeight("depthwise_kernel", Shape.Of([.. KernelSize.Select(k => (long)k), inputChannels, DepthMultiplier]), DepthwiseInitializer, DepthwiseRegularizer, constraint: DepthwiseConstraint);
-        pointwiseKernel = AddWeight("pointwise_kernel", Shape.Of([.. Enumerable.Repeat(1L, Rank), inputChannels * DepthMultiplier, Filters]), PointwiseInitializer, PointwiseRegularizer, constraint: PointwiseConstraint);
+        depthwiseKernel = AddWeight("depthwise_kernel", Shape.Of([.. KernelSize.Select(k => (long)k), inputChannels, DepthMultiplier]),
+            DepthwiseInitializer, DepthwiseRegularizer, constraint: DepthwiseConstraint);
+        pointwiseKernel = AddWeight("pointwise_kernel", Shape.Of([.. Enumerable.Repeat(1L, Rank), inputChannels * DepthMultiplier, Filters]),
+            PointwiseInitializer, PointwiseRegularizer, constraint: PointwiseConstraint);
     }
 
     /// <inheritdoc />

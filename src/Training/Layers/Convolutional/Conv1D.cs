@@ -1,8 +1,10 @@
 namespace OnnxKeras.Layers;
 
 /// <summary>
-/// 1D convolution over the time axis of [batch, steps, channels] inputs (Keras's <c>Conv1D</c>); padding may also be "causal" (all padding before, so output t sees inputs up to t).
-/// Computes <c>activation(conv(inputs, kernel) + bias)</c> with the kernel [kernel_size, input_channels / groups, filters] and bias [filters] in Keras's layout;
+/// 1D convolution over the time axis of [batch, steps, channels] inputs (Keras's <c>Conv1D</c>); padding may also be
+/// "causal" (all padding before, so output t sees inputs up to t).
+/// Computes <c>activation(conv(inputs, kernel) + bias)</c> with the kernel [kernel_size, input_channels / groups,
+/// filters] and bias [filters] in Keras's layout;
 /// "same" padding puts the extra pixel at the end, as Keras does.
 /// </summary>
 /// <example><code>new Conv1D(32, kernelSize: 3, activation: "relu")</code></example>

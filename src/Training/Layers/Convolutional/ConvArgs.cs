@@ -8,7 +8,8 @@ internal static class ConvArgs
     {
         string format = (value ?? "channels_last").ToLowerInvariant();
         if (format == "channels_first")
-            throw new ArgumentException($"{owner}: data_format 'channels_first' is not supported; OnnxKeras layers work on channels_last inputs [batch, ..., channels].", "dataFormat");
+            throw new ArgumentException($"{owner}: data_format 'channels_first' is not supported; OnnxKeras layers work on channels_last " +
+                "inputs [batch, ..., channels].", "dataFormat");
         if (format != "channels_last")
             throw new ArgumentException($"{owner}: data_format must be 'channels_last' or 'channels_first'; got '{value}'.", "dataFormat");
         return format;
@@ -27,12 +28,14 @@ internal static class ConvArgs
     public static void CheckStridesAndDilation(int[] strides, int[] dilation, string owner)
     {
         if (strides.Max() > 1 && dilation.Max() > 1)
-            throw new ArgumentException($"{owner}: strides > 1 cannot be combined with dilation_rate > 1; got strides ({string.Join(", ", strides)}) and dilation_rate ({string.Join(", ", dilation)}).");
+            throw new ArgumentException($"{owner}: strides > 1 cannot be combined with dilation_rate > 1; got strides " +
+                $"({string.Join(", ", strides)}) and dilation_rate ({string.Join(", ", dilation)}).");
     }
 
     /// <summary>The known channel count (last axis) of a build shape.</summary>
     public static long Channels(Shape inputShape, Layer layer) =>
-        inputShape[^1] ?? throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) needs a known channel (last) dimension; got input shape {inputShape}.");
+        inputShape[^1] ?? throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) needs a known channel (last) " +
+            $"dimension; got input shape {inputShape}.");
 
     /// <summary>
     /// The output shape of a convolution or pooling: per spatial axis <see cref="Ops.ConvOutputLength"/>, checked to be
@@ -42,14 +45,17 @@ internal static class ConvArgs
     {
         int rank = kernel.Length;
         if (inputShape.Rank != rank + 2)
-            throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) expects input of rank {rank + 2}; got shape {inputShape} (rank {inputShape.Rank}).");
+            throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) expects input of rank {rank + 2}; got shape " +
+                $"{inputShape} (rank {inputShape.Rank}).");
         var dims = new long?[rank + 2];
         dims[0] = inputShape[0];
         for (int i = 0; i < rank; i++)
         {
             dims[1 + i] = Ops.ConvOutputLength(inputShape[1 + i], kernel[i], padding, strides[i], dilation[i]);
             if (dims[1 + i] is <= 0)
-                throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}): input of shape {inputShape} is too small for kernel/pool size ({string.Join(", ", kernel)}) with padding '{padding}'; the computed output size would be {dims[1 + i]}.");
+                throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}): input of shape {inputShape} is too small " +
+                    $"for kernel/pool size ({string.Join(", ", kernel)}) with padding '{padding}'; the computed output size would be " +
+                    $"{dims[1 + i]}.");
         }
         dims[^1] = channels;
         return new Shape(dims);

@@ -9,7 +9,8 @@ namespace OnnxKeras.Layers;
 /// <example><code>new DepthwiseConv2D(3, padding: "same", depthMultiplier: 2)</code></example>
 public sealed class DepthwiseConv2D : BaseDepthwiseConv
 {
-    /// <summary>Creates a DepthwiseConv2D layer with Keras's defaults (stride 1, "valid" padding, depth multiplier 1, glorot_uniform kernel, zero bias).</summary>
+    /// <summary>Creates a DepthwiseConv2D layer with Keras's defaults (stride 1, "valid" padding, depth multiplier 1,
+    /// glorot_uniform kernel, zero bias).</summary>
     public DepthwiseConv2D(IntTuple kernelSize, IntTuple? strides = null, string padding = "valid", int depthMultiplier = 1, string? dataFormat = null,
         IntTuple? dilationRate = null, ActivationFunction? activation = null, bool useBias = true,
         Initializer? depthwiseInitializer = null, Initializer? biasInitializer = null,

@@ -19,7 +19,8 @@ public sealed class Embedding : Layer
     /// <param name="outputDim">Size of each embedding vector.</param>
     /// <param name="embeddingsInitializer">Initializer of the embeddings ("uniform").</param>
     /// <param name="embeddingsRegularizer">Penalty on the embeddings.</param>
-    /// <param name="maskZero">Whether index 0 is padding: the output then carries the mask <c>inputs != 0</c> (so input_dim should be the vocabulary size + 1).</param>
+    /// <param name="maskZero">Whether index 0 is padding: the output then carries the mask <c>inputs != 0</c> (so
+    /// input_dim should be the vocabulary size + 1).</param>
     /// <param name="embeddingsConstraint">Projection applied to the embeddings after each optimizer update.</param>
     public Embedding(int inputDim, int outputDim, Initializer? embeddingsInitializer = null, Regularizer? embeddingsRegularizer = null, bool maskZero = false,
         Constraint? embeddingsConstraint = null)
@@ -70,7 +71,8 @@ public sealed class Embedding : Layer
             long min = indices.min().item<long>();
             long max = indices.max().item<long>();
             if (min < 0 || max >= InputDim)
-                throw new ArgumentException($"Layer '{Name}' (Embedding) takes indices in [0, {InputDim}) (input_dim {InputDim}); got indices from {min} to {max} in input of shape {inputs.Shape}.");
+                throw new ArgumentException($"Layer '{Name}' (Embedding) takes indices in [0, {InputDim}) (input_dim {InputDim}); got " +
+                    $"indices from {min} to {max} in input of shape {inputs.Shape}.");
         }
         // Take casts the indices itself, so a traced input (ONNX export) stays traced: Gather on Cast(indices, int64).
         return Ops.Take(embeddings!, inputs, 0);

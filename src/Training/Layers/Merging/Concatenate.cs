@@ -12,15 +12,19 @@ public sealed class Concatenate(int axis = -1) : Merge
     {
         int rank = shapes[0].Rank;
         int a = Axis < 0 ? rank + Axis : Axis;
-        if (a <= 0 || a >= rank) throw new ArgumentException($"Layer '{Name}' (Concatenate): axis {Axis} is invalid for inputs of rank {rank} (the batch axis cannot be concatenated).");
+        if (a <= 0 || a >= rank)
+            throw new ArgumentException($"Layer '{Name}' (Concatenate): axis {Axis} is invalid for inputs of rank {rank} (the batch axis " +
+                "cannot be concatenated).");
         long? total = 0;
         foreach (var s in shapes)
         {
-            if (s.Rank != rank) throw new ArgumentException($"Layer '{Name}' (Concatenate) needs inputs of the same rank; got shapes {string.Join(", ", shapes)}.");
+            if (s.Rank != rank)
+                throw new ArgumentException($"Layer '{Name}' (Concatenate) needs inputs of the same rank; got shapes {string.Join(", ", shapes)}.");
             for (int i = 1; i < rank; i++)
             {
                 if (i != a && s[i] is long d && shapes[0][i] is long d0 && d != d0)
-                    throw new ArgumentException($"Layer '{Name}' (Concatenate) needs inputs with matching shapes except on the concatenation axis {Axis}; got shapes {string.Join(", ", shapes)}.");
+                    throw new ArgumentException($"Layer '{Name}' (Concatenate) needs inputs with matching shapes except on the " +
+                        $"concatenation axis {Axis}; got shapes {string.Join(", ", shapes)}.");
             }
             total = total is long t && s[a] is long x ? t + x : null;
         }

@@ -40,7 +40,8 @@ public abstract class Merge : Layer
     public override void Build(IReadOnlyList<Shape> inputShapes)
     {
         if (inputShapes.Count < MinInputs || inputShapes.Count > MaxInputs)
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes {(MaxInputs == MinInputs ? $"exactly {MinInputs}" : $"at least {MinInputs}")} inputs; got {inputShapes.Count}.");
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes " +
+                $"{(MaxInputs == MinInputs ? $"exactly {MinInputs}" : $"at least {MinInputs}")} inputs; got {inputShapes.Count}.");
         CheckShapes(inputShapes);
     }
 

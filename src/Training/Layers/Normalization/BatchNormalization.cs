@@ -41,9 +41,13 @@ public sealed class BatchNormalization : Layer
         Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null, bool synchronized = false,
         Constraint? betaConstraint = null, Constraint? gammaConstraint = null)
     {
-        if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentException($"BatchNormalization: momentum must be in [0, 1]; got {momentum}.", nameof(momentum));
-        if (!(epsilon >= 0) || double.IsInfinity(epsilon)) throw new ArgumentException($"BatchNormalization: epsilon must be a finite number >= 0; got {epsilon}.", nameof(epsilon));
-        if (synchronized) throw new ArgumentException("BatchNormalization: synchronized=true is only supported by Keras's TensorFlow backend; OnnxKeras trains on one device.", nameof(synchronized));
+        if (!(momentum >= 0 && momentum <= 1))
+            throw new ArgumentException($"BatchNormalization: momentum must be in [0, 1]; got {momentum}.", nameof(momentum));
+        if (!(epsilon >= 0) || double.IsInfinity(epsilon))
+            throw new ArgumentException($"BatchNormalization: epsilon must be a finite number >= 0; got {epsilon}.", nameof(epsilon));
+        if (synchronized)
+            throw new ArgumentException("BatchNormalization: synchronized=true is only supported by Keras's TensorFlow backend; " +
+                "OnnxKeras trains on one device.", nameof(synchronized));
         Axis = axis;
         Momentum = momentum;
         Epsilon = epsilon;
@@ -102,7 +106,8 @@ public sealed class BatchNormalization : Layer
         int a = Axis < 0 ? Axis + rank : Axis;
         if (a < 0 || a >= rank)
             throw new ArgumentException($"Layer '{Name}' (BatchNormalization): axis {Axis} is out of range for input shape {inputShape} (rank {rank}).");
-        long features = inputShape[a] ?? throw new ArgumentException($"Layer '{Name}' (BatchNormalization) needs a known size on axis {Axis}; got input shape {inputShape}.");
+        long features = inputShape[a] ?? throw new ArgumentException($"Layer '{Name}' (BatchNormalization) needs a known size on axis " +
+            $"{Axis}; got input shape {inputShape}.");
         Shape shape = Shape.Of(features);
         if (Scale) gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer, constraint: GammaConstraint);
         if (Center) beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer, constraint: BetaConstraint);

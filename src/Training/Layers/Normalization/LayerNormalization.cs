@@ -32,8 +32,10 @@ public sealed class LayerNormalization : Layer
     {
         ArgumentNullException.ThrowIfNull(axis);
         if (axis.Length == 0) throw new ArgumentException("LayerNormalization: axis must name at least one axis; got an empty list.", nameof(axis));
-        if (axis.Distinct().Count() != axis.Length) throw new ArgumentException($"LayerNormalization: axis has repeated entries: [{string.Join(", ", axis)}].", nameof(axis));
-        if (!(epsilon >= 0) || double.IsInfinity(epsilon)) throw new ArgumentException($"LayerNormalization: epsilon must be a finite number >= 0; got {epsilon}.", nameof(epsilon));
+        if (axis.Distinct().Count() != axis.Length)
+            throw new ArgumentException($"LayerNormalization: axis has repeated entries: [{string.Join(", ", axis)}].", nameof(axis));
+        if (!(epsilon >= 0) || double.IsInfinity(epsilon))
+            throw new ArgumentException($"LayerNormalization: epsilon must be a finite number >= 0; got {epsilon}.", nameof(epsilon));
         Axis = (int[])axis.Clone();
         Epsilon = epsilon;
         Center = center;
@@ -63,7 +65,8 @@ public sealed class LayerNormalization : Layer
         Initializer? betaInitializer = null, Initializer? gammaInitializer = null,
         Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null,
         Constraint? betaConstraint = null, Constraint? gammaConstraint = null)
-        : this([axis], epsilon, center, scale, rmsScaling, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer, betaConstraint, gammaConstraint)
+        : this([axis], epsilon, center, scale, rmsScaling, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer,
+            betaConstraint, gammaConstraint)
     {
     }
 
@@ -100,7 +103,8 @@ public sealed class LayerNormalization : Layer
     {
         axes = Resolve(inputShape);
         var dims = axes.Select(a => inputShape[a] ?? throw new ArgumentException(
-            $"Layer '{Name}' (LayerNormalization) needs known sizes on the normalized axes [{string.Join(", ", Axis)}]; got input shape {inputShape}.")).ToArray();
+            $"Layer '{Name}' (LayerNormalization) needs known sizes on the normalized axes [{string.Join(", ", Axis)}]; " +
+            $"got input shape {inputShape}.")).ToArray();
         Shape shape = Shape.Of(dims);
         if (Scale || RmsScaling) gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer, constraint: GammaConstraint);
         if (Center && !RmsScaling) beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer, constraint: BetaConstraint);
@@ -112,9 +116,11 @@ public sealed class LayerNormalization : Layer
         int rank = inputShape.Rank;
         var resolved = Axis.Select(a => a < 0 ? a + rank : a).ToArray();
         if (resolved.Any(a => a < 0 || a >= rank))
-            throw new ArgumentException($"Layer '{Name}' (LayerNormalization): axis [{string.Join(", ", Axis)}] is out of range for input shape {inputShape} (rank {rank}).");
+            throw new ArgumentException($"Layer '{Name}' (LayerNormalization): axis [{string.Join(", ", Axis)}] is out of range for " +
+                $"input shape {inputShape} (rank {rank}).");
         if (resolved.Distinct().Count() != resolved.Length)
-            throw new ArgumentException($"Layer '{Name}' (LayerNormalization): axis [{string.Join(", ", Axis)}] names the same axis twice for input shape {inputShape}.");
+            throw new ArgumentException($"Layer '{Name}' (LayerNormalization): axis [{string.Join(", ", Axis)}] names the same axis " +
+                $"twice for input shape {inputShape}.");
         return resolved;
     }
 

@@ -1,6 +1,7 @@
 namespace OnnxKeras.Layers;
 
-/// <summary>Average pooling over the time axis of [batch, steps, channels] inputs (Keras's <c>AveragePooling1D</c>); with "same" padding, padded positions are not counted.</summary>
+/// <summary>Average pooling over the time axis of [batch, steps, channels] inputs (Keras's <c>AveragePooling1D</c>);
+/// with "same" padding, padded positions are not counted.</summary>
 /// <example><code>new AveragePooling1D(poolSize: 2, strides: null, padding: "valid")</code></example>
 public sealed class AveragePooling1D : BasePooling
 {

@@ -1,6 +1,7 @@
 namespace OnnxKeras.Layers;
 
-/// <summary>Average pooling over [batch, height, width, channels] inputs (Keras's <c>AveragePooling2D</c>); with "same" padding, padded positions are not counted.</summary>
+/// <summary>Average pooling over [batch, height, width, channels] inputs (Keras's <c>AveragePooling2D</c>); with "same"
+/// padding, padded positions are not counted.</summary>
 /// <example><code>new AveragePooling2D(poolSize: (2, 2), strides: null, padding: "valid")</code></example>
 public sealed class AveragePooling2D : BasePooling
 {

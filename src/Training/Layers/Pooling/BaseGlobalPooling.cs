@@ -33,7 +33,8 @@ public abstract class BaseGlobalPooling : Layer
     public override Shape ComputeOutputShape(Shape inputShape)
     {
         if (inputShape.Rank != Rank + 2)
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) expects input of rank {Rank + 2}; got shape {inputShape} (rank {inputShape.Rank}).");
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) expects input of rank {Rank + 2}; got shape {inputShape} " +
+                $"(rank {inputShape.Rank}).");
         return Keepdims
             ? new Shape([inputShape[0], .. Enumerable.Repeat((long?)1, Rank), inputShape[^1]])
             : new Shape(inputShape[0], inputShape[^1]);

@@ -1,6 +1,7 @@
 namespace OnnxKeras.Layers;
 
-/// <summary>Maximum over the time axis of [batch, steps, channels] inputs (Keras's <c>GlobalMaxPooling1D</c>). Output [batch, channels], or with <c>keepdims</c> the spatial axes kept with size 1.</summary>
+/// <summary>Maximum over the time axis of [batch, steps, channels] inputs (Keras's <c>GlobalMaxPooling1D</c>). Output
+/// [batch, channels], or with <c>keepdims</c> the spatial axes kept with size 1.</summary>
 /// <example><code>new GlobalMaxPooling1D(keepdims: false)</code></example>
 public sealed class GlobalMaxPooling1D : BaseGlobalPooling
 {

@@ -1,6 +1,8 @@
 namespace OnnxKeras.Layers;
 
-/// <summary>Maximum over the height and width of [batch, height, width, channels] inputs (Keras's <c>GlobalMaxPooling2D</c>). Output [batch, channels], or with <c>keepdims</c> the spatial axes kept with size 1.</summary>
+/// <summary>Maximum over the height and width of [batch, height, width, channels] inputs (Keras's
+/// <c>GlobalMaxPooling2D</c>). Output [batch, channels], or with <c>keepdims</c> the spatial axes kept with
+/// size 1.</summary>
 /// <example><code>new GlobalMaxPooling2D(keepdims: false)</code></example>
 public sealed class GlobalMaxPooling2D : BaseGlobalPooling
 {

@@ -26,19 +26,24 @@ public sealed class Bidirectional : Layer
     {
         ArgumentNullException.ThrowIfNull(layer);
         if (layer is not RecurrentLayer rnn)
-            throw new ArgumentException($"Bidirectional: the wrapped layer must be a recurrent layer (SimpleRNN, LSTM, GRU); got {layer.GetType().Name} '{layer.Name}'.", nameof(layer));
+            throw new ArgumentException("Bidirectional: the wrapped layer must be a recurrent layer (SimpleRNN, LSTM, GRU); got " +
+                $"{layer.GetType().Name} '{layer.Name}'.", nameof(layer));
         if (!MergeModes.Contains(mergeMode))
             throw new ArgumentException($"Bidirectional: invalid merge_mode '{mergeMode}'; expected one of concat, sum, mul, ave or null.", nameof(mergeMode));
         MergeMode = mergeMode;
         forwardLayer = Copy(rnn, "forward_", rnn.GoBackwards);
         if (backwardLayer is null) this.backwardLayer = Copy(rnn, "backward_", !rnn.GoBackwards);
         else if (backwardLayer is RecurrentLayer back) this.backwardLayer = back;
-        else throw new ArgumentException($"Bidirectional: backward_layer must be a recurrent layer (SimpleRNN, LSTM, GRU); got {backwardLayer.GetType().Name} '{backwardLayer.Name}'.", nameof(backwardLayer));
+        else throw new ArgumentException("Bidirectional: backward_layer must be a recurrent layer (SimpleRNN, LSTM, GRU); got " +
+            $"{backwardLayer.GetType().Name} '{backwardLayer.Name}'.", nameof(backwardLayer));
 
         if (forwardLayer.GoBackwards == this.backwardLayer.GoBackwards)
-            throw new ArgumentException($"Bidirectional: the forward and backward layers need different go_backwards values; both have {forwardLayer.GoBackwards}.", nameof(backwardLayer));
+            throw new ArgumentException("Bidirectional: the forward and backward layers need different go_backwards values; both have " +
+                $"{forwardLayer.GoBackwards}.", nameof(backwardLayer));
         if (forwardLayer.ReturnSequences != this.backwardLayer.ReturnSequences || forwardLayer.ReturnState != this.backwardLayer.ReturnState)
-            throw new ArgumentException($"Bidirectional: the forward and backward layers need the same return_sequences and return_state; got {forwardLayer.ReturnSequences}/{forwardLayer.ReturnState} and {this.backwardLayer.ReturnSequences}/{this.backwardLayer.ReturnState}.", nameof(backwardLayer));
+            throw new ArgumentException("Bidirectional: the forward and backward layers need the same return_sequences and return_state; " +
+                $"got {forwardLayer.ReturnSequences}/{forwardLayer.ReturnState} and " +
+                $"{this.backwardLayer.ReturnSequences}/{this.backwardLayer.ReturnState}.", nameof(backwardLayer));
         // Keras forces zero_output_for_mask = return_sequences on both layers.
         forwardLayer.ZeroOutputForMask = forwardLayer.ReturnSequences;
         this.backwardLayer.ZeroOutputForMask = this.backwardLayer.ReturnSequences;
@@ -101,7 +106,9 @@ public sealed class Bidirectional : Layer
     /// <inheritdoc />
     public override IReadOnlyList<KTensor> Call(IReadOnlyList<KTensor> inputs, bool training = false)
     {
-        if (inputs.Count != 1) throw new ArgumentException($"Layer '{Name}' (Bidirectional) takes one input sequence; got {inputs.Count} inputs (initial states are not supported).");
+        if (inputs.Count != 1)
+            throw new ArgumentException($"Layer '{Name}' (Bidirectional) takes one input sequence; got {inputs.Count} inputs (initial " +
+                "states are not supported).");
         var y = forwardLayer.ApplyMany(inputs, training);
         var yRev = backwardLayer.ApplyMany(inputs, training);
         KTensor a = y[0], b = yRev[0];

@@ -126,7 +126,8 @@ public abstract class RecurrentLayer : Layer
     public override void Build(Shape inputShape)
     {
         new InputSpec { Rank = 3 }.Check(this, inputShape);
-        long inputDim = inputShape[2] ?? throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) needs a known feature dimension; got input shape {inputShape}.");
+        long inputDim = inputShape[2] ?? throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) needs a known feature " +
+            $"dimension; got input shape {inputShape}.");
         long width = GateCount * (long)Units;
         kernel = AddWeight("kernel", Shape.Of(inputDim, width), KernelInitializer, KernelRegularizer, constraint: KernelConstraint);
         recurrentKernel = AddWeight("recurrent_kernel", Shape.Of(Units, width), RecurrentInitializer, RecurrentRegularizer, constraint: RecurrentConstraint);
@@ -137,14 +138,18 @@ public abstract class RecurrentLayer : Layer
     /// <inheritdoc />
     public override KTensor Call(KTensor inputs, bool training = false)
     {
-        if (ReturnState) throw new InvalidOperationException($"Layer '{Name}' ({GetType().Name}) has return_state=True and returns {1 + StateCount} outputs; call it with ApplyMany.");
+        if (ReturnState)
+            throw new InvalidOperationException($"Layer '{Name}' ({GetType().Name}) has return_state=True and returns {1 + StateCount} " +
+                "outputs; call it with ApplyMany.");
         return Run(inputs, inputs.Mask)[0];
     }
 
     /// <inheritdoc />
     public override IReadOnlyList<KTensor> Call(IReadOnlyList<KTensor> inputs, bool training = false)
     {
-        if (inputs.Count != 1) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes one input sequence; got {inputs.Count} inputs (initial states are not supported).");
+        if (inputs.Count != 1)
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes one input sequence; got {inputs.Count} inputs (initial " +
+                "states are not supported).");
         var all = Run(inputs[0], inputs[0].Mask);
         return ReturnState ? all : [all[0]];
     }
@@ -161,7 +166,8 @@ public abstract class RecurrentLayer : Layer
         var projected = Ops.Linear(inputs, kernel!, InputBias);
         var states = Enumerable.Range(0, StateCount).Select(_ => Ops.ZeroState(inputs, Units)).ToArray();
         if (mask is not null && (mask.Rank != 2 || mask.Value.shape[0] != inputs.Value.shape[0] || mask.Value.shape[1] != steps))
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): the mask must be [batch, timesteps] = [{inputs.Value.shape[0]}, {steps}] for input of shape {inputs.Shape}; got a mask of shape {mask.Shape}.");
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): the mask must be [batch, timesteps] = " +
+                $"[{inputs.Value.shape[0]}, {steps}] for input of shape {inputs.Shape}; got a mask of shape {mask.Shape}.");
         if (mask is not null && mask.Value.dtype != TorchSharp.torch.ScalarType.Bool) mask = Ops.NotEqual(mask, 0); // Keras casts the mask to bool
         var outputs = ReturnSequences ? new List<KTensor>((int)steps) : null;
         KTensor? output = null;

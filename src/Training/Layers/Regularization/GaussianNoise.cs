@@ -13,7 +13,8 @@ public sealed class GaussianNoise : Layer
 
     /// <summary>Creates the layer.</summary>
     /// <param name="stddev">Standard deviation of the noise, in [0, 1] as Keras requires.</param>
-    /// <param name="seed">Seed of the layer's own random stream (reproducible noise); null draws from the global generator (<see cref="Keras.SetRandomSeed"/>).</param>
+    /// <param name="seed">Seed of the layer's own random stream (reproducible noise); null draws from the global
+    /// generator (<see cref="Keras.SetRandomSeed"/>).</param>
     public GaussianNoise(double stddev, long? seed = null)
     {
         if (!(stddev >= 0 && stddev <= 1)) throw new ArgumentException($"GaussianNoise: stddev must be between 0 and 1; got {stddev}.", nameof(stddev));

@@ -49,7 +49,8 @@ public readonly struct IntPairs
         (int, int)[] pairs;
         if (values.Length == 1 && values[0].Length == 1) pairs = Enumerable.Repeat((values[0][0], values[0][0]), rank).ToArray();
         else if (values.Length == rank) pairs = values.Select(v => v.Length == 1 ? (v[0], v[0]) : (v[0], v[1])).ToArray();
-        else throw new ArgumentException($"{owner}: {argument} must be an integer, a tuple of {rank} integers or a tuple of {rank} (before, after) pairs; got {this}.", argument);
+        else throw new ArgumentException($"{owner}: {argument} must be an integer, a tuple of {rank} integers or a tuple of {rank} " +
+            $"(before, after) pairs; got {this}.", argument);
         if (pairs.Any(p => p.Item1 < 0 || p.Item2 < 0))
             throw new ArgumentException($"{owner}: {argument} must be non-negative; got {this}.", argument);
         return pairs;

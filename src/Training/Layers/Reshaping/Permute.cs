@@ -14,7 +14,8 @@ public sealed class Permute : Layer
     {
         ArgumentNullException.ThrowIfNull(dims);
         if (dims.Length == 0 || !dims.Order().SequenceEqual(Enumerable.Range(1, dims.Length)))
-            throw new ArgumentException($"Permute: dims must be a permutation of 1..{dims.Length} (indexing starts at 1, the batch axis is excluded); got ({string.Join(", ", dims)}).", nameof(dims));
+            throw new ArgumentException($"Permute: dims must be a permutation of 1..{dims.Length} (indexing starts at 1, the batch axis " +
+                $"is excluded); got ({string.Join(", ", dims)}).", nameof(dims));
         this.dims = (int[])dims.Clone();
         InputSpec = new InputSpec { Rank = dims.Length + 1 };
     }

@@ -49,11 +49,13 @@ public sealed class Reshape : Layer
         if (unknown < 0)
         {
             if (known != inputSize)
-                throw new ArgumentException($"Layer '{Name}' (Reshape) cannot reshape input of shape {inputShape} ({inputSize} values per sample) to target shape {Format(targetShape)} ({known} values): the total size must be unchanged.");
+                throw new ArgumentException($"Layer '{Name}' (Reshape) cannot reshape input of shape {inputShape} ({inputSize} values " +
+                    $"per sample) to target shape {Format(targetShape)} ({known} values): the total size must be unchanged.");
             return targetShape.Select(d => (long?)d).ToArray();
         }
         if (known == 0 || inputSize % known != 0)
-            throw new ArgumentException($"Layer '{Name}' (Reshape) cannot reshape input of shape {inputShape} ({inputSize} values per sample) to target shape {Format(targetShape)}: {inputSize} is not divisible by the known dimensions' product {known}.");
+            throw new ArgumentException($"Layer '{Name}' (Reshape) cannot reshape input of shape {inputShape} ({inputSize} values per " +
+                $"sample) to target shape {Format(targetShape)}: {inputSize} is not divisible by the known dimensions' product {known}.");
         var result = targetShape.Select(d => (long?)d).ToArray();
         result[unknown] = inputSize / known;
         return result;

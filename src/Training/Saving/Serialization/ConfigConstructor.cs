@@ -85,7 +85,9 @@ internal static partial class ConfigConstructor
                     {
                         used.Add(key);
                         var value = config[key];
-                        return value is null && p.HasDefaultValue && !IsNullable(p.ParameterType) ? p.DefaultValue : ConfigValues.Convert(value, p.ParameterType, $"{what}, key '{key}'");
+                        return value is null && p.HasDefaultValue && !IsNullable(p.ParameterType)
+                            ? p.DefaultValue
+                            : ConfigValues.Convert(value, p.ParameterType, $"{what}, key '{key}'");
                     }
                     if (p.HasDefaultValue) return p.DefaultValue;
                     throw new InvalidDataException($"The config of {what} lacks '{KeysOf(p.Name!).First()}', which its constructor needs.");
@@ -109,13 +111,18 @@ internal static partial class ConfigConstructor
             {
                 if (neutral.Accepts(config[key])) continue;
                 if (!neutral.TrainingOnly)
-                    throw new InvalidDataException($"The config of {what} sets '{key}' to {Repr(config[key])}, which OnnxKeras does not implement; loading it would drop that setting, so the config is refused.");
-                Console.Error.WriteLine($"Warning: the config of {what} sets '{key}' to {Repr(config[key])}, which OnnxKeras does not implement; it only changes training, so the model loads and predicts as Keras's, but training it here runs without it.");
+                    throw new InvalidDataException($"The config of {what} sets '{key}' to {Repr(config[key])}, which OnnxKeras does not " +
+                        "implement; loading it would drop that setting, so the config is refused.");
+                Console.Error.WriteLine($"Warning: the config of {what} sets '{key}' to {Repr(config[key])}, which OnnxKeras does not " +
+                    "implement; it only changes training, so the model loads and predicts as Keras's, but training it here runs without " +
+                    "it.");
             }
             else if (!kind.IgnoredKeys.Contains(key)) unknown.Add(key);
         }
         if (unknown.Count > 0)
-            throw new InvalidDataException($"Unrecognized keyword arguments passed to {className ?? type.Name}{(layerName is not null ? $" (layer '{layerName}')" : "")}: {{{string.Join(", ", unknown.Select(k => $"'{k}': {Repr(config[k])}"))}}}");
+            throw new InvalidDataException("Unrecognized keyword arguments passed to " +
+                $"{className ?? type.Name}{(layerName is not null ? $" (layer '{layerName}')" : "")}: " +
+                $"{{{string.Join(", ", unknown.Select(k => $"'{k}': {Repr(config[k])}"))}}}");
         object instance;
         try
         {
@@ -150,7 +157,8 @@ internal static partial class ConfigConstructor
         return prop?.SetMethod is { IsPublic: true } ? prop : null;
     }
 
-    /// <summary>A config value as Python writes it in Keras's messages (<c>'text'</c>, <c>None</c>, <c>True</c>, <c>{'k': 1}</c>), cut at 200 characters.</summary>
+    /// <summary>A config value as Python writes it in Keras's messages (<c>'text'</c>, <c>None</c>, <c>True</c>,
+    /// <c>{'k': 1}</c>), cut at 200 characters.</summary>
     internal static string Repr(object? value)
     {
         var sb = new StringBuilder();

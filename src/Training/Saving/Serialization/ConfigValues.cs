@@ -20,12 +20,14 @@ internal static class ConfigValues
         // Keras 3 writes tensor-valued arguments (e.g. Masking's mask_value) as {"class_name": "__tensor__" or
         // "__numpy__", "config": {"value": ..., "dtype": ...}}; a scalar argument takes the single value.
         if (value is IDictionary<string, object?> tensorValue && tensorValue.TryGetValue("class_name", out var tc) && tc is "__tensor__" or "__numpy__"
-            && tensorValue.TryGetValue("config", out var tcfg) && tcfg is IDictionary<string, object?> tensorConfig && tensorConfig.TryGetValue("value", out var inner))
+            && tensorValue.TryGetValue("config", out var tcfg) && tcfg is IDictionary<string, object?> tensorConfig
+            && tensorConfig.TryGetValue("value", out var inner))
         {
             if (!type.IsArray && inner is System.Collections.IEnumerable one and not string)
             {
                 var items = one.Cast<object?>().ToList();
-                if (items.Count != 1) throw new ArgumentException($"Config value for {what} is a tensor of {items.Count} values; expected a single {type.Name}.");
+                if (items.Count != 1)
+                    throw new ArgumentException($"Config value for {what} is a tensor of {items.Count} values; expected a single {type.Name}.");
                 inner = items[0];
             }
             return Convert(inner, target, what);
@@ -37,7 +39,9 @@ internal static class ConfigValues
             if (Saving.ObjectKind.Of(type) is { } kind && value is string or IDictionary<string, object?>)
             {
                 var obj = KerasObjects.Deserialize(value, kind, what);
-                return obj is null || type.IsInstanceOfType(obj) ? obj : throw new InvalidDataException($"Config value for {what} is a {obj.GetType().Name}; expected a {type.Name}.");
+                return obj is null || type.IsInstanceOfType(obj)
+                    ? obj
+                    : throw new InvalidDataException($"Config value for {what} is a {obj.GetType().Name}; expected a {type.Name}.");
             }
             if (type == typeof(Shape) && value is System.Collections.IEnumerable dims and not string)
                 return new Shape(dims.Cast<object?>().Select(d => Dimension(d, what)).ToArray());
@@ -69,7 +73,8 @@ internal static class ConfigValues
     private static object EnumValue(Type type, string text, string what)
     {
         if (type == typeof(ScalingDistribution) && text == "normal") return ScalingDistribution.TruncatedNormal;
-        if (!text.Contains(',', StringComparison.Ordinal) && Enum.TryParse(type, text.Replace("_", "", StringComparison.Ordinal), ignoreCase: true, out var member)
+        if (!text.Contains(',', StringComparison.Ordinal)
+            && Enum.TryParse(type, text.Replace("_", "", StringComparison.Ordinal), ignoreCase: true, out var member)
             && Enum.IsDefined(type, member!)) return member!;
         var valid = Enum.GetNames(type).Select(n => $"'{Layer.SnakeCase(n)}'");
         throw new InvalidDataException($"Config value for {what} is '{text}'; expected one of {string.Join(", ", valid)}.");

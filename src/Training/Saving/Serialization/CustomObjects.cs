@@ -72,9 +72,13 @@ public sealed class CustomObjects : IEnumerable<KeyValuePair<string, object>>
     private static object Check(string name, object value) => value switch
     {
         null => throw new ArgumentNullException(nameof(value), $"Custom object '{name}' is null."),
-        Type t when t.IsAbstract || t.IsInterface => throw new ArgumentException($"Custom object '{name}' is {t.FullName}, which is abstract: give a class the config can construct.", nameof(value)),
-        Type t when KerasObjects.KindOf(t) is null => throw new ArgumentException($"Custom object '{name}' is {t.FullName}, which is none of the kinds a config holds ({KerasObjects.KindNames}).", nameof(value)),
+        Type t when t.IsAbstract || t.IsInterface => throw new ArgumentException($"Custom object '{name}' is {t.FullName}, which is " +
+            "abstract: give a class the config can construct.", nameof(value)),
+        Type t when KerasObjects.KindOf(t) is null => throw new ArgumentException($"Custom object '{name}' is {t.FullName}, which is " +
+            $"none of the kinds a config holds ({KerasObjects.KindNames}).", nameof(value)),
         Type or ActivationFunction or Func<KTensor, KTensor> or Func<KTensor, KTensor, KTensor> => value,
-        _ => throw new ArgumentException($"Custom object '{name}' is a {value.GetType().Name}; give a Type (a layer, initializer, loss, ... class), an ActivationFunction or Func<KTensor, KTensor> (an activation), or a Func<KTensor, KTensor, KTensor> (a metric function).", nameof(value)),
+        _ => throw new ArgumentException($"Custom object '{name}' is a {value.GetType().Name}; give a Type (a layer, initializer, loss, " +
+            "... class), an ActivationFunction or Func<KTensor, KTensor> (an activation), or a Func<KTensor, KTensor, KTensor> (a metric " +
+            "function).", nameof(value)),
     };
 }

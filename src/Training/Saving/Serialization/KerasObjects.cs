@@ -36,7 +36,8 @@ public static class KerasObjects
     /// <exception cref="ArgumentException">An unknown kind.</exception>
     public static IReadOnlyList<Type> BuiltInClasses(string kind) => Kind(kind).BuiltInClasses().ToList();
 
-    /// <summary>The string names of <paramref name="kind"/>'s built-ins (<c>relu</c>, <c>glorot_uniform</c>, <c>mse</c>, ...); empty for kinds without string names (layers, schedules).</summary>
+    /// <summary>The string names of <paramref name="kind"/>'s built-ins (<c>relu</c>, <c>glorot_uniform</c>,
+    /// <c>mse</c>, ...); empty for kinds without string names (layers, schedules).</summary>
     /// <exception cref="ArgumentException">An unknown kind.</exception>
     public static IReadOnlyList<string> BuiltInNames(string kind) => Kind(kind).Names().Order(StringComparer.Ordinal).ToList();
 
@@ -56,7 +57,8 @@ public static class KerasObjects
     /// class name; package default: the attribute's or <see cref="DefaultPackage"/>), and under <c>name</c> for configs that
     /// give only a class name. Classes marked with <see cref="RegisterSerializableAttribute"/> are registered without this call.
     /// </summary>
-    /// <exception cref="ArgumentException">The type is abstract or of no known kind, the name contains '&gt;', or the name is taken by another type.</exception>
+    /// <exception cref="ArgumentException">The type is abstract or of no known kind, the name contains '&gt;', or the
+    /// name is taken by another type.</exception>
     public static void Register(Type type, string? name = null, string? package = null)
     {
         ArgumentNullException.ThrowIfNull(type);
@@ -66,7 +68,9 @@ public static class KerasObjects
             return;
         }
         var kind = ObjectKind.Of(type);
-        if (kind is null || type.IsAbstract) throw new ArgumentException($"{type.FullName} cannot be registered: it is {(type.IsAbstract ? "abstract" : $"none of the kinds a config holds ({KindNames})")}.", nameof(type));
+        if (kind is null || type.IsAbstract)
+            throw new ArgumentException($"{type.FullName} cannot be registered: it is " +
+                $"{(type.IsAbstract ? "abstract" : $"none of the kinds a config holds ({KindNames})")}.", nameof(type));
         var attr = type.GetCustomAttribute<RegisterSerializableAttribute>();
         Add(kind, type, name ?? attr?.Name ?? type.Name, package ?? attr?.Package ?? DefaultPackage);
     }
@@ -79,20 +83,24 @@ public static class KerasObjects
     public static void Register(ActivationFunction activation, string? package = null)
     {
         ArgumentNullException.ThrowIfNull(activation);
-        if (Activations.Names.Contains(activation.Name)) throw new ArgumentException($"'{activation.Name}' is a built-in activation; register yours under another name.", nameof(activation));
+        if (Activations.Names.Contains(activation.Name))
+            throw new ArgumentException($"'{activation.Name}' is a built-in activation; register yours under another name.", nameof(activation));
         Add(ObjectKind.Of(typeof(ActivationFunction))!, activation, activation.Name, package ?? DefaultPackage);
     }
 
     private static void Add(ObjectKind kind, object value, string name, string package)
     {
-        if (string.IsNullOrEmpty(name) || name.Contains('>', StringComparison.Ordinal)) throw new ArgumentException($"A registered name must be non-empty and cannot contain '>'; got '{name}'. Pass the package separately.", nameof(name));
+        if (string.IsNullOrEmpty(name) || name.Contains('>', StringComparison.Ordinal))
+            throw new ArgumentException($"A registered name must be non-empty and cannot contain '>'; got '{name}'. Pass the package " +
+                "separately.", nameof(name));
         string registered = $"{package}>{name}";
         lock (Gate)
         {
             if (ByRegisteredName.TryGetValue(registered, out var old) && !old.Equals(value))
                 throw new ArgumentException($"The name '{registered}' is already registered for {Describe(old)}; choose another name for {Describe(value)}.");
             if (ByShortName.TryGetValue((kind, name), out var oldShort) && !oldShort.Equals(value))
-                throw new ArgumentException($"The {kind.Name} name '{name}' is already registered for {Describe(oldShort)}; choose another name for {Describe(value)}.");
+                throw new ArgumentException($"The {kind.Name} name '{name}' is already registered for {Describe(oldShort)}; choose " +
+                    $"another name for {Describe(value)}.");
             ByRegisteredName[registered] = value;
             ByShortName[(kind, name)] = value;
             RegisteredNames[value] = registered;
@@ -132,7 +140,8 @@ public static class KerasObjects
         }
         foreach (var t in types)
         {
-            if (t.IsAbstract || typeof(Layer).IsAssignableFrom(t) || t.GetCustomAttribute<RegisterSerializableAttribute>() is null || ObjectKind.Of(t) is null) continue;
+            if (t.IsAbstract || typeof(Layer).IsAssignableFrom(t) || t.GetCustomAttribute<RegisterSerializableAttribute>() is null || ObjectKind.Of(t) is null)
+                continue;
             Register(t);
         }
     }
@@ -142,7 +151,8 @@ public static class KerasObjects
     /// registered or custom name, or Keras's <c>{"class_name", "config", ...}</c> form. Null gives null.
     /// </summary>
     /// <example><code>
-    /// var init = KerasObjects.Deserialize&lt;Initializer&gt;(new Dictionary&lt;string, object?&gt; { ["class_name"] = "HeNormal", ["config"] = new Dictionary&lt;string, object?&gt;() });
+    /// var init = KerasObjects.Deserialize&lt;Initializer&gt;(
+    ///     new Dictionary&lt;string, object?&gt; { ["class_name"] = "HeNormal", ["config"] = new Dictionary&lt;string, object?&gt;() });
     /// var act = KerasObjects.Deserialize&lt;ActivationFunction&gt;("my_relu", new CustomObjects { ["my_relu"] = myRelu });
     /// </code></example>
     /// <exception cref="ArgumentException">A name no custom object, registration or built-in resolves; the message says how to provide it.</exception>
@@ -186,7 +196,8 @@ public static class KerasObjects
             case IDictionary<string, object?> d:
                 return FromObject(d, kind, what);
             default:
-                throw new InvalidDataException($"Config value for {what} is {ConfigConstructor.Repr(value)}; expected the {kind.Name}'s name or its {{\"class_name\", \"config\"}} object.");
+                throw new InvalidDataException($"Config value for {what} is {ConfigConstructor.Repr(value)}; expected the {kind.Name}'s " +
+                    $"name or its {{\"class_name\", \"config\"}} object.");
         }
     }
 
@@ -210,7 +221,8 @@ public static class KerasObjects
     /// <summary>A custom object (current scope) or registration for <paramref name="name"/> that is of <paramref name="kind"/>.</summary>
     private static object? Lookup(string? name, ObjectKind kind) => name is null ? null : Find(name, kind);
 
-    /// <summary>Registers classes marked with [RegisterSerializable] in assemblies loaded since the last scan (only when a name is not found otherwise).</summary>
+    /// <summary>Registers classes marked with [RegisterSerializable] in assemblies loaded since the last scan (only
+    /// when a name is not found otherwise).</summary>
     private static void ScanLoadedAssemblies()
     {
         foreach (var asm in AppDomain.CurrentDomain.GetAssemblies()) LayerRegistry.ScanAssembly(asm);
@@ -227,7 +239,8 @@ public static class KerasObjects
         return null;
     }
 
-    /// <summary>The class given in the current custom objects for <paramref name="registeredName"/> or <paramref name="className"/>, if it is of <paramref name="kind"/>.</summary>
+    /// <summary>The class given in the current custom objects for <paramref name="registeredName"/> or
+    /// <paramref name="className"/>, if it is of <paramref name="kind"/>.</summary>
     internal static Type? LookupType(string? registeredName, string className, ObjectKind kind)
     {
         var custom = current;
@@ -286,7 +299,9 @@ public static class KerasObjects
     };
 
     private static ArgumentException Unknown(ObjectKind kind, string name, string? registered) =>
-        new($"Could not locate {kind.Name} '{name}'{(registered is null || registered == name ? "" : $" (registered name '{registered}')")}. {Hint(kind, registered ?? name)}");
+        new($"Could not locate {kind.Name} " +
+            $"'{name}'{(registered is null || registered == name ? "" : $" (registered name '{registered}')")}. " +
+            $"{Hint(kind, registered ?? name)}");
 
     private static string Hint(ObjectKind kind, string name)
     {
@@ -294,7 +309,8 @@ public static class KerasObjects
         string package = sep > 0 ? name[..sep] : DefaultPackage, shortName = sep > 0 ? name[(sep + 1)..] : name;
         string register = kind.BaseType == typeof(ActivationFunction)
             ? $"KerasObjects.Register(new ActivationFunction(\"{shortName}\", ...), \"{package}\")"
-            : $"mark its class with [RegisterSerializable(\"{shortName}\", \"{package}\")] or call KerasObjects.Register<YourClass>(\"{shortName}\", \"{package}\")";
+            : $"mark its class with [RegisterSerializable(\"{shortName}\", \"{package}\")] or call " +
+                $"KerasObjects.Register<YourClass>(\"{shortName}\", \"{package}\")";
         return $"If it is a custom {kind.Name}, pass it in customObjects (new CustomObjects {{ [\"{shortName}\"] = ... }}) or {register} before loading.";
     }
 }

@@ -41,7 +41,10 @@ internal sealed record ObjectKind(
     // Layer.ApplyBaseConfig) are base settings; shapes come from InputLayer/build_config. The
     // recurrent layers' implementation and unroll, and Keras 2's Embedding input_length, change how Keras computes, not what.
     private static readonly HashSet<string> LayerIgnored =
-        ["dtype", "autocast", "batch_input_shape", "batch_shape", "input_dim", "build_input_shape", "implementation", "unroll", "input_length", "activity_regularizer"];
+        [
+            "dtype", "autocast", "batch_input_shape", "batch_shape", "input_dim", "build_input_shape", "implementation", "unroll", "input_length",
+            "activity_regularizer",
+        ];
 
     // Keras arguments OnnxKeras does not implement (a layer whose constructor takes one accepts it as usual).
     private static readonly Dictionary<string, NeutralKey> LayerNeutral = new(StringComparer.Ordinal)
@@ -68,7 +71,8 @@ internal sealed record ObjectKind(
     };
 
     // Keras's default reduction (Keras 2: "auto") is the one OnnxKeras's losses apply.
-    private static readonly Dictionary<string, NeutralKey> LossNeutral = new(StringComparer.Ordinal) { ["reduction"] = new(["sum_over_batch_size", "auto", null]) };
+    private static readonly Dictionary<string, NeutralKey> LossNeutral =
+        new(StringComparer.Ordinal) { ["reduction"] = new(["sum_over_batch_size", "auto", null]) };
 
     private static readonly HashSet<string> OptimizerIgnored = ["name", "use_ema", "ema_momentum", "jit_compile", "is_legacy_optimizer", "decay"];
     private static readonly Dictionary<string, NeutralKey> OptimizerNeutral = new(StringComparer.Ordinal)
@@ -88,7 +92,8 @@ internal sealed record ObjectKind(
         new("layer", typeof(OnnxKeras.Layers.Layer), "keras.layers", null, () => [], LayerIgnored, LayerNeutral),
         new("activation", typeof(ActivationFunction), "keras.activations", Activations.Get, () => Activations.Names, None, NoNeutral),
         new("initializer", typeof(Initializer), "keras.initializers", Initializers.Get, () => Initializers.Names, new HashSet<string> { "dtype" }, NoNeutral),
-        new("constraint", typeof(Constraint), "keras.constraints", Constraints.Get, () => ["max_norm", "min_max_norm", "non_neg", "unit_norm"], None, NoNeutral),
+        new("constraint", typeof(Constraint), "keras.constraints", Constraints.Get, () => ["max_norm", "min_max_norm", "non_neg", "unit_norm"],
+            None, NoNeutral),
         new("regularizer", typeof(Regularizer), "keras.regularizers", Regularizers.Get, () => ["l1", "l2", "l1_l2"], None, NoNeutral),
         new("optimizer", typeof(Optimizer), "keras.optimizers", OptimizerRegistry.Get, () => OptimizerNames, OptimizerIgnored, OptimizerNeutral),
         new("learning-rate schedule", typeof(LearningRateSchedule), "keras.optimizers.schedules", null, () => [], new HashSet<string> { "name" }, NoNeutral),
@@ -99,7 +104,8 @@ internal sealed record ObjectKind(
     /// <summary>Layers and models.</summary>
     public static ObjectKind Layer => All[0];
 
-    /// <summary>The kind of objects of <paramref name="type"/>, or of the values a parameter of that type takes (<see cref="LearningRate"/>: schedules).</summary>
+    /// <summary>The kind of objects of <paramref name="type"/>, or of the values a parameter of that type takes
+    /// (<see cref="LearningRate"/>: schedules).</summary>
     public static ObjectKind? Of(Type type) =>
         All.FirstOrDefault(k => k.BaseType.IsAssignableFrom(type)) ?? All.FirstOrDefault(k => type != typeof(object) && type.IsAssignableFrom(k.BaseType));
 
@@ -118,7 +124,8 @@ internal sealed record ObjectKind(
                 foreach (var t in BuiltInClasses())
                 {
                     builtIns.TryAdd(t.Name, t);
-                    if (t.Name.EndsWith(BaseType.Name, StringComparison.Ordinal) && t.Name.Length > BaseType.Name.Length) builtIns.TryAdd(t.Name[..^BaseType.Name.Length], t);
+                    if (t.Name.EndsWith(BaseType.Name, StringComparison.Ordinal) && t.Name.Length > BaseType.Name.Length)
+                        builtIns.TryAdd(t.Name[..^BaseType.Name.Length], t);
                 }
             }
             return builtIns.GetValueOrDefault(className);
