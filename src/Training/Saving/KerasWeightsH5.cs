@@ -82,7 +82,10 @@ internal static class KerasWeightsH5
     /// OnnxKeras (a <c>.keras</c> file whose metadata names it), so that without <see cref="StateOrderAttribute"/> it holds
     /// the grouped order OnnxKeras wrote before.
     /// </summary>
-    internal static SavedOptimizerState? ReadOptimizerState(Stream stream, string what, bool writtenByOnnxKeras = false)
+    internal static SavedOptimizerState? ReadOptimizerState(Stream stream, string what, bool writtenByOnnxKeras = false) =>
+        WeightsH5.Guard(what, () => ReadOptimizerStateUnguarded(stream, what, writtenByOnnxKeras));
+
+    private static SavedOptimizerState? ReadOptimizerStateUnguarded(Stream stream, string what, bool writtenByOnnxKeras)
     {
         using var file = H5File.Open(stream, leaveOpen: true);
         if (!file.LinkExists("optimizer") || !file.Group("optimizer").LinkExists("vars")) return null;

@@ -10,19 +10,29 @@ namespace OnnxKeras.Saving;
 internal static class WeightsH5
 {
     /// <summary>Reads a Keras 3 <c>.weights.h5</c> or a legacy Keras 2 <c>.h5</c>; <paramref name="open"/> gives a seekable stream.</summary>
-    internal static StoredWeights Read(string what, Func<Stream> open)
+    internal static StoredWeights Read(string what, Func<Stream> open) => Guard(what, () =>
+    {
+        using var stream = open();
+        CheckNotTruncated(stream, what);
+        using var file = H5File.Open(stream, leaveOpen: false);
+        // A Keras 2 weights file first: its root lists layer_names, and a layer may be named "layers" or "model_weights".
+        if (file.AttributeExists("layer_names") || file.AttributeExists("layer_names0")) return new StoredWeights(LegacyWeightsH5.Read(file, what));
+        if (file.LinkExists("model_weights")) return new StoredWeights(LegacyWeightsH5.Read(file.Group("model_weights"), what));
+        if (file.LinkExists("layers")) return KerasWeightsH5.Read(file.Group("layers"), file, what);
+        throw new InvalidDataException($"'{what}' is an HDF5 file but holds no Keras weights (no 'layers' group, no 'model_weights' " +
+            "group, no 'layer_names' attribute).");
+    });
+
+    /// <summary>
+    /// Runs one read of an HDF5 file and turns whatever the HDF5 reader throws on a damaged file (PureHDF throws plain
+    /// <see cref="Exception"/>, <see cref="NotSupportedException"/>, index errors, ...) into the documented
+    /// <see cref="InvalidDataException"/> naming <paramref name="what"/>, keeping the original as its inner exception.
+    /// </summary>
+    internal static T Guard<T>(string what, Func<T> read)
     {
         try
         {
-            using var stream = open();
-            CheckNotTruncated(stream, what);
-            using var file = H5File.Open(stream, leaveOpen: false);
-            // A Keras 2 weights file first: its root lists layer_names, and a layer may be named "layers" or "model_weights".
-            if (file.AttributeExists("layer_names") || file.AttributeExists("layer_names0")) return new StoredWeights(LegacyWeightsH5.Read(file, what));
-            if (file.LinkExists("model_weights")) return new StoredWeights(LegacyWeightsH5.Read(file.Group("model_weights"), what));
-            if (file.LinkExists("layers")) return KerasWeightsH5.Read(file.Group("layers"), file, what);
-            throw new InvalidDataException($"'{what}' is an HDF5 file but holds no Keras weights (no 'layers' group, no 'model_weights' " +
-                "group, no 'layer_names' attribute).");
+            return read();
         }
         catch (Exception e) when (e is not InvalidDataException and not FileNotFoundException)
         {
@@ -62,8 +72,10 @@ internal static class WeightsH5
     private static string[] ReadStringAttribute(IH5Attribute attr)
     {
         if (attr.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength)) return [];
-        if (attr.Space.Dimensions.Length == 0) return [attr.Read<string>()];
-        return attr.Read<string[]>();
+        string?[] values = attr.Space.Dimensions.Length == 0 ? [attr.Read<string>()] : attr.Read<string[]>();
+        // A variable-length string whose heap entry is damaged reads as null: the file is corrupt, not nameless.
+        if (values.Any(v => v is null)) throw new InvalidDataException($"The HDF5 string attribute '{attr.Name}' holds an unreadable (null) string.");
+        return values!;
     }
 
     internal static StoredArray ReadArray(IH5Dataset ds, string name, string what)
