@@ -81,7 +81,8 @@ public sealed class FuzzTests(ITestOutputHelper output)
         using var model = SmallModel();
         string path = Path.Combine(dir.Path, "m.h5");
         model.Save(path);
-        Fuzz("legacy .h5", File.ReadAllBytes(path), 2, b => Model.LoadModel(TempFile(dir.Path, "fuzz.h5", b)).Dispose(), typeof(InvalidDataException));
+        for (int k = 0; k < 10; k++)
+            Fuzz("legacy .h5", File.ReadAllBytes(path), 2 + 100 * k, b => Model.LoadModel(TempFile(dir.Path, "fuzz.h5", b)).Dispose(), typeof(InvalidDataException));
     }
 
     [Theory]
