@@ -129,6 +129,8 @@ public class EveryLayerRoundTripTests
         ["Softmax/args"] = One(() => new Softmax([1, 2]), 3, 4),
         ["SpatialDropout2D"] = One(() => new SpatialDropout2D(0.3), 3, 3, 2),
         ["Subtract"] = Two(() => new Subtract(), 4),
+        ["TimeDistributed"] = One(() => new TimeDistributed(new Dense(3)), 4, 2),
+        ["TimeDistributed/args"] = One(() => new TimeDistributed(new Conv2D(2, 2, activation: "relu")), 3, 4, 4, 1),
         ["UnitNormalization"] = One(() => new UnitNormalization(), 3, 4),
         ["UnitNormalization/args"] = One(() => new UnitNormalization([1, 2]), 3, 4),
         ["UpSampling1D"] = One(() => new UpSampling1D(), 3, 2),
