@@ -94,6 +94,8 @@ public class EveryLayerRoundTripTests
         ["GRU"] = One(() => new GRU(3), 4, 2),
         ["GRU/args"] = One(() => new GRU(2, activation: "relu", returnSequences: true, resetAfter: false), 4, 2),
         ["Identity"] = One(() => new Identity(), 4),
+        ["Lambda"] = One(() => new Lambda(OnnxKeras.Tests.Layers.LambdaTests.ConcatSquare), 3, 2),
+        ["Lambda/args"] = One(() => new Lambda(Activations.Tanh, outputShape: new Shape(4)), 4),
         ["LayerNormalization"] = One(() => new LayerNormalization(), 3, 4),
         ["LayerNormalization/args"] = One(() => new LayerNormalization([1, 2], epsilon: 0.01, scale: false), 3, 4),
         ["LeakyReLU"] = One(() => new LeakyReLU(), 4),

@@ -195,6 +195,11 @@ public static class KerasObjects
                 return FromName(name, kind, what);
             case IDictionary<string, object?> d:
                 return FromObject(d, kind, what);
+            case System.Collections.IList { Count: 3 } dump when dump[0] is string && kind.BaseType == typeof(ActivationFunction):
+                // Keras 2's Lambda writes a Python lambda as [bytecode, defaults, closure] (func_dump).
+                throw new InvalidDataException($"Config value for {what} is a Python lambda (Keras 2's [bytecode, defaults, closure]), which " +
+                    "OnnxKeras cannot run. Give the function a name in Python, define it in C# under that name, and register it " +
+                    "(KerasObjects.Register) or pass it in customObjects.");
             default:
                 throw new InvalidDataException($"Config value for {what} is {ConfigConstructor.Repr(value)}; expected the {kind.Name}'s " +
                     $"name or its {{\"class_name\", \"config\"}} object.");
@@ -267,6 +272,9 @@ public static class KerasObjects
             : throw new InvalidDataException($"Config value for {what} is an object without a 'class_name' string; a serialized {kind.Name} needs one.");
         var inner = d.TryGetValue("config", out var cfg) ? cfg : null;
         string? registered = d.TryGetValue("registered_name", out var rn) ? rn as string : null;
+        if (className == "__lambda__")
+            throw new InvalidDataException($"Config value for {what} is a Python lambda (its bytecode), which OnnxKeras cannot run. Give the " +
+                "function a name in Python, define it in C# under that name, and register it (KerasObjects.Register) or pass it in customObjects.");
         if (className == "function")
         {
             // Keras 3's form of a function: {"class_name": "function", "config": "my_relu", "registered_name": "pkg>my_relu" or "function"}.

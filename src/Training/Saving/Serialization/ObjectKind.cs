@@ -39,11 +39,12 @@ internal sealed record ObjectKind(
 
     // Keras writes these for every layer: dtype (checked by Layer.CheckDtype: float32 only) and activity_regularizer (read by
     // Layer.ApplyBaseConfig) are base settings; shapes come from InputLayer/build_config. The
-    // recurrent layers' implementation and unroll, and Keras 2's Embedding input_length, change how Keras computes, not what.
+    // recurrent layers' implementation and unroll, and Keras 2's Embedding input_length, change how Keras computes, not what;
+    // Keras 2's Lambda module and output_shape_module only say where Python finds the function.
     private static readonly HashSet<string> LayerIgnored =
         [
             "dtype", "autocast", "batch_input_shape", "batch_shape", "input_dim", "build_input_shape", "implementation", "unroll", "input_length",
-            "activity_regularizer",
+            "activity_regularizer", "module", "output_shape_module",
         ];
 
     // Keras arguments OnnxKeras does not implement (a layer whose constructor takes one accepts it as usual).
@@ -68,6 +69,9 @@ internal sealed record ObjectKind(
         ["dropout"] = new([0.0], TrainingOnly: true),
         ["recurrent_dropout"] = new([0.0], TrainingOnly: true),
         ["seed"] = new([null], TrainingOnly: true),
+        // Keras 2's Lambda: a function given by name ("function_type": "function"), an output shape as a value ("raw").
+        ["function_type"] = new(["function"]),
+        ["output_shape_type"] = new(["raw"]),
     };
 
     // Keras's default reduction (Keras 2: "auto") is the one OnnxKeras's losses apply.
