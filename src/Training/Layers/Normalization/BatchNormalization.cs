@@ -11,10 +11,8 @@ namespace OnnxKeras.Layers;
 /// Weights, in Keras's order: gamma, beta (trainable), moving_mean, moving_variance (non-trainable).
 /// </summary>
 /// <example><code>new BatchNormalization(momentum: 0.9, epsilon: 1e-5)</code></example>
-public sealed class BatchNormalization : Layer
+public sealed class BatchNormalization : BaseNormalization
 {
-    private Variable? gamma;
-    private Variable? beta;
     private Variable? movingMean;
     private Variable? movingVariance;
     private int channelAxis;
@@ -40,60 +38,29 @@ public sealed class BatchNormalization : Layer
         Initializer? movingMeanInitializer = null, Initializer? movingVarianceInitializer = null,
         Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null, bool synchronized = false,
         Constraint? betaConstraint = null, Constraint? gammaConstraint = null)
+        : base("BatchNormalization", epsilon, center, scale, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer,
+            betaConstraint, gammaConstraint)
     {
         if (!(momentum >= 0 && momentum <= 1))
             throw new ArgumentException($"BatchNormalization: momentum must be in [0, 1]; got {momentum}.", nameof(momentum));
-        if (!(epsilon >= 0) || double.IsInfinity(epsilon))
-            throw new ArgumentException($"BatchNormalization: epsilon must be a finite number >= 0; got {epsilon}.", nameof(epsilon));
         if (synchronized)
             throw new ArgumentException("BatchNormalization: synchronized=true is only supported by Keras's TensorFlow backend; " +
                 "OnnxKeras trains on one device.", nameof(synchronized));
         Axis = axis;
         Momentum = momentum;
-        Epsilon = epsilon;
-        Center = center;
-        Scale = scale;
-        BetaInitializer = betaInitializer ?? new Zeros();
-        GammaInitializer = gammaInitializer ?? new Ones();
         MovingMeanInitializer = movingMeanInitializer ?? new Zeros();
         MovingVarianceInitializer = movingVarianceInitializer ?? new Ones();
-        BetaRegularizer = betaRegularizer;
-        GammaRegularizer = gammaRegularizer;
-        BetaConstraint = betaConstraint;
-        GammaConstraint = gammaConstraint;
     }
 
     /// <summary>The feature axis.</summary>
     public int Axis { get; }
     /// <summary>Momentum of the moving averages.</summary>
     public double Momentum { get; }
-    /// <summary>Added to the variance.</summary>
-    public double Epsilon { get; }
-    /// <summary>Whether beta is used.</summary>
-    public bool Center { get; }
-    /// <summary>Whether gamma is used.</summary>
-    public bool Scale { get; }
-    /// <summary>Initializer of beta.</summary>
-    public Initializer BetaInitializer { get; }
-    /// <summary>Initializer of gamma.</summary>
-    public Initializer GammaInitializer { get; }
     /// <summary>Initializer of the moving mean.</summary>
     public Initializer MovingMeanInitializer { get; }
     /// <summary>Initializer of the moving variance.</summary>
     public Initializer MovingVarianceInitializer { get; }
-    /// <summary>Penalty on beta.</summary>
-    public Regularizer? BetaRegularizer { get; }
-    /// <summary>Penalty on gamma.</summary>
-    public Regularizer? GammaRegularizer { get; }
-    /// <summary>Projection applied to beta after each optimizer update.</summary>
-    public Constraint? BetaConstraint { get; }
-    /// <summary>Projection applied to gamma after each optimizer update.</summary>
-    public Constraint? GammaConstraint { get; }
 
-    /// <summary>The scale gamma [features], or null without <see cref="Scale"/>.</summary>
-    public Variable? Gamma => gamma;
-    /// <summary>The offset beta [features], or null without <see cref="Center"/>.</summary>
-    public Variable? Beta => beta;
     /// <summary>The moving mean [features] (non-trainable; after build).</summary>
     public Variable MovingMean => movingMean ?? throw new InvalidOperationException($"Layer '{Name}' is not built yet.");
     /// <summary>The moving variance [features] (non-trainable; after build).</summary>
@@ -109,8 +76,7 @@ public sealed class BatchNormalization : Layer
         long features = inputShape[a] ?? throw new ArgumentException($"Layer '{Name}' (BatchNormalization) needs a known size on axis " +
             $"{Axis}; got input shape {inputShape}.");
         Shape shape = Shape.Of(features);
-        if (Scale) gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer, constraint: GammaConstraint);
-        if (Center) beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer, constraint: BetaConstraint);
+        AddScaleAndOffset(shape, withScale: Scale, withOffset: Center);
         movingMean = AddWeight("moving_mean", shape, MovingMeanInitializer, trainable: false);
         movingVariance = AddWeight("moving_variance", shape, MovingVarianceInitializer, trainable: false);
         channelAxis = a;

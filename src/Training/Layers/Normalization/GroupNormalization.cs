@@ -8,10 +8,8 @@ namespace OnnxKeras.Layers;
 /// channel) an instance normalization. The same computation in training and inference.
 /// </summary>
 /// <example><code>new GroupNormalization(groups: 4)</code></example>
-public sealed class GroupNormalization : Layer
+public sealed class GroupNormalization : BaseNormalization
 {
-    private Variable? gamma;
-    private Variable? beta;
     private int axis;
     private int groups;
 
@@ -34,50 +32,18 @@ public sealed class GroupNormalization : Layer
         Initializer? betaInitializer = null, Initializer? gammaInitializer = null,
         Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null,
         Constraint? betaConstraint = null, Constraint? gammaConstraint = null)
+        : base("GroupNormalization", epsilon, center, scale, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer,
+            betaConstraint, gammaConstraint)
     {
         if (groups == 0 || groups < -1) throw new ArgumentException($"GroupNormalization: groups must be positive or -1; got {groups}.", nameof(groups));
-        if (!(epsilon >= 0) || double.IsInfinity(epsilon))
-            throw new ArgumentException($"GroupNormalization: epsilon must be a finite number >= 0; got {epsilon}.", nameof(epsilon));
         Groups = groups;
         Axis = axis;
-        Epsilon = epsilon;
-        Center = center;
-        Scale = scale;
-        BetaInitializer = betaInitializer ?? new Zeros();
-        GammaInitializer = gammaInitializer ?? new Ones();
-        BetaRegularizer = betaRegularizer;
-        GammaRegularizer = gammaRegularizer;
-        BetaConstraint = betaConstraint;
-        GammaConstraint = gammaConstraint;
     }
 
     /// <summary>Number of groups, as given (-1: one per channel).</summary>
     public int Groups { get; }
     /// <summary>The channels axis, as given.</summary>
     public int Axis { get; }
-    /// <inheritdoc cref="LayerNormalization.Epsilon"/>
-    public double Epsilon { get; }
-    /// <inheritdoc cref="LayerNormalization.Center"/>
-    public bool Center { get; }
-    /// <inheritdoc cref="LayerNormalization.Scale"/>
-    public bool Scale { get; }
-    /// <inheritdoc cref="LayerNormalization.BetaInitializer"/>
-    public Initializer BetaInitializer { get; }
-    /// <inheritdoc cref="LayerNormalization.GammaInitializer"/>
-    public Initializer GammaInitializer { get; }
-    /// <inheritdoc cref="LayerNormalization.BetaRegularizer"/>
-    public Regularizer? BetaRegularizer { get; }
-    /// <inheritdoc cref="LayerNormalization.GammaRegularizer"/>
-    public Regularizer? GammaRegularizer { get; }
-    /// <inheritdoc cref="LayerNormalization.BetaConstraint"/>
-    public Constraint? BetaConstraint { get; }
-    /// <inheritdoc cref="LayerNormalization.GammaConstraint"/>
-    public Constraint? GammaConstraint { get; }
-
-    /// <summary>The scale gamma (one per channel), or null.</summary>
-    public Variable? Gamma => gamma;
-    /// <summary>The offset beta (one per channel), or null.</summary>
-    public Variable? Beta => beta;
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The axis is out of range or unknown, or the groups do not divide the channels.</exception>
@@ -85,8 +51,7 @@ public sealed class GroupNormalization : Layer
     {
         (axis, groups) = Resolve(inputShape);
         long channels = inputShape[axis]!.Value;
-        if (Scale) gamma = AddWeight("gamma", Shape.Of(channels), GammaInitializer, GammaRegularizer, constraint: GammaConstraint);
-        if (Center) beta = AddWeight("beta", Shape.Of(channels), BetaInitializer, BetaRegularizer, constraint: BetaConstraint);
+        AddScaleAndOffset(Shape.Of(channels), withScale: Scale, withOffset: Center);
         InputSpec = new InputSpec { Rank = inputShape.Rank, Axes = new Dictionary<int, long> { [axis] = channels } };
     }
 

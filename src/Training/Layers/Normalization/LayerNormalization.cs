@@ -7,10 +7,8 @@ namespace OnnxKeras.Layers;
 /// With <see cref="RmsScaling"/>, Keras's variant <c>x * rsqrt(variance + epsilon) * gamma</c> (center and scale ignored).
 /// </summary>
 /// <example><code>new LayerNormalization(epsilon: 1e-6); new LayerNormalization(axis: [1, 2]);</code></example>
-public sealed class LayerNormalization : Layer
+public sealed class LayerNormalization : BaseNormalization
 {
-    private Variable? gamma;
-    private Variable? beta;
     private int[] axes = [];
 
     /// <summary>Creates a layer normalization over several axes (Keras's list <c>axis</c>).</summary>
@@ -29,24 +27,15 @@ public sealed class LayerNormalization : Layer
         Initializer? betaInitializer = null, Initializer? gammaInitializer = null,
         Regularizer? betaRegularizer = null, Regularizer? gammaRegularizer = null,
         Constraint? betaConstraint = null, Constraint? gammaConstraint = null)
+        : base("LayerNormalization", epsilon, center, scale, betaInitializer, gammaInitializer, betaRegularizer, gammaRegularizer,
+            betaConstraint, gammaConstraint)
     {
         ArgumentNullException.ThrowIfNull(axis);
         if (axis.Length == 0) throw new ArgumentException("LayerNormalization: axis must name at least one axis; got an empty list.", nameof(axis));
         if (axis.Distinct().Count() != axis.Length)
             throw new ArgumentException($"LayerNormalization: axis has repeated entries: [{string.Join(", ", axis)}].", nameof(axis));
-        if (!(epsilon >= 0) || double.IsInfinity(epsilon))
-            throw new ArgumentException($"LayerNormalization: epsilon must be a finite number >= 0; got {epsilon}.", nameof(epsilon));
         Axis = (int[])axis.Clone();
-        Epsilon = epsilon;
-        Center = center;
-        Scale = scale;
         RmsScaling = rmsScaling;
-        BetaInitializer = betaInitializer ?? new Zeros();
-        GammaInitializer = gammaInitializer ?? new Ones();
-        BetaRegularizer = betaRegularizer;
-        GammaRegularizer = gammaRegularizer;
-        BetaConstraint = betaConstraint;
-        GammaConstraint = gammaConstraint;
     }
 
     /// <summary>Creates a layer normalization over one axis (the last by default) with Keras's defaults.</summary>
@@ -72,31 +61,8 @@ public sealed class LayerNormalization : Layer
 
     /// <summary>The axes normalized over, as given.</summary>
     public IReadOnlyList<int> Axis { get; }
-    /// <summary>Added to the variance.</summary>
-    public double Epsilon { get; }
-    /// <summary>Whether beta is used.</summary>
-    public bool Center { get; }
-    /// <summary>Whether gamma is used.</summary>
-    public bool Scale { get; }
     /// <summary>Whether the RMS variant is used.</summary>
     public bool RmsScaling { get; }
-    /// <summary>Initializer of beta.</summary>
-    public Initializer BetaInitializer { get; }
-    /// <summary>Initializer of gamma.</summary>
-    public Initializer GammaInitializer { get; }
-    /// <summary>Penalty on beta.</summary>
-    public Regularizer? BetaRegularizer { get; }
-    /// <summary>Penalty on gamma.</summary>
-    public Regularizer? GammaRegularizer { get; }
-    /// <summary>Projection applied to beta after each optimizer update.</summary>
-    public Constraint? BetaConstraint { get; }
-    /// <summary>Projection applied to gamma after each optimizer update.</summary>
-    public Constraint? GammaConstraint { get; }
-
-    /// <summary>The scale gamma (sizes of the normalized axes, in the order given), or null.</summary>
-    public Variable? Gamma => gamma;
-    /// <summary>The offset beta (sizes of the normalized axes, in the order given), or null.</summary>
-    public Variable? Beta => beta;
 
     /// <inheritdoc />
     public override void Build(Shape inputShape)
@@ -106,8 +72,7 @@ public sealed class LayerNormalization : Layer
             $"Layer '{Name}' (LayerNormalization) needs known sizes on the normalized axes [{string.Join(", ", Axis)}]; " +
             $"got input shape {inputShape}.")).ToArray();
         Shape shape = Shape.Of(dims);
-        if (Scale || RmsScaling) gamma = AddWeight("gamma", shape, GammaInitializer, GammaRegularizer, constraint: GammaConstraint);
-        if (Center && !RmsScaling) beta = AddWeight("beta", shape, BetaInitializer, BetaRegularizer, constraint: BetaConstraint);
+        AddScaleAndOffset(shape, withScale: Scale || RmsScaling, withOffset: Center && !RmsScaling);
         InputSpec = new InputSpec { Rank = inputShape.Rank, Axes = axes.Select((a, i) => (a, dims[i])).ToDictionary(p => p.a, p => p.Item2) };
     }
 
