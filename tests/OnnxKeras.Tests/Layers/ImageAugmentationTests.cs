@@ -72,6 +72,36 @@ public class ImageAugmentationTests
         Assert.Contains("channels_first", Assert.Throws<ArgumentException>(() => new RandomFlip(dataFormat: "channels_first")).Message);
     }
 
+    [Fact]
+    public void KerasWrittenConfigsLoad()
+    {
+        // Each layer's get_config() as Keras 3 writes it (keras/src/layers/preprocessing/image_preprocessing/*.py), in a Sequential.
+        const string policy = """{"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}""";
+        static string Layer(string cls, string name, string config) =>
+            $$$"""{"module": "keras.layers", "class_name": "{{{cls}}}", "config": {"name": "{{{name}}}", "trainable": true, "dtype": {{{policy}}}, {{{config}}}}, "registered_name": null}""";
+        string json = $$$"""
+            {"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "trainable": true, "dtype": {{{policy}}}, "layers": [
+              {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 8, 10, 3], "dtype": "float32", "sparse": false, "name": "input_layer"}, "registered_name": null},
+              {{{Layer("Resizing", "resizing", "\"height\": 6, \"width\": 6, \"interpolation\": \"bilinear\", \"crop_to_aspect_ratio\": true, \"pad_to_aspect_ratio\": false, \"fill_mode\": \"constant\", \"fill_value\": 0.0, \"data_format\": \"channels_last\"")}}},
+              {{{Layer("CenterCrop", "center_crop", "\"height\": 4, \"width\": 4, \"data_format\": \"channels_last\"")}}},
+              {{{Layer("RandomFlip", "random_flip", "\"seed\": null, \"mode\": \"horizontal\", \"data_format\": \"channels_last\"")}}},
+              {{{Layer("RandomRotation", "random_rotation", "\"factor\": [-0.1, 0.1], \"data_format\": \"channels_last\", \"fill_mode\": \"reflect\", \"fill_value\": 0.0, \"interpolation\": \"bilinear\", \"seed\": 3")}}},
+              {{{Layer("RandomZoom", "random_zoom", "\"height_factor\": 0.2, \"width_factor\": null, \"fill_mode\": \"reflect\", \"interpolation\": \"bilinear\", \"seed\": null, \"fill_value\": 0.0, \"data_format\": \"channels_last\"")}}},
+              {{{Layer("RandomTranslation", "random_translation", "\"height_factor\": [-0.2, 0.1], \"width_factor\": 0.1, \"fill_mode\": \"nearest\", \"interpolation\": \"nearest\", \"seed\": 5, \"fill_value\": 0.0, \"data_format\": \"channels_last\"")}}},
+              {{{Layer("RandomContrast", "random_contrast", "\"factor\": [0.0, 0.2], \"value_range\": [0, 255], \"seed\": null")}}}
+            ]}, "registered_name": null}
+            """;
+        using var model = Model.FromJson(json);
+        Assert.Equal([1L, 4, 4, 3], model.Predict(new float[1, 8, 10, 3]).Shape);
+        var rotation = model.Layers.OfType<RandomRotation>().Single();
+        Assert.Equal([-0.1, 0.1], rotation.Factor);
+        Assert.Equal(3, rotation.Seed);
+        Assert.Null(model.Layers.OfType<RandomZoom>().Single().WidthFactor);
+        Assert.Equal([-0.2, 0.1], model.Layers.OfType<RandomTranslation>().Single().HeightFactor);
+        Assert.Equal([0.0, 0.2], model.Layers.OfType<RandomContrast>().Single().Factor);
+        Assert.True(model.Layers.OfType<Resizing>().Single().CropToAspectRatio);
+    }
+
     // ------------------------------------------------------------------ training transforms
 
     [Theory]
