@@ -100,6 +100,26 @@ public partial class RecurrentTests
         Assert.True((fromZeros[0].Value - outs[0].Value).abs().max().item<float>() > 1e-3);
     }
 
+    [Theory]
+    [InlineData("simple")]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    public void GoBackwardsEqualsTheForwardLayerOnTheReversedInput(string kind)
+    {
+        const int B = 2, T = 4, F = 2, U = 3;
+        var (forward, _, _) = Fixed(kind, U, F, returnSequences: true, returnState: true);
+        var (backward, _, _) = Fixed(kind, U, F, returnSequences: true, returnState: true, goBackwards: true);
+        var x = Values(B * T * F, 171);
+        var reversed = new float[x.Length];
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) Array.Copy(x, (b * T + t) * F, reversed, (b * T + T - 1 - t) * F, F);
+        using var scope = NewDisposeScope();
+        var expected = forward.ApplyMany([tensor(reversed, new long[] { B, T, F })]);
+        var actual = backward.ApplyMany([tensor(x, new long[] { B, T, F })]);
+        // Same sequence in processing order and the same final states.
+        for (int k = 0; k < expected.Count; k++) AllClose(Floats(expected[k]), Floats(actual[k]), rtol: 0, atol: Tol);
+    }
+
     [Fact]
     public void WrongInitialStatesAreRefusedWithTheLayerName()
     {
@@ -179,6 +199,13 @@ public partial class RecurrentTests
         // The first call fixed the batch size.
         var e = Assert.Throws<ArgumentException>(() => layer.Apply(rand(3, T, F)));
         Assert.Contains("batch size is fixed at 2", e.Message);
+        // Given initial states win over the carried ones, and the call's final states are carried on.
+        var x1Init = Enumerable.Range(0, n).Select(k => Values(B * U, 163 + k)).ToArray();
+        var (fromGiven, givenFinals) = ReferenceFrom(x1, B, T, F, U, x1Init, false, false, step);
+        var (thenX2, _) = ReferenceFrom(x2, B, T, F, U, givenFinals.Select(f => f.Select(v => (float)v).ToArray()).ToArray(), false, false, step);
+        AllClose(fromGiven, Floats(layer.Apply(tensor(x1, new long[] { B, T, F }),
+            initialState: x1Init.Select(s => (KTensor)tensor(s, new long[] { B, U })).ToList())), rtol: 0, atol: Tol);
+        AllClose(thenX2, RunLayer(layer, x2, B, T, F), rtol: 0, atol: Tol);
         // A stateful layer has no ONNX form: the export says so.
         var input = Keras.Input([T, F]);
         using var model = new Model(input, new LSTM(2, stateful: true).Apply(input));
@@ -343,5 +370,21 @@ public partial class RecurrentTests
         var expected = model.ApplyMany(data.Select(t => (KTensor)t).ToList());
         var actual = loaded.ApplyMany(data.Select(t => (KTensor)t).ToList());
         for (int k = 0; k < 3; k++) Assert.True(expected[k].Value.allclose(actual[k].Value, 0, 0), $"output {k}");
+    }
+
+    [Fact]
+    public void BidirectionalWithInitialStatesRoundTripsThroughJson()
+    {
+        var x = Keras.Input([4, 2]);
+        var states = Enumerable.Range(0, 2).Select(_ => Keras.Input([3])).ToList();
+        var y = new Bidirectional(new GRU(3, returnSequences: true, dropout: 0.1), mergeMode: "sum").Apply(x, states);
+        using var model = new Model([x, .. states], [y]);
+        var json = model.ToJson();
+        using var loaded = Model.FromJson(json);
+        Assert.Equal(json, loaded.ToJson());
+        loaded.SetWeights(model.GetWeights());
+        using var scope = NewDisposeScope();
+        KTensor[] data = [rand(2, 4, 2), rand(2, 3), rand(2, 3)];
+        Assert.True(model.Apply(data).Value.allclose(loaded.Apply(data).Value, 0, 0));
     }
 }

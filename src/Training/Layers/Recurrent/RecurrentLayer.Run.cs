@@ -116,28 +116,29 @@ public abstract partial class RecurrentLayer
     private KTensor[] InitialStates(KTensor inputs, KTensor[] given)
     {
         long batch = inputs.Value.shape[0];
-        if (given.Length > 0)
+        foreach (var s in given)
         {
-            foreach (var s in given)
+            if (s.Value.shape[0] != batch)
+                throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): an initial state must be [batch, units] = " +
+                    $"[{batch}, {Units}]; got {s.Shape}.");
+        }
+        if (Stateful)
+        {
+            if (carriedStates is null)
             {
-                if (s.Value.shape[0] != batch)
-                    throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): an initial state must be [batch, units] = " +
-                        $"[{batch}, {Units}]; got {s.Shape}.");
+                carriedStates = Enumerable.Range(0, StateCount).Select(_ => zeros([batch, Units], ScalarType.Float32, inputs.Value.device)).ToArray();
+                foreach (var s in carriedStates) s.DetachFromDisposeScope();
             }
-            return given;
+            else if (carriedStates[0].shape[0] != batch)
+            {
+                throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) is stateful, so its batch size is fixed at " +
+                    $"{carriedStates[0].shape[0]} (the first call's); got a batch of {batch}. Keras requires a fixed batch size for stateful RNNs.");
+            }
         }
-        if (!Stateful) return Enumerable.Range(0, StateCount).Select(_ => Ops.ZeroState(inputs, Units)).ToArray();
-        if (carriedStates is null)
-        {
-            carriedStates = Enumerable.Range(0, StateCount).Select(_ => zeros([batch, Units], ScalarType.Float32, inputs.Value.device)).ToArray();
-            foreach (var s in carriedStates) s.DetachFromDisposeScope();
-        }
-        else if (carriedStates[0].shape[0] != batch)
-        {
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) is stateful, so its batch size is fixed at " +
-                $"{carriedStates[0].shape[0]} (the first call's); got a batch of {batch}. Keras requires a fixed batch size for stateful RNNs.");
-        }
-        return carriedStates.Select(s => (KTensor)s.clone()).ToArray();
+        // Keras's RNN.call: given initial states win over a stateful layer's carried ones (which the call's final states replace).
+        if (given.Length > 0) return given;
+        if (Stateful) return carriedStates!.Select(s => (KTensor)s.clone()).ToArray();
+        return Enumerable.Range(0, StateCount).Select(_ => Ops.ZeroState(inputs, Units)).ToArray();
     }
 
     /// <summary>Keeps the final states (without their gradient history) for the next call of a stateful layer.</summary>
