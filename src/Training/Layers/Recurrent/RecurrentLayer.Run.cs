@@ -2,7 +2,10 @@ using static TorchSharp.torch;
 
 namespace OnnxKeras.Layers;
 
-/// <summary>The recurrence loop of <see cref="RecurrentLayer"/>: initial states, dropout masks, masking and stateful states.</summary>
+// The recurrence loop of RecurrentLayer: initial states, dropout masks, masking and stateful states. The cell math is only
+// in each layer's Step (through RecurrentProduct and RecurrentInput for the recurrent kernel) and in Project for the input
+// kernel, so a fused whole-sequence kernel can take the place of the loop in Run for the cases it covers (no mask, no
+// recurrent dropout).
 public abstract partial class RecurrentLayer
 {
     private readonly Generator? generator;
