@@ -116,6 +116,22 @@ public class ImageResizingTests
     }
 
     [Fact]
+    public void Resizing_OfImagesOfAnySize_ExportsOneGraphForAllSizes()
+    {
+        // Height and width unknown: the ONNX Resize takes its sizes from the target and the input's batch, so one file
+        // resizes 5 x 7 and 3 x 2 images alike.
+        var input = Keras.Input(new Shape(null, null, 2));
+        using var model = new Model(input, new Resizing(4, 6).Apply(input));
+        var bytes = model.ExportOnnxBytes(out _, new OnnxExportOptions { Opset = 17 });
+        string name = Onnx.ModelProto.Parser.ParseFrom(bytes).Graph.Input[0].Name;
+        foreach (var (h, w) in new[] { (5, 7), (3, 2) })
+        {
+            var x = Image(2, h, w, 2);
+            Near(Bilinear(x, 2, h, w, 2, 4, 6), OnnxTestHelpers.RunOrt(bytes, (name, x, [2, h, w, 2]))[0]);
+        }
+    }
+
+    [Fact]
     public void UnsupportedArgumentsAreRefusedByName()
     {
         Assert.Contains("interpolation", Assert.Throws<ArgumentException>(() => new Resizing(4, 4, "bicubic")).Message);
