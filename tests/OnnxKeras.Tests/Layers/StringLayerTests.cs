@@ -330,3 +330,47 @@ public class StringLayerTests
         Assert.Throws<ArgumentException>(() => new TensorInput(new string[] { "a", null! }, 2));
     }
 }
+
+/// <summary>StringLookup's own ONNX model (string input): ONNX Runtime through OnnxModel against the layer in .NET, every mode and opset.</summary>
+public class StringLookupExportTests
+{
+    public static TheoryData<string, int> ModesAndOpsets()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var mode in new[] { "int", "one_hot", "multi_hot", "count", "tf_idf" })
+        {
+            foreach (int opset in OnnxKeras.Tests.Export.OnnxTestHelpers.Opsets) data.Add(mode, opset);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ModesAndOpsets))]
+    public void Export_MatchesDotNet(string mode, int opset)
+    {
+        var layer = new StringLookup(maskToken: "", vocabulary: ["the", "cat", "é"], outputMode: mode,
+            idfWeights: mode == "tf_idf" ? [0.5, 1.5, 2] : null);
+        var bytes = layer.ExportOnnxBytes(new OnnxExportOptions { Opset = opset, Verify = true });
+        using var session = OnnxModel.Load(bytes);
+        var grid = new[,] { { "the", "", "dog", "cat" }, { "é", "é", "the", "" } };
+        var onnx = session.Predict(new TensorInput(grid.Cast<string>().ToArray(), 2, 4));
+        using var expected = layer.Call(grid).Value;
+        Assert.Equal(expected.shape, onnx.Shape);
+        if (mode == "int")
+        {
+            // By hand: mask "" -> 0, OOV -> 1, the -> 2, cat -> 3, é -> 4.
+            Assert.Equal(new long[] { 2, 0, 1, 3, 4, 4, 2, 0 }, onnx.GetData<long>());
+            return;
+        }
+        Assert.Equal(expected.data<float>().ToArray(), onnx.Data);
+        if (mode == "count") Assert.Equal(new float[] { 1, 1, 1, 0, 0, 1, 0, 2 }, onnx.Data); // [UNK], the, cat, é
+    }
+
+    [Fact]
+    public void Export_RefusesWhatHasNoOnnxForm()
+    {
+        Assert.Throws<NotSupportedException>(() => new StringLookup(numOovIndices: 2, vocabulary: ["a"]).ExportOnnxBytes());
+        Assert.Throws<NotSupportedException>(() => new StringLookup(invert: true, vocabulary: ["a"]).ExportOnnxBytes());
+        Assert.Throws<InvalidOperationException>(() => new StringLookup().ExportOnnxBytes());
+    }
+}
