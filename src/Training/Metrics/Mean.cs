@@ -71,6 +71,16 @@ public sealed class Mean(string name = "mean") : Metric(name)
         }
     }
 
+    /// <summary>Adds <paramref name="values"/> with one weight for all (<c>UpdateState(loss, batchSize)</c>: a batch's mean loss counted batchSize times).</summary>
+    /// <param name="values">The values to average.</param>
+    /// <param name="sampleWeight">The weight of each sample of <paramref name="values"/> (for a scalar, of that one value).</param>
+    public void UpdateState(KTensor values, double sampleWeight)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        using var w = tensor(sampleWeight, ScalarType.Float64, values.Value.device);
+        UpdateState(values, (KTensor)w);
+    }
+
     /// <summary>
     /// Not the protocol of a mean of values: Keras's <c>Mean</c> takes the values alone. Throws
     /// <see cref="NotSupportedException"/>; call <see cref="UpdateState(KTensor, KTensor?)"/>.

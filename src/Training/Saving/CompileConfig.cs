@@ -111,6 +111,8 @@ internal static class CompileConfig
             Dictionary<string, Loss>? outputLosses = null;
             switch (l)
             {
+                case null:
+                    break; // compiled without a loss (Keras's compile(optimizer) for a custom train step)
                 case string or IDictionary<string, object?> when l is string || (l is IDictionary<string, object?> obj && obj.ContainsKey("class_name")):
                     loss = Object<Loss>(l, "loss");
                     break;

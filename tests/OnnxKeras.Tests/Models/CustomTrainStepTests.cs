@@ -29,7 +29,7 @@ internal sealed class CompiledLossStepModel(KTensor inputs, KTensor outputs) : M
         var loss = ComputeLoss(x, y, yPred, sampleWeight);
         Optimizer.ApplyGradients(Gradients.Of(loss, TrainableWeights).Zip(TrainableWeights));
         // Weighted by the batch size, as Keras's own loss tracker.
-        lossTracker.UpdateState(loss, tensor((double)data.BatchSize));
+        lossTracker.UpdateState(loss, data.BatchSize);
         return ComputeMetrics(x, y!, yPred, sampleWeight);
     }
 }
@@ -296,6 +296,22 @@ public class CustomTrainStepTests
         Assert.Empty(model.OutputLosses);
         Assert.Throws<ArgumentException>(() => model.Compile(optimizer: "sgd", lossWeights: [1.0]));
         Assert.Contains("override of Metrics", Assert.Throws<ArgumentException>(() => model.Compile("sgd", "mse", [new Mean("loss")])).Message);
+
+        // Saved and loaded, it stays compiled without a loss (Keras writes loss: null).
+        string path = Path.Combine(Path.GetTempPath(), $"customstep-{Guid.NewGuid():N}.keras");
+        try
+        {
+            model.Compile(optimizer: "sgd", metrics: ["mae"]);
+            model.Save(path);
+            using var loaded = Model.LoadModel(path);
+            Assert.True(loaded.IsCompiled);
+            Assert.Empty(loaded.OutputLosses);
+            Assert.Equal(["mae"], loaded.Metrics.Select(m => m.Name));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]
