@@ -71,7 +71,10 @@ public sealed class Mean(string name = "mean") : Metric(name)
         }
     }
 
-    /// <summary>Adds <paramref name="values"/> with one weight for all (<c>UpdateState(loss, batchSize)</c>: a batch's mean loss counted batchSize times).</summary>
+    /// <summary>
+    /// Adds <paramref name="values"/> with one weight for all (<c>UpdateState(loss, batchSize)</c>: a batch's mean loss
+    /// counted batchSize times).
+    /// </summary>
     /// <param name="values">The values to average.</param>
     /// <param name="sampleWeight">The weight of each sample of <paramref name="values"/> (for a scalar, of that one value).</param>
     public void UpdateState(KTensor values, double sampleWeight)
