@@ -183,9 +183,10 @@ public sealed class DirectoryDataset : Dataset
 /// Elements made from file indices: batches of <c>batchSize</c> indices (or single ones), in a buffered shuffle of
 /// <c>8 * batchSize</c> reshuffled each pass (Keras's per-iteration shuffle), each turned into tensors by <c>load</c>.
 /// </summary>
-internal sealed class FileBatchDataset(int count, int? batchSize, bool shuffle, long seed, Func<int[], Tensor[]> load) : Dataset
+internal sealed class FileBatchDataset(int count, int? batchSize, bool shuffle, long seed, Func<int[], Tensor[]> load, int? shuffleBuffer = null)
+    : Dataset
 {
-    private readonly BufferShuffler shuffler = new(batchSize is int b ? 8 * b : 1024, seed);
+    private readonly BufferShuffler shuffler = new(shuffleBuffer ?? (batchSize is int b ? 8 * b : 1024), seed);
 
     public override long Cardinality => batchSize is int b ? (count + b - 1) / b : count;
     public override bool IsBatched => batchSize is not null;

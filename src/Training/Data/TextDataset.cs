@@ -29,7 +29,9 @@ public sealed class TextDataset : IEnumerable<TextBatch>
         this.maxLength = maxLength;
         BatchSize = batchSize;
         // The index batches carry no tensors but the file numbers, read back by Read below.
-        files = new FileBatchDataset(index.Paths.Length, batchSize ?? 1, shuffle, seed, ids => [tensor(ids.Select(i => (long)i).ToArray())]);
+        // Keras's buffer: 8 batches, or 1024 texts without batching (read here as batches of one).
+        files = new FileBatchDataset(index.Paths.Length, batchSize ?? 1, shuffle, seed, ids => [tensor(ids.Select(i => (long)i).ToArray())],
+            shuffleBuffer: batchSize is null ? 1024 : null);
     }
 
     /// <summary>The class names in label order (Keras's <c>class_names</c>).</summary>
