@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace OnnxKeras.Layers;
 
 /// <summary>
@@ -65,6 +67,17 @@ public sealed class GRU : RecurrentLayer
 
     /// <inheritdoc />
     protected override KTensor? InputBias => Bias is null ? null : ResetAfter ? Ops.Take(Bias, 0, axis: 0) : Bias;
+
+    /// <summary>libtorch's GRU is the <c>reset_after</c> form; <c>reset_after=False</c> keeps the step-by-step loop.</summary>
+    private protected override string? FusedKernel =>
+        ResetAfter && Is(Activation, Activations.Tanh) && Is(RecurrentActivation, Activations.Sigmoid) ? "gru" : null;
+
+    /// <inheritdoc />
+    private protected override int[]? FusedGateOrder => [1, 0, 2]; // libtorch r, z, n from Keras z, r, h
+
+    /// <inheritdoc />
+    private protected override (Tensor? Input, Tensor? Recurrent) FusedBiases =>
+        Bias is null ? (null, null) : (Bias.Value.select(0, 0), Bias.Value.select(0, 1)); // b_ih, b_hh
 
     /// <inheritdoc />
     protected override KTensor[] Step(KTensor projectedInput, KTensor[] states)

@@ -69,6 +69,13 @@ public sealed class LSTM : RecurrentLayer
     protected override Initializer BiasBuildInitializer => UnitForgetBias ? new ForgetBiasInitializer(BiasInitializer, Units) : BiasInitializer;
 
     /// <inheritdoc />
+    private protected override string? FusedKernel =>
+        Is(Activation, Activations.Tanh) && Is(RecurrentActivation, Activations.Sigmoid) ? "lstm" : null;
+
+    /// <inheritdoc />
+    private protected override int[]? FusedGateOrder => [0, 1, 2, 3]; // Keras i, f, c, o = libtorch i, f, g, o
+
+    /// <inheritdoc />
     protected override KTensor[] Step(KTensor projectedInput, KTensor[] states)
     {
         var z = Ops.Split(projectedInput + RecurrentProduct(states[0]), 4, -1);

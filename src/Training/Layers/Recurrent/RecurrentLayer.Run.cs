@@ -4,8 +4,8 @@ namespace OnnxKeras.Layers;
 
 // The recurrence loop of RecurrentLayer: initial states, dropout masks, masking and stateful states. The cell math is only
 // in each layer's Step (through RecurrentProduct and RecurrentInput for the recurrent kernel) and in Project for the input
-// kernel, so a fused whole-sequence kernel can take the place of the loop in Run for the cases it covers (no mask, no
-// recurrent dropout).
+// kernel. Where libtorch's fused whole-sequence kernel computes the same function (no mask, no recurrent dropout in
+// training, standard activations: CanFuse in RecurrentLayer.Fused.cs), Run hands the sequence to it instead of looping.
 public abstract partial class RecurrentLayer
 {
     private readonly Generator? generator;
@@ -78,6 +78,12 @@ public abstract partial class RecurrentLayer
         bool dropping = training && (Dropout > 0 || RecurrentDropout > 0);
         int maskCount = RecurrentDropout > 0 ? GateCount : 1; // LSTM/GRU switch to one mask per gate with recurrent dropout
         var inputMasks = training && Dropout > 0 ? DropoutMasks(Dropout, batch, inputs.Value.shape[2], maskCount, inputs.Value.device) : null;
+        if (CanFuse(inputs, initialState, mask, training))
+        {
+            FusedCalls++;
+            return RunFused(inputs, InitialStates(inputs, initialState), inputMasks);
+        }
+        LoopCalls++;
         var projected = Project(inputs, inputMasks);
         var states = InitialStates(inputs, initialState);
         recurrentMasks = dropping && RecurrentDropout > 0 ? DropoutMasks(RecurrentDropout, batch, Units, maskCount, inputs.Value.device) : null;

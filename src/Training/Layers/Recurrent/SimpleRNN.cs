@@ -48,6 +48,13 @@ public sealed class SimpleRNN : RecurrentLayer
     protected override int GateCount => 1;
 
     /// <inheritdoc />
+    private protected override string? FusedKernel =>
+        Is(Activation, Activations.Tanh) ? "rnn_tanh" : Is(Activation, Activations.Relu) ? "rnn_relu" : null;
+
+    /// <inheritdoc />
+    private protected override int[]? FusedGateOrder => [0];
+
+    /// <inheritdoc />
     protected override KTensor[] Step(KTensor projectedInput, KTensor[] states) =>
         [Activation.Apply(projectedInput + RecurrentProduct(states[0]))];
 }
