@@ -193,6 +193,9 @@ public static partial class ModelConfig
         if (node is IDictionary<string, object?> d)
         {
             if (d.TryGetValue("args", out var args)) Collect(args, refs);
+            // An RNN's initial states follow its input sequence (Keras's RNN.call(sequences, initial_state=...)).
+            if (d.TryGetValue("kwargs", out var kwargs) && kwargs is IDictionary<string, object?> kw && kw.TryGetValue("initial_state", out var states))
+                Collect(states, refs);
         }
         else if (node is IEnumerable<object?> list)
         {

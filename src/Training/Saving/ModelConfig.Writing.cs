@@ -132,8 +132,12 @@ public static partial class ModelConfig
             d["inbound_nodes"] = layer is InputLayer ? new List<object?>() : graph.Nodes.Where(n => n.Layer == layer).OrderBy(n => nodeIndex[n])
                 .Select(n => (object?)new Dictionary<string, object?>(StringComparer.Ordinal)
                 {
-                    ["args"] = n.Inputs.Count == 1 ? new List<object?> { Ref(n.Inputs[0]) } : new List<object?> { n.Inputs.Select(Ref).ToList() },
-                    ["kwargs"] = new Dictionary<string, object?>(),
+                    ["args"] = n.Inputs.Count == 1 || TakesInitialState(layer)
+                        ? new List<object?> { Ref(n.Inputs[0]) } : new List<object?> { n.Inputs.Select(Ref).ToList() },
+                    // An RNN's inputs after the sequence are its initial states, Keras's initial_state keyword argument.
+                    ["kwargs"] = n.Inputs.Count > 1 && TakesInitialState(layer)
+                        ? new Dictionary<string, object?> { ["initial_state"] = n.Inputs.Skip(1).Select(Ref).ToList() }
+                        : new Dictionary<string, object?>(),
                 }).ToList();
             layers.Add(d);
         }
@@ -152,4 +156,6 @@ public static partial class ModelConfig
             ["input_shape"] = graph.Inputs.Count == 1 ? graph.Inputs[0].Shape.Dims : graph.Inputs.Select(i => (object?)i.Shape.Dims).ToList(),
         });
     }
+
+    private static bool TakesInitialState(Layer layer) => layer is RecurrentLayer or Bidirectional;
 }
