@@ -77,12 +77,13 @@ public sealed class TensorInput
 
     internal long[] ShapeArray => shape;
 
-    /// <summary>The elements' bytes (for copying into a pooled buffer).</summary>
+    /// <summary>The elements' bytes (for copying into a pooled buffer); empty for strings, which are never pooled.</summary>
     internal ReadOnlySpan<byte> Bytes => ElementType switch
     {
         TensorElementType.Float => MemoryMarshal.AsBytes(floats.Span),
         TensorElementType.Int64 => MemoryMarshal.AsBytes(int64s.Span),
-        _ => MemoryMarshal.AsBytes(int32s.Span),
+        TensorElementType.Int32 => MemoryMarshal.AsBytes(int32s.Span),
+        _ => default,
     };
 
     /// <summary>Wraps a result of a previous prediction (no copy) so that it can feed another model.</summary>
