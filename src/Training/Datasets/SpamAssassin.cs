@@ -72,25 +72,28 @@ public static class SpamAssassin
 
     private static SpamData Read(Stream source, string path)
     {
-        byte[] bytes;
+        // At most 3 UTF-8 bytes per UTF-16 code unit, plus label, tab and line feed: the format bounds the memory.
+        const int maxBytes = (TrainCount + TestCount) * (3 * MaxTextLength + 3);
+        var bytes = new byte[maxBytes + 1];
+        int length;
         using (var gzip = new GZipStream(source, CompressionMode.Decompress, leaveOpen: true))
-        using (var buffer = new MemoryStream())
         {
             try
             {
-                gzip.CopyTo(buffer);
+                length = gzip.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
             }
             catch (InvalidDataException e)
             {
                 throw Corrupt(path, $"damaged or not gzip data ({e.Message})", e);
             }
-            bytes = buffer.ToArray();
         }
+        if (length > maxBytes)
+            throw Corrupt(path, $"more than {maxBytes} bytes of text, the most {TrainCount + TestCount} lines can hold");
 
         string text;
         try
         {
-            text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
+            text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes, 0, length);
         }
         catch (DecoderFallbackException e)
         {

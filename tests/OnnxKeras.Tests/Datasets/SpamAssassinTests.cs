@@ -199,6 +199,15 @@ public class SpamAssassinTests
         AssertInvalid(Gzip(lines), "the test split has 199 ham and 201 spam messages, expected 200 of each");
     }
 
+    [Fact]
+    public void MoreTextThanTheFormatCanHoldIsRefusedBeforeDecoding()
+    {
+        // 2,000 lines of at most 1,000 UTF-16 code units: at most 2,000 x (3 x 1,000 + 3) = 6,006,000 bytes of UTF-8.
+        var bytes = new byte[6_006_001];
+        bytes.AsSpan().Fill((byte)'a');
+        AssertInvalid(Gzip(bytes), "more than 6006000 bytes of text");
+    }
+
     private static string WriteRaw(byte[] bytes)
     {
         var path = Path.Combine(Path.GetTempPath(), $"spam-{Guid.NewGuid():N}.tsv.gz");
