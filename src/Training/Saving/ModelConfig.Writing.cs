@@ -132,8 +132,9 @@ public static partial class ModelConfig
             d["inbound_nodes"] = layer is InputLayer ? new List<object?>() : graph.Nodes.Where(n => n.Layer == layer).OrderBy(n => nodeIndex[n])
                 .Select(n => (object?)new Dictionary<string, object?>(StringComparer.Ordinal)
                 {
-                    ["args"] = n.Inputs.Count == 1 ? new List<object?> { Ref(n.Inputs[0]) } : new List<object?> { n.Inputs.Select(Ref).ToList() },
-                    ["kwargs"] = new Dictionary<string, object?>(),
+                    ["args"] = n.ArgCount == 1 || layer.CallTakesSeparateArgs ? n.Inputs.Take(n.ArgCount).Select(Ref).ToList()
+                        : new List<object?> { n.Inputs.Take(n.ArgCount).Select(Ref).ToList() },
+                    ["kwargs"] = n.Kwargs.ToDictionary(kv => kv.Key, kv => kv.Value is KTensor t ? Ref(t) : kv.Value, StringComparer.Ordinal),
                 }).ToList();
             layers.Add(d);
         }
