@@ -48,7 +48,10 @@ public class TextTransformerSmokeTests
             Assert.Contains("Epoch 1/1", output);
             Assert.Matches(@"test accuracy \d+\.\d\d %", output);
             Assert.Matches(@"Serving 'spam' version 1 at http://127\.0\.0\.1:\d+/", output);
-            Assert.Contains("POST /v2/models/spam/infer (4 rows of 128 token ids) -> spam_probability [4,1]", output);
+            Assert.Contains("POST /v2/models/spam/infer (4 rows of 200 token ids) -> spam_probability [4,1]", output);
+            Assert.Contains("reloaded predictions identical: True", output);
+            // The exported graph holds the attention block: MultiHeadAttention's projections (EinsumDense) and its softmax.
+            Assert.Matches(@"text_transformer\.onnx: opset 17 \(IR 8\), \d+ nodes \([^)]*Einsum 6[^)]*Softmax 1", output);
             Assert.True(Figure(output, @"export parity: max \|ONNX - Predict\| over the test split = (\S+)") <= 1e-5, output);
             Assert.True(Figure(output, @"serving parity: max \|served - Predict\| over 4 messages = (\S+)") <= 1e-5, output);
             Assert.Equal(4, Regex.Matches(output, @"served: P\(spam\) = [01]\.\d{4} \(Predict [01]\.\d{4}\)").Count);
