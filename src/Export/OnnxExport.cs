@@ -213,6 +213,8 @@ public static class OnnxExport
             ModelVersion = 1,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
+        if (graph.Node.Any(n => n.Domain == LookupEmitters.MlDomain))
+            proto.OpsetImport.Add(new OperatorSetIdProto { Domain = LookupEmitters.MlDomain, Version = LookupEmitters.MlOpset });
         proto.MetadataProps.Add(new StringStringEntryProto { Key = "keras_config", Value = ConfigJson.ModelToJson(model) });
         if (options.Metadata is not null)
         {

@@ -74,6 +74,17 @@ public static class Verifier
         double worst = 0;
         for (int k = 0; k < expected.Count; k++)
         {
+            if (outputs[k].Result.Values is long[] ints)
+            {
+                // Integer outputs (the lookup layers' indices and tokens) must match exactly.
+                var refInts = expected[k].to_type(ScalarType.Int64).data<long>().ToArray();
+                int bad = refInts.Length != ints.Length ? -1 : FirstDiff(ints, refInts);
+                if (bad >= 0 || refInts.Length != ints.Length)
+                    throw new OnnxExportException($"Verification failed: int64 output '{outputs[k].Name}' " + (refInts.Length != ints.Length
+                        ? $"has {ints.Length} values in ONNX Runtime and {refInts.Length} in TorchSharp{where}."
+                        : $"element {bad} is {ints[bad]} in ONNX Runtime but {refInts[bad]} in TorchSharp{where}."));
+                continue;
+            }
             var actual = outputs[k].Result.Data;
             var reference = expected[k].data<float>().ToArray();
             if (actual.Length != reference.Length)
@@ -89,5 +100,14 @@ public static class Verifier
             }
         }
         return worst;
+    }
+
+    private static int FirstDiff(long[] a, long[] b)
+    {
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (a[i] != b[i]) return i;
+        }
+        return -1;
     }
 }

@@ -20,9 +20,11 @@ public abstract partial class Layer
     /// Checks a layer config's <c>dtype</c>: absent, null, <c>"float32"</c> or Keras 3's policy form
     /// <c>{"class_name": "DTypePolicy", "config": {"name": "float32"}}</c> (tf.keras 2's <c>Policy</c> too) are accepted
     /// (and written back as <c>"float32"</c>); any other dtype is refused rather than silently computed in float32.
+    /// Hashing also takes <c>"int64"</c> and <c>"int32"</c> (Keras writes int64 for its integer bins).
     /// </summary>
     /// <exception cref="NotSupportedException">Another dtype or policy (float16, bfloat16, mixed_float16, float64, int32, ...), naming the layer.</exception>
-    internal static void CheckDtype(IDictionary<string, object?> config, string what) => DtypeFromConfig(config, what, SupportedDtypes);
+    internal static void CheckDtype(IDictionary<string, object?> config, string what, Type? type = null) =>
+        DtypeFromConfig(config, what, type == typeof(Hashing) ? Hashing.ConfigDtypes : SupportedDtypes);
 
     /// <summary>The config's <c>dtype</c> (a name or a dtype policy) when it is one of <paramref name="allowed"/> (the first when absent).</summary>
     /// <exception cref="NotSupportedException">Any other dtype, naming <paramref name="what"/> and the dtype.</exception>

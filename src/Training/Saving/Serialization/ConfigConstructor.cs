@@ -63,7 +63,7 @@ internal static partial class ConfigConstructor
         bool layer = typeof(Layer).IsAssignableFrom(type);
         string? layerName = layer && config.TryGetValue("name", out var n) && n is string ln ? ln : null;
         if (layer) what = layerName is not null ? $"layer '{layerName}' ({type.Name})" : $"layer {type.Name}";
-        if (layer) Layer.CheckDtype(config, what);
+        if (layer) Layer.CheckDtype(config, what, type);
         var ctors = type.GetConstructors()
             .OrderByDescending(c => c.GetParameters().Count(p => KeysOf(p.Name!).Any(config.ContainsKey)))
             .ThenByDescending(c => c.GetParameters().Length).ToList();
