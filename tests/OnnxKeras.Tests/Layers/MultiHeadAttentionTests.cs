@@ -4,6 +4,7 @@ using OnnxKeras.Models;
 using OnnxKeras.Optimizers;
 using OnnxKeras.Tests.Export;
 using OnnxKeras.Tests.Saving;
+using PureHDF;
 using Xunit;
 using static OnnxKeras.Tests.Layers.FamilyTestUtil;
 using static TorchSharp.torch;
@@ -223,6 +224,34 @@ public class MultiHeadAttentionTests
         Assert.All((List<object?>)node["args"]!, a => Assert.IsType<Dictionary<string, object?>>(a));
         using var loaded = Model.FromJson(model.ToJson());
         Assert.Equal(model.ToJson(), loaded.ToJson());
+    }
+
+    [Fact]
+    public void WeightsFileUsesKerasPathsAndLoadsBack()
+    {
+        // Keras 3 saves the projections under the MHA's properties query_dense, key_dense, value_dense, output_dense.
+        var q = Keras.Input([3, 4]);
+        var mha = new MultiHeadAttention(2, 2, valueDim: 3);
+        using var model = new Model(q, mha.Apply(q, q));
+        OnnxTestHelpers.RandomizeWeights(model, 4);
+        using var dir = SavingTestHelpers.NewTempDir();
+        var path = dir.File("mha.weights.h5");
+        model.SaveWeights(path);
+        using (var file = H5File.Open(System.IO.File.OpenRead(path), leaveOpen: false))
+        {
+            foreach (var (sub, shape) in new[] { ("query_dense", new ulong[] { 4, 2, 2 }), ("key_dense", [4, 2, 2]), ("value_dense", [4, 2, 3]),
+                ("output_dense", [2, 3, 4]) })
+            {
+                Assert.Equal(shape, file.Dataset($"layers/multi_head_attention/{sub}/vars/0").Space.Dimensions);
+                Assert.Equal(2, file.Group($"layers/multi_head_attention/{sub}/vars").Children().Count());
+            }
+        }
+        var x = Rand(3, 2, 3, 4);
+        var expected = Values(model.Apply(x));
+        var q2 = Keras.Input([3, 4]);
+        using var other = new Model(q2, new MultiHeadAttention(2, 2, valueDim: 3).Apply(q2, q2));
+        other.LoadWeights(path);
+        Assert.Equal(expected, Values(other.Apply(x)));
     }
 
     [Fact]
