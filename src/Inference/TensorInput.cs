@@ -13,7 +13,9 @@ namespace OnnxKeras.Inference;
 /// <remarks>
 /// The caller keeps ownership of the memory and must not modify it while a <c>Predict</c> call that uses it runs.
 /// The element count is checked against the shape (and the shape against the model) when the input is passed to
-/// <c>Predict</c>, so that the error can name the model input. Supported element types: float32, int64 and int32.
+/// <c>Predict</c>, so that the error can name the model input. Supported element types: float32, int64, int32 and
+/// string (models whose inputs are ONNX string tensors, e.g. a LabelEncoder from strings; the strings are copied into
+/// ONNX Runtime's string tensor, UTF-8).
 /// NaN and infinite values are passed to the model unchanged.
 /// </remarks>
 public sealed class TensorInput
@@ -21,6 +23,7 @@ public sealed class TensorInput
     private readonly ReadOnlyMemory<float> floats;
     private readonly ReadOnlyMemory<long> int64s;
     private readonly ReadOnlyMemory<int> int32s;
+    private readonly string[]? strings;
     private readonly long[] shape;
 
     /// <summary>A float32 tensor over <paramref name="data"/> (row-major) with the given shape.</summary>
@@ -34,6 +37,16 @@ public sealed class TensorInput
     /// <summary>An int32 tensor over <paramref name="data"/> (row-major) with the given shape.</summary>
     public TensorInput(ReadOnlyMemory<int> data, params long[] shape)
         : this(TensorElementType.Int32, data.Length, shape) => int32s = data;
+
+    /// <summary>A string tensor (row-major) with the given shape, for models with ONNX string inputs. Unlike the numeric
+    /// forms the strings are copied (into ONNX Runtime's string tensor) at each <c>Predict</c>.</summary>
+    /// <exception cref="ArgumentException">A null string.</exception>
+    public TensorInput(string[] data, params long[] shape)
+        : this(TensorElementType.String, (data ?? throw new ArgumentNullException(nameof(data))).Length, shape)
+    {
+        if (Array.IndexOf(data, null) is int i and >= 0) throw new ArgumentException($"String {i} of the input is null.", nameof(data));
+        strings = (string[])data.Clone();
+    }
 
     /// <summary>A float32 tensor of shape [rows, columns] over the 2-D array's own memory (no copy).</summary>
     public TensorInput(float[,] data)
@@ -103,8 +116,24 @@ public sealed class TensorInput
             TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(cpu, MemoryMarshal.AsMemory(floats.Slice(start, count)), sliceShape),
             TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(cpu, MemoryMarshal.AsMemory(int64s.Slice(start, count)), sliceShape),
             TensorElementType.Int32 => OrtValue.CreateTensorValueFromMemory(cpu, MemoryMarshal.AsMemory(int32s.Slice(start, count)), sliceShape),
+            TensorElementType.String => StringValue(start, count, sliceShape),
             _ => throw new InvalidOperationException($"Unsupported element type {ElementType}."),
         };
+    }
+
+    private OrtValue StringValue(int start, int count, long[] sliceShape)
+    {
+        var value = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, sliceShape);
+        try
+        {
+            for (int i = 0; i < count; i++) value.StringTensorSetElementAt(strings![start + i].AsMemory(), i);
+            return value;
+        }
+        catch
+        {
+            value.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Exposes a float[,] (contiguous, row-major) as Memory&lt;float&gt; without copying.</summary>

@@ -12,6 +12,9 @@ namespace OnnxKeras.Export.Lowering;
 /// (forward weights then backward weights) and its merge computed from Y. The sequence length may be dynamic. Layers whose
 /// activations have no ONNX RNN counterpart, and layers whose input carries a mask (Keras's masking skips arbitrary
 /// timesteps, which ONNX's sequence lengths cannot express), are traced step by step instead (fixed sequence length only).
+/// Initial states given as inputs become the op's initial_h (and initial_c), so in an exported model they are graph inputs;
+/// the op's optional sequence_lens before them is every sequence's full length. Dropout is training-only and absent.
+/// A stateful layer has no ONNX form (its state lives between calls); export a stateless copy with initial states instead.
 /// </summary>
 internal sealed class RecurrentLowerings : ILayerLoweringFamily
 {
@@ -104,12 +107,23 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
     }
 
     /// <summary>Writes the ONNX op on x [batch, seq, features]; returns Y, Y_h (and Y_c for LSTM), null where no example was given.</summary>
+    /// <paramref name="initial"/> holds each direction's initial states (h, or h and c), or is null for zeros.
     private static IReadOnlyList<KTensor?> OnnxOp(LoweringArgs args, KTensor x, CellSpec spec, string direction,
-        (Tensor W, Tensor R, Tensor? B)[] weights, Tensor? y, Tensor? yh, Tensor? yc)
+        (Tensor W, Tensor R, Tensor? B)[] weights, Tensor? y, Tensor? yh, Tensor? yc, KTensor[][]? initial = null)
     {
         var xt = Ops.Transpose(x, 1, 0, 2);
         List<KTensor> inputs = [xt, new KTensor(stack(weights.Select(w => w.W), 0)), new KTensor(stack(weights.Select(w => w.R), 0))];
         if (spec.HasBias) inputs.Add(new KTensor(stack(weights.Select(w => w.B!), 0)));
+        else if (initial is not null) inputs.Add(new KTensor(zeros(weights.Length, 2 * weights[0].W.shape[0]))); // B precedes initial_h
+        if (initial is not null)
+        {
+            inputs.Add(SequenceLengths(x, xt));
+            for (int k = 0; k < initial[0].Length; k++)
+            {
+                // [num_directions, batch, units]
+                inputs.Add(initial.Length == 1 ? Ops.ExpandDims(initial[0][k], 0) : Ops.Stack(initial.Select(s => s[k]).ToArray(), 0));
+            }
+        }
         var attributes = new List<(string Name, object Value)>
         {
             ("hidden_size", spec.Units),
@@ -126,23 +140,34 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
     private static KTensor Squeeze(LoweringArgs args, KTensor t, long axis) =>
         args.OnnxNode("Squeeze", [t, new KTensor(tensor(new[] { axis }))], t.Value.squeeze(axis));
 
-    private static void CheckOneInput(Layer layer, LoweringArgs args)
+    /// <summary>ONNX's sequence_lens [batch] (int32), every entry the sequence length, from the traced x [batch, seq, ...] and
+    /// xt [seq, batch, ...] (so it follows dynamic sizes): zeros [batch, 1] plus the sum of ones [seq, 1].</summary>
+    private static KTensor SequenceLengths(KTensor x, KTensor xt)
     {
-        if (args.Inputs.Count != 1)
-            throw new ArgumentException($"Layer '{layer.Name}' ({layer.GetType().Name}) takes one input sequence; " +
-                $"got {args.Inputs.Count} inputs (initial states are not supported).");
+        var steps = Ops.Sum(Ops.Add(Ops.ZeroState(xt, 1), 1.0), axis: 0); // [1]
+        return Ops.Cast(Ops.Reshape(Ops.Add(Ops.ZeroState(x, 1), steps), -1), "int32");
+    }
+
+    private static void CheckStateless(RecurrentLayer layer)
+    {
+        if (layer.Stateful)
+            throw new NotSupportedException("a stateful recurrent layer carries its states from call to call, which an ONNX graph " +
+                "cannot hold; export a copy with stateful=False and give the states as initial-state inputs instead.");
     }
 
     /// <summary>One recurrent layer: direction forward, or reverse for go_backwards (Keras then returns the sequence in processing order).</summary>
-    private static IReadOnlyList<KTensor> Lower(RecurrentLayer layer, LoweringArgs args)
+    private static IReadOnlyList<KTensor> Lower(RecurrentLayer layer, LoweringArgs args) => Lower(layer, args, args.Inputs);
+
+    /// <summary>One recurrent layer on <paramref name="inputs"/>: the sequence, then optionally its initial states.</summary>
+    private static IReadOnlyList<KTensor> Lower(RecurrentLayer layer, LoweringArgs args, IReadOnlyList<KTensor> inputs)
     {
-        CheckOneInput(layer, args);
+        CheckStateless(layer);
         var spec = Spec(layer);
         // ONNX's RNN ops take sequence lengths, not a mask of arbitrary timesteps: a masked input is traced step by step.
-        if (spec is null || args.Inputs[0].Mask is not null) return layer.Call(args.Inputs);
-        var x = args.Inputs[0];
+        if (spec is null || inputs[0].Mask is not null) return layer.Call(inputs);
+        var x = inputs[0];
         // The layer's eager outputs on the example data are the examples of the ONNX outputs.
-        var eager = layer.Call([new KTensor(x.Value)]);
+        var eager = layer.Call(inputs.Select(t => new KTensor(t.Value)).ToList());
         Tensor? y = null, yh = null, yc = null;
         if (layer.ReturnSequences)
         {
@@ -151,7 +176,8 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
         }
         if (!layer.ReturnSequences || layer.ReturnState) yh = (layer.ReturnState ? eager[1] : eager[0]).Value.unsqueeze(0);
         if (layer is LSTM && layer.ReturnState) yc = eager[2].Value.unsqueeze(0);
-        var outputs = OnnxOp(args, x, spec, layer.GoBackwards ? "reverse" : "forward", [Weights(layer, spec)], y, yh, yc);
+        KTensor[][]? initial = inputs.Count > 1 ? [inputs.Skip(1).ToArray()] : null;
+        var outputs = OnnxOp(args, x, spec, layer.GoBackwards ? "reverse" : "forward", [Weights(layer, spec)], y, yh, yc, initial);
 
         KTensor output;
         if (layer.ReturnSequences)
@@ -172,23 +198,24 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
     /// </summary>
     private static IReadOnlyList<KTensor> Lower(Bidirectional layer, LoweringArgs args)
     {
-        CheckOneInput(layer, args);
-        if (args.Inputs[0].Mask is not null) return layer.Call(args.Inputs); // each direction traced step by step with the mask
         RecurrentLayer fw = layer.ForwardLayer, bw = layer.BackwardLayer;
+        CheckStateless(fw);
+        CheckStateless(bw);
+        if (args.Inputs[0].Mask is not null) return layer.Call(args.Inputs); // each direction traced step by step with the mask
+        var (fwInputs, bwInputs) = layer.SplitInputs(args.Inputs);
         var spec = Spec(fw);
         var backSpec = Spec(bw);
         if (spec is null || backSpec is null || !spec.SameOp(backSpec) || fw.GetType() != bw.GetType())
         {
-            var forward = Lower(fw, args);
-            var backward = Lower(bw, args);
+            var forward = Lower(fw, args, fwInputs);
+            var backward = Lower(bw, args, bwInputs);
             var b = layer.ReturnSequences ? Ops.Flip(backward[0], 1) : backward[0];
             return [.. Merge(layer.MergeMode, forward[0], b), .. forward.Skip(1), .. backward.Skip(1)];
         }
 
         var x = args.Inputs[0];
-        var input = new KTensor(x.Value);
-        var fwEager = fw.Call([input]);
-        var bwEager = bw.Call([input]);
+        var fwEager = fw.Call(fwInputs.Select(t => new KTensor(t.Value)).ToList());
+        var bwEager = bw.Call(bwInputs.Select(t => new KTensor(t.Value)).ToList());
         int fwSlot = fw.GoBackwards ? 1 : 0, bwSlot = 1 - fwSlot;
         RecurrentLayer[] slots = fwSlot == 0 ? [fw, bw] : [bw, fw];
         IReadOnlyList<KTensor>[] slotEager = fwSlot == 0 ? [fwEager, bwEager] : [bwEager, fwEager];
@@ -200,7 +227,13 @@ internal sealed class RecurrentLowerings : ILayerLoweringFamily
         }
         if (!layer.ReturnSequences || layer.ReturnState) yh = stack(slotEager.Select(o => (layer.ReturnState ? o[1] : o[0]).Value), 0);
         if (fw is LSTM && layer.ReturnState) yc = stack(slotEager.Select(o => o[2].Value), 0);
-        var outputs = OnnxOp(args, x, spec, "bidirectional", slots.Select(l => Weights(l, spec)).ToArray(), y, yh, yc);
+        KTensor[][]? initial = null;
+        if (fwInputs.Length > 1)
+        {
+            KTensor[] fwStates = fwInputs[1..], bwStates = bwInputs[1..];
+            initial = fwSlot == 0 ? [fwStates, bwStates] : [bwStates, fwStates];
+        }
+        var outputs = OnnxOp(args, x, spec, "bidirectional", slots.Select(l => Weights(l, spec)).ToArray(), y, yh, yc, initial);
 
         var states = new List<KTensor>();
         if (layer.ReturnState)

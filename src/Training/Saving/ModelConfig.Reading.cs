@@ -208,6 +208,12 @@ public static partial class ModelConfig
             {
                 foreach (var (key, value) in kwd)
                 {
+                    // An RNN's initial states follow its input sequence (Keras's RNN.call(sequences, initial_state=...)).
+                    if (key == "initial_state")
+                    {
+                        Collect(value, refs);
+                        continue;
+                    }
                     var found = new List<(string, int, int)>();
                     Collect(value, found);
                     kwargs[key] = found.Count == 1 ? found[0] : value;

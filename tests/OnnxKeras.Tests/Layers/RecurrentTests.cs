@@ -13,7 +13,7 @@ namespace OnnxKeras.Tests.Layers;
 /// written here in plain C# doubles from Keras 3's equations (keras/src/layers/rnn/*.py), with weights set in Keras's
 /// layout so that the gate order (LSTM i, f, c, o; GRU z, r, h) and GRU's reset_after convention are checked.
 /// </summary>
-public class RecurrentTests
+public partial class RecurrentTests
 {
     private const double Tol = 1e-5;
 

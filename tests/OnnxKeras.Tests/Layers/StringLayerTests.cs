@@ -1,5 +1,7 @@
 using System.Text;
+using Google.Protobuf;
 using OnnxKeras.Export;
+using OnnxKeras.Inference;
 using OnnxKeras.Layers;
 using OnnxKeras.Models;
 using OnnxKeras.Saving;
@@ -278,5 +280,97 @@ public class StringLayerTests
         Assert.Throws<ArgumentException>(() => new TextVectorization(outputMode: "one_hot"));
         Assert.Throws<InvalidOperationException>(() => new TextVectorization().Call(["a"]));
         Assert.Throws<NotSupportedException>(() => new TextVectorization(vocabulary: ["a"]).Call(new KTensor(zeros(1))));
+    }
+
+    // ------------------------------------------------------------------ string inputs in OnnxModel
+
+    /// <summary>A graph string[N] -> ai.onnx.ml LabelEncoder -> int64[N], written by hand (keys to values, default).</summary>
+    private static byte[] StringLabelEncoderModel(string[] keys, long[] values, long fallback)
+    {
+        static OnnxKeras.Export.Onnx.ValueInfoProto Info(string name, int elem) => new()
+        {
+            Name = name,
+            Type = new() { TensorType = new() { ElemType = elem, Shape = new() { Dim = { new OnnxKeras.Export.Onnx.TensorShapeProto.Types.Dimension { DimParam = "n" } } } } },
+        };
+        var node = new OnnxKeras.Export.Onnx.NodeProto { OpType = "LabelEncoder", Domain = "ai.onnx.ml", Input = { "text" }, Output = { "ids" } };
+        var k = new OnnxKeras.Export.Onnx.AttributeProto { Name = "keys_strings", Type = OnnxKeras.Export.Onnx.AttributeProto.Types.AttributeType.Strings };
+        k.Strings.AddRange(keys.Select(ByteString.CopyFromUtf8));
+        var v = new OnnxKeras.Export.Onnx.AttributeProto { Name = "values_int64s", Type = OnnxKeras.Export.Onnx.AttributeProto.Types.AttributeType.Ints };
+        v.Ints.AddRange(values);
+        node.Attribute.Add(k);
+        node.Attribute.Add(v);
+        node.Attribute.Add(new OnnxKeras.Export.Onnx.AttributeProto
+        {
+            Name = "default_int64",
+            Type = OnnxKeras.Export.Onnx.AttributeProto.Types.AttributeType.Int,
+            I = fallback,
+        });
+        var model = new OnnxKeras.Export.Onnx.ModelProto
+        {
+            IrVersion = 8,
+            Graph = new() { Name = "lookup", Node = { node }, Input = { Info("text", 8) }, Output = { Info("ids", 7) } },
+        };
+        model.OpsetImport.Add(new OnnxKeras.Export.Onnx.OperatorSetIdProto { Domain = "", Version = 17 });
+        model.OpsetImport.Add(new OnnxKeras.Export.Onnx.OperatorSetIdProto { Domain = "ai.onnx.ml", Version = 2 });
+        return model.ToByteArray();
+    }
+
+    [Fact]
+    public void OnnxModel_TakesStringInputs_AndAStringLabelEncoderMatchesStringLookup()
+    {
+        // The vocabulary's indices as StringLookup assigns them (OOV 0, tokens from 1), written into the graph by hand.
+        var lookup = new StringLookup(vocabulary: ["cat", "dog", "é"]);
+        using var session = OnnxModel.Load(StringLabelEncoderModel(["cat", "dog", "é"], [1, 2, 3], 0));
+        string[] texts = ["dog", "bird", "é", "cat", ""];
+        var result = session.Predict(new TensorInput(texts, texts.Length));
+        Assert.Equal(new long[] { 2, 0, 3, 1, 0 }, result.GetData<long>());
+        Assert.Equal(Ints(lookup.Call(texts)), result.GetData<long>());
+        // Wrong element type and null strings are refused with clear messages.
+        Assert.Throws<ArgumentException>(() => session.Predict(new TensorInput(new float[] { 1 }, 1)));
+        Assert.Throws<ArgumentException>(() => new TensorInput(new string[] { "a", null! }, 2));
+    }
+}
+
+/// <summary>StringLookup's own ONNX model (string input): ONNX Runtime through OnnxModel against the layer in .NET, every mode and opset.</summary>
+public class StringLookupExportTests
+{
+    public static TheoryData<string, int> ModesAndOpsets()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var mode in new[] { "int", "one_hot", "multi_hot", "count", "tf_idf" })
+        {
+            foreach (int opset in OnnxKeras.Tests.Export.OnnxTestHelpers.Opsets) data.Add(mode, opset);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ModesAndOpsets))]
+    public void Export_MatchesDotNet(string mode, int opset)
+    {
+        var layer = new StringLookup(maskToken: "", vocabulary: ["the", "cat", "é"], outputMode: mode,
+            idfWeights: mode == "tf_idf" ? [0.5, 1.5, 2] : null);
+        var bytes = layer.ExportOnnxBytes(new OnnxExportOptions { Opset = opset, Verify = true });
+        using var session = OnnxModel.Load(bytes);
+        var grid = new[,] { { "the", "", "dog", "cat" }, { "é", "é", "the", "" } };
+        var onnx = session.Predict(new TensorInput(grid.Cast<string>().ToArray(), 2, 4));
+        using var expected = layer.Call(grid).Value;
+        Assert.Equal(expected.shape, onnx.Shape);
+        if (mode == "int")
+        {
+            // By hand: mask "" -> 0, OOV -> 1, the -> 2, cat -> 3, é -> 4.
+            Assert.Equal(new long[] { 2, 0, 1, 3, 4, 4, 2, 0 }, onnx.GetData<long>());
+            return;
+        }
+        Assert.Equal(expected.data<float>().ToArray(), onnx.Data);
+        if (mode == "count") Assert.Equal(new float[] { 1, 1, 1, 0, 0, 1, 0, 2 }, onnx.Data); // [UNK], the, cat, é
+    }
+
+    [Fact]
+    public void Export_RefusesWhatHasNoOnnxForm()
+    {
+        Assert.Throws<NotSupportedException>(() => new StringLookup(numOovIndices: 2, vocabulary: ["a"]).ExportOnnxBytes());
+        Assert.Throws<NotSupportedException>(() => new StringLookup(invert: true, vocabulary: ["a"]).ExportOnnxBytes());
+        Assert.Throws<InvalidOperationException>(() => new StringLookup().ExportOnnxBytes());
     }
 }

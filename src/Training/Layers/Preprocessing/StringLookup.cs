@@ -54,6 +54,9 @@ public sealed class StringLookup : Layer
                 nameof(vocabularySize));
     }
 
+    /// <summary>The vocabulary and its index layout (the ONNX exporter reads it).</summary>
+    internal LookupVocabulary<string> Vocabulary => vocab;
+
     /// <summary>The largest vocabulary size, or null.</summary>
     public int? MaxTokens => vocab.MaxTokens;
 

@@ -9,6 +9,8 @@ namespace OnnxKeras.Layers;
 /// the forward layer's then the backward layer's. With <c>return_state</c> the outputs are the merged output(s), then
 /// the forward states, then the backward states (call <see cref="Layer.ApplyMany"/>). An input mask goes to both layers;
 /// as in Keras, with <c>return_sequences</c> both output zeros at masked timesteps (<see cref="RecurrentLayer.ZeroOutputForMask"/>).
+/// Initial states (Keras's <c>initial_state</c>) are the forward layer's states followed by the backward layer's, given as
+/// extra inputs (<see cref="Apply(KTensor, IReadOnlyList{KTensor}, bool)"/>).
 /// </summary>
 /// <example><code>var y = new Bidirectional(new LSTM(16, returnSequences: true)).Apply(Keras.Input([null, 8]));   // [batch, time, 32]</code></example>
 public sealed class Bidirectional : Layer
@@ -47,7 +49,34 @@ public sealed class Bidirectional : Layer
         // Keras forces zero_output_for_mask = return_sequences on both layers.
         forwardLayer.ZeroOutputForMask = forwardLayer.ReturnSequences;
         this.backwardLayer.ZeroOutputForMask = this.backwardLayer.ReturnSequences;
-        InputSpec = new InputSpec { Rank = 3 };
+        InputSpec = null; // the sequence is checked by the wrapped layers; initial states that follow it are rank 2
+    }
+
+    /// <summary>Calls the layer on <paramref name="inputs"/> from <paramref name="initialState"/>: the forward layer's states
+    /// (h, or h and c for LSTM), then the backward layer's (Keras's <c>initial_state</c>).</summary>
+    public KTensor Apply(KTensor inputs, IReadOnlyList<KTensor> initialState, bool training = false) =>
+        Apply([inputs, .. initialState], training);
+
+    /// <summary>Like <see cref="Apply(KTensor, IReadOnlyList{KTensor}, bool)"/>, returning every output.</summary>
+    public IReadOnlyList<KTensor> ApplyMany(KTensor inputs, IReadOnlyList<KTensor> initialState, bool training = false) =>
+        ApplyMany([inputs, .. initialState], training);
+
+    /// <summary>Clears the carried states of both layers when they are stateful (<see cref="RecurrentLayer.ResetStates"/>).</summary>
+    public void ResetStates()
+    {
+        forwardLayer.ResetStates();
+        backwardLayer.ResetStates();
+    }
+
+    /// <summary>The inputs of each direction: the sequence, then that direction's half of the initial states.</summary>
+    internal (KTensor[] Forward, KTensor[] Backward) SplitInputs(IReadOnlyList<KTensor> inputs)
+    {
+        int n = forwardLayer.States;
+        if (inputs.Count != 1 && inputs.Count != 1 + 2 * n)
+            throw new ArgumentException($"Layer '{Name}' (Bidirectional) takes the input sequence and optionally {2 * n} initial states " +
+                $"({n} for each direction); got {inputs.Count} inputs.");
+        if (inputs.Count == 1) return ([inputs[0]], [inputs[0]]);
+        return ([inputs[0], .. inputs.Skip(1).Take(n)], [inputs[0], .. inputs.Skip(1 + n)]);
     }
 
     /// <inheritdoc />
@@ -96,6 +125,25 @@ public sealed class Bidirectional : Layer
     }
 
     /// <inheritdoc />
+    public override void Build(IReadOnlyList<Shape> inputShapes)
+    {
+        var (fw, bw) = SplitShapes(inputShapes);
+        new InputSpec { Rank = 3 }.Check(this, inputShapes[0]);
+        forwardLayer.EnsureBuilt(fw);
+        backwardLayer.EnsureBuilt(bw);
+    }
+
+    private (Shape[] Forward, Shape[] Backward) SplitShapes(IReadOnlyList<Shape> shapes)
+    {
+        int n = forwardLayer.States;
+        if (shapes.Count != 1 && shapes.Count != 1 + 2 * n)
+            throw new ArgumentException($"Layer '{Name}' (Bidirectional) takes the input sequence and optionally {2 * n} initial states " +
+                $"({n} for each direction); got {shapes.Count} inputs.");
+        if (shapes.Count == 1) return ([shapes[0]], [shapes[0]]);
+        return ([shapes[0], .. shapes.Skip(1).Take(n)], [shapes[0], .. shapes.Skip(1 + n)]);
+    }
+
+    /// <inheritdoc />
     public override KTensor Call(KTensor inputs, bool training = false)
     {
         var outputs = Call([inputs], training);
@@ -106,11 +154,10 @@ public sealed class Bidirectional : Layer
     /// <inheritdoc />
     public override IReadOnlyList<KTensor> Call(IReadOnlyList<KTensor> inputs, bool training = false)
     {
-        if (inputs.Count != 1)
-            throw new ArgumentException($"Layer '{Name}' (Bidirectional) takes one input sequence; got {inputs.Count} inputs (initial " +
-                "states are not supported).");
-        var y = forwardLayer.ApplyMany(inputs, training);
-        var yRev = backwardLayer.ApplyMany(inputs, training);
+        var (forwardInputs, backwardInputs) = SplitInputs(inputs);
+        new InputSpec { Rank = 3 }.Check(this, inputs[0].Shape);
+        var y = forwardLayer.ApplyMany(forwardInputs, training);
+        var yRev = backwardLayer.ApplyMany(backwardInputs, training);
         KTensor a = y[0], b = yRev[0];
         if (ReturnSequences) b = Ops.Flip(b, 1);
         KTensor[] merged = MergeMode switch
@@ -130,7 +177,10 @@ public sealed class Bidirectional : Layer
     /// <inheritdoc />
     public override IReadOnlyList<Shape> ComputeOutputShapes(IReadOnlyList<Shape> inputShapes)
     {
-        var shapes = forwardLayer.ComputeOutputShapes(inputShapes);
+        var (fw, bw) = SplitShapes(inputShapes);
+        new InputSpec { Rank = 3 }.Check(this, inputShapes[0]);
+        backwardLayer.ComputeOutputShapes(bw);
+        var shapes = forwardLayer.ComputeOutputShapes(fw);
         var output = shapes[0];
         var states = shapes.Skip(1).ToList();
         Shape[] merged = MergeMode switch

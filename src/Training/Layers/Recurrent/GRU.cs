@@ -31,15 +31,21 @@ public sealed class GRU : RecurrentLayer
     /// <param name="kernelConstraint">Projection applied to the kernel after each optimizer update.</param>
     /// <param name="recurrentConstraint">Projection applied to the recurrent kernel after each optimizer update.</param>
     /// <param name="biasConstraint">Projection applied to the bias after each optimizer update.</param>
+    /// <param name="dropout">Fraction of the input features dropped in training (one mask per call, fixed over the timesteps).</param>
+    /// <param name="recurrentDropout">Fraction of the previous output dropped in training before the recurrent kernel.</param>
+    /// <param name="seed">Seed of the dropout masks; null draws from the global generator.</param>
+    /// <param name="stateful">Start each call from the previous call's final states (the first call fixes the batch size).</param>
+    /// <param name="unroll">Keras's unrolling hint; kept in the config, same result either way.</param>
     public GRU(int units, ActivationFunction? activation = null, ActivationFunction? recurrentActivation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null, Regularizer? biasRegularizer = null,
         bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool resetAfter = true, bool zeroOutputForMask = false,
-        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null)
+        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null,
+        double dropout = 0.0, double recurrentDropout = 0.0, long? seed = null, bool stateful = false, bool unroll = false)
         : base(units, activation ?? Activations.Tanh, useBias,
             kernelInitializer ?? new GlorotUniform(), recurrentInitializer ?? new Orthogonal(), biasInitializer ?? new Zeros(),
             kernelRegularizer, recurrentRegularizer, biasRegularizer, returnSequences, returnState, goBackwards, zeroOutputForMask,
-            kernelConstraint, recurrentConstraint, biasConstraint)
+            kernelConstraint, recurrentConstraint, biasConstraint, dropout, recurrentDropout, seed, stateful, unroll)
     {
         RecurrentActivation = recurrentActivation ?? Activations.Sigmoid;
         ResetAfter = resetAfter;
@@ -68,7 +74,7 @@ public sealed class GRU : RecurrentLayer
         KTensor z, r, hh;
         if (ResetAfter)
         {
-            var inner = Ops.MatMul(h, RecurrentKernel);
+            var inner = RecurrentProduct(h);
             if (Bias is not null) inner += Ops.Take(Bias, 1, axis: 0);
             var u = Ops.Split(inner, 3, -1);
             z = RecurrentActivation.Apply(x[0] + u[0]);
@@ -77,10 +83,10 @@ public sealed class GRU : RecurrentLayer
         }
         else
         {
-            var u = Ops.MatMul(h, Ops.Slice(RecurrentKernel, [0, 0], [-1, 2L * Units]));
+            var u = RecurrentProduct(h, 0, 2);
             z = RecurrentActivation.Apply(x[0] + Ops.Slice(u, [0, 0], [-1, Units]));
             r = RecurrentActivation.Apply(x[1] + Ops.Slice(u, [0, Units], [-1, Units]));
-            hh = Activation.Apply(x[2] + Ops.MatMul(r * h, Ops.Slice(RecurrentKernel, [0, 2L * Units], [-1, Units])));
+            hh = Activation.Apply(x[2] + Ops.MatMul(r * RecurrentInput(h, 2), Ops.Slice(RecurrentKernel, [0, 2L * Units], [-1, Units])));
         }
         return [z * h + Ops.Add(-z, 1.0) * hh];
     }

@@ -32,16 +32,22 @@ public sealed class LSTM : RecurrentLayer
     /// <param name="kernelConstraint">Projection applied to the kernel after each optimizer update.</param>
     /// <param name="recurrentConstraint">Projection applied to the recurrent kernel after each optimizer update.</param>
     /// <param name="biasConstraint">Projection applied to the bias after each optimizer update.</param>
+    /// <param name="dropout">Fraction of the input features dropped in training (one mask per call, fixed over the timesteps).</param>
+    /// <param name="recurrentDropout">Fraction of the previous output dropped in training before the recurrent kernel.</param>
+    /// <param name="seed">Seed of the dropout masks; null draws from the global generator.</param>
+    /// <param name="stateful">Start each call from the previous call's final states (the first call fixes the batch size).</param>
+    /// <param name="unroll">Keras's unrolling hint; kept in the config, same result either way.</param>
     public LSTM(int units, ActivationFunction? activation = null, ActivationFunction? recurrentActivation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         bool unitForgetBias = true,
         Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null, Regularizer? biasRegularizer = null,
         bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool zeroOutputForMask = false,
-        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null)
+        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null,
+        double dropout = 0.0, double recurrentDropout = 0.0, long? seed = null, bool stateful = false, bool unroll = false)
         : base(units, activation ?? Activations.Tanh, useBias,
             kernelInitializer ?? new GlorotUniform(), recurrentInitializer ?? new Orthogonal(), biasInitializer ?? new Zeros(),
             kernelRegularizer, recurrentRegularizer, biasRegularizer, returnSequences, returnState, goBackwards, zeroOutputForMask,
-            kernelConstraint, recurrentConstraint, biasConstraint)
+            kernelConstraint, recurrentConstraint, biasConstraint, dropout, recurrentDropout, seed, stateful, unroll)
     {
         RecurrentActivation = recurrentActivation ?? Activations.Sigmoid;
         UnitForgetBias = unitForgetBias;
@@ -65,7 +71,7 @@ public sealed class LSTM : RecurrentLayer
     /// <inheritdoc />
     protected override KTensor[] Step(KTensor projectedInput, KTensor[] states)
     {
-        var z = Ops.Split(projectedInput + Ops.MatMul(states[0], RecurrentKernel), 4, -1);
+        var z = Ops.Split(projectedInput + RecurrentProduct(states[0]), 4, -1);
         var i = RecurrentActivation.Apply(z[0]);
         var f = RecurrentActivation.Apply(z[1]);
         var c = f * states[1] + i * Activation.Apply(z[2]);

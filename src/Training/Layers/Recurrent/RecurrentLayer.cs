@@ -5,7 +5,9 @@ namespace OnnxKeras.Layers;
 /// layer around its cell. Inputs are [batch, timesteps, features] (timesteps may be unknown symbolically). The weights
 /// are in Keras's layout: <c>kernel</c> [features, k*units], <c>recurrent_kernel</c> [units, k*units] and <c>bias</c>,
 /// with the k gates side by side in Keras's order. The inputs of all timesteps are projected by the kernel in one
-/// matrix product, then a loop over the timesteps applies the recurrence (<see cref="Step"/>), starting from zero states.
+/// matrix product, then a loop over the timesteps applies the recurrence (<see cref="Step"/>), starting from zero states,
+/// from the states given as extra inputs (Keras's <c>initial_state</c>: <see cref="Apply(KTensor, IReadOnlyList{KTensor}, bool)"/>),
+/// or, with <see cref="Stateful"/>, from the final states of the previous call.
 /// </summary>
 /// <remarks>
 /// With <see cref="ReturnState"/> the layer has several outputs: the output, then the final states
@@ -16,19 +18,25 @@ namespace OnnxKeras.Layers;
 /// <c>Embedding(maskZero: true)</c>) skips the masked timesteps as Keras's RNN does: there the states keep their previous
 /// values and the output repeats the previous output (zeros before the first unmasked step), or is zero with
 /// <see cref="ZeroOutputForMask"/>. With <see cref="ReturnSequences"/> the output sequence carries the same mask.
+/// In training, <see cref="Dropout"/> and <see cref="RecurrentDropout"/> multiply the inputs and the previous output h by
+/// masks drawn once per call and kept for every timestep, as Keras's cells do (one mask shared by the gates, or, for LSTM
+/// and GRU with recurrent dropout, one mask per gate); at inference they do nothing.
 /// </remarks>
-public abstract class RecurrentLayer : Layer
+public abstract partial class RecurrentLayer : Layer
 {
+    private static readonly InputSpec SequenceSpec = new() { Rank = 3 };
     private Variable? kernel;
     private Variable? recurrentKernel;
     private Variable? bias;
+    private InputSpec sequenceSpec = SequenceSpec;
 
     /// <summary>Stores the arguments common to the recurrent layers and checks them.</summary>
     protected RecurrentLayer(int units, ActivationFunction activation, bool useBias,
         Initializer kernelInitializer, Initializer recurrentInitializer, Initializer biasInitializer,
         Regularizer? kernelRegularizer, Regularizer? recurrentRegularizer, Regularizer? biasRegularizer,
         bool returnSequences, bool returnState, bool goBackwards, bool zeroOutputForMask = false,
-        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null)
+        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null,
+        double dropout = 0.0, double recurrentDropout = 0.0, long? seed = null, bool stateful = false, bool unroll = false)
     {
         if (units <= 0) throw new ArgumentException($"{GetType().Name}: units must be a positive integer; got {units}.", nameof(units));
         Units = units;
@@ -47,8 +55,18 @@ public abstract class RecurrentLayer : Layer
         KernelConstraint = kernelConstraint;
         RecurrentConstraint = recurrentConstraint;
         BiasConstraint = biasConstraint;
-        InputSpec = new InputSpec { Rank = 3 };
+        Dropout = CheckRate(dropout, "dropout");
+        RecurrentDropout = CheckRate(recurrentDropout, "recurrent_dropout");
+        Seed = seed;
+        if (seed is long s) generator = new TorchSharp.torch.Generator((ulong)s);
+        Stateful = stateful;
+        Unroll = unroll;
+        // The sequence is checked by hand (CheckSequence): the initial states that may follow it are rank 2.
+        InputSpec = null;
     }
+
+    private double CheckRate(double rate, string name) => rate is >= 0 and < 1 ? rate
+        : throw new ArgumentException($"{GetType().Name}: {name} must be in [0, 1); got {rate}.", name == "dropout" ? "dropout" : "recurrentDropout");
 
     /// <summary>Size of the output and of each state.</summary>
     public int Units { get; }
@@ -80,6 +98,16 @@ public abstract class RecurrentLayer : Layer
     public bool ReturnState { get; }
     /// <summary>Whether the input sequence is processed backwards (the returned sequence is then reversed).</summary>
     public bool GoBackwards { get; }
+    /// <summary>Fraction of the input features dropped in training (Keras's <c>dropout</c>; one mask per call, fixed over the timesteps).</summary>
+    public double Dropout { get; }
+    /// <summary>Fraction of the previous output h dropped in training before the recurrent kernel (Keras's <c>recurrent_dropout</c>).</summary>
+    public double RecurrentDropout { get; }
+    /// <summary>Seed of the layer's own dropout stream; null draws from the global generator (<see cref="Keras.SetRandomSeed"/>).</summary>
+    public long? Seed { get; }
+    /// <summary>Whether the final states of a call are the initial states of the next (Keras's <c>stateful</c>); see <see cref="ResetStates"/>.</summary>
+    public bool Stateful { get; }
+    /// <summary>Keras's <c>unroll</c>: a performance hint kept for the config; the result is the same either way.</summary>
+    public bool Unroll { get; }
 
     /// <summary>
     /// Whether the output at a masked timestep is zero (true) or the previous output (false, Keras's default). Keras's
@@ -107,6 +135,9 @@ public abstract class RecurrentLayer : Layer
     /// <summary>Number of states (1, or 2 for LSTM's h and c); the first state is the output.</summary>
     protected virtual int StateCount => 1;
 
+    /// <summary><see cref="StateCount"/> for the wrappers (Bidirectional splits its initial states with it).</summary>
+    internal int States => StateCount;
+
     /// <summary>Shape of the bias weight (default [k*units]).</summary>
     protected virtual Shape BiasShape => Shape.Of(GateCount * (long)Units);
 
@@ -125,74 +156,39 @@ public abstract class RecurrentLayer : Layer
     /// <inheritdoc />
     public override void Build(Shape inputShape)
     {
-        new InputSpec { Rank = 3 }.Check(this, inputShape);
+        SequenceSpec.Check(this, inputShape);
         long inputDim = inputShape[2] ?? throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) needs a known feature " +
             $"dimension; got input shape {inputShape}.");
         long width = GateCount * (long)Units;
         kernel = AddWeight("kernel", Shape.Of(inputDim, width), KernelInitializer, KernelRegularizer, constraint: KernelConstraint);
         recurrentKernel = AddWeight("recurrent_kernel", Shape.Of(Units, width), RecurrentInitializer, RecurrentRegularizer, constraint: RecurrentConstraint);
         if (UseBias) bias = AddWeight("bias", BiasShape, BiasBuildInitializer, BiasRegularizer, constraint: BiasConstraint);
-        InputSpec = new InputSpec { Rank = 3, Axes = new Dictionary<int, long> { [-1] = inputDim } };
+        sequenceSpec = new InputSpec { Rank = 3, Axes = new Dictionary<int, long> { [-1] = inputDim } };
     }
 
-    /// <inheritdoc />
-    public override KTensor Call(KTensor inputs, bool training = false)
+    /// <summary>Builds from the sequence's shape; the shapes after it are the initial states, [batch, units] each.</summary>
+    public override void Build(IReadOnlyList<Shape> inputShapes)
     {
-        if (ReturnState)
-            throw new InvalidOperationException($"Layer '{Name}' ({GetType().Name}) has return_state=True and returns {1 + StateCount} " +
-                "outputs; call it with ApplyMany.");
-        return Run(inputs, inputs.Mask)[0];
+        CheckStateShapes(inputShapes);
+        Build(inputShapes[0]);
     }
 
-    /// <inheritdoc />
-    public override IReadOnlyList<KTensor> Call(IReadOnlyList<KTensor> inputs, bool training = false)
-    {
-        if (inputs.Count != 1)
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes one input sequence; got {inputs.Count} inputs (initial " +
-                "states are not supported).");
-        var all = Run(inputs[0], inputs[0].Mask);
-        return ReturnState ? all : [all[0]];
-    }
+    /// <summary>Checks the input sequence's shape against the layer's (rank 3, and the built feature size).</summary>
+    private void CheckSequence(Shape shape) => sequenceSpec.Check(this, shape);
 
-    /// <summary>
-    /// Runs the recurrence; returns the output (sequence or last) followed by the final states. With a
-    /// <paramref name="mask"/> [batch, time] each step keeps the old states where the mask is false and outputs the
-    /// previous output there (or zeros with <see cref="ZeroOutputForMask"/>), as Keras's backend <c>rnn</c> does.
-    /// </summary>
-    private KTensor[] Run(KTensor inputs, KTensor? mask)
+    /// <summary>Checks that the shapes after the sequence are none, or one [batch, units] per state.</summary>
+    private void CheckStateShapes(IReadOnlyList<Shape> shapes)
     {
-        long steps = inputs.Shape[1]!.Value;
-        if (steps == 0) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) needs at least one timestep; got input shape {inputs.Shape}.");
-        var projected = Ops.Linear(inputs, kernel!, InputBias);
-        var states = Enumerable.Range(0, StateCount).Select(_ => Ops.ZeroState(inputs, Units)).ToArray();
-        if (mask is not null && (mask.Rank != 2 || mask.Value.shape[0] != inputs.Value.shape[0] || mask.Value.shape[1] != steps))
-            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): the mask must be [batch, timesteps] = " +
-                $"[{inputs.Value.shape[0]}, {steps}] for input of shape {inputs.Shape}; got a mask of shape {mask.Shape}.");
-        if (mask is not null && mask.Value.dtype != TorchSharp.torch.ScalarType.Bool) mask = Ops.NotEqual(mask, 0); // Keras casts the mask to bool
-        var outputs = ReturnSequences ? new List<KTensor>((int)steps) : null;
-        KTensor? output = null;
-        var timesteps = Ops.Unstack(projected, 1);
-        var maskSteps = mask is null ? null : Ops.Unstack(mask, 1);
-        for (long s = 0; s < steps; s++)
+        if (shapes.Count == 1) return;
+        if (shapes.Count != 1 + StateCount)
+            throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes the input sequence and optionally {StateCount} initial " +
+                $"state{(StateCount == 1 ? "" : "s")} ({(StateCount == 1 ? "h" : "h, c")}); got {shapes.Count} inputs.");
+        foreach (var s in shapes.Skip(1))
         {
-            long t = GoBackwards ? steps - 1 - s : s;
-            var next = Step(timesteps[t], states);
-            if (mask is null)
-            {
-                states = next;
-                output = next[0];
-            }
-            else
-            {
-                var keep = Ops.ExpandDims(maskSteps![t], -1); // [batch, 1], broadcast over the units
-                var previous = ZeroOutputForMask || output is null ? Ops.ZeroState(inputs, Units) : output;
-                output = Ops.Where(keep, next[0], previous);
-                var old = states;
-                states = next.Select((n, i) => Ops.Where(keep, n, old[i])).ToArray();
-            }
-            outputs?.Add(output);
+            if (s.Rank != 2 || s[1] is long u && u != Units || s[0] is long b && shapes[0][0] is long n && b != n)
+                throw new ArgumentException($"Layer '{Name}' ({GetType().Name}): an initial state must be [batch, units] = " +
+                    $"{new Shape(shapes[0][0], Units)}; got {s}.");
         }
-        return [outputs is null ? output! : Ops.Stack(outputs, 1), .. states];
     }
 
     /// <inheritdoc />
@@ -201,9 +197,10 @@ public abstract class RecurrentLayer : Layer
     /// <inheritdoc />
     public override IReadOnlyList<Shape> ComputeOutputShapes(IReadOnlyList<Shape> inputShapes)
     {
-        if (inputShapes.Count != 1) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) takes one input sequence; got {inputShapes.Count} inputs.");
+        if (inputShapes.Count == 0) throw new ArgumentException($"Layer '{Name}' ({GetType().Name}) needs an input sequence.");
         var shape = inputShapes[0];
-        new InputSpec { Rank = 3 }.Check(this, shape);
+        CheckSequence(shape);
+        CheckStateShapes(inputShapes);
         var output = ReturnSequences ? new Shape(shape[0], shape[1], Units) : new Shape(shape[0], Units);
         if (!ReturnState) return [output];
         return [output, .. Enumerable.Repeat(new Shape(shape[0], Units), StateCount)];
@@ -216,5 +213,6 @@ public abstract class RecurrentLayer : Layer
         .With("kernel_regularizer", KernelRegularizer).With("recurrent_regularizer", RecurrentRegularizer).With("bias_regularizer", BiasRegularizer)
         .With("kernel_constraint", KernelConstraint).With("recurrent_constraint", RecurrentConstraint).With("bias_constraint", BiasConstraint)
         .With("return_sequences", ReturnSequences).With("return_state", ReturnState).With("go_backwards", GoBackwards)
-        .With("zero_output_for_mask", ZeroOutputForMask);
+        .With("zero_output_for_mask", ZeroOutputForMask).With("stateful", Stateful).With("unroll", Unroll)
+        .With("dropout", Dropout).With("recurrent_dropout", RecurrentDropout).With("seed", Seed);
 }

@@ -26,15 +26,21 @@ public sealed class SimpleRNN : RecurrentLayer
     /// <param name="kernelConstraint">Projection applied to the kernel after each optimizer update.</param>
     /// <param name="recurrentConstraint">Projection applied to the recurrent kernel after each optimizer update.</param>
     /// <param name="biasConstraint">Projection applied to the bias after each optimizer update.</param>
+    /// <param name="dropout">Fraction of the input features dropped in training (one mask per call, fixed over the timesteps).</param>
+    /// <param name="recurrentDropout">Fraction of the previous output dropped in training before the recurrent kernel.</param>
+    /// <param name="seed">Seed of the dropout masks; null draws from the global generator.</param>
+    /// <param name="stateful">Start each call from the previous call's final states (the first call fixes the batch size).</param>
+    /// <param name="unroll">Keras's unrolling hint; kept in the config, same result either way.</param>
     public SimpleRNN(int units, ActivationFunction? activation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null, Regularizer? biasRegularizer = null,
         bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool zeroOutputForMask = false,
-        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null)
+        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null,
+        double dropout = 0.0, double recurrentDropout = 0.0, long? seed = null, bool stateful = false, bool unroll = false)
         : base(units, activation ?? Activations.Tanh, useBias,
             kernelInitializer ?? new GlorotUniform(), recurrentInitializer ?? new Orthogonal(), biasInitializer ?? new Zeros(),
             kernelRegularizer, recurrentRegularizer, biasRegularizer, returnSequences, returnState, goBackwards, zeroOutputForMask,
-            kernelConstraint, recurrentConstraint, biasConstraint)
+            kernelConstraint, recurrentConstraint, biasConstraint, dropout, recurrentDropout, seed, stateful, unroll)
     {
     }
 
@@ -43,5 +49,5 @@ public sealed class SimpleRNN : RecurrentLayer
 
     /// <inheritdoc />
     protected override KTensor[] Step(KTensor projectedInput, KTensor[] states) =>
-        [Activation.Apply(projectedInput + Ops.MatMul(states[0], RecurrentKernel))];
+        [Activation.Apply(projectedInput + RecurrentProduct(states[0]))];
 }

@@ -7,7 +7,7 @@ namespace OnnxKeras.Saving;
 /// <summary>
 /// A Keras argument OnnxKeras does not implement, accepted in a config only at a value that means "off" (Keras's default),
 /// so that loading never drops a setting silently: another value is refused, or, for settings that only change training
-/// (<paramref name="TrainingOnly"/>: an LSTM's <c>dropout</c>), accepted with a warning on standard error.
+/// (<paramref name="TrainingOnly"/>: e.g. a <c>seed</c>), accepted with a warning on standard error.
 /// </summary>
 internal sealed record NeutralKey(object?[] Values, bool TrainingOnly = false)
 {
