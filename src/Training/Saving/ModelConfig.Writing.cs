@@ -132,11 +132,11 @@ public static partial class ModelConfig
             d["inbound_nodes"] = layer is InputLayer ? new List<object?>() : graph.Nodes.Where(n => n.Layer == layer).OrderBy(n => nodeIndex[n])
                 .Select(n => (object?)new Dictionary<string, object?>(StringComparer.Ordinal)
                 {
-                    // An RNN's inputs after the sequence are its initial states, Keras's initial_state keyword argument;
-                    // other layers write their positional inputs as args and their keyword arguments (attention masks, ...) as kwargs.
                     ["args"] = TakesInitialState(layer) ? new List<object?> { Ref(n.Inputs[0]) }
                         : n.ArgCount == 1 || layer.CallTakesSeparateArgs ? n.Inputs.Take(n.ArgCount).Select(Ref).ToList()
                         : new List<object?> { n.Inputs.Take(n.ArgCount).Select(Ref).ToList() },
+                    // An RNN's inputs after the sequence are its initial states, Keras's initial_state keyword argument; other
+                    // layers' keyword arguments (MultiHeadAttention's attention_mask, use_causal_mask, ...) are kept in the node.
                     ["kwargs"] = n.Inputs.Count > 1 && TakesInitialState(layer)
                         ? new Dictionary<string, object?> { ["initial_state"] = n.Inputs.Skip(1).Select(Ref).ToList() }
                         : n.Kwargs.ToDictionary(kv => kv.Key, kv => kv.Value is KTensor t ? Ref(t) : kv.Value, StringComparer.Ordinal),
