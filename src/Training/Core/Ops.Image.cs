@@ -78,6 +78,43 @@ public static partial class Ops
         }
         throw new ArgumentException($"upsample: interpolation must be 'nearest' or (for 2D) 'bilinear'; got '{interpolation}'.");
     }
+
+    /// <summary>
+    /// Resizes the spatial axes of channels_last images <paramref name="inputs"/> [N, H, W, C] to
+    /// <paramref name="height"/> x <paramref name="width"/> (Keras's <c>ops.image.resize</c> with <c>antialias=False</c>, as
+    /// TensorFlow computes it): "bilinear" interpolates with half-pixel centers (source coordinate
+    /// <c>(i + 0.5) * in / out - 0.5</c>, clamped to the image), "nearest" takes source pixel <c>floor((i + 0.5) * in / out)</c>.
+    /// Exports as ONNX Resize (half_pixel; linear, or nearest with round_prefer_ceil).
+    /// </summary>
+    /// <exception cref="ArgumentException">Inputs of rank other than 4, sizes below 1, or another interpolation.</exception>
+    public static KTensor Resize(KTensor inputs, int height, int width, string interpolation = "bilinear") =>
+        Emit(new ResizeOp(height, width, interpolation), [inputs], () => ResizeEager(inputs.Value, height, width, interpolation));
+
+    private static Tensor ResizeEager(Tensor x, int height, int width, string interpolation)
+    {
+        if (x.dim() != 4) throw new ArgumentException($"resize: inputs must be channels_last images [N, H, W, C]; got shape {Shape.Of(x.shape)}.");
+        if (height < 1 || width < 1) throw new ArgumentException($"resize: the size must be at least 1 x 1; got {height} x {width}.");
+        if (interpolation == "bilinear")
+        {
+            var y = F.interpolate(ChannelsFirst(x), [height, width], null, InterpolationMode.Bilinear, false, false, false);
+            return ChannelsLast(y).contiguous();
+        }
+        if (interpolation == "nearest")
+        {
+            using var rows = NearestSources(x.shape[1], height, x.device);
+            using var cols = NearestSources(x.shape[2], width, x.device);
+            return x.index_select(1, rows).index_select(2, cols);
+        }
+        throw new ArgumentException($"resize: interpolation must be 'bilinear' or 'nearest'; got '{interpolation}'.");
+    }
+
+    /// <summary>Source pixel of each output pixel for half-pixel nearest resizing: floor((i + 0.5) * in / out), at most in - 1.</summary>
+    private static Tensor NearestSources(long inSize, long outSize, Device device)
+    {
+        var index = new long[outSize];
+        for (long i = 0; i < outSize; i++) index[i] = Math.Min(inSize - 1, (long)Math.Floor((i + 0.5) * inSize / outSize));
+        return tensor(index, device: device);
+    }
 }
 
 /// <summary><see cref="Ops.ZeroPad"/>: one (before, after) pair per spatial axis.</summary>
@@ -86,3 +123,5 @@ internal sealed record ZeroPadOp((int Before, int After)[] Padding) : OpInfo;
 internal sealed record CropOp((int Before, int After)[] Cropping) : OpInfo;
 /// <summary><see cref="Ops.UpSample"/>: integer factors per spatial axis, "nearest" or "bilinear".</summary>
 internal sealed record UpSampleOp(int[] Size, string Interpolation) : OpInfo;
+/// <summary><see cref="Ops.Resize"/>: the output height and width, "bilinear" or "nearest".</summary>
+internal sealed record ResizeOp(int Height, int Width, string Interpolation) : OpInfo;
