@@ -39,6 +39,9 @@ internal sealed class CompiledObjectives : IDisposable
 
     public IReadOnlyList<Loss> Losses => losses;
 
+    /// <summary>False when Compile was given no loss (a model whose overridden TrainStep computes its own).</summary>
+    public bool HasLoss => losses.Length > 0;
+
     /// <summary>Each output's weight in the total loss.</summary>
     public IReadOnlyList<double> LossWeights => lossWeights;
 
@@ -50,7 +53,7 @@ internal sealed class CompiledObjectives : IDisposable
 
     public IReadOnlyList<Metric> Metrics => (resolved?.Select(m => m.Metric) ?? requested.Select(m => m.Requested)).ToList();
 
-    private string FullName(int output, string name) => losses.Length > 1 ? $"{outputNames[output]}_{name}" : name;
+    private string FullName(int output, string name) => outputNames.Length > 1 ? $"{outputNames[output]}_{name}" : name;
 
     /// <summary>Resolves <c>accuracy</c> against the first batch's shapes (Keras 3 decides from shapes).</summary>
     private void Resolve(IReadOnlyList<Tensor> ys, IReadOnlyList<KTensor> predictions)

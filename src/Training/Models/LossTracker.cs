@@ -17,6 +17,9 @@ internal sealed class LossTracker : IDisposable
         count += batchSize;
     }
 
+    /// <summary>The logs the latest overridden step returned (they replace the loss and compiled metrics in Fit's logs).</summary>
+    public Dictionary<string, double>? StepLogs { get; set; }
+
     public double Result() => sum is null || count == 0 ? 0.0 : sum.item<double>() / count;
 
     public void Reset()
@@ -24,6 +27,7 @@ internal sealed class LossTracker : IDisposable
         sum?.Dispose();
         sum = null;
         count = 0;
+        StepLogs = null;
     }
 
     public void Dispose() => Reset();

@@ -13,16 +13,22 @@ public partial class Model
     public Optimizer Optimizer => optimizer ?? throw NotCompiled("Optimizer");
 
     /// <summary>The loss of the (first) output given to Compile.</summary>
-    public Loss Loss => (compiled ?? throw NotCompiled("Loss")).Losses[0];
+    /// <exception cref="InvalidOperationException">Not compiled, or compiled without a loss.</exception>
+    public Loss Loss => (compiled ?? throw NotCompiled("Loss")).Losses is { Count: > 0 } losses ? losses[0] : throw NotCompiled("Loss");
 
-    /// <summary>The loss of each output.</summary>
+    /// <summary>The loss of each output (empty when the model was compiled without a loss).</summary>
     public IReadOnlyList<Loss> OutputLosses => (compiled ?? throw NotCompiled("Loss")).Losses;
 
     /// <summary>True after Compile.</summary>
     public bool IsCompiled => optimizer is not null && compiled is not null;
 
-    /// <summary>The compiled metrics (after the first batch, <c>accuracy</c> is resolved to its concrete kind).</summary>
-    public IReadOnlyList<Metric> Metrics => compiled?.Metrics ?? [];
+    /// <summary>
+    /// The model's metrics (Keras's <c>model.metrics</c>): the compiled ones (after the first batch, <c>accuracy</c> is
+    /// resolved to its concrete kind). Override it to list metrics of your own, such as a <see cref="Mean"/> loss tracker
+    /// in a custom <see cref="TrainStep(StepData)"/> (add <c>base.Metrics</c> to keep the compiled ones): Fit resets every
+    /// listed metric at the start of each epoch, Evaluate at its start, and <see cref="GetMetricsResult"/> reports them.
+    /// </summary>
+    public virtual IReadOnlyList<Metric> Metrics => compiled?.Metrics ?? [];
 
     /// <summary>
     /// Configures training (Keras's <c>compile</c>): the optimizer (object or name; Keras's default is rmsprop), the loss
@@ -32,7 +38,9 @@ public partial class Model
     /// <paramref name="metrics"/> ignore sample weights, those in <paramref name="weightedMetrics"/> use them (Keras 3).
     /// With several outputs, give metrics per output in <paramref name="outputMetrics"/> and
     /// <paramref name="outputWeightedMetrics"/> (by output name; the latter weighted by that output's sample weights, as
-    /// Keras's <c>weighted_metrics={"name": [...]}</c>).
+    /// Keras's <c>weighted_metrics={"name": [...]}</c>). Without any loss, Compile only sets the optimizer and metrics, for a
+    /// model whose overridden <see cref="TrainStep(StepData)"/> computes its own loss (Keras's <c>compile()</c> in a GAN);
+    /// the built-in steps then refuse to run.
     /// </summary>
     /// <example><code>
     /// model.Compile(optimizer: new Adam(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
@@ -48,11 +56,10 @@ public partial class Model
         int n = names.Count;
         var perOutput = new Loss[n];
         int given = new object?[] { loss, losses, outputLosses }.Count(o => o is not null);
-        if (given != 1)
-            throw new ArgumentException(given == 0
-                ? "Compile needs a loss, e.g. loss: \"categorical_crossentropy\". Valid names: " + string.Join(", ", LossRegistry.Names.Order()) + "."
-                : "Give the loss one way: loss (one for every output), losses (per output, in order) or outputLosses (by output name).");
-        if (loss is not null) Array.Fill(perOutput, loss);
+        if (given > 1)
+            throw new ArgumentException("Give the loss one way: loss (one for every output), losses (per output, in order) or outputLosses (by output name).");
+        if (given == 0) perOutput = []; // no loss: for an overridden TrainStep that computes its own
+        else if (loss is not null) Array.Fill(perOutput, loss);
         else if (losses is not null)
         {
             if (losses.Count != n) throw new ArgumentException($"Model '{Name}' has {n} output(s) ({string.Join(", ", names)}); got {losses.Count} losses.");
@@ -68,8 +75,9 @@ public partial class Model
                     ? l
                     : throw new ArgumentException($"outputLosses has no loss for output '{names[k]}'.");
         }
-        var weights = lossWeights?.ToArray() ?? Enumerable.Repeat(1.0, n).ToArray();
-        if (weights.Length != n) throw new ArgumentException($"lossWeights needs one weight per output ({n}); got {weights.Length}.");
+        if (given == 0 && lossWeights is not null) throw new ArgumentException("lossWeights needs a loss: give Compile a loss too.");
+        var weights = lossWeights?.ToArray() ?? Enumerable.Repeat(1.0, perOutput.Length).ToArray();
+        if (weights.Length != perOutput.Length) throw new ArgumentException($"lossWeights needs one weight per output ({n}); got {weights.Length}.");
         if (weights.Any(w => w < 0 || !double.IsFinite(w))) throw new ArgumentException("lossWeights must be finite and >= 0.");
 
         var entries = new List<(int, Metric, bool)>();
@@ -94,6 +102,9 @@ public partial class Model
         }
         AddByOutput(outputMetrics, nameof(outputMetrics), false);
         AddByOutput(outputWeightedMetrics, nameof(outputWeightedMetrics), true);
+        if (entries.FirstOrDefault(e => e.Item2 is Mean).Item2 is { } mean)
+            throw new ArgumentException($"Metric '{mean.Name}' is a Mean of values a custom TrainStep gives it, not a compiled metric of " +
+                "(y, yPred): list it in an override of Metrics and update it in the step.");
         var objectives = new CompiledObjectives(perOutput, weights, names.ToArray(), entries);
 
         // Recompiling with the same optimizer instance keeps it (and its state), as in Keras; only a replaced one is released.

@@ -72,7 +72,7 @@ public partial class Model
         // Stop at the dataset's known size too, so batch hooks only run for batches that exist (as in Keras).
         long? total = dataset.Cardinality >= 0 ? Math.Min(steps ?? long.MaxValue, dataset.Cardinality) : steps;
         using var it = dataset.Elements().GetEnumerator();
-        IReadOnlyList<Variable>? regularized = null; // gathered after the first forward pass, which builds an unbuilt model
+        evaluationRegularized = null;
         while (total is null || step < total)
         {
             if (batchLogs) foreach (var c in cbs) c.OnTestBatchBegin(step, empty);
@@ -80,13 +80,7 @@ public partial class Model
             using (no_grad())
             {
                 if (!it.MoveNext()) break;
-                var (x, y, w) = Unpack(it.Current, requireY: true);
-                var predictions = Forward(x, training: false);
-                long batchSize = x[0].shape[0];
-                var lossValue = Objectives.ComputeLoss(y!, predictions, w, batchSize);
-                lossValue = AddCallLosses(AddPenalties(lossValue, regularized ??= RegularizedWeights));
-                tracker.Add(lossValue, batchSize);
-                Objectives.UpdateMetrics(y!, predictions, w);
+                RunTestStep(it.Current, tracker);
             }
             step++;
             if (batchLogs)
@@ -101,6 +95,20 @@ public partial class Model
         progbar?.EpochEnd(step, result);
         foreach (var c in cbs) c.OnTestEnd(result);
         return result;
+    }
+
+    /// <summary>The regularized weights of the running evaluation, gathered after its first forward pass (which builds an unbuilt model).</summary>
+    private IReadOnlyList<Variable>? evaluationRegularized;
+
+    /// <summary>The built-in evaluation step on an unpacked batch (the caller turns gradients off).</summary>
+    private void TestStepCore(Tensor[] x, Tensor[] y, Tensor?[] w, LossTracker tracker)
+    {
+        var predictions = Forward(x, training: false);
+        long batchSize = x[0].shape[0];
+        var lossValue = OverriddenLoss(x, y, predictions, w)
+            ?? TotalLoss(y, predictions, w, batchSize, evaluationRegularized ??= RegularizedWeights);
+        tracker.Add(lossValue, batchSize);
+        Objectives.UpdateMetrics(y, predictions, w);
     }
 
     /// <summary>Loss and metrics of one batch, without updating (Keras's <c>test_on_batch</c>).</summary>

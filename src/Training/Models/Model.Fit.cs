@@ -245,7 +245,7 @@ public partial class Model
                                 ranOut = stepsPerEpoch is not null;
                                 break;
                             }
-                            TrainStep(it.Current, tracker, classWeights);
+                            RunTrainStep(it.Current, tracker, classWeights);
                         }
                         step++;
                         seen++;

@@ -87,7 +87,7 @@ public partial class Model
                 using var _ = no_grad();
                 if (!it.MoveNext()) break;
                 var (x, _, _) = Unpack(it.Current, requireY: false);
-                batches.Add(Forward(x, training: false).Select(o => o.Value.cpu().DetachFromDisposeScope()).ToArray());
+                batches.Add(RunPredictStep(x).Select(o => o.Value.cpu().DetachFromDisposeScope()).ToArray());
                 ClearCallLosses(); // activity terms of this batch die with its scope
             }
             if (batches.Count == 0) throw new ArgumentException("Predict got no data: the input is empty.");

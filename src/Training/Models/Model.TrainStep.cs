@@ -30,11 +30,17 @@ public partial class Model
     {
         var (x, y, w) = Unpack(batch, requireY: true);
         if (classWeights is not null) w[0] = ApplyClassWeights(y![0], w[0], classWeights);
+        TrainStepCore(x, y!, w, tracker);
+    }
+
+    /// <summary>The built-in training step on an unpacked batch (class weights already folded into <paramref name="w"/>).</summary>
+    private void TrainStepCore(Tensor[] x, Tensor[] y, Tensor?[] w, LossTracker tracker)
+    {
         var predictions = Forward(x, training: true);
         plan ??= PlanStep(); // after the first forward pass, which builds a model that had not seen data yet
         long batchSize = x[0].shape[0];
-        var total = Objectives.ComputeLoss(y!, predictions, w, batchSize);
-        total = AddCallLosses(AddPenalties(total, plan.Regularized));
+        var total = OverriddenLoss(x, y, predictions, w)
+            ?? TotalLoss(y, predictions, w, batchSize, plan.Regularized);
         var trainable = plan.Trainable;
         if (trainable.Count > 0)
         {
@@ -51,7 +57,7 @@ public partial class Model
         using (no_grad())
         {
             tracker.Add(total.detach(), batchSize);
-            Objectives.UpdateMetrics(y!, predictions, w);
+            Objectives.UpdateMetrics(y, predictions, w);
         }
     }
 
@@ -95,9 +101,12 @@ public partial class Model
     {
         tracker.Reset();
         compiled?.Reset();
+        ResetListedMetrics();
     }
 
-    private Dictionary<string, double> CurrentLogs(LossTracker tracker) => Objectives.Logs(tracker);
+    /// <summary>The logs so far: those the latest overridden step returned, else the loss and compiled metrics.</summary>
+    private Dictionary<string, double> CurrentLogs(LossTracker tracker) =>
+        tracker.StepLogs is { } logs ? new(logs, StringComparer.Ordinal) : Objectives.Logs(tracker);
 
     /// <summary>One gradient update on a single batch; returns the loss and metrics of that batch (Keras's <c>train_on_batch</c>).</summary>
     /// <example><code>Dictionary&lt;string, double&gt; logs = model.TrainOnBatch(xBatch, yBatch); Console.WriteLine(logs["loss"]);</code></example>
@@ -113,7 +122,7 @@ public partial class Model
         using var cw = ClassWeightTensor(classWeight);
         ResetMetrics(tracker);
         plan = null;
-        using (var scope = NewDisposeScope()) TrainStep(wt is null ? [xt, yt] : [xt, yt, wt], tracker, cw);
+        using (var scope = NewDisposeScope()) RunTrainStep(wt is null ? [xt, yt] : [xt, yt, wt], tracker, cw);
         return CurrentLogs(tracker);
     }
 }

@@ -34,7 +34,7 @@ public abstract partial class Optimizer : IDisposable
     }
 
     /// <summary>
-    /// Whether optimizers built from now on pack their variables into flat buffers (see <see cref="Apply"/>); on by
+    /// Whether optimizers built from now on pack their variables into flat buffers (see <see cref="Apply(IReadOnlyList{Variable})"/>); on by
     /// default. Turning it off keeps one update per variable, e.g. to compare speed or to keep variables separate tensors.
     /// </summary>
     public static bool PackVariables { get; set; } = true;

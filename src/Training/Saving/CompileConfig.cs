@@ -41,7 +41,8 @@ internal static class CompileConfig
         return new Dictionary<string, object?>(StringComparer.Ordinal)
         {
             ["optimizer"] = ConfigJson.KerasObject("keras.optimizers", opt, opt.GetType().Name, config),
-            ["loss"] = several
+            ["loss"] = losses.Count == 0 ? null
+                : several
                 ? Enumerable.Range(0, names.Count).ToDictionary(k => names[k], k => LossEntry(losses[k]), StringComparer.Ordinal)
                 : LossEntry(losses[0]),
             ["loss_weights"] = compiled.LossWeights.All(w => w == 1.0) ? null : compiled.LossWeights.Select(w => (object?)w).ToList(),
@@ -110,6 +111,8 @@ internal static class CompileConfig
             Dictionary<string, Loss>? outputLosses = null;
             switch (l)
             {
+                case null:
+                    break; // compiled without a loss (Keras's compile(optimizer) for a custom train step)
                 case string or IDictionary<string, object?> when l is string || (l is IDictionary<string, object?> obj && obj.ContainsKey("class_name")):
                     loss = Object<Loss>(l, "loss");
                     break;

@@ -98,10 +98,20 @@ public static partial class ModelConfig
     {
         var d = LayerRegistry.Serialize(l);
         if (l.Built && l.BuildInputShapes is { } shapes)
-            d["build_config"] = new Dictionary<string, object?>
-            {
-                ["input_shape"] = shapes.Count == 1 ? shapes[0].Dims : shapes.Select(s => (object?)s.Dims).ToList(),
-            };
+        {
+            // Keras 3 builds a layer whose build takes several named shapes (MultiHeadAttention.build(query_shape,
+            // value_shape, key_shape)) from a shapes_dict.
+            d["build_config"] = l is MultiHeadAttention
+                ? new Dictionary<string, object?>
+                {
+                    ["shapes_dict"] = shapes.Select((s, i) => (Key: new[] { "query_shape", "value_shape", "key_shape" }[i], Dims: s.Dims))
+                        .ToDictionary(p => p.Key, p => (object?)p.Dims, StringComparer.Ordinal),
+                }
+                : new Dictionary<string, object?>
+                {
+                    ["input_shape"] = shapes.Count == 1 ? shapes[0].Dims : shapes.Select(s => (object?)s.Dims).ToList(),
+                };
+        }
         return d;
     }
 

@@ -199,6 +199,12 @@ public class MultiHeadAttentionTests
         var maskRef = (Dictionary<string, object?>)kwargs["attention_mask"]!;
         Assert.Equal("__keras_tensor__", maskRef["class_name"]);
         Assert.Equal(2, ((List<object?>)MhaNode(json)["args"]!).Count);
+        // Keras 3 rebuilds MultiHeadAttention with build(**shapes_dict).
+        var tree = (Dictionary<string, object?>)OnnxKeras.Saving.ModelConfig.ParseJson(json)!;
+        var entry = ((List<object?>)((Dictionary<string, object?>)tree["config"]!)["layers"]!).Cast<Dictionary<string, object?>>()
+            .Single(l => (string?)l["class_name"] == "MultiHeadAttention");
+        var shapes = (Dictionary<string, object?>)((Dictionary<string, object?>)entry["build_config"]!)["shapes_dict"]!;
+        Assert.Equal(["query_shape", "value_shape"], shapes.Keys.Order());
         var mask = SavingTestHelpers.ToArray([1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1], [2, 3, 3]);
         EveryLayerRoundTripTests.AssertRoundTrips(model, [SavingTestHelpers.Random(1, 2, 3, 4), SavingTestHelpers.Random(2, 2, 3, 4), mask]);
     }

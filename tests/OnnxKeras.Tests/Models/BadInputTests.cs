@@ -31,7 +31,10 @@ public class BadInputTests
         Assert.Contains("mean_sqared_error", e.Message);
         Assert.Contains("mean_squared_error", e.Message);
         Assert.Contains("categorical_crossentropy", e.Message);
-        var missing = Assert.Throws<ArgumentException>(() => model.Compile("sgd"));
+        // Compile without a loss is allowed, as in Keras (for an overridden TrainStep); the built-in step then refuses to run.
+        model.Compile("sgd");
+        var missing = Assert.Throws<InvalidOperationException>(() => model.Fit(new float[2, 2], new float[2, 1], verbose: 0));
+        Assert.Contains("No loss to compute", missing.Message);
         Assert.Contains("binary_crossentropy", missing.Message);
     }
 

@@ -192,7 +192,9 @@ public class EveryObjectRoundTripTests
     [Fact]
     public void EveryMetricClassRoundTripsWithItsArguments()
     {
-        var classes = KerasObjects.BuiltInClasses("metric").Where(t => t != typeof(MeanMetricWrapper)).Select(t => t.Name).Order().ToList();
+        // Mean averages the values a custom TrainStep gives it: Compile refuses it as a metric of (y, yPred).
+        var classes = KerasObjects.BuiltInClasses("metric").Where(t => t != typeof(MeanMetricWrapper) && t != typeof(Mean))
+            .Select(t => t.Name).Order().ToList();
         Assert.Equal(["AUC", "Precision", "Recall"], classes); // a new metric class needs a case below
         AssertCompileRoundTrips(null, "binary_crossentropy", [new Precision(0.3), new Recall(0.7, name: "recall_at_70"), new AUC(numThresholds: 50)]);
         AssertCompileRoundTrips(null, "binary_crossentropy", [new Precision(), new Recall(), new AUC()]);
