@@ -10,7 +10,8 @@ using OnnxKeras.Bench;
 //        fit: [--device cpu|cuda] [--cases id,id] [--out DIR] (default bench/out/train: the cases for bench/pytorch) [--no-peak]
 //             [--pytorch PYTHON] (a Python with torch: runs bench/pytorch/train_reference.py on the cases, table into the report)
 //        memory: [--steps N] (default 10,000); scaling: [--scaling-repeats N] (default 3) [--out DIR] (PNG plots; default: the report's folder)
-string[] modes = ["all", "fit", "ablation", "export", "inference", "memory", "scaling", "micro", "gpu"];
+//        pipeline: Prefetch overlapping a Map that sleeps [--sleep-ms N] (default 5) per batch with training (not part of all)
+string[] modes = ["all", "fit", "ablation", "export", "inference", "memory", "scaling", "micro", "gpu", "pipeline"];
 string mode = args.FirstOrDefault(a => !a.StartsWith("--") && !IsValue(a)) ?? "all";
 if (mode == "train-peak")
 {
@@ -75,6 +76,11 @@ if (mode is "scaling" or "all")
         : reportPath is not null ? Path.GetDirectoryName(Path.GetFullPath(reportPath))! : BenchFolder();
     ScalingBenchmark.Run(ArgValue("--scaling-repeats", 3), plots);
 }
+if (mode is "pipeline")
+{
+    Report.Begin("pipeline");
+    PipelineBenchmark.Run(repeats, ArgValue("--sleep-ms", 5));
+}
 if (mode is "micro" or "all")
 {
     Report.Begin("micro");
@@ -122,7 +128,7 @@ void PyTorchReference(string python, string dir)
 bool IsValue(string a)
 {
     int i = Array.IndexOf(args, a);
-    return i > 0 && args[i - 1] is "--threads" or "--repeats" or "--cases" or "--out" or "--device" or "--steps" or "--scaling-repeats" or "--report" or "--pytorch";
+    return i > 0 && args[i - 1] is "--threads" or "--repeats" or "--cases" or "--out" or "--device" or "--steps" or "--scaling-repeats" or "--report" or "--pytorch" or "--sleep-ms";
 }
 
 string? ArgString(string name)

@@ -48,6 +48,10 @@ internal static class Prose
         ("gpu", "ONNX Runtime CPU vs CUDA",
             "`-- gpu` (a machine with CUDA 13 and cuDNN 9 on the library path): CPU and CUDA outputs and latency for the " +
             "MNIST CNN and an 8x4096 MLP at batch 1, 64 and 512."),
+        ("pipeline", "Prefetch overlapping a slow input with training",
+            "`-- pipeline [--sleep-ms N]` (not part of `all`): an epoch of Fit on batches that pass through a Map sleeping N ms per " +
+            "batch (a stand-in for decoding), without and with `Prefetch(2)`, against the bare batches. Without overlap an epoch " +
+            "takes steps x (sleep + step), with full overlap steps x max(sleep, step)."),
         ("memory", "Memory over many training steps",
             "`-- memory`: the quick-start MLP, batch 32, Adam, accuracy metric, an infinite shuffled dataset with stepsPerEpoch " +
             "500. Resident memory (after a full GC) after 1,000 warm-up steps and after the measured steps, and the largest value " +

@@ -38,14 +38,14 @@ echo "package check: version $version in $work"
 # ---------------------------------------------------------------- 1. pack and metadata
 # The tool is packed for linux-x64 only here: packing every platform's tool package needs every platform's .NET runtime
 # packs (about 960 MB to download on a fresh machine); this machine installs and runs only the linux-x64 one.
-for project in Training Inference Export Plotting Cpu.Linux Cli; do
+for project in Training Inference Export Plotting Data.Images Cpu.Linux Cli; do
   rids=(); [[ $project == Cli ]] && rids=(-p:ToolPackageRuntimeIdentifiers=linux-x64)
   if run "pack-$project" dotnet pack "$root/src/$project" -c Release -o "$feed" -p:Version="$version" "${rids[@]}"; then ok "pack src/$project"
   else bad "pack src/$project"; finish; fi
 done
 
 nuspec() { unzip -p "$feed/$1.$version.nupkg" '*.nuspec'; }
-for id in OnnxKeras.Training OnnxKeras.Export OnnxKeras.Inference OnnxKeras.Plotting OnnxKeras.Cpu.Linux onnxkeras; do
+for id in OnnxKeras.Training OnnxKeras.Export OnnxKeras.Inference OnnxKeras.Plotting OnnxKeras.Data.Images OnnxKeras.Cpu.Linux onnxkeras; do
   spec="$(nuspec "$id" 2>/dev/null)" || { bad "$id: no package"; continue; }
   missing=""
   grep -q '<description>' <<<"$spec" && ! grep -q '<description>Package Description</description>' <<<"$spec" || missing+=" description"
@@ -59,7 +59,7 @@ deps() { nuspec "$1" | grep -o '<dependency id="[^"]*"' | cut -d'"' -f2; }
 if deps OnnxKeras.Inference | grep -qxE 'TorchSharp.*|libtorch.*|Microsoft\.ML\.OnnxRuntime(\.Gpu.*)?'; then
   bad "OnnxKeras.Inference depends on TorchSharp or a native ONNX Runtime: $(deps OnnxKeras.Inference | tr '\n' ' ')"
 else ok "OnnxKeras.Inference depends on: $(deps OnnxKeras.Inference | tr '\n' ' ')"; fi
-if deps OnnxKeras.Training | grep -qx 'libtorch.*'; then bad "OnnxKeras.Training depends on a libtorch runtime"
+if deps OnnxKeras.Training | grep -qx 'libtorch.*\|SkiaSharp.*'; then bad "OnnxKeras.Training depends on a libtorch runtime or SkiaSharp"
 else ok "OnnxKeras.Training depends on: $(deps OnnxKeras.Training | tr '\n' ' ')"; fi
 if unzip -l "$feed/OnnxKeras.Training.$version.nupkg" buildTransitive/OnnxKeras.Training.targets >/dev/null; then ok "OnnxKeras.Training ships the libstdc++ fix (buildTransitive)"
 else bad "OnnxKeras.Training lacks buildTransitive/OnnxKeras.Training.targets"; fi

@@ -7,7 +7,7 @@ namespace OnnxKeras;
 public static partial class Keras
 {
     /// <summary>The counterpart of <c>keras.utils</c>: helpers for preparing data.</summary>
-    public static class Utils
+    public static partial class Utils
     {
         /// <summary>
         /// One-hot rows for class labels (Keras's <c>keras.utils.to_categorical(x, num_classes)</c>): row <c>i</c> is all

@@ -42,22 +42,26 @@ public partial class Model
 
     /// <summary>
     /// Trains a model with several inputs and/or outputs on arrays given by name (<see cref="InputNames"/>,
-    /// <see cref="OutputNames"/>); the other parameters are those of the single-array overload. A sample weight array
-    /// applies to every output.
+    /// <see cref="OutputNames"/>); the parameters are those of the single-array overload. A sample weight array
+    /// applies to every output; <paramref name="classWeight"/> needs a model with one output (as in Keras);
+    /// <paramref name="validationData"/> takes named arrays too (<c>(xDict, yDict)</c>) or a dataset.
     /// </summary>
     /// <example><code>
     /// model.Fit(new Dictionary&lt;string, Array&gt; { ["title"] = titles, ["body"] = bodies },
     ///     new Dictionary&lt;string, Array&gt; { ["priority"] = p, ["department"] = d }, epochs: 2);
     /// </code></example>
     public History Fit(Dictionary<string, Array> x, Dictionary<string, Array> y, int? batchSize = null, int epochs = 1, int verbose = 1,
-        IEnumerable<Callback>? callbacks = null, double validationSplit = 0.0, bool shuffle = true, Array? sampleWeight = null, int initialEpoch = 0)
+        IEnumerable<Callback>? callbacks = null, double validationSplit = 0.0, ValidationData? validationData = null, bool shuffle = true,
+        IReadOnlyDictionary<int, double>? classWeight = null, Array? sampleWeight = null, int initialEpoch = 0, int? stepsPerEpoch = null,
+        int? validationSteps = null, int validationFreq = 1)
     {
         var xs = ByName(x, InputNames, "input");
         var ys = ByName(y, OutputNames, "output");
         using var wt = sampleWeight is null ? null : TensorConvert.ToTensor(sampleWeight, nameof(sampleWeight));
         try
         {
-            return FitTensors(xs, ys, batchSize, epochs, verbose, callbacks, validationSplit, null, shuffle, null, wt, initialEpoch, null, null, 1);
+            return FitTensors(xs, ys, batchSize, epochs, verbose, callbacks, validationSplit, validationData, shuffle, classWeight, wt, initialEpoch,
+                stepsPerEpoch, validationSteps, validationFreq);
         }
         finally
         {
@@ -298,10 +302,12 @@ public partial class Model
         foreach (var c in cbs) c.OnTrainEnd(epochLogs);
     }
 
-    private static Dataset? ValidationDataset(ValidationData? validation, int? batchSize, int? validationSteps, List<Tensor> owned)
+    private Dataset? ValidationDataset(ValidationData? validation, int? batchSize, int? validationSteps, List<Tensor> owned)
     {
         if (validation is null) return null;
-        Dataset ds = validation.Dataset ?? new SliceDataset(new SliceSource(validation.Tensors(owned))).Batch(batchSize ?? 32);
+        Dataset ds = validation.Dataset
+            ?? new SliceDataset(new SliceSource(validation.Tensors(owned, (vx, vy) => [.. ByName(vx, InputNames, "validationData input"),
+                .. ByName(vy, OutputNames, "validationData output")]))).Batch(batchSize ?? 32);
         if (!ds.IsBatched) throw new ArgumentException("validationData dataset must be batched: call .Batch(n) on it.");
         if (ds.Cardinality == 0) throw new ArgumentException("validationData has no samples: the validation dataset yields no batches.");
         if (ds.Cardinality == Dataset.Infinite && validationSteps is null)

@@ -5,3 +5,7 @@ using System.Runtime.CompilerServices;
 
 // The ONNX exporter (same product) implements the op tracer and reads the typed op records (OpInfo), which are not public API.
 [assembly: InternalsVisibleTo("OnnxKeras.Export")]
+
+// The image loader (its own package, so that training takes no SkiaSharp dependency) shares the directory listing and split
+// of Keras's *_dataset_from_directory utilities (DirectoryIndex) and builds DirectoryDataset.
+[assembly: InternalsVisibleTo("OnnxKeras.Data.Images")]

@@ -288,6 +288,7 @@ public sealed class MarkdownSnippetTests(ITestOutputHelper output)
     {
         _ = typeof(OnnxKeras.Export.OnnxExportOptions); // load OnnxKeras.Export, Plotting and the CLI so that their locations are known
         _ = typeof(OnnxKeras.Plotting.HistoryPlot);
+        _ = typeof(OnnxKeras.Data.Images.ImageUtils);
         _ = typeof(OnnxKeras.Cli.Serving.KServeServer);
         var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
             .Concat(AppDomain.CurrentDomain.GetAssemblies().Where(a => !a.IsDynamic && a.Location.Length > 0).Select(a => a.Location))
