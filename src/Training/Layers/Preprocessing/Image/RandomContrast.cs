@@ -12,9 +12,8 @@ namespace OnnxKeras.Layers;
 /// inputs pass through unchanged, so the layer leaves no trace in an ONNX export. Training outputs are float32.
 /// </summary>
 /// <example><code>var contrast = new RandomContrast([0.2, 0.2], valueRange: [0, 1], seed: 11);   // factors in [0.8, 1.2]</code></example>
-public sealed class RandomContrast : Layer
+public sealed class RandomContrast : BaseRandomImageLayer
 {
-    private readonly Generator? generator;
     private readonly double[] valueRange;
 
     /// <summary>Creates the layer with factors in [1, 1 + factor] (Keras 3's rule for one number).</summary>
@@ -32,17 +31,15 @@ public sealed class RandomContrast : Layer
     /// <summary>Creates the layer with factors in [1 - lower, 1 + upper] for a (lower, upper) pair (sorted), or as the other constructor.</summary>
     /// <inheritdoc cref="RandomContrast(double, double[], long?, string)"/>
     public RandomContrast(double[] factor, double[]? valueRange = null, long? seed = null, string? dataFormat = null)
+        : base("RandomContrast", seed, dataFormat)
     {
         var (lower, upper) = ImageAugmentation.Factor("RandomContrast", nameof(factor), factor, 0, 1, eachInRange: false);
         valueRange ??= [0, 255];
         if (valueRange.Length != 2 || valueRange.Any(v => !double.IsFinite(v)) || valueRange[0] > valueRange[1])
             throw new ArgumentException($"RandomContrast: valueRange must be two finite values [low, high] with low <= high; got " +
                 $"[{string.Join(", ", valueRange)}].", nameof(valueRange));
-        ImageLayers.CheckDataFormat("RandomContrast", dataFormat);
         Factor = [lower, upper];
         this.valueRange = (double[])valueRange.Clone();
-        Seed = seed;
-        generator = ImageAugmentation.Stream(seed);
     }
 
     /// <summary>(lower, upper): contrast factors are drawn from [1 - lower, 1 + upper].</summary>
@@ -51,26 +48,15 @@ public sealed class RandomContrast : Layer
     /// <summary>(low, high): the outputs are clipped to it.</summary>
     public IReadOnlyList<double> ValueRange => valueRange;
 
-    /// <summary>Seed of the layer's random stream, or null.</summary>
-    public long? Seed { get; }
-
     /// <inheritdoc />
-    public override void Build(Shape inputShape) => ImageLayers.CheckImages(this, inputShape, needSize: false);
-
-    /// <inheritdoc />
-    public override KTensor Call(KTensor inputs, bool training = false)
+    private protected override Tensor Augment(Tensor x)
     {
-        if (!training) return inputs;
-        var x = inputs.Value.to_type(ScalarType.Float32);
         long n = x.shape[0];
-        var draws = ImageAugmentation.Uniform(n, 1 - Factor[0], 1 + Factor[1], generator);
+        var draws = ImageAugmentation.Uniform(n, 1 - Factor[0], 1 + Factor[1], Stream);
         using var factor = tensor(draws.Select(v => (float)v).ToArray(), device: x.device).view(n, 1, 1, 1);
         var mean = x.mean([1, 2], keepdim: true);
         return ((x - mean) * factor + mean).clamp(valueRange[0], valueRange[1]);
     }
-
-    /// <inheritdoc />
-    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig()

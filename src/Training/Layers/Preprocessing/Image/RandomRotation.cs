@@ -1,5 +1,3 @@
-using TorchSharp;
-
 namespace OnnxKeras.Layers;
 
 /// <summary>
@@ -7,14 +5,12 @@ namespace OnnxKeras.Layers;
 /// <c>keras.layers.RandomRotation</c>): the angle is uniform in [lower, upper] x 2 pi, with (lower, upper) from
 /// <see cref="Factor"/> (a single <c>f</c> gives (-f, f)); output pixel (x, y) reads the input at
 /// <c>(cos a (x - cx) - sin a (y - cy) + cx, sin a (x - cx) + cos a (y - cy) + cy)</c>, <c>cx = (W - 1) / 2</c>,
-/// <c>cy = (H - 1) / 2</c>, by <see cref="Interpolation"/>, points outside the image filled by <see cref="FillMode"/>. At
+/// <c>cy = (H - 1) / 2</c>, by <see cref="BaseRandomAffine.Interpolation"/>, points outside the image filled by <see cref="BaseRandomAffine.FillMode"/>. At
 /// inference the inputs pass through unchanged, so the layer leaves no trace in an ONNX export. Training outputs are float32.
 /// </summary>
 /// <example><code>var rotate = new RandomRotation(0.1, fillMode: "constant", seed: 3);   // up to +-36 degrees</code></example>
-public sealed class RandomRotation : Layer
+public sealed class RandomRotation : BaseRandomAffine
 {
-    private readonly torch.Generator? generator;
-
     /// <summary>Creates the layer with angles in [-factor, factor] x 2 pi.</summary>
     /// <param name="factor">A fraction of a full turn in [-1, 1]; its absolute value bounds the angle both ways.</param>
     /// <param name="fillMode"><c>"reflect"</c> (d c b a | a b c d | d c b a), <c>"wrap"</c>, <c>"constant"</c> or <c>"nearest"</c>.</param>
@@ -33,56 +29,27 @@ public sealed class RandomRotation : Layer
     /// <inheritdoc cref="RandomRotation(double, string, string, long?, double, string)"/>
     public RandomRotation(double[] factor, string fillMode = "reflect", string interpolation = "bilinear", long? seed = null,
         double fillValue = 0.0, string? dataFormat = null)
+        : base("RandomRotation", fillMode, interpolation, seed, fillValue, dataFormat)
     {
         var (lower, upper) = ImageAugmentation.Factor("RandomRotation", nameof(factor), factor, -1, 1, eachInRange: false);
-        ImageAugmentation.CheckFill("RandomRotation", fillMode, interpolation, fillValue);
-        ImageLayers.CheckDataFormat("RandomRotation", dataFormat);
         Factor = [lower, upper];
-        FillMode = fillMode;
-        Interpolation = interpolation;
-        Seed = seed;
-        FillValue = fillValue;
-        generator = ImageAugmentation.Stream(seed);
     }
 
     /// <summary>(lower, upper): the angle range as fractions of a full turn.</summary>
     public IReadOnlyList<double> Factor { get; }
 
-    /// <summary><c>"reflect"</c>, <c>"wrap"</c>, <c>"constant"</c> or <c>"nearest"</c>.</summary>
-    public string FillMode { get; }
-
-    /// <summary><c>"bilinear"</c> or <c>"nearest"</c>.</summary>
-    public string Interpolation { get; }
-
-    /// <summary>Seed of the layer's random stream, or null.</summary>
-    public long? Seed { get; }
-
-    /// <summary>The value outside the image with the constant fill mode.</summary>
-    public double FillValue { get; }
-
     /// <inheritdoc />
-    public override void Build(Shape inputShape) => ImageLayers.CheckImages(this, inputShape, needSize: false);
-
-    /// <inheritdoc />
-    public override KTensor Call(KTensor inputs, bool training = false)
+    private protected override float[][] Transforms(long n, double h, double w)
     {
-        if (!training) return inputs;
-        var x = inputs.Value.to_type(torch.ScalarType.Float32);
-        long n = x.shape[0];
-        double h = x.shape[1], w = x.shape[2];
-        var angles = ImageAugmentation.Uniform(n, Factor[0] * 2 * Math.PI, Factor[1] * 2 * Math.PI, generator);
-        var transforms = angles.Select(a =>
+        var angles = ImageAugmentation.Uniform(n, Factor[0] * 2 * Math.PI, Factor[1] * 2 * Math.PI, Stream);
+        return angles.Select(a =>
         {
             double cos = Math.Cos(a), sin = Math.Sin(a);
             double xOffset = ((w - 1) - (cos * (w - 1) - sin * (h - 1))) / 2;
             double yOffset = ((h - 1) - (sin * (w - 1) + cos * (h - 1))) / 2;
             return new[] { (float)cos, (float)-sin, (float)xOffset, (float)sin, (float)cos, (float)yOffset, 0f, 0f };
         }).ToArray();
-        return ImageAugmentation.AffineTransform(x, transforms, Interpolation, FillMode, FillValue);
     }
-
-    /// <inheritdoc />
-    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig()

@@ -1,18 +1,15 @@
-using TorchSharp;
-
 namespace OnnxKeras.Layers;
 
 /// <summary>
 /// Shifts each channels_last image [N, H, W, C] by a random amount during training only (Keras 3's
 /// <c>keras.layers.RandomTranslation</c>): <c>dy</c> uniform in [lower, upper] x H from <see cref="HeightFactor"/>,
 /// <c>dx</c> likewise x W from <see cref="WidthFactor"/>; output pixel (x, y) reads the input at <c>(x - dx, y - dy)</c>
-/// (a positive shift moves the content right and down), points outside the image filled by <see cref="FillMode"/>. At
+/// (a positive shift moves the content right and down), points outside the image filled by <see cref="BaseRandomAffine.FillMode"/>. At
 /// inference the inputs pass through unchanged, so the layer leaves no trace in an ONNX export. Training outputs are float32.
 /// </summary>
 /// <example><code>var shift = new RandomTranslation(0.1, 0.1, fillMode: "constant", seed: 7);   // up to 10% each way</code></example>
-public sealed class RandomTranslation : Layer
+public sealed class RandomTranslation : BaseRandomAffine
 {
-    private readonly torch.Generator? generator;
     private readonly double[] height, width;
     private readonly (double Lower, double Upper) heightRange, widthRange;
 
@@ -35,18 +32,12 @@ public sealed class RandomTranslation : Layer
     /// <inheritdoc cref="RandomTranslation(double, double, string, string, long?, double, string)"/>
     public RandomTranslation(double[] heightFactor, double[] widthFactor, string fillMode = "reflect", string interpolation = "bilinear",
         long? seed = null, double fillValue = 0.0, string? dataFormat = null)
+        : base("RandomTranslation", fillMode, interpolation, seed, fillValue, dataFormat)
     {
         heightRange = ImageAugmentation.Factor("RandomTranslation", nameof(heightFactor), heightFactor, -1, 1, eachInRange: true);
         widthRange = ImageAugmentation.Factor("RandomTranslation", nameof(widthFactor), widthFactor, -1, 1, eachInRange: true);
-        ImageAugmentation.CheckFill("RandomTranslation", fillMode, interpolation, fillValue);
-        ImageLayers.CheckDataFormat("RandomTranslation", dataFormat);
         height = (double[])heightFactor.Clone();
         width = (double[])widthFactor.Clone();
-        FillMode = fillMode;
-        Interpolation = interpolation;
-        Seed = seed;
-        FillValue = fillValue;
-        generator = ImageAugmentation.Stream(seed);
     }
 
     /// <summary>The vertical factor as given: one value or a (lower, upper) pair.</summary>
@@ -55,36 +46,13 @@ public sealed class RandomTranslation : Layer
     /// <summary>The horizontal factor as given: one value or a (lower, upper) pair.</summary>
     public IReadOnlyList<double> WidthFactor => width;
 
-    /// <summary><c>"reflect"</c>, <c>"wrap"</c>, <c>"constant"</c> or <c>"nearest"</c>.</summary>
-    public string FillMode { get; }
-
-    /// <summary><c>"bilinear"</c> or <c>"nearest"</c>.</summary>
-    public string Interpolation { get; }
-
-    /// <summary>Seed of the layer's random stream, or null.</summary>
-    public long? Seed { get; }
-
-    /// <summary>The value outside the image with the constant fill mode.</summary>
-    public double FillValue { get; }
-
     /// <inheritdoc />
-    public override void Build(Shape inputShape) => ImageLayers.CheckImages(this, inputShape, needSize: false);
-
-    /// <inheritdoc />
-    public override KTensor Call(KTensor inputs, bool training = false)
+    private protected override float[][] Transforms(long n, double h, double w)
     {
-        if (!training) return inputs;
-        var x = inputs.Value.to_type(torch.ScalarType.Float32);
-        long n = x.shape[0];
-        double h = x.shape[1], w = x.shape[2];
-        var dy = ImageAugmentation.Uniform(n, heightRange.Lower, heightRange.Upper, generator);
-        var dx = ImageAugmentation.Uniform(n, widthRange.Lower, widthRange.Upper, generator);
-        var transforms = dy.Select((y, i) => new[] { 1f, 0f, (float)(-dx[i] * w), 0f, 1f, (float)(-y * h), 0f, 0f }).ToArray();
-        return ImageAugmentation.AffineTransform(x, transforms, Interpolation, FillMode, FillValue);
+        var dy = ImageAugmentation.Uniform(n, heightRange.Lower, heightRange.Upper, Stream);
+        var dx = ImageAugmentation.Uniform(n, widthRange.Lower, widthRange.Upper, Stream);
+        return dy.Select((y, i) => new[] { 1f, 0f, (float)(-dx[i] * w), 0f, 1f, (float)(-y * h), 0f, 0f }).ToArray();
     }
-
-    /// <inheritdoc />
-    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig()

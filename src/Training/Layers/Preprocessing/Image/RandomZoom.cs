@@ -1,5 +1,3 @@
-using TorchSharp;
-
 namespace OnnxKeras.Layers;
 
 /// <summary>
@@ -8,13 +6,12 @@ namespace OnnxKeras.Layers;
 /// <see cref="HeightFactor"/>, <c>zx</c> likewise from <see cref="WidthFactor"/> (or <c>zx = zy</c> when it is null);
 /// output pixel (x, y) reads the input at <c>(zx (x - cx) + cx, zy (y - cy) + cy)</c>, <c>cx = (W - 1) / 2</c>,
 /// <c>cy = (H - 1) / 2</c>, so a positive factor zooms out and a negative one zooms in. Points outside the image are filled
-/// by <see cref="FillMode"/>. At inference the inputs pass through unchanged, so the layer leaves no trace in an ONNX
+/// by <see cref="BaseRandomAffine.FillMode"/>. At inference the inputs pass through unchanged, so the layer leaves no trace in an ONNX
 /// export. Training outputs are float32.
 /// </summary>
 /// <example><code>var zoom = new RandomZoom(0.2, fillMode: "nearest", seed: 5);   // zoom in or out by up to 20%</code></example>
-public sealed class RandomZoom : Layer
+public sealed class RandomZoom : BaseRandomAffine
 {
-    private readonly torch.Generator? generator;
     private readonly double[] height;
     private readonly double[]? width;
     private readonly (double Lower, double Upper) heightRange, widthRange;
@@ -38,18 +35,12 @@ public sealed class RandomZoom : Layer
     /// <inheritdoc cref="RandomZoom(double, double?, string, string, long?, double, string)"/>
     public RandomZoom(double[] heightFactor, double[]? widthFactor = null, string fillMode = "reflect", string interpolation = "bilinear",
         long? seed = null, double fillValue = 0.0, string? dataFormat = null)
+        : base("RandomZoom", fillMode, interpolation, seed, fillValue, dataFormat)
     {
         heightRange = ImageAugmentation.Factor("RandomZoom", nameof(heightFactor), heightFactor, -1, 1, eachInRange: true);
         if (widthFactor is not null) widthRange = ImageAugmentation.Factor("RandomZoom", nameof(widthFactor), widthFactor, -1, 1, eachInRange: true);
-        ImageAugmentation.CheckFill("RandomZoom", fillMode, interpolation, fillValue);
-        ImageLayers.CheckDataFormat("RandomZoom", dataFormat);
         height = (double[])heightFactor.Clone();
         width = (double[]?)widthFactor?.Clone();
-        FillMode = fillMode;
-        Interpolation = interpolation;
-        Seed = seed;
-        FillValue = fillValue;
-        generator = ImageAugmentation.Stream(seed);
     }
 
     /// <summary>The vertical factor as given: one value or a (lower, upper) pair.</summary>
@@ -58,39 +49,16 @@ public sealed class RandomZoom : Layer
     /// <summary>The horizontal factor as given, or null (the vertical zoom is used).</summary>
     public IReadOnlyList<double>? WidthFactor => width;
 
-    /// <summary><c>"reflect"</c>, <c>"wrap"</c>, <c>"constant"</c> or <c>"nearest"</c>.</summary>
-    public string FillMode { get; }
-
-    /// <summary><c>"bilinear"</c> or <c>"nearest"</c>.</summary>
-    public string Interpolation { get; }
-
-    /// <summary>Seed of the layer's random stream, or null.</summary>
-    public long? Seed { get; }
-
-    /// <summary>The value outside the image with the constant fill mode.</summary>
-    public double FillValue { get; }
-
     /// <inheritdoc />
-    public override void Build(Shape inputShape) => ImageLayers.CheckImages(this, inputShape, needSize: false);
-
-    /// <inheritdoc />
-    public override KTensor Call(KTensor inputs, bool training = false)
+    private protected override float[][] Transforms(long n, double h, double w)
     {
-        if (!training) return inputs;
-        var x = inputs.Value.to_type(torch.ScalarType.Float32);
-        long n = x.shape[0];
-        double h = x.shape[1], w = x.shape[2];
-        var zy = ImageAugmentation.Uniform(n, 1 + heightRange.Lower, 1 + heightRange.Upper, generator);
-        var zx = width is null ? zy : ImageAugmentation.Uniform(n, 1 + widthRange.Lower, 1 + widthRange.Upper, generator);
-        var transforms = zy.Select((y, i) => new[]
+        var zy = ImageAugmentation.Uniform(n, 1 + heightRange.Lower, 1 + heightRange.Upper, Stream);
+        var zx = width is null ? zy : ImageAugmentation.Uniform(n, 1 + widthRange.Lower, 1 + widthRange.Upper, Stream);
+        return zy.Select((y, i) => new[]
         {
             (float)zx[i], 0f, (float)((w - 1) / 2 * (1 - zx[i])), 0f, (float)y, (float)((h - 1) / 2 * (1 - y)), 0f, 0f,
         }).ToArray();
-        return ImageAugmentation.AffineTransform(x, transforms, Interpolation, FillMode, FillValue);
     }
-
-    /// <inheritdoc />
-    public override Shape ComputeOutputShape(Shape inputShape) => inputShape;
 
     /// <inheritdoc />
     public override LayerConfig GetConfig() => base.GetConfig()
