@@ -6,10 +6,10 @@ namespace OnnxKeras.Metrics;
 /// <summary>
 /// The weighted mean of the values given to <see cref="UpdateState(KTensor, KTensor?)"/> (Keras's
 /// <c>keras.metrics.Mean</c>), e.g. a loss tracker in a custom training step: <c>lossTracker.UpdateState(loss)</c>
-/// per batch, <see cref="Result"/> for the mean so far. As in Keras 3, values of rank above 1 are first averaged per
+/// per batch, <see cref="WeightedMeanMetric.Result"/> for the mean so far. As in Keras 3, values of rank above 1 are first averaged per
 /// sample; each sample counts once, or with its weight: <c>total += sum(values * w)</c>, <c>count += sum(w)</c> (a
 /// scalar counts as one sample, so <c>UpdateState(loss, batchSize)</c> weighs a batch's mean loss by its size, as
-/// Keras's loss tracker does). State stays on the device until <see cref="Result"/>. List it in the model's
+/// Keras's loss tracker does). State stays on the device until <see cref="WeightedMeanMetric.Result"/>. List it in the model's
 /// <see cref="Models.Model.Metrics"/> so that Fit and Evaluate reset it at the start of each epoch and evaluation.
 /// </summary>
 /// <example><code>
@@ -17,11 +17,8 @@ namespace OnnxKeras.Metrics;
 /// lossTracker.UpdateState(loss);
 /// double meanLoss = lossTracker.Result();
 /// </code></example>
-public sealed class Mean(string name = "mean") : Metric(name)
+public sealed class Mean(string name = "mean") : WeightedMeanMetric(name)
 {
-    private Tensor? total;
-    private Tensor? count;
-
     /// <summary>Adds <paramref name="values"/> (any shape; a scalar is one sample), weighted by <paramref name="sampleWeight"/>.</summary>
     /// <param name="values">The values to average; must be floating point or integer.</param>
     /// <param name="sampleWeight">Weights broadcastable to the values (one per sample, or a scalar); null weighs each sample 1.</param>
@@ -58,17 +55,7 @@ public sealed class Mean(string name = "mean") : Metric(name)
             if (v.dim() > 1) v = v.mean(Enumerable.Range(1, (int)v.dim() - 1).Select(d => (long)d).ToArray());
             n = w.sum();
         }
-        var sum = v.sum();
-        if (total is null || count is null)
-        {
-            total = sum.DetachFromDisposeScope();
-            count = n.DetachFromDisposeScope();
-        }
-        else
-        {
-            total.add_(sum);
-            count.add_(n);
-        }
+        Accumulate(v.sum(), n);
     }
 
     /// <summary>
@@ -90,27 +77,4 @@ public sealed class Mean(string name = "mean") : Metric(name)
     /// </summary>
     public override void UpdateState(KTensor yTrue, KTensor yPred, KTensor? sampleWeight = null) =>
         throw new NotSupportedException($"Mean '{Name}' averages values: call UpdateState(values, sampleWeight), not UpdateState(yTrue, yPred).");
-
-    /// <inheritdoc />
-    public override double Result()
-    {
-        if (total is null || count is null) return 0.0;
-        double c = count.item<double>();
-        return c == 0 ? 0.0 : total.item<double>() / c;
-    }
-
-    /// <inheritdoc />
-    public override void ResetState()
-    {
-        total?.Dispose();
-        count?.Dispose();
-        total = count = null;
-    }
-
-    /// <inheritdoc />
-    public override void Dispose()
-    {
-        ResetState();
-        base.Dispose();
-    }
 }

@@ -38,11 +38,9 @@ public abstract class Metric : IDisposable
 /// (<c>keras/src/metrics/reduction_metrics.py</c>: the mask is multiplied into the sample weights unscaled), so the
 /// mean is over the valid entries only.
 /// </summary>
-public class MeanMetricWrapper : Metric
+public class MeanMetricWrapper : WeightedMeanMetric
 {
     private readonly Func<KTensor, KTensor, KTensor> fn;
-    private Tensor? total;
-    private Tensor? count;
 
     /// <summary>Wraps <paramref name="fn"/>, which returns per-sample values.</summary>
     public MeanMetricWrapper(string name, Func<KTensor, KTensor, KTensor> fn) : base(name) => this.fn = fn;
@@ -70,38 +68,6 @@ public class MeanMetricWrapper : Metric
             sum = (values * w).sum();
             n = w.sum();
         }
-        if (total is null || count is null)
-        {
-            total = sum.DetachFromDisposeScope();
-            count = n.DetachFromDisposeScope();
-        }
-        else
-        {
-            total.add_(sum);
-            count.add_(n);
-        }
-    }
-
-    /// <inheritdoc />
-    public override double Result()
-    {
-        if (total is null || count is null) return 0.0;
-        double c = count.item<double>();
-        return c == 0 ? 0.0 : total.item<double>() / c;
-    }
-
-    /// <inheritdoc />
-    public override void ResetState()
-    {
-        total?.Dispose();
-        count?.Dispose();
-        total = count = null;
-    }
-
-    /// <inheritdoc />
-    public override void Dispose()
-    {
-        ResetState();
-        base.Dispose();
+        Accumulate(sum, n);
     }
 }
