@@ -13,6 +13,9 @@ internal interface IKerasAssets
     /// <summary>Whether the layer's state is in assets rather than in its config (an adapted lookup: config vocabulary null).</summary>
     bool UsesAssets { get; }
 
+    /// <summary>Whether loading should look for the layer's assets (its config holds no state).</summary>
+    bool ReadsAssets { get; }
+
     /// <summary>The files to write, by name relative to the layer's asset directory (only called when <see cref="UsesAssets"/>).</summary>
     IEnumerable<(string Name, byte[] Bytes)> SaveAssets();
 
@@ -51,17 +54,17 @@ internal static class KerasAssets
 
     /// <summary>Every asset layer of the model with its archive directory (<c>assets/&lt;object path&gt;</c>).</summary>
     public static IEnumerable<(IKerasAssets Layer, string Dir)> Layers(Model model) =>
-        KerasWeightPaths.AllGroups(model).Where(g => g.Owner is IKerasAssets { UsesAssets: true })
+        KerasWeightPaths.AllGroups(model).Where(g => g.Owner is IKerasAssets)
             .Select(g => ((IKerasAssets)g.Owner!, g.Path.Length == 0 ? Directory : $"{Directory}/{g.Path}"));
 
     /// <summary>The zip entries (name, bytes) the model's asset layers write.</summary>
     public static List<(string Name, byte[] Bytes)> Entries(Model model) =>
-        [.. Layers(model).SelectMany(l => l.Layer.SaveAssets().Select(f => ($"{l.Dir}/{f.Name}", f.Bytes)))];
+        [.. Layers(model).Where(l => l.Layer.UsesAssets).SelectMany(l => l.Layer.SaveAssets().Select(f => ($"{l.Dir}/{f.Name}", f.Bytes)))];
 
     /// <summary>Restores every asset layer from <paramref name="entries"/> (zip entry name to bytes).</summary>
     public static void Load(Model model, IReadOnlyDictionary<string, byte[]> entries, string path)
     {
-        foreach (var (layer, dir) in Layers(model).ToList())
+        foreach (var (layer, dir) in Layers(model).Where(l => l.Layer.ReadsAssets).ToList())
             layer.LoadAssets(name => entries.GetValueOrDefault($"{dir}/{name}"), $"'{path}': layer '{((Layers.Layer)layer).Name}' ({dir})");
     }
 

@@ -130,6 +130,17 @@ public class KerasAssetsTests
     }
 
     [Fact]
+    public void AKerasTfIdfVocabularyInAssetsIsRefusedNotSilentlyDropped()
+    {
+        using var dir = NewTempDir();
+        var path = dir.File("tfidf.keras");
+        var config = KerasConfig.Replace("\"output_mode\": \"int\"", "\"output_mode\": \"tf_idf\"").Replace("\"mask_token\": 0", "\"mask_token\": null");
+        WriteKerasLayoutFile(path, config, new Dictionary<string, byte[]> { [VocabularyEntry] = "-1\n42"u8.ToArray() }, dir);
+        var e = Assert.Throws<InvalidDataException>(() => Model.LoadModel(path));
+        Assert.Contains("idf_weights variable", e.Message);
+    }
+
+    [Fact]
     public void StringLayersWriteAndReadTheirVocabularyAsKerasDoes()
     {
         var text = new TextVectorization();

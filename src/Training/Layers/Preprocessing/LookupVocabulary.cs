@@ -195,6 +195,13 @@ internal sealed class LookupVocabulary<T> where T : notnull
     /// or a vocabulary this layer cannot take.</exception>
     public void LoadAsset(byte[]? bytes, Func<string, T> parse, string where)
     {
+        if (OutputMode == "tf_idf")
+        {
+            // Keras keeps an adapted TF-IDF layer's weights in an idf_weights variable, which this reader does not read yet.
+            if (bytes is null) return;
+            throw new InvalidDataException($"{where}: an adapted \"tf_idf\" vocabulary kept in the archive's assets (with its weights " +
+                "in an idf_weights variable) is not supported; give the layer its vocabulary and idf_weights in the config instead.");
+        }
         var lines = Saving.KerasAssets.ReadLines(bytes, "vocabulary.txt", where);
         if (lines.Count == 0) throw new InvalidDataException($"{where}: 'vocabulary.txt' is empty (Keras cannot set an empty vocabulary).");
         var values = new List<T>(lines.Count);

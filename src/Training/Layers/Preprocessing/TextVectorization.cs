@@ -226,6 +226,8 @@ public sealed class TextVectorization : Layer, Saving.IKerasAssets
 
     bool Saving.IKerasAssets.UsesAssets => vocab.InAssets;
 
+    bool Saving.IKerasAssets.ReadsAssets => vocab.InputVocabulary is null;
+
     IEnumerable<(string Name, byte[] Bytes)> Saving.IKerasAssets.SaveAssets()
     {
         var bytes = Saving.KerasAssets.WriteLines(vocab.GetVocabulary(true).Select(t => t));
