@@ -15,11 +15,22 @@ internal static class FitBenchmark
     public const int CheckSteps = 20;
     public const double LossTolerance = 1e-4;
 
-    public static void Run(int repeats, string outDir, IReadOnlySet<string>? only, bool peakMemory)
+    /// <summary>Target length of one timed sample of one side: short, so that many samples alternate within the time
+    /// that 7 samples of 100 ms or more took before, and a burst of host activity spoils few of them.</summary>
+    public const double SampleMs = 40;
+
+    /// <summary>A case is dispatch-bound when its FLOPs at the measured matrix-product peak would take less than this
+    /// share of the hand-written loop's fastest step: a BLAS k times slower then adds at most (k - 1) x share.</summary>
+    public const double DispatchBoundShare = 0.10;
+
+    public static void Run(int samples, string outDir, IReadOnlySet<string>? only, bool peakMemory)
     {
-        Report.Heading($"Fit vs hand-written TorchSharp loop ({Keras.Device.type}; per-step time, median of {repeats} alternating samples)");
-        Report.Line($"| case | batch | steps/epoch | Fit ms/step | loop ms/step | ratio (goal) | loss agreement, {CheckSteps} steps | spread Fit / loop |");
-        Report.Line("|---|---|---|---|---|---|---|---|");
+        double peak = MatmulPeakGflops();
+        Report.Heading($"Fit vs hand-written TorchSharp loop ({Keras.Device.type}; per-step time over {samples} alternating samples " +
+                       $"of about {SampleMs:0} ms each: medians, minima and process CPU time)");
+        Report.Line("| case | batch | steps/sample | Fit ms/step | loop ms/step | ratio of medians (goal) | ratio of minima | " +
+                    $"CPU ms/step Fit / loop | CPU ratio | bound (BLAS share at {peak:0} GFLOP/s) | loss agreement, {CheckSteps} steps | spread Fit / loop |");
+        Report.Line("|---|---|---|---|---|---|---|---|---|---|---|---|");
         var peaks = new List<string>();
         foreach (var make in TrainCase.All(only))
         {
@@ -38,13 +49,17 @@ internal static class FitBenchmark
                     var at = new[] { 1, 2, 5, 10, CheckSteps }.Select(k => $"step {k}: {Math.Abs(fitLosses[k - 1] - handLosses[k - 1]):0.0e0}");
                     Console.Error.WriteLine($"{c.Id}: Fit and loop losses differ; {string.Join(", ", at)}");
                 }
-                int perSample = SamplesFor(c);
-                var (fitTimes, handTimes) = Alternate(c.FitEpoch, c.HandEpoch, repeats, c.StepsPerEpoch * perSample, perSample);
-                double fit = Median(fitTimes), hand = Median(handTimes), ratio = fit / hand;
+                var plan = PlanSamples(c);
+                var (fit, hand) = AlternateTimed(i => plan.Run(c, i, fit: true), i => plan.Run(c, i, fit: false), samples, plan.StepsPerSample);
+                double ratio = Median(fit.Wall) / Median(hand.Wall);
                 string goal = c.CpuGoal is double g ? $" ({(ratio <= g ? "<=" : ">")} {g:0.00})" : "";
-                string timing = agrees ? $"{fit:0.000} | {hand:0.000} | {ratio:0.000}{goal}" : "-- | -- | not timed: losses differ";
-                Report.Line($"| {c.Name} | {c.Batch} | {c.StepsPerEpoch} | {timing} | {agreement} | {Spread(fitTimes)} / {Spread(handTimes)} |");
-                ReferenceCase.Write(Path.Combine(outDir, c.Id), c, fitLosses, fit, hand, repeats, perSample);
+                string bound = Bound(c.FlopsPerStep, peak, hand.Wall.Min());
+                string timing = agrees
+                    ? $"{Median(fit.Wall):0.000} | {Median(hand.Wall):0.000} | {ratio:0.000}{goal} | {fit.Wall.Min() / hand.Wall.Min():0.000} | " +
+                      $"{Median(fit.Cpu):0.000} / {Median(hand.Cpu):0.000} | {Median(fit.Cpu) / Median(hand.Cpu):0.000}"
+                    : "-- | -- | not timed: losses differ | -- | -- | --";
+                Report.Line($"| {c.Name} | {c.Batch} | {plan.StepsPerSample} | {timing} | {bound} | {agreement} | {Spread(fit.Wall)} / {Spread(hand.Wall)} |");
+                ReferenceCase.Write(Path.Combine(outDir, c.Id), c, fitLosses, fit, hand, samples, plan.StepsPerSample, peak, bound);
             }
             if (peakMemory) peaks.Add(PeakMemory.Compare(id));
         }
@@ -54,6 +69,67 @@ internal static class FitBenchmark
         Report.Line("| case | Fit MiB | loop MiB | ratio (goal <= 1.10) |");
         Report.Line("|---|---|---|---|");
         foreach (var row in peaks) Report.Line(row);
+    }
+
+    /// <summary>
+    /// "dispatch-bound" or "BLAS-bound", with the share: the case's FLOPs per step at <paramref name="peakGflops"/> (a
+    /// large matrix product measured in this process) over the loop's fastest step. Below <see cref="DispatchBoundShare"/>
+    /// the step is per-op overhead (dispatch, autograd, allocation), so a comparison with a PyTorch on any BLAS is fair;
+    /// above it the BLAS's speed shows in the step, so compare only with a PyTorch on the same BLAS (MKL/oneDNN).
+    /// </summary>
+    internal static string Bound(double flopsPerStep, double peakGflops, double loopMsPerStep)
+    {
+        double share = flopsPerStep / (peakGflops * 1e9) / (loopMsPerStep / 1e3);
+        return $"{(share < DispatchBoundShare ? "dispatch-bound" : "BLAS-bound")} ({share:0.00})";
+    }
+
+    /// <summary>GFLOP/s of the fastest of six 1024 x 1024 float32 matrix products on the current device and threads.</summary>
+    internal static double MatmulPeakGflops()
+    {
+        using var a = rand(1024, 1024, device: Keras.Device);
+        using var b = rand(1024, 1024, device: Keras.Device);
+        double best = double.MaxValue;
+        for (int i = 0; i < 6; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using (var p = a.matmul(b))
+                p[0, 0].item<float>(); // waits for the device
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return 2.0 * 1024 * 1024 * 1024 / best / 1e9;
+    }
+
+    /// <summary>
+    /// How a case is cut into timed samples of about <see cref="SampleMs"/>: whole epochs when an epoch is shorter, else
+    /// chunks of <see cref="ChunkSteps"/> consecutive steps (cycling through the epoch's chunks, never across its end).
+    /// </summary>
+    internal sealed record SamplePlan(int Epochs, long ChunkSteps, long Chunks, long StepsPerSample)
+    {
+        public void Run(TrainCase c, int sample, bool fit)
+        {
+            if (ChunkSteps == 0)
+            {
+                for (int e = 0; e < Epochs; e++)
+                    if (fit) c.FitEpoch(); else c.HandEpoch();
+                return;
+            }
+            long first = sample % Chunks * ChunkSteps;
+            if (fit) c.FitSteps(first, ChunkSteps); else c.HandSteps(first, ChunkSteps);
+        }
+    }
+
+    private static SamplePlan PlanSamples(TrainCase c)
+    {
+        var sw = Stopwatch.StartNew();
+        c.HandEpoch();
+        double epochMs = Math.Max(1e-3, sw.Elapsed.TotalMilliseconds);
+        if (epochMs <= SampleMs || c.StepsPerEpoch == 1)
+        {
+            int epochs = (int)Math.Ceiling(SampleMs / epochMs);
+            return new SamplePlan(epochs, 0, 0, c.StepsPerEpoch * epochs);
+        }
+        long k = Math.Clamp((long)Math.Ceiling(SampleMs / (epochMs / c.StepsPerEpoch)), 1, c.StepsPerEpoch);
+        return new SamplePlan(0, k, c.StepsPerEpoch / k, k);
     }
 
     /// <summary>
@@ -116,27 +192,53 @@ internal static class FitBenchmark
     /// </summary>
     internal static (List<double> First, List<double> Second) Alternate(Action first, Action second, int repeats, long stepsPerSample, int perSample = 1)
     {
+        var (a, b) = AlternateTimed(_ => { for (int e = 0; e < perSample; e++) first(); }, _ => { for (int e = 0; e < perSample; e++) second(); },
+            repeats, stepsPerSample);
+        return (a.Wall, b.Wall);
+    }
+
+    /// <summary>Per-sample milliseconds per step: wall-clock, and CPU time of the whole process (all threads).</summary>
+    internal sealed class Timing
+    {
+        public List<double> Wall { get; } = [];
+        public List<double> Cpu { get; } = [];
+    }
+
+    /// <summary>
+    /// Warms both up (at least 1.5 s), then times <paramref name="samples"/> alternating samples (the argument is the
+    /// sample's index); returns wall-clock and process CPU milliseconds per step for each side. CPU time counts only
+    /// the time this process ran, so time the host gives to other work (steal, other processes) stays out of it; it
+    /// includes libtorch's worker threads, spinning ones too.
+    /// </summary>
+    internal static (Timing First, Timing Second) AlternateTimed(Action<int> first, Action<int> second, int samples, long stepsPerSample)
+    {
         // Warm-up of at least 1.5 s: .NET compiles hot methods again, optimized, after 30 calls and a 100 ms delay
         // (tiered compilation), and timing Fit's managed code before that would measure the quick first-tier code.
         var warm = Stopwatch.StartNew();
+        int w = 0;
         do
         {
-            first();
-            second();
+            first(w);
+            second(w++);
         }
         while (warm.ElapsedMilliseconds < 1500);
-        var a = new List<double>();
-        var b = new List<double>();
-        for (int r = 0; r < repeats; r++)
+        var a = new Timing();
+        var b = new Timing();
+        for (int r = 0; r < samples; r++)
         {
-            var sw = Stopwatch.StartNew();
-            for (int e = 0; e < perSample; e++) first();
-            a.Add(sw.Elapsed.TotalMilliseconds / stepsPerSample);
-            sw.Restart();
-            for (int e = 0; e < perSample; e++) second();
-            b.Add(sw.Elapsed.TotalMilliseconds / stepsPerSample);
+            Sample(first, r, a);
+            Sample(second, r, b);
         }
         return (a, b);
+
+        void Sample(Action<int> run, int index, Timing into)
+        {
+            double cpu = CpuClock.ProcessMilliseconds();
+            var sw = Stopwatch.StartNew();
+            run(index);
+            into.Wall.Add(sw.Elapsed.TotalMilliseconds / stepsPerSample);
+            into.Cpu.Add((CpuClock.ProcessMilliseconds() - cpu) / stepsPerSample);
+        }
     }
 
     internal static double Median(List<double> xs)

@@ -7,7 +7,7 @@ using OnnxKeras.Bench;
 //        all: runs fit, ablation, export, inference, memory, scaling and micro, then writes bench/RESULTS.md (temp file + rename)
 //        --report PATH: write the report there instead (any mode; single modes only print without it)
 //        --quick: tiny settings to check the program (one repeat, one training case, small scaling, BenchmarkDotNet's Dry job)
-//        fit: [--device cpu|cuda] [--cases id,id] [--out DIR] (default bench/out/train: the cases for bench/pytorch) [--no-peak]
+//        fit: [--samples N] (alternating samples of about 40 ms per side; default 25) [--device cpu|cuda] [--cases id,id] [--out DIR] (default bench/out/train: the cases for bench/pytorch) [--no-peak]
 //             [--pytorch PYTHON] (a Python with torch: runs bench/pytorch/train_reference.py on the cases, table into the report)
 //        memory: [--steps N] (default 10,000); scaling: [--scaling-repeats N] (default 3) [--out DIR] (PNG plots; default: the report's folder)
 //        pipeline: Prefetch overlapping a Map that sleeps [--sleep-ms N] (default 5) per batch with training (not part of all)
@@ -46,7 +46,7 @@ if (mode is "ablation" || (mode is "all" && !quick))
 if (mode is "fit" or "all")
 {
     Report.Begin("fit");
-    FitBenchmark.Run(repeats, trainOut, cases, !args.Contains("--no-peak"));
+    FitBenchmark.Run(ArgValue("--samples", quick ? 3 : 25), trainOut, cases, !args.Contains("--no-peak"));
     if (ArgString("--pytorch") is { } python) PyTorchReference(python, trainOut);
 }
 if (mode is "export" or "all")
@@ -128,7 +128,7 @@ void PyTorchReference(string python, string dir)
 bool IsValue(string a)
 {
     int i = Array.IndexOf(args, a);
-    return i > 0 && args[i - 1] is "--threads" or "--repeats" or "--cases" or "--out" or "--device" or "--steps" or "--scaling-repeats" or "--report" or "--pytorch" or "--sleep-ms";
+    return i > 0 && args[i - 1] is "--threads" or "--repeats" or "--cases" or "--out" or "--device" or "--steps" or "--scaling-repeats" or "--report" or "--pytorch" or "--sleep-ms" or "--samples";
 }
 
 string? ArgString(string name)

@@ -20,8 +20,14 @@ internal static class Prose
             "(no shuffling), with Adam (lr 0.001, eps 1e-7): Fit uses OnnxKeras's Keras-rule Adam, the loop `torch.optim.Adam` " +
             "given Keras's epsilon placement. Before anything is timed, the first 20 per-step losses of both must agree within " +
             "1e-4, so speed never comes from computing something else; a case whose losses differ is not timed. Each timed " +
-            "sample is one or more whole epochs (at least about 100 ms), the samples alternate between Fit and the loop, and the " +
-            "table gives the medians per step and the ratio Fit / loop with the issue's goal where it sets one. Peak memory is " +
+            "sample is about 40 ms: whole epochs when an epoch is shorter, else a run of consecutive steps (a Fit call on those " +
+            "batches' rows, which pays Fit's per-call setup once per sample). Many samples alternate between Fit and the loop; " +
+            "the table gives the medians per step, the ratio of medians (with the issue's goal where it sets one), the ratio of " +
+            "minima (the least disturbed samples: robust to bursts of host activity) and the ratio of median process CPU times " +
+            "per step (all threads, from clock_gettime; time the host gives to other work stays out of it, spinning libtorch " +
+            "threads stay in). Bound: the case's FLOPs per step (3 x the forward matrix products and convolutions) at the " +
+            "measured peak of a 1024 x 1024 matrix product, as a share of the loop's fastest step; below 0.10 the case is " +
+            "dispatch-bound (per-op overhead; a comparison with a PyTorch on any BLAS is fair), otherwise BLAS-bound. Peak memory is " +
             "the RSS high-water mark of a fresh process training 3 epochs one way or the other, so neither side inherits the " +
             "other's allocations."),
         ("ablation", "Training: the optimizations one at a time",
@@ -31,8 +37,9 @@ internal static class Prose
             "The fit mode writes each case (initial weights in PyTorch's layout, data, Fit's first losses and times) to " +
             "`bench/out/train/<case>/`; `bench/pytorch/train_reference.py` trains the same network in plain PyTorch on the same " +
             "batches, checks its losses against Fit's and times it (see bench/pytorch/README.md). Its table appears here when " +
-            "the run was given `--pytorch PYTHON` (a Python with torch). Debian's python3-torch uses a generic BLAS, so its CPU " +
-            "times are not a fair PyTorch baseline; use the official build for timings."),
+            "the run was given `--pytorch PYTHON` (a Python with torch), with ratios of medians, of minima and of CPU times and " +
+            "the fit table's bound per case. Debian's python3-torch uses a generic BLAS, so its CPU times are a fair PyTorch " +
+            "baseline only for dispatch-bound cases; use the official build (MKL/oneDNN, as libtorch) for BLAS-bound ones."),
         ("export", "ONNX export",
             "`-- export`: the MNIST MLP 784-512-512-10 exported to bytes at opset 17, median of repeated exports after a warm-up " +
             "(goal < 100 ms). The baseline, copying the weights out of the tensors alone, is the floor any exporter pays. The " +
@@ -40,10 +47,11 @@ internal static class Prose
             "graph and the metadata, which holds the model's Keras config JSON."),
         ("inference", "Inference (ONNX Runtime, CPU)",
             "`-- inference`: the MNIST MLP 784-512-512-10 exported at opset 17. Blocks of calls alternate between the two " +
-            "sides after a warm-up; the table gives the medians per call. `OnnxModel.Predict` validates its input and lets " +
-            "ONNX Runtime write into a new managed array; the baseline is a bare `InferenceSession.Run` with pre-allocated " +
-            "OrtValues. The reference row (bare `Run` creating its OrtValues per call, no OnnxKeras code) shows how much of " +
-            "Predict's overhead is the per-call allocation alone; `ModelBinding.Run` binds its buffers once, like the " +
+            "sides after a warm-up; the table gives the medians per call. `OnnxModel.Predict` (batch 1: 3 KiB in, 40 bytes out) " +
+            "copies the input into pinned buffers it pools per input shape, runs them through a pooled I/O binding (its shape " +
+            "validated on the first call) and copies the output into a new managed array; the baseline is a bare " +
+            "`InferenceSession.Run` with pre-allocated OrtValues. The reference row (bare `Run` creating its OrtValues per " +
+            "call, no OnnxKeras code) shows what the per-call allocation alone costs; `ModelBinding.Run` binds its buffers once, like the " +
             "baseline. The first three rows use one ONNX Runtime thread; the TorchSharp rows use libtorch's thread count for both."),
         ("gpu", "ONNX Runtime CPU vs CUDA",
             "`-- gpu` (a machine with CUDA 13 and cuDNN 9 on the library path): CPU and CUDA outputs and latency for the " +

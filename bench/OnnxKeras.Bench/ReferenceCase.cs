@@ -13,7 +13,8 @@ namespace OnnxKeras.Bench;
 /// </summary>
 internal static class ReferenceCase
 {
-    public static void Write(string dir, TrainCase c, double[] fitLosses, double fitMs, double loopMs, int repeats, int epochsPerSample)
+    public static void Write(string dir, TrainCase c, double[] fitLosses, FitBenchmark.Timing fit, FitBenchmark.Timing loop, int samples,
+                             long stepsPerSample, double peakGflops, string bound)
     {
         Directory.CreateDirectory(dir);
         var json = new Dictionary<string, object?>
@@ -29,11 +30,18 @@ internal static class ReferenceCase
             ["eps"] = TrainCase.Epsilon,
             ["check_steps"] = fitLosses.Length,
             ["losses"] = fitLosses,
-            ["timing_steps"] = c.StepsPerEpoch * epochsPerSample,
-            ["repeats"] = repeats,
+            ["timing_steps"] = stepsPerSample,
+            ["repeats"] = samples,
             ["device"] = Keras.Device.type == TorchSharp.DeviceType.CUDA ? "cuda" : "cpu",
-            ["fit_ms_per_step"] = fitMs,
-            ["loop_ms_per_step"] = loopMs,
+            ["fit_ms_per_step"] = FitBenchmark.Median(fit.Wall),
+            ["loop_ms_per_step"] = FitBenchmark.Median(loop.Wall),
+            ["fit_ms_per_step_min"] = fit.Wall.Min(),
+            ["loop_ms_per_step_min"] = loop.Wall.Min(),
+            ["fit_cpu_ms_per_step"] = FitBenchmark.Median(fit.Cpu),
+            ["loop_cpu_ms_per_step"] = FitBenchmark.Median(loop.Cpu),
+            ["flops_per_step"] = c.FlopsPerStep,
+            ["matmul_peak_gflops"] = peakGflops,
+            ["bound"] = bound,
             ["threads"] = get_num_threads(),
         };
         WriteAtomically(Path.Combine(dir, "case.json"), s => JsonSerializer.Serialize(s, json, new JsonSerializerOptions { WriteIndented = true }));

@@ -105,6 +105,45 @@ internal sealed class TrainCase : IDisposable
     public void FitEpoch() => Model.Fit(FitX, Y, batchSize: Batch, epochs: 1, verbose: 0, shuffle: false);
 
     /// <summary>
+    /// Fit on steps [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of an epoch (the rows
+    /// of those batches, in order): a timed sample shorter than an epoch. Each call pays Fit's per-call setup once.
+    /// </summary>
+    public void FitSteps(long first, long count)
+    {
+        long start = first * Batch, rows = Math.Min(count * Batch, Rows - start);
+        using var x = FitX.narrow(0, start, rows);
+        using var y = Y.narrow(0, start, rows);
+        Model.Fit(x, y, batchSize: Batch, epochs: 1, verbose: 0, shuffle: false);
+    }
+
+    /// <summary>The hand-written loop on the same steps as <see cref="FitSteps"/>.</summary>
+    public void HandSteps(long first, long count)
+    {
+        for (long s = first; s < first + count; s++)
+        {
+            using var scope = NewDisposeScope();
+            HandStep(s);
+        }
+    }
+
+    /// <summary>
+    /// Training FLOPs of one full batch (a multiply-add counts 2): three times the forward pass's matrix products and
+    /// convolutions (forward, gradient of the activations, gradient of the weights); elementwise ops, pooling, the loss
+    /// and the optimizer update are left out (a few percent at most here). Tells BLAS-bound cases from dispatch-bound
+    /// ones (<see cref="FitBenchmark.Bound"/>). The CNN and LSTM terms follow the shapes built in <see cref="MnistCnn"/>
+    /// and <see cref="LstmClassifier"/>.
+    /// </summary>
+    public double FlopsPerStep => 3.0 * Batch * Arch switch
+    {
+        "mlp" => 2.0 * Sizes!.Zip(Sizes!.Skip(1), (a, b) => (double)a * b).Sum(),
+        // conv 3x3 1->32 on 28x28 (26x26 out), conv 3x3 32->64 on 13x13 (11x11 out), dense 1600->10
+        "cnn" => 2.0 * (26.0 * 26 * 32 * 9 * 1 + 11.0 * 11 * 64 * 9 * 32 + 1600.0 * 10),
+        // 100 timesteps of the gate product [64 inputs + 128 state] x [4 x 128 gates], then dense 128->10
+        "lstm" => 2.0 * (100.0 * (64 + 128) * 4 * 128 + 128.0 * 10),
+        _ => double.NaN,
+    };
+
+    /// <summary>
     /// The per-step losses of the first <paramref name="steps"/> steps of Fit, recovered from the running means Keras
     /// reports after each batch (weighted by batch size, as the loss tracker weights them).
     /// </summary>

@@ -10,7 +10,8 @@ initial parameters in PyTorch layout).  For every case this script
 2. runs ``check_steps`` training steps on the same batches and compares each
    step's loss with the losses Fit recorded (agreement: every |diff| <= 1e-4),
 3. times a hand-written PyTorch loop (warm-up, then ``repeats`` samples of
-   ``timing_steps`` steps; the median ms/step is reported),
+   ``timing_steps`` steps; the median and the minimum ms/step, and the median
+   process CPU ms/step, are reported),
 4. writes ``pytorch.json`` into the case folder and prints a markdown table.
 
 The training step is the idiomatic "hand-written PyTorch loop": forward,
@@ -217,19 +218,20 @@ def check_losses(trainer, expected):
 
 
 def time_steps(trainer, device, timing_steps, repeats):
-    """Warm-up, then `repeats` samples of `timing_steps` steps; returns ms/step per sample."""
+    """Warm-up, then `repeats` samples of `timing_steps` steps; returns (wall, process CPU) ms/step per sample."""
     for _ in range(WARMUP_STEPS):
         trainer.step()
     sync(device)
-    samples = []
+    samples, cpu = [], []
     for _ in range(repeats):
         sync(device)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         for _ in range(timing_steps):
             trainer.step()  # no .item(): nothing waits for the device inside a sample
         sync(device)
         samples.append((time.perf_counter() - start) * 1000.0 / timing_steps)
-    return samples
+        cpu.append((time.process_time() - start_cpu) * 1000.0 / timing_steps)
+    return samples, cpu
 
 
 # --------------------------------------------------------------------------
@@ -275,9 +277,11 @@ def run_case(folder, args):
               f"(worst at step {worst}: {diffs[worst]:.2e}; tolerance {TOLERANCE:g}); timing skipped")
 
     # 2. Speed, only when the model provably trains the same way.
-    samples = time_steps(trainer, device, case["timing_steps"], case["repeats"]) if agrees else []
+    samples, cpu = time_steps(trainer, device, case["timing_steps"], case["repeats"]) if agrees else ([], [])
     result = {
         "ms_per_step": statistics.median(samples) if samples else None,
+        "ms_per_step_min": min(samples) if samples else None,
+        "cpu_ms_per_step": statistics.median(cpu) if cpu else None,
         "spread": [min(samples), max(samples)] if samples else None,
         "max_loss_diff": max_diff,
         "agrees": agrees,
@@ -308,19 +312,25 @@ def fmt(v, digits=3):
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
 def print_table(rows):
+    """Medians (wall-clock), the ratio of minima and of median process CPU times, and the bound the .NET side
+    measured: dispatch-bound cases compare fairly with a PyTorch on any BLAS, BLAS-bound ones only with the same BLAS."""
     print()
-    print("| case | batch | Fit ms/step | TorchSharp loop ms/step | PyTorch ms/step | Fit/PyTorch "
-          "| loss agreement (max abs diff over N steps) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| case | batch | Fit ms/step | TorchSharp loop ms/step | PyTorch ms/step | Fit/PyTorch (medians) "
+          "| Fit/PyTorch (minima) | Fit/PyTorch (CPU time) | bound (BLAS share) | loss agreement (max abs diff over N steps) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for case, r in rows:
         fit, ours = case.get("fit_ms_per_step"), r["ms_per_step"]
-        ratio = fit / ours if fit is not None and ours else None
         agreement = f"{r['max_loss_diff']:.1e} over {r['check_steps']} steps"
         agreement += "" if r["agrees"] else " **FAIL**"
         name = case.get("name") or case["case_id"]
         print(f"| {name} | {case['batch']} | {fmt(fit)} | {fmt(case.get('loop_ms_per_step'))} "
-              f"| {fmt(ours)} | {fmt(ratio)} | {agreement} |")
+              f"| {fmt(ours)} | {fmt(ratio(fit, ours))} | {fmt(ratio(case.get('fit_ms_per_step_min'), r.get('ms_per_step_min')))} "
+              f"| {fmt(ratio(case.get('fit_cpu_ms_per_step'), r.get('cpu_ms_per_step')))} | {case.get('bound', 'n/a')} | {agreement} |")
 
 
 def main():

@@ -48,6 +48,19 @@ public sealed class DenseTensorResult
         this.shape = (long[])shape.Clone();
     }
 
+    // For results built by this library from arrays it allocated: no type switch, no count check.
+    private DenseTensorResult(float[] data, long[] shape, bool checkedByCaller)
+    {
+        _ = checkedByCaller;
+        ElementType = TensorElementType.Float;
+        Values = data;
+        floats = data;
+        this.shape = (long[])shape.Clone();
+    }
+
+    /// <summary>A float32 result over <paramref name="data"/>, whose length the caller made equal to the shape's count.</summary>
+    internal static DenseTensorResult OwnedFloat(float[] data, long[] shape) => new(data, shape, checkedByCaller: true);
+
     private static TensorElementType TypeOf(Array values) => values switch
     {
         float[] => TensorElementType.Float,

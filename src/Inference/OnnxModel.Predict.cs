@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -9,7 +10,7 @@ public sealed partial class OnnxModel
     /// <summary>
     /// Runs a model with one input and one output, both rank 2 (e.g. [batch, features] -> [batch, classes]).
     /// </summary>
-    /// <param name="x">The input rows; read in place, not copied.</param>
+    /// <param name="x">The input rows; read in place, or (up to 16 KiB) copied into a pooled buffer.</param>
     /// <param name="maxBatchSize">Run at most this many rows per ONNX Runtime call (null = <see cref="InferenceOptions.MaxBatchSize"/>);
     /// see <see cref="Predict(IReadOnlyDictionary{string, TensorInput}, IReadOnlyCollection{string}?, int?)"/>.</param>
     /// <returns>A new array owned by the caller.</returns>
@@ -27,8 +28,9 @@ public sealed partial class OnnxModel
         return result.To2DArray();
     }
 
-    /// <summary>Runs a single-input, single-output model on row-major data with the given shape (no input copy).</summary>
-    /// <param name="data">The input elements, row-major; read in place while the call runs.</param>
+    /// <summary>Runs a single-input, single-output model on row-major data with the given shape.</summary>
+    /// <param name="data">The input elements, row-major; read in place while the call runs (up to 16 KiB, copied into a
+    /// pooled buffer).</param>
     /// <param name="shape">The input shape; its element count must equal <c>data.Length</c>.</param>
     /// <param name="maxBatchSize">See <see cref="Predict(IReadOnlyDictionary{string, TensorInput}, IReadOnlyCollection{string}?, int?)"/>.</param>
     /// <returns>The output, copied into a new array owned by the caller.</returns>
@@ -38,10 +40,11 @@ public sealed partial class OnnxModel
     /// float first = y[0, 0];
     /// </code></example>
     public DenseTensorResult Predict(ReadOnlyMemory<float> data, long[] shape, int? maxBatchSize = null) =>
-        Predict(new TensorInput(data, shape), maxBatchSize);
+        TryPredictPooled(TensorElementType.Float, MemoryMarshal.AsBytes(data.Span), shape, data.Length, maxBatchSize, out bool failed)
+        ?? AfterPooled(failed, PredictSingle(new TensorInput(data, shape), maxBatchSize));
 
     /// <summary>Runs a single-input, single-output model.</summary>
-    /// <param name="input">The input; read in place while the call runs.</param>
+    /// <param name="input">The input; read in place while the call runs (up to 16 KiB, copied into a pooled buffer).</param>
     /// <param name="maxBatchSize">See <see cref="Predict(IReadOnlyDictionary{string, TensorInput}, IReadOnlyCollection{string}?, int?)"/>.</param>
     /// <returns>The output, copied into a new array owned by the caller.</returns>
     /// <exception cref="InvalidOperationException">The model has several inputs or outputs: use the dictionary overload.</exception>
@@ -52,6 +55,12 @@ public sealed partial class OnnxModel
     public DenseTensorResult Predict(TensorInput input, int? maxBatchSize = null)
     {
         ArgumentNullException.ThrowIfNull(input);
+        return TryPredictPooled(input.ElementType, input.Bytes, input.ShapeArray, input.Length, maxBatchSize, out bool failed)
+            ?? AfterPooled(failed, PredictSingle(input, maxBatchSize));
+    }
+
+    private DenseTensorResult PredictSingle(TensorInput input, int? maxBatchSize)
+    {
         ThrowIfDisposed();
         if (Inputs.Count != 1 || Outputs.Count != 1)
             throw new InvalidOperationException(
@@ -66,7 +75,7 @@ public sealed partial class OnnxModel
             var outputs = singleOutputName ??= ResolveOutputs(null);
             return RunOnce(singleInputName ??= [inputName], [input], outputs, 0, -1)[outputs[0]];
         }
-        var results = Predict(new Dictionary<string, TensorInput> { [Inputs[0].Name] = input }, null, maxBatchSize);
+        var results = PredictGeneral(new Dictionary<string, TensorInput> { [Inputs[0].Name] = input }, null, maxBatchSize);
         return results[Outputs[0].Name];
     }
 
@@ -74,7 +83,8 @@ public sealed partial class OnnxModel
     private string[]? singleOutputName;
 
     /// <summary>Runs the model on named inputs and returns the named outputs.</summary>
-    /// <param name="inputs">One entry per model input (all are required); read in place while the call runs.</param>
+    /// <param name="inputs">One entry per model input (all are required); read in place while the call runs (see
+    /// <see cref="OnnxModel"/> for the pooled copies).</param>
     /// <param name="outputNames">The outputs to compute; null = all, in declaration order.</param>
     /// <param name="maxBatchSize">If the inputs have more rows (first dimension) than this, run them in slices of at most
     /// this many rows and concatenate the outputs along the first dimension. Only done when the first dimension of every
@@ -98,6 +108,21 @@ public sealed partial class OnnxModel
         IReadOnlyDictionary<string, TensorInput> inputs, IReadOnlyCollection<string>? outputNames = null, int? maxBatchSize = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        // One input and the one output: the single-input path, with its pool.
+        bool failed = false;
+        if (pooledOutputDims is not null && inputs.Count == 1
+            && (outputNames is null || (outputNames.Count == 1 && outputNames.Contains(Outputs[0].Name)))
+            && inputs.TryGetValue(Inputs[0].Name, out var only) && only is not null
+            && TryPredictPooled(only.ElementType, only.Bytes, only.ShapeArray, only.Length, maxBatchSize, out failed) is { } pooled)
+            return new Dictionary<string, DenseTensorResult>(1) { [Outputs[0].Name] = pooled };
+        var results = PredictGeneral(inputs, outputNames, maxBatchSize);
+        if (failed) Volatile.Write(ref pooledRunsDisabled, 1);
+        return results;
+    }
+
+    private Dictionary<string, DenseTensorResult> PredictGeneral(
+        IReadOnlyDictionary<string, TensorInput> inputs, IReadOnlyCollection<string>? outputNames, int? maxBatchSize)
+    {
         using var call = EnterCall();
         if (maxBatchSize is <= 0)
             throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize, "maxBatchSize must be positive.");

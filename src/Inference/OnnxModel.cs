@@ -7,13 +7,17 @@ namespace OnnxKeras.Inference;
 /// An ONNX model loaded into an ONNX Runtime session, ready for prediction. Needs no training stack (no TorchSharp).
 /// </summary>
 /// <remarks>
-/// <para><b>Threads.</b> One instance serves any number of concurrent callers: every <c>Predict</c> call creates its
-/// own native values and run options, and ONNX Runtime's <c>InferenceSession.Run</c> is thread-safe. Create one
+/// <para><b>Threads.</b> One instance serves any number of concurrent callers: every <c>Predict</c> call uses native
+/// values no other call uses at the same time (created for the call, or a pooled set taken for it), and ONNX Runtime's
+/// <c>InferenceSession.Run</c> is thread-safe. Create one
 /// model per process and share it. <see cref="Dispose"/> waits for calls in flight to finish before it releases the
 /// session; calls that start after it throw <see cref="ObjectDisposedException"/>.</para>
-/// <para><b>Ownership.</b> Inputs stay owned by the caller and are read in place (pinned only during the call).
-/// Outputs are copied into new managed arrays before the native values are released; the caller owns them and they
-/// outlive the model. The model owns its native session; dispose it when done.</para>
+/// <para><b>Ownership.</b> Inputs stay owned by the caller and are never written. For a model with one input and one
+/// float32 output, inputs and outputs of at most 16 KiB pass through pinned buffers that the model pools per input
+/// shape, with their native values and an I/O binding (so repeated calls cost what a bare ONNX Runtime run costs);
+/// larger ones, and those of other models, are read in place (pinned only during the call). Outputs are copied into
+/// new managed arrays; the caller owns them and they outlive the model. The model owns its native session and pooled
+/// buffers; dispose it when done.</para>
 /// <para><b>Validation.</b> Input names, element types, ranks, fixed dimensions and element counts are checked before
 /// ONNX Runtime is called; a mismatch throws <see cref="ArgumentException"/> naming the input with the expected and
 /// actual shapes. Errors raised inside the model while it runs (e.g. a Reshape that cannot apply) surface as ONNX
@@ -49,6 +53,7 @@ public sealed partial class OnnxModel : IDisposable
         Outputs = session.OutputNames.Select(n => new ModelTensorInfo(n, session.OutputMetadata[n])).ToArray();
         inputsByName = Inputs.ToDictionary(i => i.Name);
         outputsByName = Outputs.ToDictionary(o => o.Name);
+        pooledOutputDims = PlanPooling();
         var meta = session.ModelMetadata;
         ProducerName = meta.ProducerName ?? "";
         GraphName = meta.GraphName ?? "";
@@ -105,6 +110,7 @@ public sealed partial class OnnxModel : IDisposable
         var spin = new SpinWait();
         while (Volatile.Read(ref activeCalls) != 0) spin.SpinOnce();
         foreach (var binding in bindings.Keys) binding.Dispose();
+        DisposeSlots();
         session.Dispose();
         runOptions.Dispose();
     }

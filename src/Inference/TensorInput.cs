@@ -7,8 +7,9 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace OnnxKeras.Inference;
 
 /// <summary>
-/// A dense, row-major input tensor: caller-owned memory plus a shape. Nothing is copied: ONNX Runtime reads the
-/// caller's memory directly (it is pinned only for the duration of a <c>Predict</c> call and never written).
+/// A dense, row-major input tensor: caller-owned memory plus a shape, not copied when the input is made. ONNX Runtime
+/// reads the caller's memory directly (pinned only for the duration of a <c>Predict</c> call, never written), except
+/// that <c>Predict</c> copies inputs of at most 16 KiB into a pooled pinned buffer, which costs less than pinning.
 /// </summary>
 /// <remarks>
 /// The caller keeps ownership of the memory and must not modify it while a <c>Predict</c> call that uses it runs.
@@ -75,6 +76,15 @@ public sealed class TensorInput
     public int Length { get; }
 
     internal long[] ShapeArray => shape;
+
+    /// <summary>The elements' bytes (for copying into a pooled buffer); empty for strings, which are never pooled.</summary>
+    internal ReadOnlySpan<byte> Bytes => ElementType switch
+    {
+        TensorElementType.Float => MemoryMarshal.AsBytes(floats.Span),
+        TensorElementType.Int64 => MemoryMarshal.AsBytes(int64s.Span),
+        TensorElementType.Int32 => MemoryMarshal.AsBytes(int32s.Span),
+        _ => default,
+    };
 
     /// <summary>Wraps a result of a previous prediction (no copy) so that it can feed another model.</summary>
     /// <exception cref="NotSupportedException">The result is not float32, int64 or int32 (the input types this library feeds).</exception>
