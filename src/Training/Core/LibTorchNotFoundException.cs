@@ -38,6 +38,7 @@ public sealed class LibTorchNotFoundException : DllNotFoundException
 
     private static Exception? Probe()
     {
+        ThreadDefaults.SetPassiveWaitUnlessSet();
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);
