@@ -129,7 +129,7 @@ void PyTorchReference(string python, string dir)
 bool IsValue(string a)
 {
     int i = Array.IndexOf(args, a);
-    return i > 0 && args[i - 1] is "--threads" or "--repeats" or "--cases" or "--out" or "--device" or "--steps" or "--scaling-repeats" or "--report" or "--pytorch" or "--sleep-ms" or "--samples";
+    return i > 0 && args[i - 1] is "--threads" or "--repeats" or "--cases" or "--out" or "--device" or "--steps" or "--scaling-repeats" or "--report" or "--pytorch" or "--samples" or "--sleep-ms";
 }
 
 string? ArgString(string name)

@@ -23,6 +23,8 @@ internal sealed class NumpyEmitters : IEmitterFamily
         table.Add(Simple<MaximumOp>("Max"));
         table.Add(Simple<MinimumOp>("Min"));
         table.Add(Simple<MatMulOp>("MatMul"));
+        table.Add<EinsumOp>((ctx, op, a, shape) =>
+            ctx.Node("Einsum", op.Inputs, op.Output, shape, ElemType(op.DType), String("equation", a.Equation)));
         table.Add(Simple<NegativeOp>("Neg"));
         table.Add(Simple<AbsOp>("Abs"));
         table.Add(Simple<SqrtOp>("Sqrt"));

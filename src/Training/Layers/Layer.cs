@@ -127,7 +127,53 @@ public abstract partial class Layer : IDisposable
     public KTensor Apply(IReadOnlyList<KTensor> inputs, bool training = false) => Single(ApplyMany(inputs, training));
 
     /// <summary>Calls a layer on several inputs and returns all its outputs (e.g. an RNN with <c>returnState</c>).</summary>
-    public IReadOnlyList<KTensor> ApplyMany(IReadOnlyList<KTensor> inputs, bool training = false)
+    public IReadOnlyList<KTensor> ApplyMany(IReadOnlyList<KTensor> inputs, bool training = false) => ApplyCore(inputs, null, training);
+
+    /// <summary>
+    /// Calls a layer with Keras's keyword call arguments as well (<c>mha(q, v, attention_mask=m, use_causal_mask=True)</c>):
+    /// <paramref name="kwargs"/> holds booleans, numbers, strings or tensors (symbolic when the inputs are), which the
+    /// layer's <see cref="CallWithKwargs"/> reads; a functional
+    /// model records them in the call's node and its config. Returns all outputs.
+    /// </summary>
+    public IReadOnlyList<KTensor> ApplyWithKwargs(IReadOnlyList<KTensor> inputs, IReadOnlyDictionary<string, object?> kwargs, bool training = false)
+    {
+        ArgumentNullException.ThrowIfNull(kwargs);
+        return ApplyCore(inputs, kwargs.Count == 0 ? null : kwargs, training);
+    }
+
+    /// <summary>
+    /// The computation with keyword call arguments (see <see cref="ApplyWithKwargs"/>).
+    /// The default takes none: with an empty <paramref name="kwargs"/> it runs <see cref="Call(IReadOnlyList{KTensor}, bool)"/>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A keyword argument the layer does not take.</exception>
+    public virtual IReadOnlyList<KTensor> CallWithKwargs(IReadOnlyList<KTensor> inputs, IReadOnlyDictionary<string, object?> kwargs, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(kwargs);
+        if (kwargs.Count > 0)
+            throw new NotSupportedException($"Layer '{Name}' ({GetType().Name}) takes no keyword call arguments; got {string.Join(", ", kwargs.Keys)}.");
+        return Call(inputs, training);
+    }
+
+    /// <summary>Output shapes for a call with keyword arguments; the default takes none (see
+    /// <see cref="CallWithKwargs"/>).</summary>
+    /// <exception cref="NotSupportedException">A keyword argument the layer does not take.</exception>
+    public virtual IReadOnlyList<Shape> ComputeOutputShapesWithKwargs(IReadOnlyList<Shape> inputShapes, IReadOnlyDictionary<string, object?> kwargs)
+    {
+        ArgumentNullException.ThrowIfNull(kwargs);
+        if (kwargs.Count > 0)
+            throw new NotSupportedException($"Layer '{Name}' ({GetType().Name}) takes no keyword call arguments; got {string.Join(", ", kwargs.Keys)}.");
+        return ComputeOutputShapes(inputShapes);
+    }
+
+    /// <summary>Whether Keras calls the layer with its tensors as separate positional arguments (<c>call(query, value, key)</c>)
+    /// rather than one list (<c>call(inputs)</c>): how a functional config writes the call's <c>args</c>.</summary>
+    internal virtual bool CallTakesSeparateArgs => false;
+
+    /// <summary>Whether the layer reads keyword call arguments, so a functional config's <c>kwargs</c> are passed to it
+    /// (other layers ignore them, as before).</summary>
+    internal virtual bool TakesKwargs => false;
+
+    private IReadOnlyList<KTensor> ApplyCore(IReadOnlyList<KTensor> inputs, IReadOnlyDictionary<string, object?>? kwargs, bool training)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (inputs.Count == 0) throw new ArgumentException($"Layer '{Name}' was called with no inputs.");
@@ -137,12 +183,19 @@ public abstract partial class Layer : IDisposable
         var shapes = inputs.Select(t => t.Shape).ToList();
         if (!Built) EnsureBuilt(shapes.Select(s => new Shape([null, .. s.Dims[1..]])).ToList());
         if (InputSpec is not null) foreach (var s in shapes) InputSpec.Check(this, s);
-        if (symbolic) return Node.Record(this, inputs, ComputeOutputShapes(shapes));
+        if (kwargs is not null && kwargs.Values.OfType<KTensor>().Any(t => t.IsSymbolic != symbolic))
+            throw new ArgumentException($"Layer '{Name}' was called on a mix of symbolic (Keras.Input) and eager tensors.");
+        if (symbolic)
+        {
+            return kwargs is null ? Node.Record(this, inputs, ComputeOutputShapes(shapes))
+                : Node.Record(this, inputs, kwargs, ComputeOutputShapesWithKwargs(shapes, kwargs));
+        }
+        IReadOnlyList<KTensor> Run() => kwargs is null ? Call(inputs, training) : CallWithKwargs(inputs, kwargs, training);
         var tracer = inputs.FirstOrDefault(t => t.Tracer is not null)?.Tracer;
-        if (tracer is not null) return WithOutputMasks(inputs, tracer.CallLayer(this, inputs, () => Call(inputs, training)));
+        if (tracer is not null) return WithOutputMasks(inputs, tracer.CallLayer(this, inputs, Run));
         try
         {
-            return RunEager(() => WithOutputMasks(inputs, Call(inputs, training)));
+            return RunEager(() => WithOutputMasks(inputs, Run()));
         }
         catch (System.Runtime.InteropServices.ExternalException e)
         {

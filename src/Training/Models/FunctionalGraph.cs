@@ -97,8 +97,9 @@ public sealed class FunctionalGraph
         foreach (var node in Nodes)
         {
             if (node.Layer is InputLayer) continue;
-            var args = node.Inputs.Select(t => values[t]).ToList();
-            var outs = node.Layer.ApplyMany(args, training);
+            var args = node.Inputs.Take(node.ArgCount).Select(t => values[t]).ToList();
+            var outs = node.Kwargs.Count == 0 ? node.Layer.ApplyMany(args, training)
+                : node.Layer.ApplyWithKwargs(args, node.ResolveKwargs(values), training);
             for (int k = 0; k < outs.Count; k++) values[node.Outputs[k]] = outs[k];
         }
         return Outputs.Select(t => values[t]).ToList();

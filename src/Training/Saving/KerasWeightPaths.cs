@@ -60,6 +60,17 @@ internal static partial class KerasWeightPaths
                 Walk(b.ForwardLayer, $"{path}/forward_layer", visited, into);
                 Walk(b.BackwardLayer, $"{path}/backward_layer", visited, into);
                 break;
+            case MultiHeadAttention mha when mha.Built:
+                // Keras 3 reaches the projections through the properties query_dense, key_dense, value_dense and output_dense;
+                // listed here in weight order (the file is keyed by path), then the variable-less _dropout_layer and _softmax.
+                into.Add(new WeightGroup(path, mha.Name, OwnVariables(mha)));
+                Walk(mha.QueryDense, $"{path}/query_dense", visited, into);
+                Walk(mha.KeyDense, $"{path}/key_dense", visited, into);
+                Walk(mha.ValueDense, $"{path}/value_dense", visited, into);
+                Walk(mha.OutputDense, $"{path}/output_dense", visited, into);
+                into.Add(new WeightGroup($"{path}/_dropout_layer", "dropout", []));
+                into.Add(new WeightGroup($"{path}/_softmax", "softmax", []));
+                break;
             default:
                 into.Add(new WeightGroup(path, layer.Name, OwnVariables(layer)));
                 // A custom layer's sublayers: Keras would use the Python attribute names, which C# cannot know; they are

@@ -122,7 +122,7 @@ public static partial class ModelConfig
         var entries = layerEntries.Select(e => e as IDictionary<string, object?> ?? throw new ArgumentException(
             "Every entry of a Functional's 'layers' must be an object.")).ToList();
         var layers = new Dictionary<string, Layer>(StringComparer.Ordinal);
-        var pending = new List<(string Name, List<List<(string Layer, int Node, int Tensor)>> Nodes)>();
+        var pending = new List<(string Name, List<ParsedNode> Nodes)>();
         var tensors = new Dictionary<(string, int, int), KTensor>();
         var nodeCount = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var e in entries)
@@ -151,10 +151,14 @@ public static partial class ModelConfig
             progress = false;
             foreach (var (name, nodes) in pending)
             {
-                while (next[name] < nodes.Count && nodes[next[name]].All(r => tensors.ContainsKey(r)))
+                while (next[name] < nodes.Count && nodes[next[name]].AllRefs.All(r => tensors.ContainsKey(r)))
                 {
-                    var args = nodes[next[name]].Select(r => tensors[r]).ToList();
-                    var outs = layers[name].ApplyMany(args);
+                    var node = nodes[next[name]];
+                    var args = node.Args.Select(r => tensors[r]).ToList();
+                    var layer = layers[name];
+                    var kwargs = layer.TakesKwargs ? node.Kwargs.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key,
+                        kv => kv.Value is ValueTuple<string, int, int> r ? tensors[r] : kv.Value, StringComparer.Ordinal) : new Dictionary<string, object?>();
+                    var outs = layer.ApplyWithKwargs(args, kwargs);
                     int idx = nodeCount.GetValueOrDefault(name);
                     for (int k = 0; k < outs.Count; k++) tensors[(name, idx, k)] = outs[k];
                     nodeCount[name] = idx + 1;
@@ -166,7 +170,7 @@ public static partial class ModelConfig
         var stuck = pending.FirstOrDefault(p => next[p.Name] < p.Nodes.Count);
         if (stuck.Name is not null)
         {
-            var missing = stuck.Nodes[next[stuck.Name]].First(r => !tensors.ContainsKey(r));
+            var missing = stuck.Nodes[next[stuck.Name]].AllRefs.First(r => !tensors.ContainsKey(r));
             throw new ArgumentException($"The Functional config cannot be rebuilt: layer '{stuck.Name}' is called on output " +
                 $"{missing.Item3} of call {missing.Item2} of layer '{missing.Item1}', which no layer produces.");
         }
@@ -186,23 +190,42 @@ public static partial class ModelConfig
         return new Model(Ends("input_layers"), Ends("output_layers"), modelName);
     }
 
+    /// <summary>A parsed inbound node: the positional tensor references and the keyword arguments (a tensor as its reference).</summary>
+    private sealed record ParsedNode(List<(string Layer, int Node, int Tensor)> Args, Dictionary<string, object?> Kwargs)
+    {
+        public IEnumerable<(string Layer, int Node, int Tensor)> AllRefs => Args.Concat(Kwargs.Values.OfType<ValueTuple<string, int, int>>());
+    }
+
     /// <summary>One inbound node: Keras 3 <c>{"args": [...], "kwargs": {}}</c> or Keras 2 <c>[["name", node, tensor, {}], ...]</c>.</summary>
-    private static List<(string Layer, int Node, int Tensor)> ParseNode(object? node)
+    private static ParsedNode ParseNode(object? node)
     {
         var refs = new List<(string, int, int)>();
+        var kwargs = new Dictionary<string, object?>(StringComparer.Ordinal);
         if (node is IDictionary<string, object?> d)
         {
             if (d.TryGetValue("args", out var args)) Collect(args, refs);
-            // An RNN's initial states follow its input sequence (Keras's RNN.call(sequences, initial_state=...)).
-            if (d.TryGetValue("kwargs", out var kwargs) && kwargs is IDictionary<string, object?> kw && kw.TryGetValue("initial_state", out var states))
-                Collect(states, refs);
+            if (d.TryGetValue("kwargs", out var kw) && kw is IDictionary<string, object?> kwd)
+            {
+                foreach (var (key, value) in kwd)
+                {
+                    // An RNN's initial states follow its input sequence (Keras's RNN.call(sequences, initial_state=...)).
+                    if (key == "initial_state")
+                    {
+                        Collect(value, refs);
+                        continue;
+                    }
+                    var found = new List<(string, int, int)>();
+                    Collect(value, found);
+                    kwargs[key] = found.Count == 1 ? found[0] : value;
+                }
+            }
         }
         else if (node is IEnumerable<object?> list)
         {
             foreach (var item in list) refs.Add(ParseRef(item));
         }
         else throw new ArgumentException("An inbound node must be an object with 'args' (Keras 3) or a list of [name, node, tensor] references (Keras 2).");
-        return refs;
+        return new ParsedNode(refs, kwargs);
 
         static void Collect(object? v, List<(string, int, int)> into)
         {

@@ -98,10 +98,20 @@ public static partial class ModelConfig
     {
         var d = LayerRegistry.Serialize(l);
         if (l.Built && l.BuildInputShapes is { } shapes)
-            d["build_config"] = new Dictionary<string, object?>
-            {
-                ["input_shape"] = shapes.Count == 1 ? shapes[0].Dims : shapes.Select(s => (object?)s.Dims).ToList(),
-            };
+        {
+            // Keras 3 builds a layer whose build takes several named shapes (MultiHeadAttention.build(query_shape,
+            // value_shape, key_shape)) from a shapes_dict.
+            d["build_config"] = l is MultiHeadAttention
+                ? new Dictionary<string, object?>
+                {
+                    ["shapes_dict"] = shapes.Select((s, i) => (Key: new[] { "query_shape", "value_shape", "key_shape" }[i], Dims: s.Dims))
+                        .ToDictionary(p => p.Key, p => (object?)p.Dims, StringComparer.Ordinal),
+                }
+                : new Dictionary<string, object?>
+                {
+                    ["input_shape"] = shapes.Count == 1 ? shapes[0].Dims : shapes.Select(s => (object?)s.Dims).ToList(),
+                };
+        }
         return d;
     }
 
@@ -132,12 +142,14 @@ public static partial class ModelConfig
             d["inbound_nodes"] = layer is InputLayer ? new List<object?>() : graph.Nodes.Where(n => n.Layer == layer).OrderBy(n => nodeIndex[n])
                 .Select(n => (object?)new Dictionary<string, object?>(StringComparer.Ordinal)
                 {
-                    ["args"] = n.Inputs.Count == 1 || TakesInitialState(layer)
-                        ? new List<object?> { Ref(n.Inputs[0]) } : new List<object?> { n.Inputs.Select(Ref).ToList() },
-                    // An RNN's inputs after the sequence are its initial states, Keras's initial_state keyword argument.
+                    ["args"] = TakesInitialState(layer) ? new List<object?> { Ref(n.Inputs[0]) }
+                        : n.ArgCount == 1 || layer.CallTakesSeparateArgs ? n.Inputs.Take(n.ArgCount).Select(Ref).ToList()
+                        : new List<object?> { n.Inputs.Take(n.ArgCount).Select(Ref).ToList() },
+                    // An RNN's inputs after the sequence are its initial states, Keras's initial_state keyword argument; other
+                    // layers' keyword arguments (MultiHeadAttention's attention_mask, use_causal_mask, ...) are kept in the node.
                     ["kwargs"] = n.Inputs.Count > 1 && TakesInitialState(layer)
                         ? new Dictionary<string, object?> { ["initial_state"] = n.Inputs.Skip(1).Select(Ref).ToList() }
-                        : new Dictionary<string, object?>(),
+                        : n.Kwargs.ToDictionary(kv => kv.Key, kv => kv.Value is KTensor t ? Ref(t) : kv.Value, StringComparer.Ordinal),
                 }).ToList();
             layers.Add(d);
         }

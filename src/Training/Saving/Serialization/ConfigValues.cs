@@ -45,6 +45,8 @@ internal static class ConfigValues
             }
             if (type == typeof(Shape) && value is System.Collections.IEnumerable dims and not string)
                 return new Shape(dims.Cast<object?>().Select(d => Dimension(d, what)).ToArray());
+            // Keras takes a single int for a one-axis shape (EinsumDense and MultiHeadAttention output_shape).
+            if (type == typeof(Shape) && value is long or int) return new Shape(Dimension(value, what));
             if (FromImplicitOperator(value, type, what) is { } converted) return converted;
             // Any other value where an object is expected ("activation": 5, a list for an initializer): refused by the deserializer.
             if (Saving.ObjectKind.Of(type) is { } objectKind) return KerasObjects.Deserialize(value, objectKind, what);
