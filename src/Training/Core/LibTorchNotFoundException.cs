@@ -38,7 +38,6 @@ public sealed class LibTorchNotFoundException : DllNotFoundException
 
     private static Exception? Probe()
     {
-        ThreadDefaults.SetPassiveWaitUnlessSet();
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using OnnxKeras.Layers;
 using TorchSharp;
 
@@ -25,42 +24,28 @@ internal static class ThreadDefaults
     /// <summary>
     /// Multiply-adds of the largest matrix product or convolution of one call on <paramref name="batch"/> samples: for each
     /// built layer's weight named <c>*kernel</c> (Dense, Conv, recurrent kernels; embeddings are lookups and left out),
-    /// the output elements per sample times the kernel's fan-in (its size over its last dimension), times the batch.
+    /// the kernel's size times the positions it is applied at (the layer's input elements per sample over the kernel's
+    /// input dimension, its next-to-last: 1 for Dense on vectors, the timesteps of a sequence, the pixels of an image),
+    /// times the batch. A recurrent layer's input projection over the whole sequence is one product in libtorch's kernel.
     /// </summary>
     internal static double LargestMacsPerOp(Layer model, long batch)
     {
         double largest = 0;
         foreach (var layer in AllLayers(model))
         {
-            if (!layer.Built) continue;
-            double outputs = OutputElementsPerSample(layer);
+            if (!layer.Built || (layer.BuildInputShapes?[0] ?? layer.BuildInputShape) is not { } input) continue;
+            double inputs = 1;
+            for (int i = 1; i < input.Rank; i++) inputs *= input[i] ?? 1;
             foreach (var w in layer.Weights)
             {
                 if (!w.Name.EndsWith("kernel", StringComparison.Ordinal)) continue;
                 var shape = w.Shape;
-                if (shape.Rank < 2 || shape[^1] is not > 0) continue;
-                double fanIn = (double)w.Size / shape[^1]!.Value;
-                largest = Math.Max(largest, batch * Math.Max(outputs, 1) * fanIn);
+                if (shape.Rank < 2 || shape[^2] is not > 0) continue;
+                double positions = Math.Max(1, inputs / shape[^2]!.Value);
+                largest = Math.Max(largest, batch * positions * w.Size);
             }
         }
         return largest;
-    }
-
-    private static double OutputElementsPerSample(Layer layer)
-    {
-        try
-        {
-            var inputs = layer.BuildInputShapes ?? (layer.BuildInputShape is { } s ? [s] : null);
-            if (inputs is null || layer is Models.Model) return 1;
-            var output = layer.ComputeOutputShapes(inputs)[0];
-            double n = 1;
-            for (int i = 1; i < output.Rank; i++) n *= output[i] ?? 1;
-            return n;
-        }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException or NotImplementedException)
-        {
-            return 1;
-        }
     }
 
     private static List<Layer> AllLayers(Layer root)
@@ -98,25 +83,4 @@ internal static class ThreadDefaults
     internal static void Forget() => applied = 0;
 
     private static readonly bool UserSetOmpThreads = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"));
-
-    /// <summary>
-    /// Before libtorch loads: OpenMP workers that have no work sleep instead of spinning (<c>OMP_WAIT_POLICY=PASSIVE</c>),
-    /// unless the environment names a policy. libgomp reads the variable once, when it loads, from the native environment,
-    /// which <see cref="Environment.SetEnvironmentVariable(string, string)"/> does not change on Unix; hence libc's setenv.
-    /// </summary>
-    internal static void SetPassiveWaitUnlessSet()
-    {
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null) return;
-        try
-        {
-            _ = setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            // No libc setenv: libgomp keeps its default policy.
-        }
-    }
-
-    [DllImport("libc", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
-    private static extern int setenv(string name, string value, int overwrite);
 }

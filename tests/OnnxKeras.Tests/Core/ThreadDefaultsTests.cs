@@ -39,11 +39,21 @@ public class ThreadDefaultsTests
     public void LargestMacsPerOp_Conv_CountsEveryOutputPosition()
     {
         using var model = new Sequential(new InputLayer([28, 28, 1]), new Conv2D(32, 3), new Flatten(), new Dense(10));
-        // Conv 3x3, 1 -> 32, valid: 26 x 26 x 32 outputs x fan-in 9 = 194,688 per sample; Dense 21,632 -> 10: 216,320.
-        Assert.Equal(4 * 216_320, ThreadDefaults.LargestMacsPerOp(model, 4));
+        // Conv 3x3, 1 -> 32 kernel (288 values) at 28 x 28 / 1 = 784 input positions: 225,792 per sample;
+        // Dense 21,632 -> 10: 216,320.
+        Assert.Equal(4 * 225_792, ThreadDefaults.LargestMacsPerOp(model, 4));
         using var wide = new Sequential(new InputLayer([28, 28, 3]), new Conv2D(64, 3), new GlobalAveragePooling2D(), new Dense(10));
-        // 26 x 26 x 64 outputs x fan-in 27 = 1,168,128 per sample.
-        Assert.Equal(2 * 1_168_128, ThreadDefaults.LargestMacsPerOp(wide, 2));
+        // 3 x 3 x 3 x 64 = 1,728 kernel values at 28 x 28 x 3 / 3 = 784 positions: 1,354,752 per sample.
+        Assert.Equal(2 * 1_354_752, ThreadDefaults.LargestMacsPerOp(wide, 2));
+    }
+
+    [Fact]
+    public void LargestMacsPerOp_Lstm_CountsTheWholeSequencesInputProjection()
+    {
+        using var model = new Sequential(new InputLayer([100, 64]), new LSTM(128));
+        // kernel 64 x 512 at 100 x 64 / 64 = 100 timesteps: 3,276,800 per sample (recurrent kernel 128 x 512 at
+        // 6,400 / 128 = 50: the same), x 64 samples = 209,715,200.
+        Assert.Equal(209_715_200, ThreadDefaults.LargestMacsPerOp(model, 64));
     }
 
     [Fact]
