@@ -36,7 +36,7 @@ internal static class KerasArchive
             SaveLegacyH5(model, path);
             return;
         }
-        var configTree = ModelConfig.Serialize(model);
+        var configTree = KerasAssets.SerializeForArchive(() => ModelConfig.Serialize(model));
         if (CompileConfig.Serialize(model) is { } compile) configTree["compile_config"] = compile;
         var config = ConfigJson.Write(configTree);
         var metadata = ConfigJson.Write(new Dictionary<string, object?>
@@ -45,6 +45,7 @@ internal static class KerasArchive
             ["date_saved"] = DateTime.Now.ToString("yyyy-MM-dd@HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),
             ["producer"] = "onnxkeras",
         });
+        var assets = KerasAssets.Entries(model);
         using var weights = new MemoryStream();
         KerasWeightsH5.Write(model, weights, model.IsCompiled ? model.Optimizer : null);
         AtomicFile.Write(path, stream =>
@@ -59,6 +60,7 @@ internal static class KerasArchive
             Add("metadata.json", Encoding.UTF8.GetBytes(metadata));
             Add("config.json", Encoding.UTF8.GetBytes(config));
             Add("model.weights.h5", weights.ToArray());
+            foreach (var (name, bytes) in assets) Add(name, bytes);
         });
     }
 
@@ -98,7 +100,7 @@ internal static class KerasArchive
         if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
         if (FileKinds.IsHdf5Extension(path))
             return LoadLegacyH5(path);
-        var (config, weights, ours) = ReadArchive(path);
+        var (config, weights, ours, assets) = ReadArchive(path);
         Model model;
         IDictionary<string, object?> tree;
         try
@@ -112,6 +114,15 @@ internal static class KerasArchive
         }
         var stored = WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights));
         WeightMatching.Assign(model, stored, path, byName: false, skipMismatch: false);
+        try
+        {
+            KerasAssets.Load(model, assets, path);
+        }
+        catch (InvalidDataException)
+        {
+            model.Dispose();
+            throw;
+        }
         if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> { Count: > 0 } compile)
             CompileConfig.Apply(model, compile, path);
         if (model.IsCompiled) RestoreOptimizer(model, weights, path, ours);
@@ -160,7 +171,7 @@ internal static class KerasArchive
 
     public static StoredWeights ReadWeights(string path)
     {
-        var (_, weights, _) = ReadArchive(path);
+        var (_, weights, _, _) = ReadArchive(path);
         return WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights));
     }
 
@@ -174,14 +185,19 @@ internal static class KerasArchive
     /// </summary>
     internal static long MaxWeightsEntryBytes = Array.MaxLength;
 
-    /// <summary>config.json, model.weights.h5 and whether metadata.json names OnnxKeras as the producer, from one opening of the zip.</summary>
-    private static (string Config, byte[] Weights, bool WrittenByOnnxKeras) ReadArchive(string path)
+    /// <summary>config.json, model.weights.h5, whether metadata.json names OnnxKeras as the producer, and the files under
+    /// <c>assets/</c> (each up to <see cref="MaxConfigEntryBytes"/>), from one opening of the zip.</summary>
+    private static (string Config, byte[] Weights, bool WrittenByOnnxKeras, Dictionary<string, byte[]> Assets) ReadArchive(string path)
     {
         try
         {
             using var zip = ZipFile.OpenRead(path);
+            var assets = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var e in zip.Entries.Where(e => e.FullName.StartsWith(KerasAssets.Directory + "/", StringComparison.Ordinal) && e.Name.Length > 0))
+                if (!assets.TryAdd(e.FullName, ReadEntry(zip, path, e.FullName, MaxConfigEntryBytes)))
+                    throw new InvalidDataException($"'{path}': the zip has two entries named '{e.FullName}'.");
             return (Encoding.UTF8.GetString(ReadEntry(zip, path, "config.json", MaxConfigEntryBytes)),
-                    ReadEntry(zip, path, "model.weights.h5", MaxWeightsEntryBytes), WrittenByOnnxKeras(zip, path));
+                    ReadEntry(zip, path, "model.weights.h5", MaxWeightsEntryBytes), WrittenByOnnxKeras(zip, path), assets);
         }
         catch (InvalidDataException e) when (e.InnerException is null && e.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
         {

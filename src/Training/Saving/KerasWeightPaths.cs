@@ -5,7 +5,7 @@ using OnnxKeras.Models;
 namespace OnnxKeras.Saving;
 
 /// <summary>One object's group in a Keras 3 weights file: <c>&lt;Path&gt;/vars</c> (attribute <c>name</c>) holding <c>0..n</c>.</summary>
-internal sealed record WeightGroup(string Path, string Name, IReadOnlyList<Variable> Variables);
+internal sealed record WeightGroup(string Path, string Name, IReadOnlyList<Variable> Variables, Layer? Owner = null);
 
 /// <summary>
 /// Where Keras 3 puts each layer's variables in <c>.weights.h5</c> / <c>model.weights.h5</c> (keras/src/saving/saving_lib.py,
@@ -47,7 +47,7 @@ internal static partial class KerasWeightPaths
         switch (layer)
         {
             case Model m:
-                into.Add(new WeightGroup(path, m.Name, OwnVariables(m)));
+                into.Add(new WeightGroup(path, m.Name, OwnVariables(m), m));
                 foreach (var (child, childPath) in Named(TrackedLayers(m), $"{path}/layers")) Walk(child, childPath, visited, into);
                 break;
             case RecurrentLayer r:
@@ -72,7 +72,7 @@ internal static partial class KerasWeightPaths
                 into.Add(new WeightGroup($"{path}/_softmax", "softmax", []));
                 break;
             default:
-                into.Add(new WeightGroup(path, layer.Name, OwnVariables(layer)));
+                into.Add(new WeightGroup(path, layer.Name, OwnVariables(layer), layer));
                 // A custom layer's sublayers: Keras would use the Python attribute names, which C# cannot know; they are
                 // named as a tracked list names its elements (the rule a subclassed model's `layers` follows).
                 foreach (var (child, childPath) in Named(layer.Sublayers, path)) Walk(child, childPath, visited, into);

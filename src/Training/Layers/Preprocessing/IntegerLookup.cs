@@ -18,7 +18,7 @@ namespace OnnxKeras.Layers;
 /// <example><code>
 /// var lookup = new IntegerLookup(vocabulary: [12, 36, 1138, 42]);   // [[12, 1138, 42], [42, 1000, 36]] -> [[1, 3, 4], [4, 0, 2]]
 /// </code></example>
-public sealed class IntegerLookup : Layer
+public sealed class IntegerLookup : Layer, Saving.IKerasAssets
 {
     private readonly LookupVocabulary<long> vocab;
 
@@ -167,14 +167,31 @@ public sealed class IntegerLookup : Layer
 
     /// <inheritdoc />
     /// <remarks>An adapted vocabulary is written to <c>vocabulary</c> with its special tokens (and the weights to
-    /// <c>idf_weights</c>), where Keras writes it to the archive's assets; Keras reads either.</remarks>
+    /// <c>idf_weights</c>); in a .keras archive, as Keras does, to <c>vocabulary.txt</c> in the archive's assets, with
+    /// <c>vocabulary: null</c> in the config (TF-IDF layers keep both in the config, which Keras reads too).</remarks>
     public override LayerConfig GetConfig() => base.GetConfig()
         .With("invert", Invert).With("max_tokens", MaxTokens).With("num_oov_indices", NumOovIndices).With("oov_token", OovToken)
         .With("mask_token", MaskToken).With("output_mode", OutputMode).With("sparse", false).With("pad_to_max_tokens", PadToMaxTokens)
         .With("vocabulary_dtype", "int64")
         .With("idf_weights", vocab.InputIdfWeights ?? (vocab.HasVocabulary ? vocab.IdfWeights?.Take((int)vocab.VocabularySize).ToArray() : null))
-        .With("vocabulary", vocab.InputVocabulary ?? (vocab.HasVocabulary ? vocab.GetVocabulary(true).ToArray() : null))
+        .With("vocabulary", vocab.ConfigVocabulary)
         .With("vocabulary_size", vocab.HasVocabulary ? vocab.VocabularySize : null);
+
+    bool Saving.IKerasAssets.UsesAssets => vocab.InAssets;
+
+    bool Saving.IKerasAssets.ReadsAssets => vocab.InputVocabulary is null;
+
+    IEnumerable<(string Name, byte[] Bytes)> Saving.IKerasAssets.SaveAssets()
+    {
+        var bytes = Saving.KerasAssets.WriteLines(vocab.GetVocabulary(true).Select(t => t.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return [("vocabulary.txt", bytes)];
+    }
+
+    /// <summary>A token as Python's <c>int(line)</c> reads it: an optional sign, decimal digits, surrounding white space.</summary>
+    private static long ParseToken(string line) => long.Parse(line.Trim(), System.Globalization.NumberStyles.AllowLeadingSign,
+        System.Globalization.CultureInfo.InvariantCulture);
+
+    void Saving.IKerasAssets.LoadAssets(Func<string, byte[]?> read, string where) => vocab.LoadAsset(read("vocabulary.txt"), ParseToken, where);
 }
 
 /// <summary>The outputs of the lookup layers: int indices, or the encodings (TF-IDF: counts times the weights).</summary>

@@ -178,6 +178,56 @@ internal sealed class LookupVocabulary<T> where T : notnull
         InputIdfWeights = null;
     }
 
+    /// <summary>
+    /// Whether a <c>.keras</c> archive keeps the vocabulary in <c>vocabulary.txt</c> (Keras's <c>save_assets</c>: when no
+    /// vocabulary was given). TF-IDF layers keep vocabulary and weights in the config, since Keras would read the weights
+    /// from an <c>idf_weights</c> variable this writer does not write (Keras reads either).
+    /// </summary>
+    public bool InAssets => InputVocabulary is null && OutputMode != "tf_idf";
+
+    /// <summary>The config's <c>vocabulary</c>: as given; an adapted one with its special tokens, or null when it goes to assets.</summary>
+    public T[]? ConfigVocabulary =>
+        InputVocabulary ?? (InAssets && Saving.KerasAssets.WritingArchive ? null : HasVocabulary ? [.. GetVocabulary(true)] : null);
+
+    /// <summary>Keras's <c>load_assets</c>: sets the vocabulary (special tokens included) read from <c>vocabulary.txt</c>,
+    /// keeping it out of the config as an adapted one.</summary>
+    /// <exception cref="InvalidDataException">The file is missing, not UTF-8, has a token <paramref name="parse"/> refuses,
+    /// or a vocabulary this layer cannot take.</exception>
+    public void LoadAsset(byte[]? bytes, Func<string, T> parse, string where)
+    {
+        if (OutputMode == "tf_idf")
+        {
+            // Keras keeps an adapted TF-IDF layer's weights in an idf_weights variable, which this reader does not read yet.
+            if (bytes is null) return;
+            throw new InvalidDataException($"{where}: an adapted \"tf_idf\" vocabulary kept in the archive's assets (with its weights " +
+                "in an idf_weights variable) is not supported; give the layer its vocabulary and idf_weights in the config instead.");
+        }
+        var lines = Saving.KerasAssets.ReadLines(bytes, "vocabulary.txt", where);
+        if (lines.Count == 0) throw new InvalidDataException($"{where}: 'vocabulary.txt' is empty (Keras cannot set an empty vocabulary).");
+        var values = new List<T>(lines.Count);
+        foreach (var line in lines)
+        {
+            try
+            {
+                values.Add(parse(line));
+            }
+            catch (FormatException e)
+            {
+                throw new InvalidDataException($"{where}: 'vocabulary.txt' line {values.Count + 1} ('{line}') is not a valid token: {e.Message}", e);
+            }
+        }
+        try
+        {
+            SetVocabulary(values, null);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{where}: 'vocabulary.txt' does not fit the layer: {e.Message}", e);
+        }
+        InputVocabulary = null;
+        if (tokens.Count == 0) HasVocabulary = false; // Keras writes only the special tokens for a layer never adapted
+    }
+
     /// <summary>The index of each token (Keras's table lookup), the mask and OOV rules applied; <paramref name="oovBucket"/>
     /// hashes an OOV token to one of <c>numOovIndices</c> (> 1) buckets.</summary>
     /// <exception cref="ArgumentException">An OOV token when numOovIndices is 0.</exception>

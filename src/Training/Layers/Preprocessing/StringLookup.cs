@@ -15,7 +15,7 @@ namespace OnnxKeras.Layers;
 /// var lookup = new StringLookup(vocabulary: ["a", "b", "c", "d"]);
 /// KTensor ids = lookup.Call(new[,] { { "a", "c", "d" }, { "d", "z", "b" } });   // [[1, 3, 4], [4, 0, 2]]
 /// </code></example>
-public sealed class StringLookup : Layer
+public sealed class StringLookup : Layer, Saving.IKerasAssets
 {
     private readonly LookupVocabulary<string> vocab;
 
@@ -174,13 +174,26 @@ public sealed class StringLookup : Layer
     public override Shape ComputeOutputShape(Shape inputShape) => LookupOutput.OutputShape(inputShape, OutputMode, vocab.Depth);
 
     /// <inheritdoc />
-    /// <remarks>An adapted vocabulary is written to <c>vocabulary</c> with its special tokens (Keras writes it to the archive's assets).</remarks>
+    /// <remarks>An adapted vocabulary is written to <c>vocabulary</c> with its special tokens; in a .keras archive, as Keras does,
+    /// to <c>vocabulary.txt</c> in the archive's assets, with <c>vocabulary: null</c> in the config.</remarks>
     public override LayerConfig GetConfig() => base.GetConfig()
         .With("invert", Invert).With("max_tokens", MaxTokens).With("num_oov_indices", NumOovIndices).With("oov_token", OovToken)
         .With("mask_token", MaskToken).With("output_mode", OutputMode).With("sparse", false).With("pad_to_max_tokens", PadToMaxTokens)
         .With("idf_weights", vocab.InputIdfWeights ?? (vocab.HasVocabulary ? vocab.IdfWeights?.Take((int)vocab.VocabularySize).ToArray() : null))
-        .With("vocabulary", vocab.InputVocabulary ?? (vocab.HasVocabulary ? vocab.GetVocabulary(true).ToArray() : null))
+        .With("vocabulary", vocab.ConfigVocabulary)
         .With("vocabulary_size", vocab.HasVocabulary ? vocab.VocabularySize : null).With("encoding", "utf-8");
+
+    bool Saving.IKerasAssets.UsesAssets => vocab.InAssets;
+
+    bool Saving.IKerasAssets.ReadsAssets => vocab.InputVocabulary is null;
+
+    IEnumerable<(string Name, byte[] Bytes)> Saving.IKerasAssets.SaveAssets()
+    {
+        var bytes = Saving.KerasAssets.WriteLines(vocab.GetVocabulary(true).Select(t => t));
+        return [("vocabulary.txt", bytes)];
+    }
+
+    void Saving.IKerasAssets.LoadAssets(Func<string, byte[]?> read, string where) => vocab.LoadAsset(read("vocabulary.txt"), t => t, where);
 }
 
 /// <summary>The shared refusal of the string layers when called on tensors.</summary>

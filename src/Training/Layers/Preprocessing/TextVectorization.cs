@@ -20,7 +20,7 @@ namespace OnnxKeras.Layers;
 /// vectorize.Adapt(new[] { "foo bar", "bar baz", "baz bada boom" });
 /// KTensor ids = vectorize.Call(new[] { "foo qux bar", "qux baz" });   // [[4, 1, 3, 0], [1, 2, 0, 0]]
 /// </code></example>
-public sealed class TextVectorization : Layer
+public sealed class TextVectorization : Layer, Saving.IKerasAssets
 {
     private const string Punctuation = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'";
     private readonly LookupVocabulary<string> vocab;
@@ -214,12 +214,25 @@ public sealed class TextVectorization : Layer
         OutputMode == "int" ? new Shape(inputShape[0], OutputSequenceLength) : new Shape(inputShape[0], vocab.Depth);
 
     /// <inheritdoc />
-    /// <remarks>An adapted vocabulary is written to <c>vocabulary</c> with its special tokens (Keras writes it to the archive's assets).</remarks>
+    /// <remarks>An adapted vocabulary is written to <c>vocabulary</c> with its special tokens; in a .keras archive, as Keras does,
+    /// to <c>vocabulary.txt</c> in the archive's assets, with <c>vocabulary: null</c> in the config.</remarks>
     public override LayerConfig GetConfig() => base.GetConfig()
         .With("max_tokens", MaxTokens).With("standardize", Standardize).With("split", Split).With("ngrams", ngramsArgument)
         .With("output_mode", OutputMode).With("output_sequence_length", OutputSequenceLength).With("pad_to_max_tokens", PadToMaxTokens)
         .With("sparse", false).With("ragged", false)
-        .With("vocabulary", vocab.InputVocabulary ?? (vocab.HasVocabulary ? vocab.GetVocabulary(true).ToArray() : null))
+        .With("vocabulary", vocab.ConfigVocabulary)
         .With("idf_weights", vocab.InputIdfWeights ?? (vocab.HasVocabulary ? vocab.IdfWeights?.Take((int)vocab.VocabularySize).ToArray() : null))
         .With("encoding", "utf-8").With("vocabulary_size", vocab.HasVocabulary ? vocab.VocabularySize : null);
+
+    bool Saving.IKerasAssets.UsesAssets => vocab.InAssets;
+
+    bool Saving.IKerasAssets.ReadsAssets => vocab.InputVocabulary is null;
+
+    IEnumerable<(string Name, byte[] Bytes)> Saving.IKerasAssets.SaveAssets()
+    {
+        var bytes = Saving.KerasAssets.WriteLines(vocab.GetVocabulary(true).Select(t => t));
+        return [("vocabulary.txt", bytes), ("_lookup_layer/vocabulary.txt", bytes)];
+    }
+
+    void Saving.IKerasAssets.LoadAssets(Func<string, byte[]?> read, string where) => vocab.LoadAsset(read("vocabulary.txt"), t => t, where);
 }

@@ -1,0 +1,109 @@
+using System.Text;
+using OnnxKeras.Models;
+
+namespace OnnxKeras.Saving;
+
+/// <summary>
+/// A layer that keeps state in a <c>.keras</c> archive's <c>assets/</c> directory, as Keras 3's <c>save_assets</c> /
+/// <c>load_assets</c> do (keras/src/saving/saving_lib.py: the directory is <c>assets/</c> plus the object's path, the same
+/// path its variables have in <c>model.weights.h5</c>, e.g. <c>assets/layers/integer_lookup/</c>).
+/// </summary>
+internal interface IKerasAssets
+{
+    /// <summary>Whether the layer's state is in assets rather than in its config (an adapted lookup: config vocabulary null).</summary>
+    bool UsesAssets { get; }
+
+    /// <summary>Whether loading should look for the layer's assets (its config holds no state).</summary>
+    bool ReadsAssets { get; }
+
+    /// <summary>The files to write, by name relative to the layer's asset directory (only called when <see cref="UsesAssets"/>).</summary>
+    IEnumerable<(string Name, byte[] Bytes)> SaveAssets();
+
+    /// <summary>Restores the state from the files (null when missing). Throws InvalidDataException for a missing or damaged file.</summary>
+    void LoadAssets(Func<string, byte[]?> read, string where);
+}
+
+/// <summary>Writes and reads the <c>assets/</c> entries of a <c>.keras</c> archive (see <see cref="IKerasAssets"/>).</summary>
+internal static class KerasAssets
+{
+    /// <summary>The archive's assets directory (Keras's <c>_ASSETS_DIRNAME</c>).</summary>
+    public const string Directory = "assets";
+
+    [ThreadStatic] private static bool writingArchive;
+
+    /// <summary>
+    /// True while a <c>.keras</c> archive's config is written: lookup layers whose vocabulary goes to assets then write
+    /// <c>vocabulary: null</c>, as Keras does. Elsewhere (GetConfig, JSON, legacy .h5) they keep it in the config.
+    /// </summary>
+    public static bool WritingArchive => writingArchive;
+
+    /// <summary>Runs <paramref name="serialize"/> with <see cref="WritingArchive"/> set.</summary>
+    public static T SerializeForArchive<T>(Func<T> serialize)
+    {
+        bool before = writingArchive;
+        writingArchive = true;
+        try
+        {
+            return serialize();
+        }
+        finally
+        {
+            writingArchive = before;
+        }
+    }
+
+    /// <summary>Every asset layer of the model with its archive directory (<c>assets/&lt;object path&gt;</c>).</summary>
+    public static IEnumerable<(IKerasAssets Layer, string Dir)> Layers(Model model) =>
+        KerasWeightPaths.AllGroups(model).Where(g => g.Owner is IKerasAssets)
+            .Select(g => ((IKerasAssets)g.Owner!, g.Path.Length == 0 ? Directory : $"{Directory}/{g.Path}"));
+
+    /// <summary>The zip entries (name, bytes) the model's asset layers write.</summary>
+    public static List<(string Name, byte[] Bytes)> Entries(Model model) =>
+        [.. Layers(model).Where(l => l.Layer.UsesAssets).SelectMany(l => l.Layer.SaveAssets().Select(f => ($"{l.Dir}/{f.Name}", f.Bytes)))];
+
+    /// <summary>Restores every asset layer from <paramref name="entries"/> (zip entry name to bytes).</summary>
+    public static void Load(Model model, IReadOnlyDictionary<string, byte[]> entries, string path)
+    {
+        foreach (var (layer, dir) in Layers(model).Where(l => l.Layer.ReadsAssets).ToList())
+            layer.LoadAssets(name => entries.GetValueOrDefault($"{dir}/{name}"), $"'{path}': layer '{((Layers.Layer)layer).Name}' ({dir})");
+    }
+
+    private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Keras's <c>vocabulary.txt</c>: the tokens joined by "\n" (no newline at the end), UTF-8 without a BOM.</summary>
+    public static byte[] WriteLines(IEnumerable<string> lines) => Strict.GetBytes(string.Join("\n", lines));
+
+    /// <summary>
+    /// Reads Keras's <c>vocabulary.txt</c> as <c>load_assets</c> does: UTF-8 text split as Python's <c>str.splitlines</c>,
+    /// trailing empty lines dropped. Throws InvalidDataException for a missing file or invalid UTF-8.
+    /// </summary>
+    public static List<string> ReadLines(byte[]? bytes, string name, string where)
+    {
+        if (bytes is null)
+            throw new InvalidDataException($"{where}: the archive has no '{name}': the layer's config has no vocabulary, so Keras keeps " +
+                "it in that asset file; the file is missing (a damaged or incomplete .keras file?).");
+        string text;
+        try
+        {
+            text = Strict.GetString(bytes);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new InvalidDataException($"{where}: '{name}' is not valid UTF-8 text: {e.Message}", e);
+        }
+        if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
+        var lines = new List<string>();
+        int start = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c is not ('\n' or '\r' or '\v' or '\f' or '\x1c' or '\x1d' or '\x1e' or '\x85' or '\u2028' or '\u2029')) continue;
+            lines.Add(text[start..i]);
+            if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') i++;
+            start = i + 1;
+        }
+        if (start < text.Length) lines.Add(text[start..]);
+        while (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
+        return lines;
+    }
+}

@@ -1,0 +1,163 @@
+using System.IO.Compression;
+using System.Text;
+using OnnxKeras.Layers;
+using OnnxKeras.Models;
+using OnnxKeras.Saving;
+using Xunit;
+using static OnnxKeras.Tests.Saving.SavingTestHelpers;
+
+namespace OnnxKeras.Tests.Saving;
+
+/// <summary>
+/// Adapted lookup vocabularies in a .keras archive as Keras 3 keeps them: config <c>vocabulary: null</c> and the tokens,
+/// special tokens first, one per line joined by "\n", in <c>assets/&lt;object path&gt;/vocabulary.txt</c>
+/// (saving_lib.py DiskIOStore; index_lookup.py save_assets/load_assets).
+/// </summary>
+public class KerasAssetsTests
+{
+    // The config Keras 3 writes for Sequential([Input((3,), dtype="int64"), IntegerLookup(mask_token=0)]) after adapt:
+    // the vocabulary is null (it is in the asset), vocabulary_size is the adapted size with the special tokens, and the
+    // dtype is the default policy (IndexLookup drops the dtype argument).
+    private const string KerasConfig = """
+        {"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "trainable": true, "dtype": "float32",
+         "layers": [
+          {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 3], "dtype": "int64",
+           "sparse": false, "name": "input_layer"}, "registered_name": null},
+          {"module": "keras.layers", "class_name": "IntegerLookup", "config": {"name": "integer_lookup", "trainable": true,
+           "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null},
+           "invert": false, "max_tokens": null, "num_oov_indices": 1, "oov_token": -1, "mask_token": 0,
+           "output_mode": "int", "sparse": false, "pad_to_max_tokens": false, "vocabulary_dtype": "int64", "idf_weights": null,
+           "vocabulary": null, "vocabulary_size": 5, "oov_method": "floormod"},
+           "registered_name": null, "build_config": {"input_shape": [null, 3]}}],
+         "build_input_shape": [null, 3]}, "registered_name": null, "build_config": {"input_shape": [null, 3]}}
+        """;
+
+    private const string VocabularyEntry = "assets/layers/integer_lookup/vocabulary.txt";
+
+    /// <summary>A .keras zip in Keras's layout; model.weights.h5 from our writer for the same (weightless) model.</summary>
+    private static void WriteKerasLayoutFile(string path, string config, IReadOnlyDictionary<string, byte[]> assets, TempDir dir)
+    {
+        var weights = dir.File("w.weights.h5");
+        using (var twin = new Sequential(new InputLayer([3]), new IntegerLookup(maskToken: 0, vocabulary: [1])))
+            twin.SaveWeights(weights);
+        using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
+        void Add(string name, byte[] bytes)
+        {
+            using var s = zip.CreateEntry(name).Open();
+            s.Write(bytes);
+        }
+        Add("metadata.json", Encoding.UTF8.GetBytes("""{"keras_version": "3.9.2", "date_saved": "2026-12-06@07:00:00"}"""));
+        Add("config.json", Encoding.UTF8.GetBytes(config));
+        Add("model.weights.h5", File.ReadAllBytes(weights));
+        foreach (var (name, bytes) in assets) Add(name, bytes);
+    }
+
+    private static float[] Indices(Model model, float[,] x) => model.Predict(x).Data;
+
+    [Theory]
+    [InlineData("0\n-1\n42\n7\n1000")]   // as Keras writes it: no newline at the end
+    [InlineData("0\n-1\n42\n7\n1000\n")] // Keras's load_assets drops trailing empty lines
+    [InlineData("0\r\n-1\r\n42\r\n7\r\n1000")]
+    public void KerasLayoutFile_LoadsTheVocabularyFromItsAsset(string vocabularyTxt)
+    {
+        using var dir = NewTempDir();
+        var path = dir.File("keras.keras");
+        WriteKerasLayoutFile(path, KerasConfig, new Dictionary<string, byte[]> { [VocabularyEntry] = Encoding.UTF8.GetBytes(vocabularyTxt) }, dir);
+        using var model = Model.LoadModel(path);
+        var lookup = Assert.IsType<IntegerLookup>(model.Layers[^1]);
+        Assert.Equal(new long[] { 0, -1, 42, 7, 1000 }, lookup.GetVocabulary());
+        // By hand: mask 0 -> 0, OOV -> 1, then 42 -> 2, 7 -> 3, 1000 -> 4.
+        Assert.Equal(new float[] { 2, 1, 4, 3, 3, 0 }, Indices(model, new float[,] { { 42, 5, 1000 }, { 7, 7, 0 } }));
+    }
+
+    [Fact]
+    public void SaveWritesTheAdaptedVocabularyAsKerasDoes_AndLoadsIt()
+    {
+        using var dir = NewTempDir();
+        var path = dir.File("ours.keras");
+        var lookup = new IntegerLookup(maskToken: 0);
+        // Counts: 7 three times, 42 twice, 1000 once (0 is the mask, dropped) -> tokens by count: 7, 42, 1000.
+        lookup.Adapt(new long[,] { { 7, 42, 7 }, { 1000, 7, 42 }, { 0, 0, 0 } });
+        using (var model = new Sequential(new InputLayer([3]), lookup))
+            model.Save(path);
+        using (var zip = ZipFile.OpenRead(path))
+        {
+            Assert.Equal(["metadata.json", "config.json", "model.weights.h5", VocabularyEntry], zip.Entries.Select(e => e.FullName));
+            using var r = new MemoryStream();
+            zip.GetEntry(VocabularyEntry)!.Open().CopyTo(r);
+            Assert.Equal("0\n-1\n7\n42\n1000", Encoding.UTF8.GetString(r.ToArray()));
+            using var config = System.Text.Json.JsonDocument.Parse(zip.GetEntry("config.json")!.Open());
+            var layer = config.RootElement.GetProperty("config").GetProperty("layers")[1].GetProperty("config");
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, layer.GetProperty("vocabulary").ValueKind);
+            Assert.Equal(5, layer.GetProperty("vocabulary_size").GetInt64());
+        }
+        using var loaded = Model.LoadModel(path);
+        Assert.Equal(new long[] { 0, -1, 7, 42, 1000 }, ((IntegerLookup)loaded.Layers[^1]).GetVocabulary());
+        Assert.Equal(new float[] { 2, 1, 4, 3, 0, 0 }, Indices(loaded, new float[,] { { 7, 9, 1000 }, { 42, 0, 0 } }));
+        // Outside a .keras archive (GetConfig, JSON, legacy .h5) the adapted vocabulary stays in the config.
+        Assert.Equal(new long[] { 0, -1, 7, 42, 1000 }, (long[])lookup.GetConfig()["vocabulary"]!);
+    }
+
+    [Fact]
+    public void AGivenVocabularyStaysInTheConfig_WithoutAssets()
+    {
+        using var dir = NewTempDir();
+        var path = dir.File("given.keras");
+        using (var model = new Sequential(new InputLayer([3]), new IntegerLookup(vocabulary: [5, 6])))
+            model.Save(path);
+        using (var zip = ZipFile.OpenRead(path))
+            Assert.DoesNotContain(zip.Entries, e => e.FullName.StartsWith("assets/", StringComparison.Ordinal));
+        using var loaded = Model.LoadModel(path);
+        Assert.Equal(new long[] { -1, 5, 6 }, ((IntegerLookup)loaded.Layers[^1]).GetVocabulary());
+    }
+
+    [Theory]
+    [InlineData(null, "has no")]                          // the asset is missing
+    [InlineData(new byte[] { 0x30, 0x0a, 0xff, 0x0a }, "UTF-8")]
+    [InlineData(new byte[] { 0x30, 0x0a, 0x78 }, "line 2")] // "0\nx": not an integer
+    [InlineData(new byte[] { 0x30, 0x0a, 0x37, 0x0a, 0x37 }, "repeated")]
+    [InlineData(new byte[] { 0x0a, 0x0a }, "empty")]
+    public void AMissingOrDamagedAssetIsRefused(byte[]? asset, string message)
+    {
+        using var dir = NewTempDir();
+        var path = dir.File("bad.keras");
+        var assets = new Dictionary<string, byte[]>();
+        if (asset is not null) assets[VocabularyEntry] = asset;
+        WriteKerasLayoutFile(path, KerasConfig, assets, dir);
+        var e = Assert.Throws<InvalidDataException>(() => Model.LoadModel(path));
+        Assert.Contains("integer_lookup", e.Message);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void AKerasTfIdfVocabularyInAssetsIsRefusedNotSilentlyDropped()
+    {
+        using var dir = NewTempDir();
+        var path = dir.File("tfidf.keras");
+        var config = KerasConfig.Replace("\"output_mode\": \"int\"", "\"output_mode\": \"tf_idf\"").Replace("\"mask_token\": 0", "\"mask_token\": null");
+        WriteKerasLayoutFile(path, config, new Dictionary<string, byte[]> { [VocabularyEntry] = "-1\n42"u8.ToArray() }, dir);
+        var e = Assert.Throws<InvalidDataException>(() => Model.LoadModel(path));
+        Assert.Contains("idf_weights variable", e.Message);
+    }
+
+    [Fact]
+    public void StringLayersWriteAndReadTheirVocabularyAsKerasDoes()
+    {
+        var text = new TextVectorization();
+        text.Adapt(new[] { "b a b", "c b" }); // counts b 3, a 1, c 1 (tie: larger first) -> b, c, a
+        var files = ((IKerasAssets)text).SaveAssets().ToList();
+        // TextVectorization delegates to its StringLookup, which Keras also visits as attribute _lookup_layer.
+        Assert.Equal(["vocabulary.txt", "_lookup_layer/vocabulary.txt"], files.Select(f => f.Name));
+        Assert.Equal("\n[UNK]\nb\nc\na", Encoding.UTF8.GetString(files[0].Bytes));
+        var restored = new TextVectorization();
+        ((IKerasAssets)restored).LoadAssets(name => name == "vocabulary.txt" ? files[0].Bytes : null, "test");
+        Assert.Equal(["", "[UNK]", "b", "c", "a"], restored.GetVocabulary());
+
+        var lookup = new StringLookup();
+        Assert.True(((IKerasAssets)lookup).UsesAssets);
+        ((IKerasAssets)lookup).LoadAssets(_ => Encoding.UTF8.GetBytes("[UNK]\nzoë\nx"), "test");
+        Assert.Equal(["[UNK]", "zoë", "x"], lookup.GetVocabulary());
+        Assert.Equal("[UNK]\nzoë\nx", Encoding.UTF8.GetString(((IKerasAssets)lookup).SaveAssets().Single().Bytes));
+        Assert.False(((IKerasAssets)new StringLookup(vocabulary: ["q"])).UsesAssets);
+    }
+}
