@@ -3,7 +3,8 @@ using OnnxKeras;
 using OnnxKeras.Bench;
 
 // Benchmarks that compare OnnxKeras against a baseline measured in the same process and report ratios.
-// Usage: dotnet run -c Release --project bench/OnnxKeras.Bench -- [all|fit|ablation|export|inference|memory|scaling|micro|gpu] [--threads N] [--repeats N]
+// Usage: dotnet run -c Release --project bench/OnnxKeras.Bench -- [all|fit|ablation|export|inference|memory|scaling|micro|gpu] [--threads N|auto] [--repeats N]
+//        --threads auto: leave libtorch's thread count to OnnxKeras's automatic choice (docs/training.md); default 2
 //        all: runs fit, ablation, export, inference, memory, scaling and micro, then writes bench/RESULTS.md (temp file + rename)
 //        --report PATH: write the report there instead (any mode; single modes only print without it)
 //        --quick: tiny settings to check the program (one repeat, one training case, small scaling, BenchmarkDotNet's Dry job)
@@ -27,9 +28,9 @@ if (!modes.Contains(mode))
     return 2;
 }
 bool quick = args.Contains("--quick");
-int threads = ArgValue("--threads", 2);
 int repeats = ArgValue("--repeats", quick ? 1 : 7);
-Keras.SetThreads(threads);
+// "auto": no SetThreads, so Fit and Predict choose the count per model (the default a user gets).
+if (ArgString("--threads") != "auto") Keras.SetThreads(ArgValue("--threads", 2));
 if (ArgString("--device") == "cuda") Keras.Device = TorchSharp.torch.CUDA;
 InferenceBenchmark.Quick = ScalingBenchmark.Quick = quick;
 string? reportPath = ArgString("--report") ?? (mode == "all" ? Path.Combine(BenchFolder(), "RESULTS.md") : null);

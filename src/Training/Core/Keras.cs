@@ -82,13 +82,22 @@ public static partial class Keras
     }
 
     /// <summary>
-    /// Sets the number of CPU threads libtorch uses for intra-op parallelism (0 leaves the default).
-    /// On small machines, tests and parallel runners should set it deliberately.
+    /// Sets the number of CPU threads libtorch uses for intra-op parallelism; 0 goes back to the automatic count. Without
+    /// it (and without <c>OMP_NUM_THREADS</c> in the environment), Fit, Evaluate and Predict choose the count on the CPU
+    /// from the CPUs the process may use and the model's largest matrix product at the batch size: one thread for small
+    /// models (docs/training.md, "Devices and threads"). An explicit count always wins.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="intraOp"/> is negative.</exception>
     /// <exception cref="LibTorchNotFoundException">The application carries no libtorch; the message names the packages to add.</exception>
     public static void SetThreads(int intraOp)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(intraOp);
         LibTorchNotFoundException.ThrowIfMissing();
+        ExplicitThreads = intraOp;
+        ThreadDefaults.Forget();
         if (intraOp > 0) torch.set_num_threads(intraOp);
     }
+
+    /// <summary>The count given to <see cref="SetThreads"/>; 0 while the automatic count applies.</summary>
+    internal static int ExplicitThreads { get; private set; }
 }

@@ -182,6 +182,27 @@ public partial class Model
     /// <summary>Fit's step: the built-in one, or the overridden <see cref="TrainStep(StepData)"/> whose logs become the tracker's.</summary>
     private void RunTrainStep(Tensor[] batch, LossTracker tracker, Tensor? classWeights)
     {
+        try
+        {
+            RunTrainStepCore(batch, tracker, classWeights);
+        }
+        finally
+        {
+            // After the step, so a model built by its first batch is measured (docs/training.md, "Devices and threads").
+            ApplyAutomaticThreads(batch);
+        }
+    }
+
+    /// <summary>The automatic libtorch thread count for this model at the batch's size, unless the application set one.</summary>
+    private void ApplyAutomaticThreads(Tensor[] batch)
+    {
+        if (batch.Length > 0 && batch[0].dim() > 0) ThreadDefaults.Apply(this, batch[0].shape[0], ref automaticThreads);
+    }
+
+    private (long Batch, int Threads) automaticThreads = (-1, 0);
+
+    private void RunTrainStepCore(Tensor[] batch, LossTracker tracker, Tensor? classWeights)
+    {
         if (!(overridesTrainStep ??= Overrides(nameof(TrainStep), typeof(StepData))))
         {
             TrainStep(batch, tracker, classWeights);

@@ -81,6 +81,7 @@ public partial class Model
             {
                 if (!it.MoveNext()) break;
                 RunTestStep(it.Current, tracker);
+                ApplyAutomaticThreads(it.Current);
             }
             step++;
             if (batchLogs)

@@ -88,6 +88,7 @@ public partial class Model
                 if (!it.MoveNext()) break;
                 var (x, _, _) = Unpack(it.Current, requireY: false);
                 batches.Add(RunPredictStep(x).Select(o => o.Value.cpu().DetachFromDisposeScope()).ToArray());
+                ApplyAutomaticThreads(x);
                 ClearCallLosses(); // activity terms of this batch die with its scope
             }
             if (batches.Count == 0) throw new ArgumentException("Predict got no data: the input is empty.");
