@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Xunit;
 
@@ -14,35 +12,10 @@ public class TextTransformerSmokeTests
     [Fact]
     public async Task QuickRunTrainsExportsServesAndMatchesPredict()
     {
-        string root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "OnnxKeras.sln"))) root = Path.GetDirectoryName(root) ?? throw new DirectoryNotFoundException("repository root not found");
-        var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var dll = Path.Combine(root, "examples", "TextTransformer", "bin", config, "net10.0", "linux-x64", "TextTransformer.dll");
-        Assert.True(File.Exists(dll), $"{dll} was not built");
         var outDir = Path.Combine(Path.GetTempPath(), $"text-transformer-{Guid.NewGuid():N}");
         try
         {
-            var start = new ProcessStartInfo("dotnet", ["exec", dll, "--quick", "--out", outDir])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = root,
-            };
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail("the TextTransformer example did not finish within 2 minutes");
-            }
-            var output = await stdout;
-            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}\n{output}\n{await stderr}");
+            var output = await ExampleRunner.RunAsync("TextTransformer", ["--quick", "--out", outDir], TimeSpan.FromMinutes(2));
 
             Assert.Contains("SpamAssassin subset: 256 training and 64 test messages", output);
             Assert.Contains("Epoch 1/1", output);
@@ -52,8 +25,8 @@ public class TextTransformerSmokeTests
             Assert.Contains("reloaded predictions identical: True", output);
             // The exported graph holds the attention block: MultiHeadAttention's projections (EinsumDense) and its softmax.
             Assert.Matches(@"text_transformer\.onnx: opset 17 \(IR 8\), \d+ nodes \([^)]*Einsum 6[^)]*Softmax 1", output);
-            Assert.True(Figure(output, @"export parity: max \|ONNX - Predict\| over the test split = (\S+)") <= 1e-5, output);
-            Assert.True(Figure(output, @"serving parity: max \|served - Predict\| over 4 messages = (\S+)") <= 1e-5, output);
+            Assert.True(ExampleRunner.Figure(output, @"export parity: max \|ONNX - Predict\| over the test split = (\S+)") <= 1e-5, output);
+            Assert.True(ExampleRunner.Figure(output, @"serving parity: max \|served - Predict\| over 4 messages = (\S+)") <= 1e-5, output);
             Assert.Equal(4, Regex.Matches(output, @"served: P\(spam\) = [01]\.\d{4} \(Predict [01]\.\d{4}\)").Count);
             Assert.Contains("TextTransformer completed.", output);
 
@@ -68,12 +41,5 @@ public class TextTransformerSmokeTests
         {
             if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
         }
-    }
-
-    private static double Figure(string output, string pattern)
-    {
-        var match = Regex.Match(output, pattern);
-        Assert.True(match.Success, $"'{pattern}' not in\n{output}");
-        return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 }
