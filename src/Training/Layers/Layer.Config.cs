@@ -1,3 +1,5 @@
+using System.Reflection;
+
 namespace OnnxKeras.Layers;
 
 // Base config entries that are not constructor arguments: activity_regularizer and dtype.
@@ -20,11 +22,12 @@ public abstract partial class Layer
     /// Checks a layer config's <c>dtype</c>: absent, null, <c>"float32"</c> or Keras 3's policy form
     /// <c>{"class_name": "DTypePolicy", "config": {"name": "float32"}}</c> (tf.keras 2's <c>Policy</c> too) are accepted
     /// (and written back as <c>"float32"</c>); any other dtype is refused rather than silently computed in float32.
-    /// Hashing also takes <c>"int64"</c> and <c>"int32"</c> (Keras writes int64 for its integer bins).
+    /// A layer type that computes in other dtypes names them with <see cref="ConfigDtypesAttribute"/> (Hashing: Keras
+    /// writes int64 for its integer bins).
     /// </summary>
     /// <exception cref="NotSupportedException">Another dtype or policy (float16, bfloat16, mixed_float16, float64, int32, ...), naming the layer.</exception>
     internal static void CheckDtype(IDictionary<string, object?> config, string what, Type? type = null) =>
-        DtypeFromConfig(config, what, type == typeof(Hashing) ? Hashing.ConfigDtypes : SupportedDtypes);
+        DtypeFromConfig(config, what, type?.GetCustomAttribute<ConfigDtypesAttribute>()?.Dtypes ?? SupportedDtypes);
 
     /// <summary>The config's <c>dtype</c> (a name or a dtype policy) when it is one of <paramref name="allowed"/> (the first when absent).</summary>
     /// <exception cref="NotSupportedException">Any other dtype, naming <paramref name="what"/> and the dtype.</exception>
@@ -43,4 +46,15 @@ public abstract partial class Layer
         throw new NotSupportedException($"{char.ToUpperInvariant(what[0])}{what[1..]} has dtype {shown}; OnnxKeras supports only "
             + $"{string.Join(", ", allowed)} there (as a name or a DTypePolicy), so it refuses the config rather than compute in another precision.");
     }
+}
+
+/// <summary>
+/// The dtypes a layer type's config may name (the first is the default), for a layer that does not compute in float32
+/// alone; read by <see cref="Layer.CheckDtype"/> before the layer is constructed.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+internal sealed class ConfigDtypesAttribute(params string[] dtypes) : Attribute
+{
+    /// <summary>The accepted dtype names.</summary>
+    public string[] Dtypes { get; } = dtypes;
 }

@@ -15,6 +15,7 @@ namespace OnnxKeras.Layers;
 /// in .NET before the model (docs/layers.md, "How string inputs flow in training").
 /// </summary>
 /// <example><code>var hash = new Hashing(numBins: 3);   // hash.Call(new[] { "A", "B", "C", "D", "E" }) -> [1, 0, 1, 1, 2]</code></example>
+[ConfigDtypes("float32", "int64", "int32")] // Keras writes dtype int64 for "int" outputs (the bins' type), float32 otherwise
 public sealed class Hashing : Layer
 {
     private readonly ulong[]? key;
@@ -124,9 +125,6 @@ public sealed class Hashing : Layer
 
     /// <inheritdoc />
     public override Shape ComputeOutputShape(Shape inputShape) => LookupOutput.OutputShape(inputShape, OutputMode, NumBins);
-
-    /// <summary>The dtypes a Hashing config may name: Keras writes int64 for "int" outputs (the bins' type) and float32 otherwise.</summary>
-    internal static readonly string[] ConfigDtypes = ["float32", "int64", "int32"];
 
     /// <inheritdoc />
     /// <remarks><c>dtype</c> is <c>"int64"</c> with "int" outputs, as Keras writes it (Keras refuses a float dtype there).</remarks>
