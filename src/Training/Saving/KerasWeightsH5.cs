@@ -83,11 +83,16 @@ internal static class KerasWeightsH5
     /// the grouped order OnnxKeras wrote before.
     /// </summary>
     internal static SavedOptimizerState? ReadOptimizerState(Stream stream, string what, bool writtenByOnnxKeras = false) =>
-        WeightsH5.Guard(what, () => ReadOptimizerStateUnguarded(stream, what, writtenByOnnxKeras));
+        WeightsH5.Guard(what, () =>
+        {
+            using var file = WeightsH5.Open(stream, leaveOpen: true);
+            return ReadOptimizerState(file, what, writtenByOnnxKeras);
+        });
 
-    private static SavedOptimizerState? ReadOptimizerStateUnguarded(Stream stream, string what, bool writtenByOnnxKeras)
+    /// <summary>The optimizer variables of an open Keras 3 weights file (see <see cref="ReadOptimizerState(Stream, string, bool)"/>);
+    /// the caller guards the read.</summary>
+    internal static SavedOptimizerState? ReadOptimizerState(IH5Group file, string what, bool writtenByOnnxKeras)
     {
-        using var file = H5File.Open(stream, leaveOpen: true);
         if (!file.LinkExists("optimizer") || !file.Group("optimizer").LinkExists("vars")) return null;
         var group = file.Group("optimizer").Group("vars");
         var vars = group.Children().OfType<IH5Dataset>()
