@@ -36,7 +36,7 @@ internal static class KerasArchive
             SaveLegacyH5(model, path);
             return;
         }
-        var configTree = KerasAssets.SerializeForArchive(() => ModelConfig.Serialize(model));
+        var configTree = KerasAssets.SerializeForArchive(model);
         if (CompileConfig.Serialize(model) is { } compile) configTree["compile_config"] = compile;
         var config = ConfigJson.Write(configTree);
         var metadata = ConfigJson.Write(new Dictionary<string, object?>

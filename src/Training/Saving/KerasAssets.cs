@@ -29,26 +29,58 @@ internal static class KerasAssets
     /// <summary>The archive's assets directory (Keras's <c>_ASSETS_DIRNAME</c>).</summary>
     public const string Directory = "assets";
 
-    [ThreadStatic] private static bool writingArchive;
-
     /// <summary>
-    /// True while a <c>.keras</c> archive's config is written: lookup layers whose vocabulary goes to assets then write
-    /// <c>vocabulary: null</c>, as Keras does. Elsewhere (GetConfig, JSON, legacy .h5) they keep it in the config.
+    /// The model's config as a <c>.keras</c> archive's <c>config.json</c> holds it: <see cref="ModelConfig.Serialize"/>, then
+    /// each layer whose state goes to assets (<see cref="IKerasAssets.UsesAssets"/>: an adapted lookup) gets
+    /// <c>vocabulary: null</c>, as Keras writes it. Elsewhere (GetConfig, JSON, legacy .h5) the adapted vocabulary stays
+    /// in the config. Layers are paired with their serialized configs by walking the model and the config tree together
+    /// (a model's layers, then each layer's sublayers by name), so nested layers are found wherever a config holds them.
     /// </summary>
-    public static bool WritingArchive => writingArchive;
-
-    /// <summary>Runs <paramref name="serialize"/> with <see cref="WritingArchive"/> set.</summary>
-    public static T SerializeForArchive<T>(Func<T> serialize)
+    public static Dictionary<string, object?> SerializeForArchive(Model model)
     {
-        bool before = writingArchive;
-        writingArchive = true;
-        try
+        var tree = ModelConfig.Serialize(model);
+        ClearAssetState(model, tree);
+        return tree;
+    }
+
+    /// <summary>Nulls the vocabulary of <paramref name="layer"/>'s config when it lives in assets, then does the same for every
+    /// layer serialized inside that config, matched to the layer's sublayers (or a model's layers) by name.</summary>
+    private static void ClearAssetState(Layers.Layer layer, IDictionary<string, object?> serialized)
+    {
+        if (serialized.TryGetValue("config", out var c) && c is IDictionary<string, object?> config)
         {
-            return serialize();
+            if (layer is IKerasAssets { UsesAssets: true } && config.ContainsKey("vocabulary")) config["vocabulary"] = null;
+            var children = layer is Model model ? [.. model.Graph?.Layers ?? [], .. model.Layers] : layer.Sublayers;
+            foreach (var nested in SerializedLayers(config))
+            {
+                if (!(nested.TryGetValue("config", out var nc) && nc is IDictionary<string, object?> nestedConfig
+                    && nestedConfig.TryGetValue("name", out var n) && n is string name))
+                    continue;
+                // Names within one layer are unique (Keras requires it of a model's layers); should two sublayers share one,
+                // that config keeps its vocabulary, which Keras and this reader both load (the given vocabulary wins).
+                var matches = children.Where(l => l.Name == name).Distinct().Take(2).ToList();
+                if (matches.Count == 1) ClearAssetState(matches[0], nested);
+            }
         }
-        finally
+    }
+
+    /// <summary>The serialized objects (<c>class_name</c> and <c>config</c>) directly inside a config: in its values, lists
+    /// and plain dictionaries, not inside another serialized object.</summary>
+    private static IEnumerable<IDictionary<string, object?>> SerializedLayers(object? value)
+    {
+        switch (value)
         {
-            writingArchive = before;
+            case IDictionary<string, object?> d when d.ContainsKey("class_name") && d.TryGetValue("config", out var c) && c is IDictionary<string, object?>:
+                yield return d;
+                break;
+            case IDictionary<string, object?> d:
+                foreach (var v in d.Values)
+                    foreach (var x in SerializedLayers(v)) yield return x;
+                break;
+            case IEnumerable<object?> list:
+                foreach (var v in list)
+                    foreach (var x in SerializedLayers(v)) yield return x;
+                break;
         }
     }
 

@@ -160,4 +160,67 @@ public class KerasAssetsTests
         Assert.Equal("[UNK]\nzoë\nx", Encoding.UTF8.GetString(((IKerasAssets)lookup).SaveAssets().Single().Bytes));
         Assert.False(((IKerasAssets)new StringLookup(vocabulary: ["q"])).UsesAssets);
     }
+
+    /// <summary>Every "vocabulary" value in a config.json tree, in document order.</summary>
+    private static List<System.Text.Json.JsonElement> Vocabularies(System.Text.Json.JsonElement e)
+    {
+        var found = new List<System.Text.Json.JsonElement>();
+        void Walk(System.Text.Json.JsonElement x)
+        {
+            if (x.ValueKind == System.Text.Json.JsonValueKind.Object)
+            {
+                foreach (var p in x.EnumerateObject())
+                {
+                    if (p.Name == "vocabulary") found.Add(p.Value);
+                    else Walk(p.Value);
+                }
+            }
+            else if (x.ValueKind == System.Text.Json.JsonValueKind.Array)
+            {
+                foreach (var v in x.EnumerateArray()) Walk(v);
+            }
+        }
+        Walk(e);
+        return found;
+    }
+
+    [Fact]
+    public void NestedAdaptedLookups_GoToAssetsWithANullConfigVocabulary_AndLoad()
+    {
+        using var dir = NewTempDir();
+        var path = dir.File("nested.keras");
+        // Counts as above: 7 three times, 42 twice, 1000 once -> 7, 42, 1000 after the mask 0 and the OOV -1.
+        var inner = new IntegerLookup(maskToken: 0) { Name = "inner_lookup" };
+        inner.Adapt(new long[,] { { 7, 42, 7 }, { 1000, 7, 42 } });
+        var wrapped = new IntegerLookup(maskToken: 0) { Name = "wrapped_lookup" };
+        wrapped.Adapt(new long[,] { { 5, 5, 6 } }); // 5 twice, 6 once -> 5, 6
+        var given = new IntegerLookup(vocabulary: [8, 9]) { Name = "given_lookup" };
+        var input = Keras.Input([2, 3]);
+        var a = new Sequential(new InputLayer([2, 3]), new TimeDistributed(inner)) { Name = "nested" }.Apply(input);
+        var b = new TimeDistributed(wrapped).Apply(input);
+        var c = new TimeDistributed(given).Apply(input);
+        using var model = new Model(input, new Concatenate().Apply([a, b, c]));
+        model.Save(path);
+        using (var zip = ZipFile.OpenRead(path))
+        {
+            var assets = zip.Entries.Select(e => e.FullName).Where(n => n.StartsWith("assets/", StringComparison.Ordinal)).ToList();
+            Assert.Equal(2, assets.Count);
+            Assert.All(assets, n => Assert.EndsWith("/vocabulary.txt", n));
+            using var config = System.Text.Json.JsonDocument.Parse(zip.GetEntry("config.json")!.Open());
+            var vocabularies = Vocabularies(config.RootElement);
+            Assert.Equal(3, vocabularies.Count);
+            Assert.Equal(2, vocabularies.Count(v => v.ValueKind == System.Text.Json.JsonValueKind.Null));
+            Assert.Equal("[8,9]", vocabularies.Single(v => v.ValueKind != System.Text.Json.JsonValueKind.Null).GetRawText());
+        }
+        // JSON outside an archive keeps the adapted vocabularies.
+        using (var json = System.Text.Json.JsonDocument.Parse(model.ToJson()))
+            Assert.DoesNotContain(Vocabularies(json.RootElement), v => v.ValueKind == System.Text.Json.JsonValueKind.Null);
+
+        using var loaded = Model.LoadModel(path);
+        var x = new float[,,] { { { 7, 42, 1000 }, { 5, 6, 9 } } };
+        Assert.Equal(model.Predict(x).Data, loaded.Predict(x).Data);
+        // By hand, per timestep [inner, wrapped, given]: inner 0 mask, 1 OOV, 7 -> 2, 42 -> 3, 1000 -> 4; wrapped 0 mask,
+        // 1 OOV, 5 -> 2, 6 -> 3; given (no mask) 0 OOV, 8 -> 1, 9 -> 2.
+        Assert.Equal(new float[] { 2, 3, 4, 1, 1, 1, 0, 0, 0, 1, 1, 1, 2, 3, 1, 0, 0, 2 }, loaded.Predict(x).Data);
+    }
 }

@@ -185,9 +185,9 @@ internal sealed class LookupVocabulary<T> where T : notnull
     /// </summary>
     public bool InAssets => InputVocabulary is null && OutputMode != "tf_idf";
 
-    /// <summary>The config's <c>vocabulary</c>: as given; an adapted one with its special tokens, or null when it goes to assets.</summary>
-    public T[]? ConfigVocabulary =>
-        InputVocabulary ?? (InAssets && Saving.KerasAssets.WritingArchive ? null : HasVocabulary ? [.. GetVocabulary(true)] : null);
+    /// <summary>The config's <c>vocabulary</c>: as given, or an adapted one with its special tokens (a <c>.keras</c> archive
+    /// writes null instead when it goes to assets: <see cref="Saving.KerasAssets.SerializeForArchive"/>).</summary>
+    public T[]? ConfigVocabulary => InputVocabulary ?? (HasVocabulary ? [.. GetVocabulary(true)] : null);
 
     /// <summary>Keras's <c>load_assets</c>: sets the vocabulary (special tokens included) read from <c>vocabulary.txt</c>,
     /// keeping it out of the config as an adapted one.</summary>
