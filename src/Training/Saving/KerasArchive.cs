@@ -121,7 +121,7 @@ internal static class KerasArchive
             stored = WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights), withOptimizer: compile is not null,
                 writtenByOnnxKeras: ours);
             WeightMatching.Assign(model, stored, path, byName: false, skipMismatch: false);
-            KerasAssets.Load(model, assets, path);
+            KerasAssets.Load(model, assets, stored.NamedVariables, path);
         }
         catch
         {

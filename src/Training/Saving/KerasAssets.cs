@@ -19,8 +19,16 @@ internal interface IKerasAssets
     /// <summary>The files to write, by name relative to the layer's asset directory (only called when <see cref="UsesAssets"/>).</summary>
     IEnumerable<(string Name, byte[] Bytes)> SaveAssets();
 
-    /// <summary>Restores the state from the files (null when missing). Throws InvalidDataException for a missing or damaged file.</summary>
-    void LoadAssets(Func<string, byte[]?> read, string where);
+    /// <summary>
+    /// Keras's <c>save_own_variables</c> for state that is no weight: named float arrays written beside the layer's weights
+    /// in <c>model.weights.h5</c> (<c>vars/idf_weights</c>), by name relative to the layer's path (only called when
+    /// <see cref="UsesAssets"/>).
+    /// </summary>
+    IEnumerable<(string Name, float[] Values)> SaveVariables();
+
+    /// <summary>Restores the state from the files (null when missing) and the named variables <see cref="SaveVariables"/>
+    /// writes (<paramref name="variable"/>: null when missing). Throws InvalidDataException for a missing or damaged file.</summary>
+    void LoadAssets(Func<string, byte[]?> read, Func<string, float[]?> variable, string where);
 }
 
 /// <summary>Writes and reads the <c>assets/</c> entries of a <c>.keras</c> archive (see <see cref="IKerasAssets"/>).</summary>
@@ -49,7 +57,12 @@ internal static class KerasAssets
     {
         if (serialized.TryGetValue("config", out var c) && c is IDictionary<string, object?> config)
         {
-            if (layer is IKerasAssets { UsesAssets: true } && config.ContainsKey("vocabulary")) config["vocabulary"] = null;
+            if (layer is IKerasAssets { UsesAssets: true })
+            {
+                // Keras's get_config writes the vocabulary and idf_weights given to the constructor: none for an adapted layer.
+                if (config.ContainsKey("vocabulary")) config["vocabulary"] = null;
+                if (config.ContainsKey("idf_weights")) config["idf_weights"] = null;
+            }
             var children = layer is Model model ? [.. model.Graph?.Layers ?? [], .. model.Layers] : layer.Sublayers;
             foreach (var nested in SerializedLayers(config))
             {
@@ -84,20 +97,27 @@ internal static class KerasAssets
         }
     }
 
-    /// <summary>Every asset layer of the model with its archive directory (<c>assets/&lt;object path&gt;</c>).</summary>
-    public static IEnumerable<(IKerasAssets Layer, string Dir)> Layers(Model model) =>
+    /// <summary>Every asset layer of the model with its object path (<c>layers/integer_lookup</c>; its weights' path) and its
+    /// archive directory (<c>assets/&lt;object path&gt;</c>).</summary>
+    public static IEnumerable<(IKerasAssets Layer, string Path, string Dir)> Layers(Model model) =>
         KerasWeightPaths.AllGroups(model).Where(g => g.Owner is IKerasAssets)
-            .Select(g => ((IKerasAssets)g.Owner!, g.Path.Length == 0 ? Directory : $"{Directory}/{g.Path}"));
+            .Select(g => ((IKerasAssets)g.Owner!, g.Path, g.Path.Length == 0 ? Directory : $"{Directory}/{g.Path}"));
 
     /// <summary>The zip entries (name, bytes) the model's asset layers write.</summary>
     public static List<(string Name, byte[] Bytes)> Entries(Model model) =>
         [.. Layers(model).Where(l => l.Layer.UsesAssets).SelectMany(l => l.Layer.SaveAssets().Select(f => ($"{l.Dir}/{f.Name}", f.Bytes)))];
 
-    /// <summary>Restores every asset layer from <paramref name="entries"/> (zip entry name to bytes).</summary>
-    public static void Load(Model model, IReadOnlyDictionary<string, byte[]> entries, string path)
+    /// <summary>Restores every asset layer from <paramref name="entries"/> (zip entry name to bytes) and the named variables
+    /// of <c>model.weights.h5</c> (<paramref name="variables"/>: <c>&lt;object path&gt;/&lt;name&gt;</c> to values).</summary>
+    public static void Load(Model model, IReadOnlyDictionary<string, byte[]> entries, IReadOnlyDictionary<string, StoredArray>? variables,
+        string path)
     {
-        foreach (var (layer, dir) in Layers(model).Where(l => l.Layer.ReadsAssets).ToList())
-            layer.LoadAssets(name => entries.GetValueOrDefault($"{dir}/{name}"), $"'{path}': layer '{((Layers.Layer)layer).Name}' ({dir})");
+        foreach (var (layer, objectPath, dir) in Layers(model).Where(l => l.Layer.ReadsAssets).ToList())
+        {
+            layer.LoadAssets(name => entries.GetValueOrDefault($"{dir}/{name}"),
+                name => variables?.GetValueOrDefault(objectPath.Length == 0 ? name : $"{objectPath}/{name}")?.Data,
+                $"'{path}': layer '{((Layers.Layer)layer).Name}' ({dir})");
+        }
     }
 
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);

@@ -16,4 +16,8 @@ internal sealed record StoredWeights(List<StoredLayer> Layers, IReadOnlyDictiona
 {
     /// <summary>The optimizer variables of a Keras 3 file (<c>optimizer/vars</c>), when they were read; null otherwise.</summary>
     public SavedOptimizerState? Optimizer { get; init; }
+
+    /// <summary>The named variables of a Keras 3 file that are no weights (<c>vars/idf_weights</c>, Keras's
+    /// <c>save_own_variables</c> of a TF-IDF lookup), keyed <c>&lt;object path&gt;/&lt;name&gt;</c>; null for other layouts.</summary>
+    public IReadOnlyDictionary<string, StoredArray>? NamedVariables { get; init; }
 }
