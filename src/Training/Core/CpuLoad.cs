@@ -143,7 +143,7 @@ internal static class CpuLoad
 /// <summary>
 /// Samples <c>/proc</c> at most every <see cref="Interval"/> (of <see cref="Stopwatch"/> time) and keeps the cap
 /// <see cref="CpuLoad.NextCap"/> gives. Any failure to read or parse turns it off for good: <see cref="Update"/> then
-/// returns 0, no cap, the behaviour without it. Not thread-safe; steps of one process call it one at a time.
+/// returns 0, no cap, the behaviour without it. Models stepped on several threads at once take turns to sample.
 /// </summary>
 internal sealed class CpuLoadMonitor(Func<string, string> read, Func<long> clock)
 {
@@ -167,6 +167,13 @@ internal sealed class CpuLoadMonitor(Func<string, string> read, Func<long> clock
 
     /// <summary>Takes a sample if <see cref="Interval"/> has passed since the last and returns the cap (0: none).</summary>
     internal int Update(int maxCpus)
+    {
+        lock (gate) return UpdateLocked(maxCpus);
+    }
+
+    private readonly Lock gate = new();
+
+    private int UpdateLocked(int maxCpus)
     {
         if (off) return 0;
         long now = clock();
