@@ -38,7 +38,7 @@ public partial class Model
     {
         var predictions = Forward(x, training: true);
         plan ??= PlanStep(); // after the first forward pass, which builds a model that had not seen data yet
-        long batchSize = x[0].shape[0];
+        long batchSize = x[0].Sizes()[0];
         var total = OverriddenLoss(x, y, predictions, w)
             ?? TotalLoss(y, predictions, w, batchSize, plan.Regularized);
         var trainable = plan.Trainable;
