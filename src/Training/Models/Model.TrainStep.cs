@@ -56,7 +56,7 @@ public partial class Model
         }
         using (no_grad())
         {
-            tracker.Add(total.detach(), batchSize);
+            tracker.Add(total, batchSize); // under no_grad: no detached copy needed
             Objectives.UpdateMetrics(y, predictions, w);
         }
     }
