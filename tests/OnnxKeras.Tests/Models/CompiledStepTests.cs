@@ -143,6 +143,20 @@ public class CompiledStepTests
         AssertSameTraining(Make, "mse", x, y, 8, 6);
     }
 
+    [Fact]
+    public void CompiledForward_MatchesPredict()
+    {
+        // The inference forward pass compiled for the benchmark (bench fit --jit-predict) computes what Predict does.
+        Keras.SetRandomSeed(5);
+        using var model = ManyOps();
+        var x = randn([5, 6, 6, 2], generator: new Generator(8));
+        var expected = model.Predict(x);
+        using var forward = OnnxKeras.Models.Jit.CompiledForward.Build(model, [x]);
+        using var _ = no_grad();
+        var actual = forward.Invoke([randn([5, 6, 6, 2], generator: new Generator(8))]);
+        Assert.True(actual.allclose(expected, 1e-6, 1e-6), $"largest difference {(actual - expected).abs().max().item<float>()}");
+    }
+
     private static Sequential Head(string activation, int units) =>
         new(new InputLayer([6]), new Dense(8, activation: "relu"), new Dense(units, activation: activation));
 
