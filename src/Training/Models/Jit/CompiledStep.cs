@@ -54,8 +54,25 @@ internal sealed class CompiledStep : IDisposable
         var weights = model.Weights;
         using var scope = NewDisposeScope();
         var before = weights.Select(v => v.Value.detach().clone()).ToArray();
-        var first = Trace(model, x, weights);
-        var second = Trace(model, x, weights);
+        // The traces draw random numbers (dropout masks, noise): the generators are restored afterwards, so the step that
+        // follows draws what the eager step would have drawn.
+        var rng = torch.random.get_rng_state();
+        var kerasRng = Keras.Generator.get_state();
+        void ResetRandom()
+        {
+            torch.random.set_rng_state(rng);
+            Keras.Generator.set_state(kerasRng);
+        }
+        TraceResult first, second;
+        try
+        {
+            first = Trace(model, x, weights);
+            second = Trace(model, x, weights);
+        }
+        finally
+        {
+            ResetRandom();
+        }
         try
         {
             var changed = Enumerable.Range(0, weights.Count).Where(i => !Same(weights[i].Value.detach(), before[i])).ToList();
@@ -72,7 +89,7 @@ internal sealed class CompiledStep : IDisposable
                 || first.Tracer.Constants.Zip(second.Tracer.Constants).Any(p => !Same(p.First, p.Second)))
                 throw new NotCompilableException("a constant of the forward pass differs between calls (random draws in a layer's call)");
             model.ClearCallLosses();
-            return Compile(model, loss, lossWeight, first, x, y, w);
+            return Compile(model, loss, lossWeight, first, x, y, w, ResetRandom);
         }
         finally
         {
@@ -113,7 +130,8 @@ internal sealed class CompiledStep : IDisposable
         }
     }
 
-    private static CompiledStep Compile(Model model, Loss loss, double lossWeight, TraceResult trace, Tensor[] x, Tensor y, Tensor? w)
+    private static CompiledStep Compile(Model model, Loss loss, double lossWeight, TraceResult trace, Tensor[] x, Tensor y, Tensor? w,
+        Action resetRandom)
     {
         var tracer = trace.Tracer;
         var prediction = trace.Output.Value;
@@ -141,8 +159,11 @@ internal sealed class CompiledStep : IDisposable
         try
         {
             // The compiled forward pass and loss must reproduce the eager ones on this batch (a safety net for the templates).
+            // From the generators' state before the first trace, so it draws the first trace's dropout masks; reset after.
             using var _ = no_grad();
+            resetRandom();
             var (compiledLoss, compiledPrediction) = step.Invoke(x, y, w, backward: false);
+            resetRandom();
             using (compiledLoss)
             using (compiledPrediction)
             {

@@ -51,6 +51,12 @@ internal sealed class ScriptTracer : IOpTracer
         var args = inputs.Select(NameOf).ToArray();
         var expression = ScriptOps.Expression(op, args, inputs)
             ?? throw new NotCompilableException($"{Where()}op {op.Name} has no compiled form for these arguments");
+        return Emit(expression, example);
+    }
+
+    /// <summary>Appends <c>vN = expression</c> and returns vN traced, with <paramref name="example"/> as its data.</summary>
+    private KTensor Emit(string expression, Tensor example)
+    {
         string output = $"v{counter++}";
         Lines.Add($"    {output} = {expression}");
         return KTensor.Traced(example.detach(), this, output);
@@ -70,6 +76,9 @@ internal sealed class ScriptTracer : IOpTracer
             {
                 throw new NotCompilableException($"layer '{layer.Name}' ({layer.GetType().Name}): {e.Message}");
             }
+            // Dropout in training calls libtorch's dropout directly: the same call in the script draws from the same generator.
+            if (layer is Dropout dropout && inputs.Count == 1 && outputs.Count == 1 && outputs[0].Tracer != this)
+                return [Emit($"torch.dropout({NameOf(inputs[0])}, {ScriptOps.Lit(dropout.Rate)}, True)", outputs[0].Value)];
             if (outputs.Any(o => o.Tracer != this))
                 throw new NotCompilableException($"layer '{layer.Name}' ({layer.GetType().Name}) computes outside Ops (raw TorchSharp), so " +
                     "its computation is not known to the compiled step");
