@@ -140,6 +140,52 @@ public class CompiledStepTests
     }
 
     [Fact]
+    public void TwoInputs_CompiledMatchesEager()
+    {
+        var g = new Generator(12);
+        var a = randn([30, 5], generator: g);
+        var b = randn([30, 3], generator: g);
+        var y = randn([30, 2], generator: g);
+        Model Make()
+        {
+            var ia = Keras.Input([5], name: "a");
+            var ib = Keras.Input([3], name: "b");
+            var h = new Concatenate().Apply([new Dense(4, activation: "tanh").Apply(ia), ib]);
+            return new Model([ia, ib], [new Dense(2).Apply(h)]);
+        }
+        Run Train2(bool jit)
+        {
+            Keras.SetRandomSeed(5);
+            using var model = Make();
+            model.Compile(new Adam(0.01), "mse", jitCompile: jit);
+            var losses = new List<double>();
+            var cb = new LambdaCallback(onTrainBatchEnd: (_, logs) => losses.Add(logs["loss"]));
+            var ds = OnnxKeras.Data.Dataset.FromTensorSlices(a, b, y).Batch(8);
+            model.Fit(ds, epochs: 6, verbose: 0, callbacks: [cb]);
+            return new Run(losses, model.Weights.Select(v => v.ToArray()).ToArray(), model.UsesCompiledStep, model.JitCompileReason);
+        }
+        var eager = Train2(false);
+        var compiled = Train2(true);
+        Assert.True(compiled.Compiled, compiled.Reason);
+        Assert.Equal(24, compiled.Losses.Count);
+        for (int i = 0; i < eager.Losses.Count; i++) Assert.True(Math.Abs(eager.Losses[i] - compiled.Losses[i]) <= LossTolerance, $"step {i + 1}");
+    }
+
+    [Fact]
+    public void SparseLabelsOutOfRange_ThrowTheEagerError()
+    {
+        var x = randn([8, 6], generator: new Generator(1));
+        var labels = tensor(new long[] { 0, 1, 2, 3, 0, 1, 2, 3 });
+        using var model = Head("softmax", 4);
+        model.Compile(new Adam(0.01), "sparse_categorical_crossentropy", jitCompile: true);
+        model.Fit(x, labels, batchSize: 4, epochs: 1, verbose: 0);
+        Assert.True(model.UsesCompiledStep);
+        // A label of 4 for 4 classes, in a step of the already compiled signature: the same ArgumentException as eager.
+        var e = Assert.Throws<ArgumentException>(() => model.Fit(x, tensor(new long[] { 0, 1, 2, 4, 0, 1, 2, 3 }), batchSize: 4, epochs: 1, verbose: 0));
+        Assert.Contains("labels must be integers in [0, 3]", e.Message);
+    }
+
+    [Fact]
     public void FrozenBatchNormalization_CompiledMatchesEager()
     {
         // A frozen BatchNormalization normalizes with its moving statistics (no update), so the step compiles.
