@@ -85,7 +85,8 @@ public static partial class Keras
     /// Sets the number of CPU threads libtorch uses for intra-op parallelism; 0 goes back to the automatic count. Without
     /// it (and without <c>OMP_NUM_THREADS</c> in the environment), Fit, Evaluate and Predict choose the count on the CPU
     /// from the CPUs the process may use and the model's largest matrix product at the batch size: one thread for small
-    /// models (docs/training.md, "Devices and threads"). An explicit count always wins.
+    /// models; on Linux at most the CPUs other processes leave free (docs/training.md, "Devices and threads"). An explicit
+    /// count always wins.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="intraOp"/> is negative.</exception>
     /// <exception cref="LibTorchNotFoundException">The application carries no libtorch; the message names the packages to add.</exception>

@@ -7,7 +7,8 @@ namespace OnnxKeras;
 /// The automatic libtorch thread count (docs/training.md, "Devices and threads"): one intra-op thread per
 /// <see cref="MacsPerThread"/> multiply-adds of the model's largest product at the batch size, at least 1 and at most the
 /// CPUs the process may use (<see cref="Environment.ProcessorCount"/>, which .NET on Linux already caps by the affinity
-/// mask and the cgroup CPU quota). Tiny models get one thread: waking workers costs more than the product they share.
+/// mask and the cgroup CPU quota), and on Linux at most the CPUs other processes leave free (<see cref="CpuLoad"/>).
+/// Tiny models get one thread: waking workers costs more than the product they share.
 /// </summary>
 internal static class ThreadDefaults
 {
@@ -66,18 +67,31 @@ internal static class ThreadDefaults
 
     /// <summary>
     /// Sets the automatic count for <paramref name="model"/> at <paramref name="batch"/> unless the application chose one
-    /// (<see cref="Keras.SetThreads"/>, or <c>OMP_NUM_THREADS</c> in the environment) or training runs on a GPU.
+    /// (<see cref="Keras.SetThreads"/>, or <c>OMP_NUM_THREADS</c> in the environment) or training runs on a GPU: the
+    /// work-based count, capped by the CPUs other processes leave free (<see cref="CpuLoad"/>, sampled at most every
+    /// <see cref="CpuLoadMonitor.Interval"/>; no cap off Linux or when <c>/proc</c> cannot be read).
     /// </summary>
     internal static void Apply(Layer model, long batch, ref (long Batch, int Threads) cache)
     {
-        if (Keras.ExplicitThreads > 0 || UserSetOmpThreads || Keras.Device.type != DeviceType.CPU) return;
+        if (!Automatic(Keras.ExplicitThreads, UserSetOmpThreads, Keras.Device.type)) return;
         if (cache.Batch != batch) cache = (batch, Choose(Environment.ProcessorCount, LargestMacsPerOp(model, batch)));
-        if (cache.Threads != applied)
+        int threads = Capped(cache.Threads, Monitor?.Update(Environment.ProcessorCount) ?? 0);
+        if (threads != applied)
         {
-            torch.set_num_threads(cache.Threads);
-            applied = cache.Threads;
+            torch.set_num_threads(threads);
+            applied = threads;
         }
     }
+
+    /// <summary>The load monitor the automatic count consults (null: no load cap); tests put a fake one here.</summary>
+    internal static CpuLoadMonitor? Monitor { get; set; } = CpuLoadMonitor.ForThisProcess();
+
+    /// <summary>Whether the automatic count applies: no count from <see cref="Keras.SetThreads"/> or <c>OMP_NUM_THREADS</c>, on the CPU.</summary>
+    internal static bool Automatic(int explicitThreads, bool ompThreadsSet, DeviceType device) =>
+        explicitThreads <= 0 && !ompThreadsSet && device == DeviceType.CPU;
+
+    /// <summary>The work-based count <paramref name="workThreads"/> capped by the load cap <paramref name="loadCap"/> (0: none).</summary>
+    internal static int Capped(int workThreads, int loadCap) => loadCap > 0 ? Math.Max(1, Math.Min(workThreads, loadCap)) : workThreads;
 
     /// <summary>Forgets the applied count (after <see cref="Keras.SetThreads"/>, which set its own).</summary>
     internal static void Forget() => applied = 0;

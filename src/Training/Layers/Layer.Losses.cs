@@ -96,6 +96,7 @@ public abstract partial class Layer
         try
         {
             var outputs = call();
+            SettleSublayers();
             if (ActivityRegularizer is { } r)
             {
                 foreach (var o in outputs)

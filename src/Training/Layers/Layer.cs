@@ -192,7 +192,12 @@ public abstract partial class Layer : IDisposable
         }
         IReadOnlyList<KTensor> Run() => kwargs is null ? Call(inputs, training) : CallWithKwargs(inputs, kwargs, training);
         var tracer = inputs.FirstOrDefault(t => t.Tracer is not null)?.Tracer;
-        if (tracer is not null) return WithOutputMasks(inputs, tracer.CallLayer(this, inputs, Run));
+        if (tracer is not null)
+        {
+            var traced = tracer.CallLayer(this, inputs, Run);
+            SettleSublayers();
+            return WithOutputMasks(inputs, traced);
+        }
         try
         {
             return RunEager(() => WithOutputMasks(inputs, Run()));
@@ -265,6 +270,7 @@ public abstract partial class Layer : IDisposable
         try
         {
             var outputs = Call(inputs, false);
+            SettleSublayers();
             ClearCallLosses(); // terms a custom Call added on these zeros belong to no step
             return outputs.Select(o => o.Value.shape).ToList();
         }
@@ -288,6 +294,7 @@ public abstract partial class Layer : IDisposable
         BuildInputShape = inputShapes[0];
         BuildInputShapes = inputShapes;
         Built = true;
+        BuildSublayersByRunning(inputShapes);
     }
 
     /// <summary>All input shapes the layer was built for (several for merge layers).</summary>

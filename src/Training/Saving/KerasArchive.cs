@@ -36,7 +36,7 @@ internal static class KerasArchive
             SaveLegacyH5(model, path);
             return;
         }
-        var configTree = KerasAssets.SerializeForArchive(() => ModelConfig.Serialize(model));
+        var configTree = KerasAssets.SerializeForArchive(model);
         if (CompileConfig.Serialize(model) is { } compile) configTree["compile_config"] = compile;
         var config = ConfigJson.Write(configTree);
         var metadata = ConfigJson.Write(new Dictionary<string, object?>
@@ -112,28 +112,30 @@ internal static class KerasArchive
         {
             throw new InvalidDataException($"'{path}': its config.json cannot be rebuilt into a model: {e.Message}", e);
         }
-        var stored = WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights));
-        WeightMatching.Assign(model, stored, path, byName: false, skipMismatch: false);
+        var compile = tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> { Count: > 0 } c ? c : null;
+        StoredWeights stored;
         try
         {
-            KerasAssets.Load(model, assets, path);
+            // One parse of model.weights.h5: the weights and, for a compiled model, the optimizer state, all read and checked
+            // before anything is assigned.
+            stored = WeightsH5.Read($"{path}!model.weights.h5", () => new MemoryStream(weights), withOptimizer: compile is not null,
+                writtenByOnnxKeras: ours);
+            WeightMatching.Assign(model, stored, path, byName: false, skipMismatch: false);
+            KerasAssets.Load(model, assets, stored.NamedVariables, path);
         }
-        catch (InvalidDataException)
+        catch
         {
             model.Dispose();
             throw;
         }
-        if (tree.TryGetValue("compile_config", out var cc) && cc is IDictionary<string, object?> { Count: > 0 } compile)
-            CompileConfig.Apply(model, compile, path);
-        if (model.IsCompiled) RestoreOptimizer(model, weights, path, ours);
+        if (compile is not null) CompileConfig.Apply(model, compile, path);
+        if (model.IsCompiled && stored.Optimizer is { } saved) RestoreOptimizer(model, saved, path);
         return model;
     }
 
     /// <summary>Restores the optimizer's iteration count and moments, so training continues where it stopped.</summary>
-    private static void RestoreOptimizer(Model model, byte[] weights, string path, bool writtenByOnnxKeras)
+    private static void RestoreOptimizer(Model model, SavedOptimizerState saved, string path)
     {
-        using var stream = new MemoryStream(weights);
-        if (KerasWeightsH5.ReadOptimizerState(stream, $"{path}!model.weights.h5", writtenByOnnxKeras) is not { } saved) return;
         var optimizer = model.Optimizer;
         optimizer.BuildFor(model.TrainableWeights);
         try

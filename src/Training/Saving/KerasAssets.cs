@@ -19,8 +19,16 @@ internal interface IKerasAssets
     /// <summary>The files to write, by name relative to the layer's asset directory (only called when <see cref="UsesAssets"/>).</summary>
     IEnumerable<(string Name, byte[] Bytes)> SaveAssets();
 
-    /// <summary>Restores the state from the files (null when missing). Throws InvalidDataException for a missing or damaged file.</summary>
-    void LoadAssets(Func<string, byte[]?> read, string where);
+    /// <summary>
+    /// Keras's <c>save_own_variables</c> for state that is no weight: named float arrays written beside the layer's weights
+    /// in <c>model.weights.h5</c> (<c>vars/idf_weights</c>), by name relative to the layer's path (only called when
+    /// <see cref="UsesAssets"/>).
+    /// </summary>
+    IEnumerable<(string Name, float[] Values)> SaveVariables();
+
+    /// <summary>Restores the state from the files (null when missing) and the named variables <see cref="SaveVariables"/>
+    /// writes (<paramref name="variable"/>: null when missing). Throws InvalidDataException for a missing or damaged file.</summary>
+    void LoadAssets(Func<string, byte[]?> read, Func<string, float[]?> variable, string where);
 }
 
 /// <summary>Writes and reads the <c>assets/</c> entries of a <c>.keras</c> archive (see <see cref="IKerasAssets"/>).</summary>
@@ -29,43 +37,87 @@ internal static class KerasAssets
     /// <summary>The archive's assets directory (Keras's <c>_ASSETS_DIRNAME</c>).</summary>
     public const string Directory = "assets";
 
-    [ThreadStatic] private static bool writingArchive;
-
     /// <summary>
-    /// True while a <c>.keras</c> archive's config is written: lookup layers whose vocabulary goes to assets then write
-    /// <c>vocabulary: null</c>, as Keras does. Elsewhere (GetConfig, JSON, legacy .h5) they keep it in the config.
+    /// The model's config as a <c>.keras</c> archive's <c>config.json</c> holds it: <see cref="ModelConfig.Serialize"/>, then
+    /// each layer whose state goes to assets (<see cref="IKerasAssets.UsesAssets"/>: an adapted lookup) gets
+    /// <c>vocabulary: null</c>, as Keras writes it. Elsewhere (GetConfig, JSON, legacy .h5) the adapted vocabulary stays
+    /// in the config. Layers are paired with their serialized configs by walking the model and the config tree together
+    /// (a model's layers, then each layer's sublayers by name), so nested layers are found wherever a config holds them.
     /// </summary>
-    public static bool WritingArchive => writingArchive;
-
-    /// <summary>Runs <paramref name="serialize"/> with <see cref="WritingArchive"/> set.</summary>
-    public static T SerializeForArchive<T>(Func<T> serialize)
+    public static Dictionary<string, object?> SerializeForArchive(Model model)
     {
-        bool before = writingArchive;
-        writingArchive = true;
-        try
+        var tree = ModelConfig.Serialize(model);
+        ClearAssetState(model, tree);
+        return tree;
+    }
+
+    /// <summary>Nulls the vocabulary of <paramref name="layer"/>'s config when it lives in assets, then does the same for every
+    /// layer serialized inside that config, matched to the layer's sublayers (or a model's layers) by name.</summary>
+    private static void ClearAssetState(Layers.Layer layer, IDictionary<string, object?> serialized)
+    {
+        if (serialized.TryGetValue("config", out var c) && c is IDictionary<string, object?> config)
         {
-            return serialize();
-        }
-        finally
-        {
-            writingArchive = before;
+            if (layer is IKerasAssets { UsesAssets: true })
+            {
+                // Keras's get_config writes the vocabulary and idf_weights given to the constructor: none for an adapted layer.
+                if (config.ContainsKey("vocabulary")) config["vocabulary"] = null;
+                if (config.ContainsKey("idf_weights")) config["idf_weights"] = null;
+            }
+            var children = layer is Model model ? [.. model.Graph?.Layers ?? [], .. model.Layers] : layer.Sublayers;
+            foreach (var nested in SerializedLayers(config))
+            {
+                if (!(nested.TryGetValue("config", out var nc) && nc is IDictionary<string, object?> nestedConfig
+                    && nestedConfig.TryGetValue("name", out var n) && n is string name))
+                    continue;
+                // Names within one layer are unique (Keras requires it of a model's layers); should two sublayers share one,
+                // that config keeps its vocabulary, which Keras and this reader both load (the given vocabulary wins).
+                var matches = children.Where(l => l.Name == name).Distinct().Take(2).ToList();
+                if (matches.Count == 1) ClearAssetState(matches[0], nested);
+            }
         }
     }
 
-    /// <summary>Every asset layer of the model with its archive directory (<c>assets/&lt;object path&gt;</c>).</summary>
-    public static IEnumerable<(IKerasAssets Layer, string Dir)> Layers(Model model) =>
+    /// <summary>The serialized objects (<c>class_name</c> and <c>config</c>) directly inside a config: in its values, lists
+    /// and plain dictionaries, not inside another serialized object.</summary>
+    private static IEnumerable<IDictionary<string, object?>> SerializedLayers(object? value)
+    {
+        switch (value)
+        {
+            case IDictionary<string, object?> d when d.ContainsKey("class_name") && d.TryGetValue("config", out var c) && c is IDictionary<string, object?>:
+                yield return d;
+                break;
+            case IDictionary<string, object?> d:
+                foreach (var v in d.Values)
+                    foreach (var x in SerializedLayers(v)) yield return x;
+                break;
+            case IEnumerable<object?> list:
+                foreach (var v in list)
+                    foreach (var x in SerializedLayers(v)) yield return x;
+                break;
+        }
+    }
+
+    /// <summary>Every asset layer of the model with its object path (<c>layers/integer_lookup</c>; its weights' path) and its
+    /// archive directory (<c>assets/&lt;object path&gt;</c>).</summary>
+    public static IEnumerable<(IKerasAssets Layer, string Path, string Dir)> Layers(Model model) =>
         KerasWeightPaths.AllGroups(model).Where(g => g.Owner is IKerasAssets)
-            .Select(g => ((IKerasAssets)g.Owner!, g.Path.Length == 0 ? Directory : $"{Directory}/{g.Path}"));
+            .Select(g => ((IKerasAssets)g.Owner!, g.Path, g.Path.Length == 0 ? Directory : $"{Directory}/{g.Path}"));
 
     /// <summary>The zip entries (name, bytes) the model's asset layers write.</summary>
     public static List<(string Name, byte[] Bytes)> Entries(Model model) =>
         [.. Layers(model).Where(l => l.Layer.UsesAssets).SelectMany(l => l.Layer.SaveAssets().Select(f => ($"{l.Dir}/{f.Name}", f.Bytes)))];
 
-    /// <summary>Restores every asset layer from <paramref name="entries"/> (zip entry name to bytes).</summary>
-    public static void Load(Model model, IReadOnlyDictionary<string, byte[]> entries, string path)
+    /// <summary>Restores every asset layer from <paramref name="entries"/> (zip entry name to bytes) and the named variables
+    /// of <c>model.weights.h5</c> (<paramref name="variables"/>: <c>&lt;object path&gt;/&lt;name&gt;</c> to values).</summary>
+    public static void Load(Model model, IReadOnlyDictionary<string, byte[]> entries, IReadOnlyDictionary<string, StoredArray>? variables,
+        string path)
     {
-        foreach (var (layer, dir) in Layers(model).Where(l => l.Layer.ReadsAssets).ToList())
-            layer.LoadAssets(name => entries.GetValueOrDefault($"{dir}/{name}"), $"'{path}': layer '{((Layers.Layer)layer).Name}' ({dir})");
+        foreach (var (layer, objectPath, dir) in Layers(model).Where(l => l.Layer.ReadsAssets).ToList())
+        {
+            layer.LoadAssets(name => entries.GetValueOrDefault($"{dir}/{name}"),
+                name => variables?.GetValueOrDefault(objectPath.Length == 0 ? name : $"{objectPath}/{name}")?.Data,
+                $"'{path}': layer '{((Layers.Layer)layer).Name}' ({dir})");
+        }
     }
 
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);

@@ -22,7 +22,8 @@ internal static class KerasWeightsH5
     {
         var result = new List<StoredLayer>();
         var groups = new Dictionary<string, List<StoredArray>>(StringComparer.Ordinal);
-        CollectVars(root, "", groups, what);
+        var named = new Dictionary<string, StoredArray>(StringComparer.Ordinal);
+        CollectVars(root, "", groups, named, what);
         var names = WeightsH5.ReadStrings(root, OrderAttribute);
         var children = layersGroup.Children().OfType<IH5Group>().ToList();
         var order = names is null ? children.OrderBy(g => g.Name, NaturalComparer.Instance).ToList()
@@ -35,23 +36,30 @@ internal static class KerasWeightsH5
             string name = g.LinkExists("vars") && WeightsH5.ReadStrings(g.Group("vars"), "name") is [var n] ? n : g.Name;
             result.Add(new StoredLayer(name, arrays));
         }
-        return new StoredWeights(result, groups, ByLayerName: names is not null);
+        return new StoredWeights(result, groups, ByLayerName: names is not null) { NamedVariables = named };
     }
 
+    /// <summary>The names of the variables that are no weights which this reader takes from a <c>vars</c> group (Keras's
+    /// <c>save_own_variables</c> of the lookup layers writes <c>idf_weights</c>).</summary>
+    private static readonly string[] NamedVariableNames = ["idf_weights"];
+
     /// <summary>Every <c>vars</c> group under <paramref name="group"/>, keyed by its parent's path, with its arrays in index order.</summary>
-    private static void CollectVars(IH5Group group, string path, Dictionary<string, List<StoredArray>> into, string what)
+    private static void CollectVars(IH5Group group, string path, Dictionary<string, List<StoredArray>> into,
+        Dictionary<string, StoredArray> named, string what)
     {
         foreach (var child in group.Children().OfType<IH5Group>())
         {
             string childPath = path.Length == 0 ? child.Name : $"{path}/{child.Name}";
             if (child.Name == "vars")
             {
+                foreach (var d in child.Children().OfType<IH5Dataset>().Where(d => NamedVariableNames.Contains(d.Name)))
+                    named[path.Length == 0 ? d.Name : $"{path}/{d.Name}"] = WeightsH5.ReadArray(d, $"{childPath}/{d.Name}", what);
                 into[path] = child.Children().OfType<IH5Dataset>()
                     .Select(d => (Index: int.TryParse(d.Name, NumberStyles.None, CultureInfo.InvariantCulture, out int k) ? k : -1, Dataset: d))
                     .Where(p => p.Index >= 0).OrderBy(p => p.Index)
                     .Select(p => WeightsH5.ReadArray(p.Dataset, $"{childPath}/{p.Index}", what)).ToList();
             }
-            else if (path.Length > 0 || child.Name == "layers") CollectVars(child, childPath, into, what);
+            else if (path.Length > 0 || child.Name == "layers") CollectVars(child, childPath, into, named, what);
         }
     }
 
@@ -83,11 +91,16 @@ internal static class KerasWeightsH5
     /// the grouped order OnnxKeras wrote before.
     /// </summary>
     internal static SavedOptimizerState? ReadOptimizerState(Stream stream, string what, bool writtenByOnnxKeras = false) =>
-        WeightsH5.Guard(what, () => ReadOptimizerStateUnguarded(stream, what, writtenByOnnxKeras));
+        WeightsH5.Guard(what, () =>
+        {
+            using var file = WeightsH5.Open(stream, leaveOpen: true);
+            return ReadOptimizerState(file, what, writtenByOnnxKeras);
+        });
 
-    private static SavedOptimizerState? ReadOptimizerStateUnguarded(Stream stream, string what, bool writtenByOnnxKeras)
+    /// <summary>The optimizer variables of an open Keras 3 weights file (see <see cref="ReadOptimizerState(Stream, string, bool)"/>);
+    /// the caller guards the read.</summary>
+    internal static SavedOptimizerState? ReadOptimizerState(IH5Group file, string what, bool writtenByOnnxKeras)
     {
-        using var file = H5File.Open(stream, leaveOpen: true);
         if (!file.LinkExists("optimizer") || !file.Group("optimizer").LinkExists("vars")) return null;
         var group = file.Group("optimizer").Group("vars");
         var vars = group.Children().OfType<IH5Dataset>()
@@ -124,6 +137,18 @@ internal static class KerasWeightsH5
                 vars[i.ToString(CultureInfo.InvariantCulture)] = new H5Dataset(v.ToArray(), fileDims: v.Value.shape.Select(d => (ulong)d).ToArray());
             }
             GroupAt(file, g.Path)["vars"] = vars;
+        }
+        // Keras's save_own_variables of layers that keep state beside their weights (an adapted TF-IDF lookup's idf_weights).
+        foreach (var g in KerasWeightPaths.AllGroups(model))
+        {
+            if (g.Owner is not IKerasAssets { UsesAssets: true } owner) continue;
+            foreach (var (name, values) in owner.SaveVariables())
+            {
+                int slash = name.LastIndexOf('/');
+                string at = slash < 0 ? g.Path : g.Path.Length == 0 ? name[..slash] : $"{g.Path}/{name[..slash]}";
+                GroupAt(file, at.Length == 0 ? "vars" : $"{at}/vars")[name[(slash + 1)..]] =
+                    new H5Dataset(values, fileDims: [(ulong)values.Length]);
+            }
         }
         if (optimizer is not null)
         {

@@ -11,4 +11,13 @@ internal sealed record StoredLayer(string Name, IReadOnlyList<StoredArray> Array
 /// every <c>vars</c> group by its object path (<c>layers/dense_1</c>; "" for the root), for matching by Keras's paths.
 /// <paramref name="ByLayerName"/> marks files written by earlier OnnxKeras versions (groups named by layer name).
 /// </summary>
-internal sealed record StoredWeights(List<StoredLayer> Layers, IReadOnlyDictionary<string, List<StoredArray>>? Groups = null, bool ByLayerName = false);
+/// <see cref="Optimizer"/>: the optimizer state, when it was asked for and the file has one (read in the same pass).
+internal sealed record StoredWeights(List<StoredLayer> Layers, IReadOnlyDictionary<string, List<StoredArray>>? Groups = null, bool ByLayerName = false)
+{
+    /// <summary>The optimizer variables of a Keras 3 file (<c>optimizer/vars</c>), when they were read; null otherwise.</summary>
+    public SavedOptimizerState? Optimizer { get; init; }
+
+    /// <summary>The named variables of a Keras 3 file that are no weights (<c>vars/idf_weights</c>, Keras's
+    /// <c>save_own_variables</c> of a TF-IDF lookup), keyed <c>&lt;object path&gt;/&lt;name&gt;</c>; null for other layouts.</summary>
+    public IReadOnlyDictionary<string, StoredArray>? NamedVariables { get; init; }
+}

@@ -43,13 +43,18 @@ internal static class WeightFiles
         AtomicFile.Write(path, s => KerasWeightsH5.Write(model, s, model.IsCompiled ? model.Optimizer : null));
     }
 
-    /// <summary>Loads what <see cref="SaveWithOptimizer"/> wrote: the weights, then the optimizer state if there is one.</summary>
+    /// <summary>
+    /// Loads what <see cref="SaveWithOptimizer"/> wrote: the weights, then the optimizer state if there is one. The file is
+    /// parsed once, and both are read and checked before any weight is assigned.
+    /// </summary>
     public static void LoadWithOptimizer(Model model, string path)
     {
-        Load(model, path, byName: false, skipMismatch: false);
-        if (!model.IsCompiled) return;
-        using var stream = File.OpenRead(path);
-        if (KerasWeightsH5.ReadOptimizerState(stream, path) is not { } saved) return;
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);
+        RequireBuilt(model, "load weights");
+        var stored = WeightsH5.Read(path, () => File.OpenRead(path), withOptimizer: model.IsCompiled);
+        WeightMatching.Assign(model, stored, path, byName: false, skipMismatch: false);
+        if (stored.Optimizer is not { } saved) return;
         model.Optimizer.BuildFor(model.TrainableWeights);
         model.Optimizer.RestoreState(saved.Iterations, saved.State, path);
     }

@@ -9,19 +9,40 @@ namespace OnnxKeras.Saving;
 /// </summary>
 internal static class WeightsH5
 {
-    /// <summary>Reads a Keras 3 <c>.weights.h5</c> or a legacy Keras 2 <c>.h5</c>; <paramref name="open"/> gives a seekable stream.</summary>
-    internal static StoredWeights Read(string what, Func<Stream> open) => Guard(what, () =>
+    /// <summary>
+    /// Reads a Keras 3 <c>.weights.h5</c> or a legacy Keras 2 <c>.h5</c>; <paramref name="open"/> gives a seekable stream.
+    /// With <paramref name="withOptimizer"/>, a Keras 3 file's optimizer state is read in the same pass
+    /// (<see cref="StoredWeights.Optimizer"/>; <paramref name="writtenByOnnxKeras"/> as for
+    /// <see cref="KerasWeightsH5.ReadOptimizerState(Stream, string, bool)"/>), so the file is parsed once and a damaged
+    /// optimizer section is found before any weight is assigned.
+    /// </summary>
+    internal static StoredWeights Read(string what, Func<Stream> open, bool withOptimizer = false, bool writtenByOnnxKeras = false) => Guard(what, () =>
     {
         using var stream = open();
         CheckNotTruncated(stream, what);
-        using var file = H5File.Open(stream, leaveOpen: false);
+        using var file = Open(stream, leaveOpen: false);
         // A Keras 2 weights file first: its root lists layer_names, and a layer may be named "layers" or "model_weights".
         if (file.AttributeExists("layer_names") || file.AttributeExists("layer_names0")) return new StoredWeights(LegacyWeightsH5.Read(file, what));
         if (file.LinkExists("model_weights")) return new StoredWeights(LegacyWeightsH5.Read(file.Group("model_weights"), what));
-        if (file.LinkExists("layers")) return KerasWeightsH5.Read(file.Group("layers"), file, what);
+        if (file.LinkExists("layers"))
+        {
+            var weights = KerasWeightsH5.Read(file.Group("layers"), file, what);
+            return withOptimizer ? weights with { Optimizer = KerasWeightsH5.ReadOptimizerState(file, what, writtenByOnnxKeras) } : weights;
+        }
         throw new InvalidDataException($"'{what}' is an HDF5 file but holds no Keras weights (no 'layers' group, no 'model_weights' " +
             "group, no 'layer_names' attribute).");
     });
+
+    /// <summary>How many weights files this thread has parsed (opened as HDF5) so far: lets tests check that a load parses once.</summary>
+    [ThreadStatic]
+    internal static int FilesParsed;
+
+    /// <summary>Opens a weights stream as HDF5 (the one place the weight readers parse a file, counted in <see cref="FilesParsed"/>).</summary>
+    internal static PureHDF.VOL.Native.NativeFile Open(Stream stream, bool leaveOpen)
+    {
+        FilesParsed++;
+        return H5File.Open(stream, leaveOpen: leaveOpen);
+    }
 
     /// <summary>
     /// Runs one read of an HDF5 file and turns whatever the HDF5 reader throws on a damaged file (PureHDF throws plain

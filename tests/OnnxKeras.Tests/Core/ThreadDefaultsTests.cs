@@ -74,6 +74,8 @@ public class ThreadDefaultsTests
         using var big = new Sequential(new InputLayer([784]), new Dense(512), new Dense(1));
         big.Compile("sgd", "mse");
         bool ompSet = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"));
+        var monitor = ThreadDefaults.Monitor;
+        ThreadDefaults.Monitor = null; // no load cap: the machine's other work must not change the count
         try
         {
             Keras.SetThreads(3);
@@ -92,10 +94,52 @@ public class ThreadDefaultsTests
         }
         finally
         {
+            ThreadDefaults.Monitor = monitor;
             TestSetup.Init();
         }
         Assert.Equal(2, torch.get_num_threads());
     }
+
+    [Fact]
+    public void FitCapsTheCountByTheFreeCpus_SetThreadsStillWins()
+    {
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_NUM_THREADS")))
+            throw new InvalidOperationException("run the tests without OMP_NUM_THREADS: it turns the automatic count off");
+        var x = new float[64, 784];
+        var y = new float[64, 1];
+        using var big = new Sequential(new InputLayer([784]), new Dense(512), new Dense(1));
+        big.Compile("sgd", "mse");
+        var monitor = ThreadDefaults.Monitor;
+        // Every sample one second later with cpu1 busy in another process: 1 CPU free. The second step's sample caps.
+        long now = 0;
+        ThreadDefaults.Monitor = new CpuLoadMonitor(new CpuLoadTests.OneCpuBusy().Read, () => now += System.Diagnostics.Stopwatch.Frequency);
+        try
+        {
+            Keras.SetThreads(0);
+            // 64 x 512 x 784 = 25,690,112 multiply-adds: floor(3.2) = 3 threads by work, at most ProcessorCount; the
+            // first step's sample gives no cap yet, the second's finds 1 CPU free: 1 thread.
+            big.Fit(x, y, batchSize: 64, epochs: 2, verbose: 0);
+            Assert.Equal(1, torch.get_num_threads());
+            Assert.Equal(1, ThreadDefaults.Monitor.Cap);
+
+            Keras.SetThreads(3);
+            big.Fit(x, y, batchSize: 64, epochs: 2, verbose: 0);
+            Assert.Equal(3, torch.get_num_threads()); // explicit wins over the load cap
+        }
+        finally
+        {
+            ThreadDefaults.Monitor = monitor;
+            TestSetup.Init();
+        }
+    }
+
+    [Theory]
+    [InlineData(0, false, DeviceType.CPU, true)]
+    [InlineData(3, false, DeviceType.CPU, false)]   // Keras.SetThreads(3)
+    [InlineData(0, true, DeviceType.CPU, false)]    // OMP_NUM_THREADS in the environment
+    [InlineData(0, false, DeviceType.CUDA, false)]
+    public void Automatic_OnlyWithoutAnExplicitCount_OnTheCpu(int explicitThreads, bool ompSet, DeviceType device, bool expected) =>
+        Assert.Equal(expected, ThreadDefaults.Automatic(explicitThreads, ompSet, device));
 
     [Fact]
     public void SetThreads_Negative_Throws() =>

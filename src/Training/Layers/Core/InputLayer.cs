@@ -20,6 +20,7 @@ public sealed class InputLayer : Layer
         if (!InputDtypes.Contains(dtype)) throw new ArgumentException($"Input dtype must be {string.Join(", ", InputDtypes)}; got '{dtype}'.", nameof(dtype));
         Shape = shape;
         Dtype = dtype;
+        Built = true; // as Keras 3's InputLayer: it has no weights to make (a summary shows 0 parameters, not "unbuilt")
     }
 
     /// <summary>The input types an InputLayer (and <see cref="Keras.Input"/>) takes.</summary>

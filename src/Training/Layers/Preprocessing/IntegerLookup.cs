@@ -191,7 +191,11 @@ public sealed class IntegerLookup : Layer, Saving.IKerasAssets
     private static long ParseToken(string line) => long.Parse(line.Trim(), System.Globalization.NumberStyles.AllowLeadingSign,
         System.Globalization.CultureInfo.InvariantCulture);
 
-    void Saving.IKerasAssets.LoadAssets(Func<string, byte[]?> read, string where) => vocab.LoadAsset(read("vocabulary.txt"), ParseToken, where);
+    IEnumerable<(string Name, float[] Values)> Saving.IKerasAssets.SaveVariables() =>
+        vocab.IdfVariable is { } idf ? [("idf_weights", idf)] : [];
+
+    void Saving.IKerasAssets.LoadAssets(Func<string, byte[]?> read, Func<string, float[]?> variable, string where) =>
+        vocab.LoadAsset(read("vocabulary.txt"), ParseToken, where, variable("idf_weights"));
 }
 
 /// <summary>The outputs of the lookup layers: int indices, or the encodings (TF-IDF: counts times the weights).</summary>

@@ -180,28 +180,30 @@ internal sealed class LookupVocabulary<T> where T : notnull
 
     /// <summary>
     /// Whether a <c>.keras</c> archive keeps the vocabulary in <c>vocabulary.txt</c> (Keras's <c>save_assets</c>: when no
-    /// vocabulary was given). TF-IDF layers keep vocabulary and weights in the config, since Keras would read the weights
-    /// from an <c>idf_weights</c> variable this writer does not write (Keras reads either).
+    /// vocabulary was given); a TF-IDF layer's weights then go to its <c>idf_weights</c> variable
+    /// (<see cref="IdfVariable"/>), as Keras's <c>save_own_variables</c> writes them.
     /// </summary>
-    public bool InAssets => InputVocabulary is null && OutputMode != "tf_idf";
+    public bool InAssets => InputVocabulary is null;
 
-    /// <summary>The config's <c>vocabulary</c>: as given; an adapted one with its special tokens, or null when it goes to assets.</summary>
-    public T[]? ConfigVocabulary =>
-        InputVocabulary ?? (InAssets && Saving.KerasAssets.WritingArchive ? null : HasVocabulary ? [.. GetVocabulary(true)] : null);
+    /// <summary>
+    /// Keras's <c>idf_weights</c> variable of an adapted TF-IDF layer (<c>save_own_variables</c>: <c>idf_weights_const</c>,
+    /// one float32 per output column: the OOV weight first, zeros at the back when padded); null otherwise.
+    /// </summary>
+    public float[]? IdfVariable => OutputMode == "tf_idf" && InAssets && IdfWeights is { } w ? [.. w.Select(x => (float)x)] : null;
+
+    /// <summary>The config's <c>vocabulary</c>: as given, or an adapted one with its special tokens (a <c>.keras</c> archive
+    /// writes null instead when it goes to assets: <see cref="Saving.KerasAssets.SerializeForArchive"/>).</summary>
+    public T[]? ConfigVocabulary => InputVocabulary ?? (HasVocabulary ? [.. GetVocabulary(true)] : null);
 
     /// <summary>Keras's <c>load_assets</c>: sets the vocabulary (special tokens included) read from <c>vocabulary.txt</c>,
     /// keeping it out of the config as an adapted one.</summary>
     /// <exception cref="InvalidDataException">The file is missing, not UTF-8, has a token <paramref name="parse"/> refuses,
     /// or a vocabulary this layer cannot take.</exception>
-    public void LoadAsset(byte[]? bytes, Func<string, T> parse, string where)
+    /// <remarks>A TF-IDF layer takes its weights from <paramref name="idfVariable"/>, the <c>idf_weights</c> variable Keras's
+    /// <c>load_own_variables</c> reads from <c>model.weights.h5</c> before the assets (with <c>pad_to_max_tokens</c> it
+    /// holds maxTokens weights, the vocabulary's first).</remarks>
+    public void LoadAsset(byte[]? bytes, Func<string, T> parse, string where, float[]? idfVariable = null)
     {
-        if (OutputMode == "tf_idf")
-        {
-            // Keras keeps an adapted TF-IDF layer's weights in an idf_weights variable, which this reader does not read yet.
-            if (bytes is null) return;
-            throw new InvalidDataException($"{where}: an adapted \"tf_idf\" vocabulary kept in the archive's assets (with its weights " +
-                "in an idf_weights variable) is not supported; give the layer its vocabulary and idf_weights in the config instead.");
-        }
         var lines = Saving.KerasAssets.ReadLines(bytes, "vocabulary.txt", where);
         if (lines.Count == 0) throw new InvalidDataException($"{where}: 'vocabulary.txt' is empty (Keras cannot set an empty vocabulary).");
         var values = new List<T>(lines.Count);
@@ -216,15 +218,32 @@ internal sealed class LookupVocabulary<T> where T : notnull
                 throw new InvalidDataException($"{where}: 'vocabulary.txt' line {values.Count + 1} ('{line}') is not a valid token: {e.Message}", e);
             }
         }
+        double[]? idf = null;
+        if (OutputMode == "tf_idf")
+        {
+            if (idfVariable is null)
+            {
+                // Keras writes only the special tokens, and no weights, for a TF-IDF layer never adapted.
+                if (values.Count <= TokenStart) return;
+                throw new InvalidDataException($"{where}: the layer's output_mode is \"tf_idf\" and its vocabulary is in 'vocabulary.txt', " +
+                    "but model.weights.h5 has no 'idf_weights' variable for it (Keras keeps an adapted layer's TF-IDF weights there).");
+            }
+            int n = values.Count;
+            if (idfVariable.Length != n && !(PadToMaxTokens && idfVariable.Length == MaxTokens && n <= idfVariable.Length))
+                throw new InvalidDataException($"{where}: 'idf_weights' has {idfVariable.Length} weights for the {n} entries of " +
+                    "'vocabulary.txt'; they must match one to one.");
+            idf = [.. idfVariable.Take(n).Select(w => (double)w)];
+        }
         try
         {
-            SetVocabulary(values, null);
+            SetVocabulary(values, idf);
         }
         catch (ArgumentException e)
         {
             throw new InvalidDataException($"{where}: 'vocabulary.txt' does not fit the layer: {e.Message}", e);
         }
         InputVocabulary = null;
+        InputIdfWeights = null;
         if (tokens.Count == 0) HasVocabulary = false; // Keras writes only the special tokens for a layer never adapted
     }
 

@@ -193,7 +193,11 @@ public sealed class StringLookup : Layer, Saving.IKerasAssets
         return [("vocabulary.txt", bytes)];
     }
 
-    void Saving.IKerasAssets.LoadAssets(Func<string, byte[]?> read, string where) => vocab.LoadAsset(read("vocabulary.txt"), t => t, where);
+    IEnumerable<(string Name, float[] Values)> Saving.IKerasAssets.SaveVariables() =>
+        vocab.IdfVariable is { } idf ? [("idf_weights", idf)] : [];
+
+    void Saving.IKerasAssets.LoadAssets(Func<string, byte[]?> read, Func<string, float[]?> variable, string where) =>
+        vocab.LoadAsset(read("vocabulary.txt"), t => t, where, variable("idf_weights"));
 }
 
 /// <summary>The shared refusal of the string layers when called on tensors.</summary>

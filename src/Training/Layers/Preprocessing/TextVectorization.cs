@@ -234,5 +234,9 @@ public sealed class TextVectorization : Layer, Saving.IKerasAssets
         return [("vocabulary.txt", bytes), ("_lookup_layer/vocabulary.txt", bytes)];
     }
 
-    void Saving.IKerasAssets.LoadAssets(Func<string, byte[]?> read, string where) => vocab.LoadAsset(read("vocabulary.txt"), t => t, where);
+    IEnumerable<(string Name, float[] Values)> Saving.IKerasAssets.SaveVariables() =>
+        vocab.IdfVariable is { } idf ? [("idf_weights", idf), ("_lookup_layer/idf_weights", idf)] : [];
+
+    void Saving.IKerasAssets.LoadAssets(Func<string, byte[]?> read, Func<string, float[]?> variable, string where) =>
+        vocab.LoadAsset(read("vocabulary.txt"), t => t, where, variable("idf_weights"));
 }
