@@ -63,38 +63,51 @@ internal sealed class CompiledStep : IDisposable
             torch.random.set_rng_state(rng);
             Keras.Generator.set_state(kerasRng);
         }
-        TraceResult first, second;
+        TraceResult? first = null, second = null;
         try
         {
-            first = Trace(model, x, weights);
-            second = Trace(model, x, weights);
-        }
-        finally
-        {
-            ResetRandom();
-        }
-        try
-        {
-            var changed = Enumerable.Range(0, weights.Count).Where(i => !Same(weights[i].Value.detach(), before[i])).ToList();
-            if (changed.Count > 0)
+            string? changed;
+            try
             {
-                using (no_grad())
-                {
-                    foreach (var i in changed) weights[i].Value.copy_(before[i]);
-                }
-                throw new NotCompilableException($"variable '{weights[changed[0]].Path}' changes during the call (a layer updates state in " +
-                    "training, such as moving statistics)");
+                first = Trace(model, x, weights);
+                second = Trace(model, x, weights);
             }
+            finally
+            {
+                ResetRandom();
+                changed = RestoreChanged(weights, before);
+            }
+            if (changed is not null)
+                throw new NotCompilableException($"variable '{changed}' changes during the call (a layer updates state in training, such as " +
+                    "moving statistics)");
             if (first.Tracer.Constants.Count != second.Tracer.Constants.Count
                 || first.Tracer.Constants.Zip(second.Tracer.Constants).Any(p => !Same(p.First, p.Second)))
                 throw new NotCompilableException("a constant of the forward pass differs between calls (random draws in a layer's call)");
-            model.ClearCallLosses();
             return Compile(model, loss, lossWeight, first, x, y, w, ResetRandom);
+        }
+        catch
+        {
+            foreach (var c in first?.Tracer.Constants ?? []) c.Dispose();
+            throw;
         }
         finally
         {
-            foreach (var c in second.Tracer.Constants) c.Dispose();
+            foreach (var c in second?.Tracer.Constants ?? []) c.Dispose();
         }
+    }
+
+    /// <summary>Puts back every variable whose value differs from <paramref name="before"/>; returns the first one's path, or null.</summary>
+    private static string? RestoreChanged(IReadOnlyList<Variable> weights, Tensor[] before)
+    {
+        string? first = null;
+        using var _ = no_grad();
+        for (int i = 0; i < weights.Count; i++)
+        {
+            if (Same(weights[i].Value.detach(), before[i])) continue;
+            weights[i].Value.copy_(before[i]);
+            first ??= weights[i].Path;
+        }
+        return first;
     }
 
     /// <summary>Same dtype, shape and values.</summary>

@@ -1,4 +1,5 @@
 using OnnxKeras.Layers;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace OnnxKeras.Models.Jit;
@@ -78,7 +79,13 @@ internal sealed class ScriptTracer : IOpTracer
             }
             // Dropout in training calls libtorch's dropout directly: the same call in the script draws from the same generator.
             if (layer is Dropout dropout && inputs.Count == 1 && outputs.Count == 1 && outputs[0].Tracer != this)
+            {
+                // The trace restores the CPU generator only (TorchSharp does not expose a CUDA generator's state).
+                if (outputs[0].Value.device_type != DeviceType.CPU)
+                    throw new NotCompilableException($"layer '{layer.Name}' (Dropout) draws on {outputs[0].Value.device_type}, whose generator " +
+                        "the trace cannot restore");
                 return [Emit($"torch.dropout({NameOf(inputs[0])}, {ScriptOps.Lit(dropout.Rate)}, True)", outputs[0].Value)];
+            }
             if (outputs.Any(o => o.Tracer != this))
                 throw new NotCompilableException($"layer '{layer.Name}' ({layer.GetType().Name}) computes outside Ops (raw TorchSharp), so " +
                     "its computation is not known to the compiled step");
