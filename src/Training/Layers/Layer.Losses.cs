@@ -70,7 +70,7 @@ public abstract partial class Layer
         foreach (var l in SelfAndSublayers()) l.callLosses.Clear();
     }
 
-    private List<Layer> SelfAndSublayers()
+    internal List<Layer> SelfAndSublayers()
     {
         var seen = new HashSet<Layer>(ReferenceEqualityComparer.Instance);
         var order = new List<Layer>();
