@@ -10,6 +10,16 @@ public partial class Model
 {
     private bool? jitCompile;
     private readonly List<(long[] Key, CompiledStep? Step, string? Reason)> jitSteps = [];
+
+    /// <summary>
+    /// The most input signatures whose compiled steps a model keeps (full batches, the last partial batch, a few sequence
+    /// lengths); beyond it the least recently used is disposed, and compiled again should it come back, so batches of
+    /// ever-changing shapes cannot grow the cache without bound.
+    /// </summary>
+    internal const int MaxCompiledSignatures = 8;
+
+    /// <summary>How many input signatures have a compiled (or refused) step kept now.</summary>
+    internal int CompiledSignatureCount => jitSteps.Count;
     private StepPlan? jitPlan;
     private string? jitTrainableKey;
 
@@ -76,12 +86,14 @@ public partial class Model
         }
         var signature = Signature(xs, y[0], w[0]);
         int index = jitSteps.FindIndex(s => s.Key.AsSpan().SequenceEqual(signature));
-        if (index < 0)
+        var entry = index < 0 ? BuildStep(signature, xs, y[0], w[0]) : jitSteps[index];
+        if (index >= 0) jitSteps.RemoveAt(index);
+        else if (jitSteps.Count == MaxCompiledSignatures)
         {
-            jitSteps.Add(BuildStep(signature, xs, y[0], w[0]));
-            index = jitSteps.Count - 1;
+            jitSteps[0].Step?.Dispose();
+            jitSteps.RemoveAt(0);
         }
-        var entry = jitSteps[index];
+        jitSteps.Add(entry); // most recently used last
         if (entry.Step is null) return Refuse(entry.Reason!);
         var labels = ScriptLoss.PrepareLabels(Objectives.Losses[0], y[0], entry.Step.PredictionType, entry.Step.PredictionShape);
         var trainable = plan.Trainable;
@@ -129,7 +141,7 @@ public partial class Model
         return ScriptLoss.Unsupported(losses[0]);
     }
 
-    private (long[], CompiledStep?, string?) BuildStep(long[] signature, Tensor[] xs, Tensor y, Tensor? w)
+    private (long[] Key, CompiledStep? Step, string? Reason) BuildStep(long[] signature, Tensor[] xs, Tensor y, Tensor? w)
     {
         var loss = Objectives.Losses[0];
         try

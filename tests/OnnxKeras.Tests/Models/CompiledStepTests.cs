@@ -81,6 +81,42 @@ public class CompiledStepTests
     }
 
     [Fact]
+    public void ManyBatchSizes_KeepAtMostEightCompiledSteps_AndStillMatchEager()
+    {
+        // Batch sizes 1..11 and then 1 again: twelve signatures pass through a cache of eight, so the oldest are dropped
+        // and size 1 is compiled anew; every step must still agree with the eager twin.
+        var (x, y) = Classification(80, 72);
+        int[] sizes = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 1];
+        var losses = new List<double>[2];
+        for (int k = 0; k < 2; k++)
+        {
+            Keras.SetRandomSeed(5);
+            using var model = Mlp(72, 32, 32, 10);
+            model.Compile(new Adam(0.01), "categorical_crossentropy", jitCompile: k == 1);
+            losses[k] = [];
+            int start = 0;
+            foreach (int n in sizes)
+            {
+                losses[k].Add(model.TrainOnBatch(ToArray(x.narrow(0, start, n)), ToArray(y.narrow(0, start, n)))["loss"]);
+                start += n;
+                Assert.True(model.CompiledSignatureCount <= Model.MaxCompiledSignatures, $"{model.CompiledSignatureCount} signatures kept");
+            }
+            Assert.Equal(k == 1, model.UsesCompiledStep);
+            if (k == 1) Assert.Equal(Model.MaxCompiledSignatures, model.CompiledSignatureCount);
+        }
+        for (int i = 0; i < sizes.Length; i++)
+            Assert.True(Math.Abs(losses[0][i] - losses[1][i]) <= LossTolerance, $"step {i + 1}: eager {losses[0][i]:R}, compiled {losses[1][i]:R}");
+    }
+
+    private static float[,] ToArray(Tensor t)
+    {
+        var flat = t.contiguous().data<float>().ToArray();
+        var result = new float[t.shape[0], t.shape[1]];
+        Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(float));
+        return result;
+    }
+
+    [Fact]
     public void MnistSizedMlp_CompiledMatchesEager()
     {
         var (x, y) = Classification(40, 784);
