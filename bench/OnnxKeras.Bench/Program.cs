@@ -9,6 +9,8 @@ using OnnxKeras.Bench;
 //        --report PATH: write the report there instead (any mode; single modes only print without it)
 //        --quick: tiny settings to check the program (one repeat, one training case, small scaling, BenchmarkDotNet's Dry job)
 //        fit: [--samples N] (alternating samples of about 40 ms per side; default 25) [--device cpu|cuda] [--cases id,id] [--out DIR] (default bench/out/train: the cases for bench/pytorch) [--no-peak]
+//             [--jit] (instead: eager Fit vs compiled Fit (jitCompile: true) vs the loop, alternating in one process)
+//             [--jit-predict] (instead: Predict vs its eager forward pass vs that pass compiled, batch 32 and 1)
 //             [--pytorch PYTHON] (a Python with torch: runs bench/pytorch/train_reference.py on the cases, table into the report)
 //        memory: [--steps N] (default 10,000); scaling: [--scaling-repeats N] (default 3) [--out DIR] (PNG plots; default: the report's folder)
 //        pipeline: Prefetch overlapping a Map that sleeps [--sleep-ms N] (default 5) per batch with training (not part of all)
@@ -47,7 +49,9 @@ if (mode is "ablation" || (mode is "all" && !quick))
 if (mode is "fit" or "all")
 {
     Report.Begin("fit");
-    FitBenchmark.Run(ArgValue("--samples", quick ? 3 : 25), trainOut, cases, !args.Contains("--no-peak"));
+    if (args.Contains("--jit-predict")) JitBenchmark.RunPredict(ArgValue("--samples", quick ? 3 : 25), cases);
+    else if (args.Contains("--jit")) JitBenchmark.Run(ArgValue("--samples", quick ? 3 : 25), cases);
+    else FitBenchmark.Run(ArgValue("--samples", quick ? 3 : 25), trainOut, cases, !args.Contains("--no-peak"));
     if (ArgString("--pytorch") is { } python) PyTorchReference(python, trainOut);
 }
 if (mode is "export" or "all")

@@ -91,7 +91,7 @@ public abstract partial class Layer
         callLosses.Clear();
     }
 
-    private List<Layer> SelfAndSublayers()
+    internal List<Layer> SelfAndSublayers()
     {
         var seen = new HashSet<Layer>(ReferenceEqualityComparer.Instance);
         var order = new List<Layer>();

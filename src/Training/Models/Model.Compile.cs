@@ -40,7 +40,10 @@ public partial class Model
     /// <paramref name="outputWeightedMetrics"/> (by output name; the latter weighted by that output's sample weights, as
     /// Keras's <c>weighted_metrics={"name": [...]}</c>). Without any loss, Compile only sets the optimizer and metrics, for a
     /// model whose overridden <see cref="TrainStep(StepData)"/> computes its own loss (Keras's <c>compile()</c> in a GAN);
-    /// the built-in steps then refuse to run.
+    /// the built-in steps then refuse to run. <paramref name="jitCompile"/> is Keras's <c>jit_compile</c>: null ("auto"), true
+    /// (train with the compiled step: forward pass, loss and backward pass in one TorchScript call; throws
+    /// <see cref="NotSupportedException"/> at the first step when the model or loss has no compiled form) or false (eager);
+    /// see <see cref="JitCompileReason"/>.
     /// </summary>
     /// <example><code>
     /// model.Compile(optimizer: new Adam(0.001), loss: "categorical_crossentropy", metrics: ["accuracy"]);
@@ -50,7 +53,7 @@ public partial class Model
     public void Compile(Optimizer? optimizer = null, Loss? loss = null, IEnumerable<Metric>? metrics = null,
         IReadOnlyList<double>? lossWeights = null, IEnumerable<Metric>? weightedMetrics = null,
         IReadOnlyList<Loss>? losses = null, Dictionary<string, Loss>? outputLosses = null, Dictionary<string, Metric[]>? outputMetrics = null,
-        Dictionary<string, Metric[]>? outputWeightedMetrics = null)
+        Dictionary<string, Metric[]>? outputWeightedMetrics = null, bool? jitCompile = null)
     {
         var names = OutputNames;
         int n = names.Count;
@@ -112,6 +115,7 @@ public partial class Model
         this.optimizer = optimizer ?? new RMSprop();
         compiled?.Dispose();
         compiled = objectives;
+        ResetJit(jitCompile);
     }
 
     private CompiledObjectives Objectives => compiled ?? throw NotCompiled("loss");

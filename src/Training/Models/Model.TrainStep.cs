@@ -36,6 +36,7 @@ public partial class Model
     /// <summary>The built-in training step on an unpacked batch (class weights already folded into <paramref name="w"/>).</summary>
     private void TrainStepCore(Tensor[] x, Tensor[] y, Tensor?[] w, LossTracker tracker)
     {
+        if (TryCompiledStep(x, y, w, tracker)) return;
         var predictions = Forward(x, training: true);
         plan ??= PlanStep(); // after the first forward pass, which builds a model that had not seen data yet
         long batchSize = x[0].Sizes()[0];

@@ -138,12 +138,15 @@ public partial class Model : Layer
     internal IReadOnlyList<KTensor> Forward(IReadOnlyList<Tensor> xs, bool training)
     {
         if (!Built) EnsureBuilt(xs.Select(x => new Shape([null, .. Shape.Of(x.Sizes()).Dims[1..]])).ToList());
-        var inputs = xs.Select(x =>
-        {
-            var t = x.device == Keras.Device ? x : x.to(Keras.Device);
-            return (KTensor)(t.dtype != ScalarType.Float32 && t.is_floating_point() ? t.to_type(ScalarType.Float32) : t);
-        }).ToList();
+        var inputs = xs.Select(x => (KTensor)PrepareInput(x)).ToList();
         return inputs.Count == 1 && graph is null ? [Apply(inputs[0], training)] : ApplyMany(inputs, training);
+    }
+
+    /// <summary>An input as the model computes on it: on <see cref="Keras.Device"/>, floating point as float32.</summary>
+    private static Tensor PrepareInput(Tensor x)
+    {
+        var t = x.device == Keras.Device ? x : x.to(Keras.Device);
+        return t.dtype != ScalarType.Float32 && t.is_floating_point() ? t.to_type(ScalarType.Float32) : t;
     }
 
     /// <summary>

@@ -50,7 +50,8 @@ internal static class CompileConfig
             ["weighted_metrics"] = Metrics(weighted: true),
             ["run_eagerly"] = false,
             ["steps_per_execution"] = 1,
-            ["jit_compile"] = false,
+            // The setting as given ("auto" for null); Keras accepts all three when it compiles from the file.
+            ["jit_compile"] = model.JitCompile is bool jit ? jit : "auto",
         };
     }
 
@@ -136,8 +137,16 @@ internal static class CompileConfig
             } : null;
             var metrics = PerOutputMetrics(config, "metrics", names);
             var weighted = PerOutputMetrics(config, "weighted_metrics", names);
+            // Keras stores what its "auto" resolved to (true on TensorFlow and JAX for nearly every model), so a stored true
+            // cannot be told from the default: it loads as "auto". false loads as false.
+            bool? jit = config.TryGetValue("jit_compile", out var j) ? j switch
+            {
+                null or "auto" or true => null,
+                false => false,
+                _ => throw new ArgumentException($"jit_compile must be true, false or \"auto\"; got {j}"),
+            } : null;
             model.Compile(optimizer, loss, n == 1 ? metrics?[names[0]] : null, lossWeights, n == 1 ? weighted?[names[0]] : null,
-                outputLosses: outputLosses, outputMetrics: n > 1 ? metrics : null, outputWeightedMetrics: n > 1 ? weighted : null);
+                outputLosses: outputLosses, outputMetrics: n > 1 ? metrics : null, outputWeightedMetrics: n > 1 ? weighted : null, jitCompile: jit);
             return null;
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException)
