@@ -25,19 +25,21 @@ internal static class FitBenchmark
     public const double DispatchBoundShare = 0.10;
 
     /// <summary>
-    /// The table. Each case runs in a fresh child process (<c>fit-case</c>, <see cref="RunCaseInChild"/>) unless
-    /// <paramref name="inProcess"/> or only one case is asked for: in one process a case's speed depended on the cases
-    /// before it (bench/NOTES.md, 2026-12-06, lstm_b64: 25 or 50 ms/step), through the C allocator's heap state.
+    /// The table. Each case runs in a fresh child process (<c>fit-case</c>, <see cref="RunCaseInChild"/>) with glibc's
+    /// malloc thresholds pinned (<see cref="PinnedMalloc"/>) unless <paramref name="inProcess"/>: with glibc's default
+    /// dynamic thresholds a case's speed depended on the cases before it and, even in a fresh process, on the order in
+    /// which large buffers happened to be freed (bench/NOTES.md, 2026-12-06: lstm_b64 25 or 50 ms/step, the CNN 17 or
+    /// 28 ms/step, the MNIST MLP b128 loop 5.1 or 6.6 ms/step).
     /// </summary>
     public static void Run(int samples, string outDir, IReadOnlySet<string>? only, bool peakMemory, bool inProcess = false, string threads = "2")
     {
         var (matmul, conv) = PeakGflops();
         double peak = Math.Max(matmul, conv);
         var ids = TrainCase.Ids(only);
-        bool children = !inProcess && ids.Count > 1;
+        bool children = !inProcess;
         Report.Heading($"Fit vs hand-written TorchSharp loop ({Keras.Device.type}; per-step time over {samples} alternating samples " +
                        $"of about {SampleMs:0} ms each: medians, minima and process CPU time; " +
-                       $"{(children ? "each case in a fresh process" : "cases in one process")}; peak: 1024^3 matmul {matmul:0}, " +
+                       $"{(children ? "each case in a fresh process, malloc thresholds pinned" : "cases in one process")}; peak: 1024^3 matmul {matmul:0}, " +
                        $"3x3 convolution {conv:0} GFLOP/s)");
         Report.Line("| case | batch | steps/sample | Fit ms/step | loop ms/step | ratio of medians (goal) | ratio of minima | " +
                     $"CPU ms/step Fit / loop | CPU ratio | bound (BLAS share at {peak:0} GFLOP/s) | loss agreement, {CheckSteps} steps | spread Fit / loop |");
@@ -84,12 +86,22 @@ internal static class FitBenchmark
         return $"| {c.Name} | {c.Batch} | {plan.StepsPerSample} | {timing} | {bound} | {agreement} | {Spread(fit.Wall)} / {Spread(hand.Wall)} |";
     }
 
+    /// <summary>
+    /// glibc malloc settings for the <c>fit-case</c> children (unless GLIBC_TUNABLES is set already): a fixed mmap
+    /// threshold of 32 MiB (glibc's largest; the default starts at 128 KiB and rises to the size of the largest mmapped
+    /// block freed so far, so it depends on the order of frees) and a trim threshold of 1 GiB (the default is twice the
+    /// mmap threshold), so buffers under 32 MiB are reused from the heap instead of being mapped and faulted in again each
+    /// step, whatever happened before. Buffers over 32 MiB (the LSTM's oneDNN workspace) are mapped per call either way.
+    /// </summary>
+    internal const string PinnedMalloc = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824";
+
     /// <summary>The line a <c>fit-case</c> child prints its table row on.</summary>
     internal const string RowPrefix = "FIT_CASE_ROW ";
 
     /// <summary>
     /// <see cref="RunCase"/> in a fresh process (<c>fit-case ID --samples N --out DIR --peak-gflops G --threads T --device D</c>),
-    /// so that the case starts from the same process state (C heap, libtorch and oneDNN caches, the GC) whatever ran before.
+    /// so that the case starts from the same process state (C heap, libtorch and oneDNN caches, the GC) whatever ran before,
+    /// with <see cref="PinnedMalloc"/>.
     /// </summary>
     private static string RunCaseInChild(string id, int samples, string outDir, double peak, string threads)
     {
@@ -99,6 +111,7 @@ internal static class FitBenchmark
         foreach (var a in new[] { "fit-case", id, "--samples", samples.ToString(CultureInfo.InvariantCulture), "--out", outDir,
                      "--peak-gflops", peak.ToString("R", CultureInfo.InvariantCulture), "--threads", threads, "--device", device })
             psi.ArgumentList.Add(a);
+        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is null) psi.Environment["GLIBC_TUNABLES"] = PinnedMalloc;
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

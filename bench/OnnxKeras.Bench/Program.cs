@@ -9,7 +9,7 @@ using OnnxKeras.Bench;
 //        --report PATH: write the report there instead (any mode; single modes only print without it)
 //        --quick: tiny settings to check the program (one repeat, one training case, small scaling, BenchmarkDotNet's Dry job)
 //        fit: [--samples N] (alternating samples of about 40 ms per side; default 25) [--device cpu|cuda] [--cases id,id] [--out DIR] (default bench/out/train: the cases for bench/pytorch) [--no-peak]
-//             [--in-process] (all cases in this process; by default each case runs in a fresh child process, bench/NOTES.md)
+//             [--in-process] (all cases in this process; by default each case runs in a fresh child process with glibc's malloc thresholds pinned, bench/NOTES.md)
 //             [--jit] (instead: eager Fit vs compiled Fit (jitCompile: true) vs the loop, alternating in one process)
 //             [--jit-predict] (instead: Predict vs its eager forward pass vs that pass compiled, batch 32 and 1)
 //             [--pytorch PYTHON] (a Python with torch: runs bench/pytorch/train_reference.py on the cases, table into the report)
