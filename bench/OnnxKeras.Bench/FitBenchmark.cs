@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using static TorchSharp.torch;
 
 namespace OnnxKeras.Bench;
@@ -23,44 +24,30 @@ internal static class FitBenchmark
     /// share of the hand-written loop's fastest step: a BLAS k times slower then adds at most (k - 1) x share.</summary>
     public const double DispatchBoundShare = 0.10;
 
-    public static void Run(int samples, string outDir, IReadOnlySet<string>? only, bool peakMemory)
+    /// <summary>
+    /// The table. Each case runs in a fresh child process (<c>fit-case</c>, <see cref="RunCaseInChild"/>) with glibc's
+    /// malloc thresholds pinned (<see cref="PinnedMalloc"/>) unless <paramref name="inProcess"/>: with glibc's default
+    /// dynamic thresholds a case's speed depended on the cases before it and, even in a fresh process, on the order in
+    /// which large buffers happened to be freed (bench/NOTES.md, 2026-12-06: lstm_b64 25 or 50 ms/step, the CNN 17 or
+    /// 28 ms/step, the MNIST MLP b128 loop 5.1 or 6.6 ms/step).
+    /// </summary>
+    public static void Run(int samples, string outDir, IReadOnlySet<string>? only, bool peakMemory, bool inProcess = false, string threads = "2")
     {
-        double peak = MatmulPeakGflops();
+        var (matmul, conv) = PeakGflops();
+        double peak = Math.Max(matmul, conv);
+        var ids = TrainCase.Ids(only);
+        bool children = !inProcess;
         Report.Heading($"Fit vs hand-written TorchSharp loop ({Keras.Device.type}; per-step time over {samples} alternating samples " +
-                       $"of about {SampleMs:0} ms each: medians, minima and process CPU time)");
+                       $"of about {SampleMs:0} ms each: medians, minima and process CPU time; " +
+                       $"{(children ? "each case in a fresh process, malloc thresholds pinned" : "cases in one process")}; peak: 1024^3 matmul {matmul:0}, " +
+                       $"3x3 convolution {conv:0} GFLOP/s)");
         Report.Line("| case | batch | steps/sample | Fit ms/step | loop ms/step | ratio of medians (goal) | ratio of minima | " +
                     $"CPU ms/step Fit / loop | CPU ratio | bound (BLAS share at {peak:0} GFLOP/s) | loss agreement, {CheckSteps} steps | spread Fit / loop |");
         Report.Line("|---|---|---|---|---|---|---|---|---|---|---|---|");
         var peaks = new List<string>();
-        foreach (var make in TrainCase.All(only))
+        foreach (var id in ids)
         {
-            string id;
-            using (var c = make())
-            {
-                id = c.Id;
-                var fitLosses = c.FitLosses(CheckSteps);
-                var handLosses = c.HandLosses(CheckSteps);
-                double diff = fitLosses.Zip(handLosses, (a, b) => Math.Abs(a - b)).Max();
-                bool agrees = diff <= LossTolerance;
-                string agreement = $"{diff:0.0e0} {(agrees ? "ok" : "DIFFERENT")}";
-                if (!agrees)
-                {
-                    // Where the curves part: a first-step difference means different math, a growing one amplified rounding.
-                    var at = new[] { 1, 2, 5, 10, CheckSteps }.Select(k => $"step {k}: {Math.Abs(fitLosses[k - 1] - handLosses[k - 1]):0.0e0}");
-                    Console.Error.WriteLine($"{c.Id}: Fit and loop losses differ; {string.Join(", ", at)}");
-                }
-                var plan = PlanSamples(c);
-                var (fit, hand) = AlternateTimed(i => plan.Run(c, i, fit: true), i => plan.Run(c, i, fit: false), samples, plan.StepsPerSample);
-                double ratio = Median(fit.Wall) / Median(hand.Wall);
-                string goal = c.CpuGoal is double g ? $" ({(ratio <= g ? "<=" : ">")} {g:0.00})" : "";
-                string bound = Bound(c.FlopsPerStep, peak, hand.Wall.Min());
-                string timing = agrees
-                    ? $"{Median(fit.Wall):0.000} | {Median(hand.Wall):0.000} | {ratio:0.000}{goal} | {fit.Wall.Min() / hand.Wall.Min():0.000} | " +
-                      $"{Median(fit.Cpu):0.000} / {Median(hand.Cpu):0.000} | {Median(fit.Cpu) / Median(hand.Cpu):0.000}"
-                    : "-- | -- | not timed: losses differ | -- | -- | --";
-                Report.Line($"| {c.Name} | {c.Batch} | {plan.StepsPerSample} | {timing} | {bound} | {agreement} | {Spread(fit.Wall)} / {Spread(hand.Wall)} |");
-                ReferenceCase.Write(Path.Combine(outDir, c.Id), c, fitLosses, fit, hand, samples, plan.StepsPerSample, peak, bound);
-            }
+            Report.Line(children ? RunCaseInChild(id, samples, outDir, peak, threads) : RunCase(id, samples, outDir, peak));
             if (peakMemory) peaks.Add(PeakMemory.Compare(id));
         }
         Console.WriteLine($"Cases for the PyTorch reference written to {outDir} (python3 bench/pytorch/train_reference.py {outDir}).");
@@ -69,6 +56,69 @@ internal static class FitBenchmark
         Report.Line("| case | Fit MiB | loop MiB | ratio (goal <= 1.10) |");
         Report.Line("|---|---|---|---|");
         foreach (var row in peaks) Report.Line(row);
+    }
+
+    /// <summary>Runs one case (loss check, sample plan, alternating samples), writes its reference files, returns its table row.</summary>
+    internal static string RunCase(string id, int samples, string outDir, double peak)
+    {
+        using var c = TrainCase.All(new HashSet<string> { id }).Single()();
+        var fitLosses = c.FitLosses(CheckSteps);
+        var handLosses = c.HandLosses(CheckSteps);
+        double diff = fitLosses.Zip(handLosses, (a, b) => Math.Abs(a - b)).Max();
+        bool agrees = diff <= LossTolerance;
+        string agreement = $"{diff:0.0e0} {(agrees ? "ok" : "DIFFERENT")}";
+        if (!agrees)
+        {
+            // Where the curves part: a first-step difference means different math, a growing one amplified rounding.
+            var at = new[] { 1, 2, 5, 10, CheckSteps }.Select(k => $"step {k}: {Math.Abs(fitLosses[k - 1] - handLosses[k - 1]):0.0e0}");
+            Console.Error.WriteLine($"{c.Id}: Fit and loop losses differ; {string.Join(", ", at)}");
+        }
+        var plan = PlanSamples(c);
+        var (fit, hand) = AlternateTimed(i => plan.Run(c, i, fit: true), i => plan.Run(c, i, fit: false), samples, plan.StepsPerSample);
+        double ratio = Median(fit.Wall) / Median(hand.Wall);
+        string goal = c.CpuGoal is double g ? $" ({(ratio <= g ? "<=" : ">")} {g:0.00})" : "";
+        string bound = Bound(c.FlopsPerStep, peak, hand.Wall.Min());
+        string timing = agrees
+            ? $"{Median(fit.Wall):0.000} | {Median(hand.Wall):0.000} | {ratio:0.000}{goal} | {fit.Wall.Min() / hand.Wall.Min():0.000} | " +
+              $"{Median(fit.Cpu):0.000} / {Median(hand.Cpu):0.000} | {Median(fit.Cpu) / Median(hand.Cpu):0.000}"
+            : "-- | -- | not timed: losses differ | -- | -- | --";
+        ReferenceCase.Write(Path.Combine(outDir, c.Id), c, fitLosses, fit, hand, samples, plan.StepsPerSample, peak, bound);
+        return $"| {c.Name} | {c.Batch} | {plan.StepsPerSample} | {timing} | {bound} | {agreement} | {Spread(fit.Wall)} / {Spread(hand.Wall)} |";
+    }
+
+    /// <summary>
+    /// glibc malloc settings for the <c>fit-case</c> children (unless GLIBC_TUNABLES is set already): a fixed mmap
+    /// threshold of 32 MiB (glibc's largest; the default starts at 128 KiB and rises to the size of the largest mmapped
+    /// block freed so far, so it depends on the order of frees) and a trim threshold of 1 GiB (the default is twice the
+    /// mmap threshold), so buffers under 32 MiB are reused from the heap instead of being mapped and faulted in again each
+    /// step, whatever happened before. Buffers over 32 MiB (the LSTM's oneDNN workspace) are mapped per call either way.
+    /// </summary>
+    internal const string PinnedMalloc = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824";
+
+    /// <summary>The line a <c>fit-case</c> child prints its table row on.</summary>
+    internal const string RowPrefix = "FIT_CASE_ROW ";
+
+    /// <summary>
+    /// <see cref="RunCase"/> in a fresh process (<c>fit-case ID --samples N --out DIR --peak-gflops G --threads T --device D</c>),
+    /// so that the case starts from the same process state (C heap, libtorch and oneDNN caches, the GC) whatever ran before,
+    /// with <see cref="PinnedMalloc"/>.
+    /// </summary>
+    private static string RunCaseInChild(string id, int samples, string outDir, double peak, string threads)
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (!Environment.ProcessPath!.EndsWith("OnnxKeras.Bench", StringComparison.Ordinal)) psi.ArgumentList.Add(typeof(FitBenchmark).Assembly.Location);
+        string device = Keras.Device.type == TorchSharp.DeviceType.CUDA ? "cuda" : "cpu";
+        foreach (var a in new[] { "fit-case", id, "--samples", samples.ToString(CultureInfo.InvariantCulture), "--out", outDir,
+                     "--peak-gflops", peak.ToString("R", CultureInfo.InvariantCulture), "--threads", threads, "--device", device })
+            psi.ArgumentList.Add(a);
+        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is null) psi.Environment["GLIBC_TUNABLES"] = PinnedMalloc;
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        var row = output.Split('\n').FirstOrDefault(l => l.StartsWith(RowPrefix, StringComparison.Ordinal));
+        if (p.ExitCode != 0 || row is null)
+            throw new InvalidOperationException($"fit-case {id} exited with status {p.ExitCode} and printed no row:\n{output}");
+        return row[RowPrefix.Length..].TrimEnd();
     }
 
     /// <summary>
@@ -83,20 +133,36 @@ internal static class FitBenchmark
         return $"{(share < DispatchBoundShare ? "dispatch-bound" : "BLAS-bound")} ({share:0.00})";
     }
 
-    /// <summary>GFLOP/s of the fastest of six 1024 x 1024 float32 matrix products on the current device and threads.</summary>
-    internal static double MatmulPeakGflops()
+    /// <summary>
+    /// The peak the BLAS share is taken against (at the current thread count), in GFLOP/s of the best of 10 runs (after one
+    /// untimed) of two products: a 1024 x 1024 x 1024 float32 matmul (MKL in libtorch's CPU build) and a 3x3
+    /// convolution 128 -> 128 channels on 4 x 32 x 32 with padding 1 (oneDNN, which also runs the LSTM). On this AMD
+    /// host MKL stays on 256-bit code while oneDNN uses AVX-512: the matmul alone understated the peak about 2x
+    /// (bench/NOTES.md, 2026-12-06), and oneDNN-bound cases read shares above 1.
+    /// </summary>
+    internal static (double Matmul, double Conv) PeakGflops()
     {
-        using var a = rand(1024, 1024, device: Keras.Device);
-        using var b = rand(1024, 1024, device: Keras.Device);
-        double best = double.MaxValue;
-        for (int i = 0; i < 6; i++)
+        var device = Keras.Device;
+        using var a = rand(1024, 1024, device: device);
+        using var b = rand(1024, 1024, device: device);
+        using var x = rand(4, 128, 32, 32, device: device);
+        using var w = rand(128, 128, 3, 3, device: device);
+        double matmul = Best(() => a.matmul(b), 2.0 * 1024 * 1024 * 1024);
+        double conv = Best(() => nn.functional.conv2d(x, w, padding: [1, 1]), 2.0 * 4 * 32 * 32 * 128 * 128 * 9);
+        return (matmul, conv);
+
+        static double Best(Func<Tensor> run, double flops)
         {
-            var sw = Stopwatch.StartNew();
-            using (var p = a.matmul(b))
-                p[0, 0].item<float>(); // waits for the device
-            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            double best = double.MaxValue;
+            for (int i = 0; i <= 10; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                using (var p = run())
+                    p.view(-1)[0].item<float>(); // waits for the device
+                if (i > 0) best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            }
+            return flops / best / 1e9;
         }
-        return 2.0 * 1024 * 1024 * 1024 / best / 1e9;
     }
 
     /// <summary>

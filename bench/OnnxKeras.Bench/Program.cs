@@ -9,6 +9,7 @@ using OnnxKeras.Bench;
 //        --report PATH: write the report there instead (any mode; single modes only print without it)
 //        --quick: tiny settings to check the program (one repeat, one training case, small scaling, BenchmarkDotNet's Dry job)
 //        fit: [--samples N] (alternating samples of about 40 ms per side; default 25) [--device cpu|cuda] [--cases id,id] [--out DIR] (default bench/out/train: the cases for bench/pytorch) [--no-peak]
+//             [--in-process] (all cases in this process; by default each case runs in a fresh child process with glibc's malloc thresholds pinned, bench/NOTES.md)
 //             [--jit] (instead: eager Fit vs compiled Fit (jitCompile: true) vs the loop, alternating in one process)
 //             [--jit-predict] (instead: Predict vs its eager forward pass vs that pass compiled, batch 32 and 1)
 //             [--pytorch PYTHON] (a Python with torch: runs bench/pytorch/train_reference.py on the cases, table into the report)
@@ -22,6 +23,21 @@ if (mode == "train-peak")
     Keras.SetThreads(ArgValue("--threads", 2));
     if (ArgString("--device") == "cuda") Keras.Device = TorchSharp.torch.CUDA;
     PeakMemory.RunChild(args[1], args[2]);
+    return 0;
+}
+if (mode == "fit-case")
+{
+    // A child of the fit mode (each case in a fresh process): fit-case CASE --samples N --out DIR --peak-gflops G --threads T --device D.
+    if (ArgString("--threads") != "auto") Keras.SetThreads(ArgValue("--threads", 2));
+    if (ArgString("--device") == "cuda") Keras.Device = TorchSharp.torch.CUDA;
+    double peakGflops = double.Parse(ArgString("--peak-gflops")!, System.Globalization.CultureInfo.InvariantCulture);
+    Console.WriteLine(FitBenchmark.RowPrefix + FitBenchmark.RunCase(args[1], ArgValue("--samples", 25), ArgString("--out")!, peakGflops));
+    return 0;
+}
+if (mode == "lstm-probe")
+{
+    Keras.SetThreads(ArgValue("--threads", 1));
+    LstmProbe.Run(args[1]);
     return 0;
 }
 if (!modes.Contains(mode))
@@ -51,7 +67,8 @@ if (mode is "fit" or "all")
     Report.Begin("fit");
     if (args.Contains("--jit-predict")) JitBenchmark.RunPredict(ArgValue("--samples", quick ? 3 : 25), cases);
     else if (args.Contains("--jit")) JitBenchmark.Run(ArgValue("--samples", quick ? 3 : 25), cases);
-    else FitBenchmark.Run(ArgValue("--samples", quick ? 3 : 25), trainOut, cases, !args.Contains("--no-peak"));
+    else FitBenchmark.Run(ArgValue("--samples", quick ? 3 : 25), trainOut, cases, !args.Contains("--no-peak"), args.Contains("--in-process"),
+        ArgString("--threads") ?? "2");
     if (ArgString("--pytorch") is { } python) PyTorchReference(python, trainOut);
 }
 if (mode is "export" or "all")
@@ -133,7 +150,7 @@ void PyTorchReference(string python, string dir)
 bool IsValue(string a)
 {
     int i = Array.IndexOf(args, a);
-    return i > 0 && args[i - 1] is "--threads" or "--repeats" or "--cases" or "--out" or "--device" or "--steps" or "--scaling-repeats" or "--report" or "--pytorch" or "--samples" or "--sleep-ms";
+    return i > 0 && args[i - 1] is "--threads" or "--repeats" or "--cases" or "--out" or "--device" or "--steps" or "--scaling-repeats" or "--report" or "--pytorch" or "--samples" or "--sleep-ms" or "--peak-gflops";
 }
 
 string? ArgString(string name)

@@ -25,8 +25,11 @@ internal static class Prose
             "the table gives the medians per step, the ratio of medians (with the issue's goal where it sets one), the ratio of " +
             "minima (the least disturbed samples: robust to bursts of host activity) and the ratio of median process CPU times " +
             "per step (all threads, from clock_gettime; time the host gives to other work stays out of it, spinning libtorch " +
-            "threads stay in). Bound: the case's FLOPs per step (3 x the forward matrix products and convolutions) at the " +
-            "measured peak of a 1024 x 1024 matrix product, as a share of the loop's fastest step; below 0.10 the case is " +
+            "threads stay in). Each case runs in a fresh process with glibc's malloc thresholds fixed (GLIBC_TUNABLES " +
+            "mmap_threshold 32 MiB, trim_threshold 1 GiB): with the default dynamic ones, a case's speed depended on the order " +
+            "in which earlier buffers were freed (the CNN 17 or 28 ms/step; bench/NOTES.md). Bound: the case's FLOPs per step (3 x the forward matrix products and " +
+            "convolutions, 2 x for a first layer on data, which has no input gradient) at the measured peak (the faster of a " +
+            "1024 x 1024 matrix product and a 3x3 convolution: MKL and oneDNN), as a share of the loop's fastest step; below 0.10 the case is " +
             "dispatch-bound (per-op overhead; a comparison with a PyTorch on any BLAS is fair), otherwise BLAS-bound. Peak memory is " +
             "the RSS high-water mark of a fresh process training 3 epochs one way or the other, so neither side inherits the " +
             "other's allocations."),

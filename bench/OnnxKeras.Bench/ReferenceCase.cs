@@ -40,7 +40,7 @@ internal static class ReferenceCase
             ["fit_cpu_ms_per_step"] = FitBenchmark.Median(fit.Cpu),
             ["loop_cpu_ms_per_step"] = FitBenchmark.Median(loop.Cpu),
             ["flops_per_step"] = c.FlopsPerStep,
-            ["matmul_peak_gflops"] = peakGflops,
+            ["peak_gflops"] = peakGflops,
             ["bound"] = bound,
             ["threads"] = get_num_threads(),
         };

@@ -127,19 +127,15 @@ internal sealed class TrainCase : IDisposable
     }
 
     /// <summary>
-    /// Training FLOPs of one full batch (a multiply-add counts 2): three times the forward pass's matrix products and
-    /// convolutions (forward, gradient of the activations, gradient of the weights); elementwise ops, pooling, the loss
-    /// and the optimizer update are left out (a few percent at most here). Tells BLAS-bound cases from dispatch-bound
-    /// ones (<see cref="FitBenchmark.Bound"/>). The CNN and LSTM terms follow the shapes built in <see cref="MnistCnn"/>
-    /// and <see cref="LstmClassifier"/>.
+    /// Training FLOPs of one full batch (<see cref="TrainFlops"/>: matrix products and convolutions, the first layer's
+    /// input gradient only where autograd computes it). Tells BLAS-bound cases from dispatch-bound ones
+    /// (<see cref="FitBenchmark.Bound"/>).
     /// </summary>
-    public double FlopsPerStep => 3.0 * Batch * Arch switch
+    public double FlopsPerStep => Arch switch
     {
-        "mlp" => 2.0 * Sizes!.Zip(Sizes!.Skip(1), (a, b) => (double)a * b).Sum(),
-        // conv 3x3 1->32 on 28x28 (26x26 out), conv 3x3 32->64 on 13x13 (11x11 out), dense 1600->10
-        "cnn" => 2.0 * (26.0 * 26 * 32 * 9 * 1 + 11.0 * 11 * 64 * 9 * 32 + 1600.0 * 10),
-        // 100 timesteps of the gate product [64 inputs + 128 state] x [4 x 128 gates], then dense 128->10
-        "lstm" => 2.0 * (100.0 * (64 + 128) * 4 * 128 + 128.0 * 10),
+        "mlp" => TrainFlops.Mlp(Sizes!, Batch),
+        "cnn" => TrainFlops.MnistCnn(Batch),
+        "lstm" => TrainFlops.Lstm(Batch, timesteps: 100, inputs: 64, units: 128, classes: 10),
         _ => double.NaN,
     };
 
@@ -192,19 +188,21 @@ internal sealed class TrainCase : IDisposable
 
     // ---- the cases ------------------------------------------------------------------------------------
 
+    private static readonly (string Id, Func<TrainCase> Make)[] Cases =
+    [
+        ("quickstart_mlp_b32", () => QuickstartMlp()),
+        ("mnist_mlp_b128", () => MnistMlp(128, 0.85)),
+        ("mnist_mlp_b1024", () => MnistMlp(1024, null)),
+        ("mnist_cnn_b128", () => MnistCnn()),
+        ("lstm_b64", () => LstmClassifier()),
+    ];
+
     /// <summary>The cases of the training benchmark (issue 8), by id; <paramref name="only"/> filters them.</summary>
-    public static IEnumerable<Func<TrainCase>> All(IReadOnlySet<string>? only = null)
-    {
-        var ids = new (string Id, Func<TrainCase> Make)[]
-        {
-            ("quickstart_mlp_b32", () => QuickstartMlp()),
-            ("mnist_mlp_b128", () => MnistMlp(128, 0.85)),
-            ("mnist_mlp_b1024", () => MnistMlp(1024, null)),
-            ("mnist_cnn_b128", () => MnistCnn()),
-            ("lstm_b64", () => LstmClassifier()),
-        };
-        return ids.Where(c => only is null || only.Contains(c.Id)).Select(c => c.Make);
-    }
+    public static IEnumerable<Func<TrainCase>> All(IReadOnlySet<string>? only = null) =>
+        Cases.Where(c => only is null || only.Contains(c.Id)).Select(c => c.Make);
+
+    /// <summary>The ids of <see cref="All"/>, in its order.</summary>
+    public static List<string> Ids(IReadOnlySet<string>? only = null) => [.. Cases.Where(c => only is null || only.Contains(c.Id)).Select(c => c.Id)];
 
     public static TrainCase QuickstartMlp()
     {
