@@ -79,7 +79,7 @@ public sealed class KTensor
         $"{this} is symbolic (from Keras.Input): it has a shape but no data. Call layers on it to build a model, then new Model(inputs, outputs).");
 
     /// <summary>The shape: for eager tensors with the batch dimension known, for symbolic ones usually with batch null.</summary>
-    public Shape Shape => symbolicShape ?? Shape.Of(value!.shape);
+    public Shape Shape => symbolicShape ?? Shape.Of(value!.Sizes());
 
     /// <summary>Number of dimensions.</summary>
     public int Rank => symbolicShape?.Rank ?? (int)value!.dim();

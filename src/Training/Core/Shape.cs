@@ -27,7 +27,13 @@ public sealed class Shape : IReadOnlyList<long?>, IEquatable<Shape>
     public static Shape Create(ReadOnlySpan<long?> dims) => new(dims.ToArray());
 
     /// <summary>A shape from known dimensions.</summary>
-    public static Shape Of(params long[] dims) => new(dims.Select(d => (long?)d).ToArray());
+    public static Shape Of(params long[] dims)
+    {
+        // A loop rather than LINQ: the training step takes the shape of each layer's input every batch.
+        var known = new long?[dims.Length];
+        for (int i = 0; i < dims.Length; i++) known[i] = dims[i];
+        return new(known);
+    }
 
     /// <summary>Number of dimensions.</summary>
     public int Rank => dims.Length;

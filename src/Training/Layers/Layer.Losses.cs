@@ -6,6 +6,12 @@ namespace OnnxKeras.Layers;
 public abstract partial class Layer
 {
     private readonly List<KTensor> callLosses = [];
+
+    /// <summary>
+    /// How many terms all layers hold in their call losses (any thread). At zero, clearing them or adding them to a loss
+    /// has nothing to do, so the training step skips walking the layers, which it would otherwise do twice per batch.
+    /// </summary>
+    private static int pendingCallLosses;
     private protected Regularizer? activityRegularizer;
 
     /// <summary>Depth of eager layer calls on this thread: the outermost call clears the losses of the previous one.</summary>
@@ -41,6 +47,7 @@ public abstract partial class Layer
         if (!loss.Value.is_floating_point())
             throw new ArgumentException($"Layer '{Name}': AddLoss needs a floating-point value; got {loss.Value.dtype}.");
         callLosses.Add(loss);
+        Interlocked.Increment(ref pendingCallLosses);
     }
 
     /// <summary>
@@ -59,15 +66,29 @@ public abstract partial class Layer
     /// <summary>Adds the latest call's terms (<see cref="CallLosses"/>, each summed) to <paramref name="loss"/> and forgets them.</summary>
     internal Tensor AddCallLosses(Tensor loss)
     {
-        foreach (var term in CallLosses) loss = loss + term.Value.sum();
-        ClearCallLosses();
+        if (Volatile.Read(ref pendingCallLosses) == 0) return loss;
+        // One walk of the layers (this runs every training step): add their terms in CallLosses's order, then forget them.
+        var layers = SelfAndSublayers();
+        foreach (var l in layers)
+        {
+            foreach (var term in l.callLosses) loss = loss + term.Value.sum();
+        }
+        foreach (var l in layers) l.ForgetCallLosses();
         return loss;
     }
 
     /// <summary>Forgets the terms of the latest call in this layer and its sublayers.</summary>
     internal void ClearCallLosses()
     {
-        foreach (var l in SelfAndSublayers()) l.callLosses.Clear();
+        if (Volatile.Read(ref pendingCallLosses) == 0) return;
+        foreach (var l in SelfAndSublayers()) l.ForgetCallLosses();
+    }
+
+    private void ForgetCallLosses()
+    {
+        if (callLosses.Count == 0) return;
+        Interlocked.Add(ref pendingCallLosses, -callLosses.Count);
+        callLosses.Clear();
     }
 
     internal List<Layer> SelfAndSublayers()

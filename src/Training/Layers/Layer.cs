@@ -233,9 +233,16 @@ public abstract partial class Layer : IDisposable
                 ? outputs.Select(o => inputs.Any(i => ReferenceEquals(i, o)) ? o.WithMask(null) : o).ToList()
                 : outputs;
         }
-        if (outputs.All(o => o.Mask is not null)) return outputs;
-        var masks = ComputeMask(inputs, inputs.Select(t => t.Mask).ToList());
-        if (masks.All(m => m is null)) return outputs;
+        // Loops rather than LINQ: this runs for every layer call of every training step.
+        bool allMasked = true;
+        foreach (var o in outputs) allMasked &= o.Mask is not null;
+        if (allMasked) return outputs;
+        var inputMasks = new KTensor?[inputs.Count];
+        for (int i = 0; i < inputMasks.Length; i++) inputMasks[i] = inputs[i].Mask;
+        var masks = ComputeMask(inputs, inputMasks);
+        bool noMask = true;
+        foreach (var m in masks) noMask &= m is null;
+        if (noMask) return outputs;
         return outputs.Select((o, k) => o.Mask is null && k < masks.Count && masks[k] is { } m ? o.WithMask(m) : o).ToList();
     }
 

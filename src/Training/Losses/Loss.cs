@@ -35,7 +35,7 @@ public abstract class Loss
         if (yPred.Mask is { } mask) w = ApplyMask(w, mask.Value, values.dtype, scaleForMean: true);
         if (w is null) return values.mean();
         while (w.dim() < values.dim()) w = w.unsqueeze(-1);
-        while (w.dim() > values.dim() && w.shape[^1] == 1) w = w.squeeze(-1);
+        while (w.dim() > values.dim() && w.size(-1) == 1) w = w.squeeze(-1);
         if (w.dim() > values.dim())
         {
             throw new ArgumentException($"Loss '{Name}': the weights of shape {Shape.Of(w.shape)} (sample weights and the prediction's " +
@@ -61,8 +61,8 @@ public abstract class Loss
         if (sampleWeight is null) return m;
         var w = sampleWeight.dtype == dtype ? sampleWeight : sampleWeight.to_type(dtype);
         // Keras's squeeze_or_expand_to_same_rank: a trailing axis of size 1 on either side is dropped.
-        if (m.dim() == w.dim() + 1 && m.shape[^1] == 1) m = m.squeeze(-1);
-        else if (w.dim() == m.dim() + 1 && w.shape[^1] == 1) w = w.squeeze(-1);
+        if (m.dim() == w.dim() + 1 && m.size(-1) == 1) m = m.squeeze(-1);
+        else if (w.dim() == m.dim() + 1 && w.size(-1) == 1) w = w.squeeze(-1);
         while (w.dim() < m.dim()) w = w.unsqueeze(-1);
         return w * m;
     }
@@ -80,7 +80,7 @@ public abstract class Loss
         var t = AsFloat(yTrue, yPred);
         var p = yPred.Value;
         if (t.dim() == p.dim() - 1) t = t.unsqueeze(-1);
-        if (!t.shape.SequenceEqual(p.shape))
+        if (!t.Sizes().AsSpan().SequenceEqual(p.Sizes()))
         {
             throw new ArgumentException($"Loss '{Name}': labels of shape {Shape.Of(t.shape)} do not match predictions of shape {Shape.Of(p.shape)}." +
                 (p.dim() == 2 && t.dim() == 2 && t.shape[1] == 1 ? " For integer class labels use sparse_categorical_crossentropy." : ""));

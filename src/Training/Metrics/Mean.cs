@@ -32,18 +32,18 @@ public sealed class Mean(string name = "mean") : WeightedMeanMetric(name)
         if (sampleWeight is null)
         {
             if (v.dim() > 1) v = v.mean(Enumerable.Range(1, (int)v.dim() - 1).Select(d => (long)d).ToArray());
-            n = tensor(v.dim() == 0 ? 1.0 : v.shape[0], ScalarType.Float64, v.device);
+            n = tensor(v.dim() == 0 ? 1.0 : v.size(0), ScalarType.Float64, v.device);
         }
         else
         {
             var w = sampleWeight.Value.detach().to_type(ScalarType.Float64).to(v.device);
             // Keras's squeeze_or_expand_to_same_rank, then values reduced to the weights' rank.
-            if (w.dim() == v.dim() + 1 && w.shape[^1] == 1) w = w.squeeze(-1);
-            else if (v.dim() == w.dim() + 1 && v.shape[^1] == 1) v = v.squeeze(-1);
+            if (w.dim() == v.dim() + 1 && w.size(-1) == 1) w = w.squeeze(-1);
+            else if (v.dim() == w.dim() + 1 && v.size(-1) == 1) v = v.squeeze(-1);
             if (v.dim() > w.dim()) v = v.mean(Enumerable.Range((int)w.dim(), (int)(v.dim() - w.dim())).Select(d => (long)d).ToArray());
             try
             {
-                w = w.broadcast_to(v.shape);
+                w = w.broadcast_to(v.Sizes());
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -62,7 +62,7 @@ public class MeanMetricWrapper : WeightedMeanMetric
         else
         {
             var w = weight.to_type(ScalarType.Float64);
-            while (w.dim() > values.dim() && w.shape[^1] == 1) w = w.squeeze(-1);
+            while (w.dim() > values.dim() && w.size(-1) == 1) w = w.squeeze(-1);
             while (w.dim() < values.dim()) w = w.unsqueeze(-1);
             w = w.expand_as(values);
             sum = (values * w).sum();

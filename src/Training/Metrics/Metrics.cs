@@ -16,7 +16,7 @@ public static class MetricFunctions
     {
         var t = yTrue.Value;
         var p = yPred.Value;
-        if (t.dim() == p.dim() && t.shape[^1] == 1) t = t.squeeze(-1);
+        if (t.dim() == p.dim() && t.dim() > 0 && t.size(-1) == 1) t = t.squeeze(-1);
         return t.to_type(ScalarType.Int64).eq(p.argmax(-1)).to_type(ScalarType.Float32);
     }
 
@@ -37,14 +37,14 @@ public static class MetricFunctions
     public static KTensor SparseTopKCategoricalAccuracy(KTensor yTrue, KTensor yPred, int k = 5)
     {
         var t = yTrue.Value;
-        if (t.dim() == yPred.Value.dim() && t.shape[^1] == 1) t = t.squeeze(-1);
+        if (t.dim() == yPred.Value.dim() && t.dim() > 0 && t.size(-1) == 1) t = t.squeeze(-1);
         return InTopK(t.to_type(ScalarType.Int64), yPred.Value, k);
     }
 
     /// <summary>Keras's <c>in_top_k</c>: the target is in when its prediction is &gt;= the k-th largest, so ties at the boundary count.</summary>
     private static KTensor InTopK(Tensor target, Tensor pred, int k)
     {
-        long kk = Math.Min(k, pred.shape[^1]);
+        long kk = Math.Min(k, pred.size(-1));
         var kth = pred.topk((int)kk, -1).values[TensorIndex.Ellipsis, TensorIndex.Slice(-1)];
         var targetValue = pred.gather(-1, target.unsqueeze(-1));
         return targetValue.ge(kth).squeeze(-1).to_type(ScalarType.Float32);

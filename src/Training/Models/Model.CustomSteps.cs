@@ -114,7 +114,7 @@ public partial class Model
         if (Objectives.HasLoss && (y is null || y.Count != yPred.Count))
             throw new ArgumentException($"ComputeLoss needs one target per output ({yPred.Count}); got {y?.Count ?? 0}.", nameof(y));
         var w = sampleWeight?.ToArray() ?? new Tensor?[yPred.Count];
-        long batchSize = yPred[0].Value.shape.Length == 0 ? 1 : yPred[0].Value.shape[0];
+        long batchSize = yPred[0].Value.dim() == 0 ? 1 : yPred[0].Value.size(0);
         return TotalLoss(y?.ToArray() ?? [], yPred, w, batchSize, RegularizedWeights);
     }
 
@@ -196,7 +196,7 @@ public partial class Model
     /// <summary>The automatic libtorch thread count for this model at the batch's size, unless the application set one.</summary>
     private void ApplyAutomaticThreads(Tensor[] batch)
     {
-        if (batch.Length > 0 && batch[0].dim() > 0) ThreadDefaults.Apply(this, batch[0].shape[0], ref automaticThreads);
+        if (batch.Length > 0 && batch[0].dim() > 0) ThreadDefaults.Apply(this, batch[0].size(0), ref automaticThreads);
     }
 
     private (long Batch, int Threads) automaticThreads = (-1, 0);

@@ -39,7 +39,7 @@ public partial class Model
         if (TryCompiledStep(x, y, w, tracker)) return;
         var predictions = Forward(x, training: true);
         plan ??= PlanStep(); // after the first forward pass, which builds a model that had not seen data yet
-        long batchSize = x[0].shape[0];
+        long batchSize = x[0].Sizes()[0];
         var total = OverriddenLoss(x, y, predictions, w)
             ?? TotalLoss(y, predictions, w, batchSize, plan.Regularized);
         var trainable = plan.Trainable;
@@ -57,7 +57,7 @@ public partial class Model
         }
         using (no_grad())
         {
-            tracker.Add(total.detach(), batchSize);
+            tracker.Add(total, batchSize); // under no_grad: no detached copy needed
             Objectives.UpdateMetrics(y, predictions, w);
         }
     }

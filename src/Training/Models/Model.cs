@@ -137,7 +137,7 @@ public partial class Model : Layer
     /// <summary>Runs the model forward on device batches (one per input), building it on first use.</summary>
     internal IReadOnlyList<KTensor> Forward(IReadOnlyList<Tensor> xs, bool training)
     {
-        EnsureBuilt(xs.Select(x => new Shape([null, .. Shape.Of(x.shape).Dims[1..]])).ToList());
+        if (!Built) EnsureBuilt(xs.Select(x => new Shape([null, .. Shape.Of(x.Sizes()).Dims[1..]])).ToList());
         var inputs = xs.Select(x => (KTensor)PrepareInput(x)).ToList();
         return inputs.Count == 1 && graph is null ? [Apply(inputs[0], training)] : ApplyMany(inputs, training);
     }
@@ -178,10 +178,14 @@ public partial class Model : Layer
             $"{batch.Length}.");
         if (requireY && y.Length == 0)
             throw new ArgumentException("Training and evaluation need targets: dataset elements must be (x, y) or (x, y, sampleWeight).");
-        long n = x[0].shape[0];
-        foreach (var (t, what) in x.Select(t => (t, "an input")).Concat(y.Select(t => (t, "y"))).Concat(w.OfType<Tensor>().Select(t => (t, "sampleWeight"))))
+        long n = x[0].Sizes()[0];
+        // Loops rather than LINQ: this runs for every batch.
+        foreach (var t in x) CheckSamples(t, "an input");
+        foreach (var t in y) CheckSamples(t, "y");
+        foreach (var t in w) if (t is not null) CheckSamples(t, "sampleWeight");
+        void CheckSamples(Tensor t, string what)
         {
-            if (t.shape[0] != n) throw new ArgumentException($"x has {n} samples but {what} has {t.shape[0]}; they must match.");
+            if (t.Sizes()[0] != n) throw new ArgumentException($"x has {n} samples but {what} has {t.Sizes()[0]}; they must match.");
         }
         var dev = Keras.Device;
         Tensor Move(Tensor t) => t.device_type == dev.type && (dev.index < 0 || t.device_index == dev.index) ? t : t.to(dev);

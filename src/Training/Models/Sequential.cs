@@ -137,12 +137,22 @@ public sealed class Sequential : Model
         if (inputDeclared && declaredInput is not null)
         {
             var shape = inputs.Shape;
-            if (shape.Rank != declaredInput.Rank + 1 || declaredInput.Select((d, i) => d is null || d == shape[i + 1]).Any(ok => !ok))
+            if (shape.Rank != declaredInput.Rank + 1 || !FitsDeclaredInput(shape))
                 throw new ArgumentException($"Model '{Name}' was declared for inputs of shape {declaredInput.WithBatch()}; got data of shape {shape}.");
         }
         var x = inputs;
         foreach (var l in layers) x = l.Apply(x, training);
         return x;
+    }
+
+    /// <summary>Whether every known dimension of the declared input matches <paramref name="shape"/> (which has the batch axis too).</summary>
+    private bool FitsDeclaredInput(Shape shape)
+    {
+        for (int i = 0; i < declaredInput!.Rank; i++)
+        {
+            if (declaredInput[i] is long d && d != shape[i + 1]) return false;
+        }
+        return true;
     }
 
     /// <inheritdoc />

@@ -89,7 +89,7 @@ public abstract partial class Optimizer : IDisposable
         BeforeStep();
         if (packed is not null && GradientsInBuffer(variables, packed))
         {
-            UpdateWhole(packed.Parameters, Clip([packed.Gradients])[0]!, lr);
+            UpdateWhole(packed.Parameters, Clips ? Clip([packed.Gradients])[0]! : packed.Gradients, lr);
         }
         else
         {
@@ -119,7 +119,9 @@ public abstract partial class Optimizer : IDisposable
     {
         if (packed is { Verified: true } p && SameVariables(variables))
         {
-            p.Gradients.zero_();
+            // fill_(0) rather than zero_(): the same zeros, but TorchSharp 0.107.0's zero_ costs about twice as much per call
+            // (1-2 us even on a small buffer; bench/NOTES.md, "Fit's per-step overhead"), and this runs every step.
+            p.Gradients.fill_(0);
             if (!viewsBound)
             {
                 for (int i = 0; i < variables.Count; i++) variables[i].Value.grad = p.GradientViews[i];
@@ -178,6 +180,9 @@ public abstract partial class Optimizer : IDisposable
         }
         return true;
     }
+
+    /// <summary>Whether any clipping is set (else <see cref="Clip"/> returns the gradients as they are).</summary>
+    private bool Clips => ClipValue is not null || ClipNorm is not null || GlobalClipNorm is not null;
 
     private Tensor?[] Clip(Tensor?[] grads)
     {

@@ -131,6 +131,25 @@ public class LayerLossesTests
     }
 
     [Fact]
+    public void AddLoss_TermsOfAnotherModel_SurviveThisModelsTrainingStep()
+    {
+        // The step skips walking the layers only when no layer anywhere holds terms; here one does (model a's), so b's
+        // step walks its own layers, clears only those, and leaves a's term in a.Losses.
+        using var a = new Sequential(new InputLayer([3]), new AbsPenalty());
+        using var x = tensor(new float[] { 1, 2, 3, -1, 0.5f, 2, 0, 0, 1, 2, -1, -0.5f }, [4, 3]);
+        a.Apply(x);
+        using var b = new Sequential(new InputLayer([3]), new AbsPenalty(), new Dense(2, kernelInitializer: new Constant(0.5)));
+        b.Compile(new SGD(0.0), loss: "mse");
+        var (mse, _) = ByHand(0, 4);
+        AllClose(mse + 1.4, b.TrainOnBatch(X, Y)["loss"], rtol: 1e-5, atol: 1e-6, what: "b's loss");
+        Assert.Empty(b.Losses);
+        AllClose(1.4, a.Losses.Single().Value.item<float>(), rtol: 1e-6, atol: 1e-6, what: "a's pending term");
+        // Its next call replaces the term (the outermost call clears first), as before.
+        a.Apply(x);
+        Assert.Single(a.Losses);
+    }
+
+    [Fact]
     public void AddLoss_OnSymbolicTensors_IsRefused()
     {
         var input = Keras.Input([3]);

@@ -237,4 +237,57 @@ public class CrossentropyTests
 
         Approx.Equal([s0, s1, s2], Values(new BinaryCrossentropy().Call(yTrue, yPred)));
     }
+
+    // ------------------------------------------------------------------ bit-exact against Keras's torch formula
+
+    /// <summary>
+    /// Keras 3's categorical_crossentropy on probabilities exactly as keras/src/backend/torch/nn.py writes it:
+    /// <c>output / sum(output, -1, keepdim); clip(1e-7, 1 - 1e-7); -sum(target * log(output), -1)</c>.
+    /// </summary>
+    private static Tensor KerasTorchFormula(Tensor target, Tensor output)
+    {
+        var p = (output / output.sum(-1, true)).clamp(KerasEpsilon, 1 - KerasEpsilon);
+        return -(target * p.log()).sum(-1);
+    }
+
+    private static int[] Bits(Tensor t) => t.detach().contiguous().data<float>().ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.1)]
+    public void Categorical_OnProbabilities_ValuesAndGradients_AreBitForBitKerasFormula(double labelSmoothing)
+    {
+        // The loss computes sum(-t * log p) rather than -sum(t * log p) (one backward node fewer); negation is exact and
+        // commutes with rounding, so every bit must match, in the per-sample values, the mean and the gradient.
+        // Rows include an all-zero label row and a probability row with a zero entry (clipped).
+        using var scope = NewDisposeScope();
+        var gen = new TorchSharp.torch.Generator(1234);
+        var logits = randn([33, 10], generator: gen);
+        logits[5, 3] = tensor(-200f); // softmax underflows to 0 there
+        var labels = nn.functional.one_hot(randint(0, 10, [33], generator: gen), 10).to_type(ScalarType.Float32);
+        labels[7] = zeros(10);
+        var target = labelSmoothing > 0 ? labels * (1 - labelSmoothing) + labelSmoothing / 10 : labels;
+
+        var z1 = logits.clone().requires_grad_(true);
+        var ours = new CategoricalCrossentropy(labelSmoothing: labelSmoothing).Call(labels, nn.functional.softmax(z1, -1)).Value;
+        ours.mean().backward();
+        var z2 = logits.clone().requires_grad_(true);
+        var keras = KerasTorchFormula(target, nn.functional.softmax(z2, -1));
+        keras.mean().backward();
+
+        // Per-sample values: the same bits, except the sign of the exact zero of the all-zero label row (row 7, unsmoothed), where
+        // Keras's -sum(0 * log p) gives -0.0 and sum(-0 * log p) gives +0.0; equal as numbers, and the mean, which is what
+        // training uses, is the same bits.
+        var expected = Bits(keras);
+        var actual = Bits(ours);
+        if (labelSmoothing == 0)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(-0f), expected[7]);
+            Assert.Equal(0, actual[7]);
+            expected[7] = actual[7] = 0;
+        }
+        Assert.Equal(expected, actual);
+        Assert.Equal(Bits(keras.mean()), Bits(ours.mean()));
+        Assert.Equal(Bits(z2.grad!), Bits(z1.grad!));
+    }
 }

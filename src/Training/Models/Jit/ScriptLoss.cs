@@ -55,7 +55,7 @@ internal static class ScriptLoss
                 if (c.LabelSmoothing > 0)
                     lines.Add($"    t = t * {ScriptOps.Lit(1 - c.LabelSmoothing)} + {ScriptOps.Lit(c.LabelSmoothing / prediction.shape[^1])}");
                 lines.Add($"    logp = {LogProbabilities(p, c.FromLogits)}");
-                values = "-torch.sum(t * logp, [-1])";
+                values = "torch.sum(-t * logp, [-1])"; // as CategoricalCrossentropy.Call: the negation on the labels
                 break;
             case SparseCategoricalCrossentropy s:
                 lines.Add($"    logp = {LogProbabilities(p, s.FromLogits)}");
