@@ -73,7 +73,7 @@ public partial class Model
         string? refusal = StaticJitRefusal();
         if (refusal is not null) return Refuse(refusal);
         var xs = x.Select(PrepareInput).ToArray();
-        EnsureBuilt(xs.Select(t => new Shape([null, .. Shape.Of(t.shape).Dims[1..]])).ToList());
+        if (!Built) EnsureBuilt(xs.Select(t => new Shape([null, .. Shape.Of(t.Sizes()).Dims[1..]])).ToList());
         plan ??= PlanStep();
         if (plan.Regularized.Count > 0) return Refuse("weight regularizers add penalties (compiled: the loss alone)");
         if (!ReferenceEquals(jitPlan, plan))
@@ -108,7 +108,7 @@ public partial class Model
         }
         using (no_grad())
         {
-            tracker.Add(total.detach(), xs[0].shape[0]);
+            tracker.Add(total, xs[0].size(0));
             Objectives.UpdateMetrics(y, [new KTensor(prediction)], w);
         }
         UsesCompiledStep = true;
@@ -171,7 +171,7 @@ public partial class Model
             }
             key.Add((long)t.dtype);
             key.Add(t.dim());
-            key.AddRange(t.shape);
+            key.AddRange(t.Sizes());
         }
         return [.. key];
     }
