@@ -31,7 +31,7 @@ internal static class FitBenchmark
     /// which large buffers happened to be freed (bench/NOTES.md, 2026-12-06: lstm_b64 25 or 50 ms/step, the CNN 17 or
     /// 28 ms/step, the MNIST MLP b128 loop 5.1 or 6.6 ms/step).
     /// </summary>
-    public static void Run(int samples, string outDir, IReadOnlySet<string>? only, bool peakMemory, bool inProcess = false, string threads = "2")
+    public static void Run(int samples, string outDir, IReadOnlySet<string>? only, bool peakMemory, bool inProcess = false, string threads = "auto")
     {
         var (matmul, conv) = PeakGflops();
         double peak = Math.Max(matmul, conv);
@@ -39,7 +39,8 @@ internal static class FitBenchmark
         bool children = !inProcess;
         Report.Heading($"Fit vs hand-written TorchSharp loop ({Keras.Device.type}; per-step time over {samples} alternating samples " +
                        $"of about {SampleMs:0} ms each: medians, minima and process CPU time; " +
-                       $"{(children ? "each case in a fresh process, malloc thresholds pinned" : "cases in one process")}; peak: 1024^3 matmul {matmul:0}, " +
+                       $"{(children ? "each case in a fresh process, malloc thresholds pinned" : "cases in one process")}; libtorch threads {threads} " +
+                       $"(both sides); peak: 1024^3 matmul {matmul:0}, " +
                        $"3x3 convolution {conv:0} GFLOP/s)");
         Report.Line("| case | batch | steps/sample | Fit ms/step | loop ms/step | ratio of medians (goal) | ratio of minima | " +
                     $"CPU ms/step Fit / loop | CPU ratio | bound (BLAS share at {peak:0} GFLOP/s) | loss agreement, {CheckSteps} steps | spread Fit / loop |");

@@ -4,7 +4,8 @@ using OnnxKeras.Bench;
 
 // Benchmarks that compare OnnxKeras against a baseline measured in the same process and report ratios.
 // Usage: dotnet run -c Release --project bench/OnnxKeras.Bench -- [all|fit|ablation|export|inference|memory|scaling|micro|gpu] [--threads N|auto] [--repeats N]
-//        --threads auto: leave libtorch's thread count to OnnxKeras's automatic choice (docs/training.md); default 2
+//        --threads auto: leave libtorch's thread count to OnnxKeras's automatic choice (docs/training.md); default 2, except the fit
+//        mode's cases, which default to auto (what a user gets without SetThreads; the loop runs at the count Fit chose)
 //        all: runs fit, ablation, export, inference, memory, scaling and micro, then writes bench/RESULTS.md (temp file + rename)
 //        --report PATH: write the report there instead (any mode; single modes only print without it)
 //        --quick: tiny settings to check the program (one repeat, one training case, small scaling, BenchmarkDotNet's Dry job)
@@ -68,7 +69,7 @@ if (mode is "fit" or "all")
     if (args.Contains("--jit-predict")) JitBenchmark.RunPredict(ArgValue("--samples", quick ? 3 : 25), cases);
     else if (args.Contains("--jit")) JitBenchmark.Run(ArgValue("--samples", quick ? 3 : 25), cases);
     else FitBenchmark.Run(ArgValue("--samples", quick ? 3 : 25), trainOut, cases, !args.Contains("--no-peak"), args.Contains("--in-process"),
-        ArgString("--threads") ?? "2");
+        ArgString("--threads") ?? "auto");
     if (ArgString("--pytorch") is { } python) PyTorchReference(python, trainOut);
 }
 if (mode is "export" or "all")
