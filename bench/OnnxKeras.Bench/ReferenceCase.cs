@@ -153,6 +153,12 @@ internal static class PeakMemory
         var make = TrainCase.All(new HashSet<string> { caseId }).SingleOrDefault()
             ?? throw new ArgumentException($"Unknown case '{caseId}'.");
         using var c = make();
+        // Setting the case up (loading and converting the data) leaves native tensors that only finalizers release; collect
+        // them now, so the high-water mark is training's and does not depend on when the first collection happens to run
+        // (it moved Fit's mnist_mlp_b1024 peak between about 340 and 410 MiB: bench/NOTES.md).
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         for (int e = 0; e < 3; e++)
         {
             if (side == "fit") c.FitEpoch();
