@@ -32,7 +32,8 @@ internal static class Prose
             "1024 x 1024 matrix product and a 3x3 convolution: MKL and oneDNN), as a share of the loop's fastest step; below 0.10 the case is " +
             "dispatch-bound (per-op overhead; a comparison with a PyTorch on any BLAS is fair), otherwise BLAS-bound. Peak memory is " +
             "the RSS high-water mark of a fresh process training 3 epochs one way or the other, so neither side inherits the " +
-            "other's allocations, with the same pinned malloc thresholds; three alternating pairs of processes, the medians and " +
+            "other's allocations, with the same pinned malloc thresholds and after a collection of the data set-up's garbage; " +
+            "three alternating pairs of processes, the medians and " +
             "the range of the pairs' ratios (a single pair moved between 0.97 and 1.30)."),
         ("ablation", "Training: the optimizations one at a time",
             "`-- ablation`. Fit / loop per case with the optimizer's variables kept separate (the update of earlier versions), " +
