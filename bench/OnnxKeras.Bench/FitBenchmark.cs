@@ -96,6 +96,22 @@ internal static class FitBenchmark
     /// </summary>
     internal const string PinnedMalloc = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824";
 
+    /// <summary>The device name the children take after <c>--device</c>.</summary>
+    internal static string DeviceName => Keras.Device.type == TorchSharp.DeviceType.CUDA ? "cuda" : "cpu";
+
+    /// <summary>
+    /// A fresh process of this benchmark program with <paramref name="args"/> (stdout redirected), with
+    /// <see cref="PinnedMalloc"/> unless the caller set <c>GLIBC_TUNABLES</c>: the fit-case and peak-memory children.
+    /// </summary>
+    internal static ProcessStartInfo ChildProcess(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (!Environment.ProcessPath!.EndsWith("OnnxKeras.Bench", StringComparison.Ordinal)) psi.ArgumentList.Add(typeof(FitBenchmark).Assembly.Location);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is null) psi.Environment["GLIBC_TUNABLES"] = PinnedMalloc;
+        return psi;
+    }
+
     /// <summary>The line a <c>fit-case</c> child prints its table row on.</summary>
     internal const string RowPrefix = "FIT_CASE_ROW ";
 
@@ -106,13 +122,8 @@ internal static class FitBenchmark
     /// </summary>
     private static string RunCaseInChild(string id, int samples, string outDir, double peak, string threads)
     {
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (!Environment.ProcessPath!.EndsWith("OnnxKeras.Bench", StringComparison.Ordinal)) psi.ArgumentList.Add(typeof(FitBenchmark).Assembly.Location);
-        string device = Keras.Device.type == TorchSharp.DeviceType.CUDA ? "cuda" : "cpu";
-        foreach (var a in new[] { "fit-case", id, "--samples", samples.ToString(CultureInfo.InvariantCulture), "--out", outDir,
-                     "--peak-gflops", peak.ToString("R", CultureInfo.InvariantCulture), "--threads", threads, "--device", device })
-            psi.ArgumentList.Add(a);
-        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is null) psi.Environment["GLIBC_TUNABLES"] = PinnedMalloc;
+        var psi = ChildProcess("fit-case", id, "--samples", samples.ToString(CultureInfo.InvariantCulture), "--out", outDir,
+            "--peak-gflops", peak.ToString("R", CultureInfo.InvariantCulture), "--threads", threads, "--device", DeviceName);
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

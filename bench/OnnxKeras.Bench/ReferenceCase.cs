@@ -122,23 +122,14 @@ internal static class PeakMemory
             loop.Add(Child(caseId, "loop"));
             ratios.Add(fit[^1] / loop[^1]);
         }
-        double f = Median(fit), l = Median(loop);
+        double f = FitBenchmark.Median(fit), l = FitBenchmark.Median(loop);
         return $"| {caseId} | {f:0.0} | {l:0.0} | {f / l:0.000} | {ratios.Min():0.000}-{ratios.Max():0.000} |";
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
     }
 
     private static double Child(string caseId, string side)
     {
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (!Environment.ProcessPath!.EndsWith("OnnxKeras.Bench", StringComparison.Ordinal)) psi.ArgumentList.Add(typeof(PeakMemory).Assembly.Location);
-        // The malloc settings of the timed children, so the high-water mark does not depend on glibc's dynamic threshold.
-        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is null) psi.Environment["GLIBC_TUNABLES"] = FitBenchmark.PinnedMalloc;
-        foreach (var a in new[] { "train-peak", caseId, side, "--threads", get_num_threads().ToString(), "--device", Keras.Device.type == TorchSharp.DeviceType.CUDA ? "cuda" : "cpu" }) psi.ArgumentList.Add(a);
+        // The timed children's malloc settings, so the high-water mark does not depend on glibc's dynamic threshold.
+        var psi = FitBenchmark.ChildProcess("train-peak", caseId, side, "--threads", get_num_threads().ToString(), "--device", FitBenchmark.DeviceName);
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
