@@ -105,7 +105,7 @@ public partial class Model
     private void TestStepCore(Tensor[] x, Tensor[] y, Tensor?[] w, LossTracker tracker)
     {
         var predictions = Forward(x, training: false);
-        long batchSize = x[0].Sizes()[0];
+        long batchSize = x[0].size(0); // Unpack checked that every input has a batch axis
         var lossValue = OverriddenLoss(x, y, predictions, w)
             ?? TotalLoss(y, predictions, w, batchSize, evaluationRegularized ??= RegularizedWeights);
         tracker.Add(lossValue, batchSize);

@@ -39,7 +39,7 @@ public partial class Model
         if (TryCompiledStep(x, y, w, tracker)) return;
         var predictions = Forward(x, training: true);
         plan ??= PlanStep(); // after the first forward pass, which builds a model that had not seen data yet
-        long batchSize = x[0].Sizes()[0];
+        long batchSize = x[0].size(0); // Unpack checked that every input has a batch axis
         var total = OverriddenLoss(x, y, predictions, w)
             ?? TotalLoss(y, predictions, w, batchSize, plan.Regularized);
         var trainable = plan.Trainable;
