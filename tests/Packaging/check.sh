@@ -4,7 +4,8 @@
 #   1. every package's metadata (description, license, readme, tags, symbols; Inference carries no TorchSharp and no
 #      native ONNX Runtime, Training no libtorch);
 #   2. a fresh `dotnet new console` project with no RuntimeIdentifier adds OnnxKeras.Cpu.Linux, trains a tiny model on
-#      the bundled MNIST subset, exports it with Verify = true and predicts through OnnxKeras.Inference (Consumer.cs);
+#      the bundled MNIST subset, exports it with Verify = true, predicts through OnnxKeras.Inference and checks the
+#      compiled training step (jitCompile: true) against the eager one (Consumer.cs);
 #   3. a project with the libraries but no native runtimes gets exceptions that name the packages to add (NoRuntime.cs);
 #   4. `dotnet tool install onnxkeras` from the feed, then `onnxkeras inspect` and `onnxkeras predict` on the export;
 #   5. a self-contained linux-x64 publish of the CLI serves the export with no .NET on its environment's PATH, checked
