@@ -231,7 +231,7 @@ internal static class Crossentropy
     {
         if (fromLogits) return F.log_softmax(output, -1);
         var p = output / output.sum(-1, true);
-        return p.clamp(Loss.Epsilon, 1 - Loss.Epsilon).log();
+        return p.clamp(Scalars.Epsilon, Scalars.OneMinusEpsilon).log();
     }
 
     /// <summary>Throws when an integer label is outside [0, classes).</summary>

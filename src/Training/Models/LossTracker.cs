@@ -13,7 +13,8 @@ internal sealed class LossTracker : IDisposable
     {
         sum ??= zeros([], ScalarType.Float64, batchLoss.device).DetachFromDisposeScope();
         // One in-place op per step: sum += loss * batchSize, accumulated in float64 (no host synchronisation).
-        using (no_grad()) sum.add_(batchLoss, alpha: batchSize);
+        using Scalar weight = batchSize; // disposed now, not at the next collection (Scalars)
+        using (no_grad()) sum.add_(batchLoss, alpha: weight);
         count += batchSize;
     }
 

@@ -48,7 +48,10 @@ internal static class FusedAdam
     {
         var unit = Unit.Value ?? throw new InvalidOperationException("torch._fused_adam_ is not available in this libtorch.");
         double kerasEpsilon = epsilon / Math.Sqrt(1 - Math.Pow(beta2, t));
-        var result = unit.invoke("adam", p, g, m, v, step, (double)t, lr, beta1, beta2, kerasEpsilon);
+        // Scalars made here and disposed at once: TorchSharp turns a double argument into a Scalar it never disposes, and
+        // those small native blocks, freed only by a collection, split the big free blocks of the step's tensors.
+        using Scalar st = (double)t, slr = lr, sb1 = beta1, sb2 = beta2, seps = kerasEpsilon;
+        var result = unit.invoke("adam", p, g, m, v, step, st, slr, sb1, sb2, seps);
         if (result is Tensor[] outputs)
         {
             foreach (var o in outputs) o.Dispose();

@@ -87,17 +87,25 @@ public abstract partial class Optimizer : IDisposable
         using var _ = no_grad();
         double lr = CurrentLearningRate;
         BeforeStep();
-        if (packed is not null && GradientsInBuffer(variables, packed))
+        try
         {
-            UpdateWhole(packed.Parameters, Clips ? Clip([packed.Gradients])[0]! : packed.Gradients, lr);
-        }
-        else
-        {
-            var grads = Clip(variables.Select(v => v.Value.grad).ToArray());
-            for (int i = 0; i < variables.Count; i++)
+            if (packed is not null && GradientsInBuffer(variables, packed))
             {
-                if (grads[i] is Tensor g) UpdateWhole(variables[i].Value, g, lr, i);
+                UpdateWhole(packed.Parameters, Clips ? Clip([packed.Gradients])[0]! : packed.Gradients, lr);
             }
+            else
+            {
+                var grads = Clip(variables.Select(v => v.Value.grad).ToArray());
+                for (int i = 0; i < variables.Count; i++)
+                {
+                    if (grads[i] is Tensor g) UpdateWhole(variables[i].Value, g, lr, i);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var s in stepScalars) s.Dispose();
+            stepScalars.Clear();
         }
         foreach (var v in variables) Constraint.ApplyTo(v); // Keras 3: variable.assign(variable.constraint(variable)) after the update
         Iterations++;
@@ -105,7 +113,7 @@ public abstract partial class Optimizer : IDisposable
 
     private void UpdateWhole(Tensor w, Tensor g, double lr, int? index = null)
     {
-        if (WeightDecay is double wd && wd > 0) w.sub_(w * (wd * lr));
+        if (WeightDecay is double wd && wd > 0) w.sub_(w * Num(wd * lr));
         UpdateStep(index ?? built!.Count, w, g, lr);
     }
 
@@ -121,7 +129,7 @@ public abstract partial class Optimizer : IDisposable
         {
             // fill_(0) rather than zero_(): the same zeros, but TorchSharp 0.107.0's zero_ costs about twice as much per call
             // (1-2 us even on a small buffer; bench/NOTES.md, "Fit's per-step overhead"), and this runs every step.
-            p.Gradients.fill_(0);
+            p.Gradients.fill_(Scalars.Zero);
             if (!viewsBound)
             {
                 for (int i = 0; i < variables.Count; i++) variables[i].Value.grad = p.GradientViews[i];
@@ -188,7 +196,7 @@ public abstract partial class Optimizer : IDisposable
     {
         if (ClipValue is double cv)
         {
-            for (int i = 0; i < grads.Length; i++) grads[i] = grads[i]?.clamp(-cv, cv);
+            for (int i = 0; i < grads.Length; i++) grads[i] = grads[i]?.clamp(Num(-cv), Num(cv));
         }
         else if (ClipNorm is double cn)
         {
@@ -208,6 +216,22 @@ public abstract partial class Optimizer : IDisposable
             for (int i = 0; i < grads.Length; i++) grads[i] = grads[i] is Tensor g ? g * factor : null;
         }
         return grads;
+    }
+
+    private readonly List<Scalar> stepScalars = [];
+
+    /// <summary>
+    /// <paramref name="value"/> as a <see cref="Scalar"/> that lives until the end of the current update, for numbers
+    /// passed to ops in <see cref="UpdateStep"/> (<c>m.mul_(Num(Beta1))</c>). TorchSharp converts a plain number into a
+    /// Scalar that only a garbage collection frees; on large parameter buffers those blocks fragment the native heap
+    /// between collections (docs/training.md, "Memory between collections").
+    /// </summary>
+    /// <param name="value">The number.</param>
+    protected Scalar Num(double value)
+    {
+        Scalar s = value;
+        stepScalars.Add(s);
+        return s;
     }
 
     /// <summary>Recomputes state that is derived from <see cref="Iterations"/> after a restore.</summary>

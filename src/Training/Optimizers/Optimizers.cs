@@ -23,14 +23,16 @@ public sealed class SGD(LearningRate? learningRate = null, double momentum = 0.0
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
+        var minusLr = Num(-lr);
         if (Momentum == 0)
         {
-            w.add_(g, alpha: -lr);
+            w.add_(g, alpha: minusLr);
             return;
         }
-        m[i].mul_(Momentum).add_(g, alpha: -lr);
-        if (Nesterov) w.add_(m[i] * Momentum - g * lr);
-        else w.add_(m[i]);
+        var momentum = Num(Momentum);
+        m[i].mul_(momentum).add_(g, alpha: minusLr);
+        if (Nesterov) w.add_((m[i] * momentum).sub_(g * Num(lr)), alpha: Num(1));
+        else w.add_(m[i], alpha: Num(1));
     }
 }
 
@@ -83,15 +85,15 @@ public class Adam(LearningRate? learningRate = null, double beta1 = 0.9, double 
             return;
         }
         double alpha = lr * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t));
-        m[i].mul_(Beta1).add_(g, alpha: 1 - Beta1);
-        v[i].mul_(Beta2).addcmul_(g, g, 1 - Beta2);
+        m[i].mul_(Num(Beta1)).add_(g, alpha: Num(1 - Beta1));
+        v[i].mul_(Num(Beta2)).addcmul_(g, g, Num(1 - Beta2));
         var vv = v[i];
         if (Amsgrad)
         {
             vhat[i].copy_(torch.maximum(vhat[i], v[i]));
             vv = vhat[i];
         }
-        w.addcdiv_(m[i], vv.sqrt().add_(Epsilon), -alpha);
+        w.addcdiv_(m[i], vv.sqrt().add_(Num(Epsilon)), Num(-alpha));
     }
 }
 
@@ -138,18 +140,19 @@ public sealed class RMSprop(LearningRate? learningRate = null, double rho = 0.9,
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
-        vel[i].mul_(Rho).add_(g.square(), alpha: 1 - Rho);
+        Scalar rho = Num(Rho), oneMinusRho = Num(1 - Rho), one = Num(1), epsilon = Num(Epsilon);
+        vel[i].mul_(rho).add_(g.square(), alpha: oneMinusRho);
         Tensor denominator;
         if (Centered)
         {
-            avg[i].mul_(Rho).add_(g, alpha: 1 - Rho);
-            denominator = vel[i] - avg[i].square() + Epsilon;
+            avg[i].mul_(rho).add_(g, alpha: oneMinusRho);
+            denominator = vel[i].sub(avg[i].square()).add_(epsilon);
         }
-        else denominator = vel[i] + Epsilon;
-        var increment = g * lr / denominator.sqrt();
+        else denominator = vel[i].add(epsilon);
+        var increment = g.mul(Num(lr)).div_(denominator.sqrt_());
         if (Momentum > 0)
         {
-            mom[i].mul_(Momentum).add_(increment);
+            mom[i].mul_(Num(Momentum)).add_(increment, alpha: one);
             w.sub_(mom[i]);
         }
         else w.sub_(increment);
@@ -173,8 +176,9 @@ public sealed class Adagrad(LearningRate? learningRate = null, double initialAcc
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
-        acc[i].add_(g.square());
-        w.sub_(g * lr / (acc[i] + Epsilon).sqrt());
+        var one = Num(1);
+        acc[i].add_(g.square(), alpha: one);
+        w.sub_(g.mul(Num(lr)).div_(acc[i].add(Num(Epsilon)).sqrt_()));
     }
 }
 
@@ -203,10 +207,11 @@ public sealed class Adadelta(LearningRate? learningRate = null, double rho = 0.9
     /// <inheritdoc />
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
-        eg[i].mul_(Rho).add_(g.square(), alpha: 1 - Rho);
-        var delta = -(ed[i] + Epsilon).sqrt() * g / (eg[i] + Epsilon).sqrt();
-        ed[i].mul_(Rho).add_(delta.square(), alpha: 1 - Rho);
-        w.add_(delta, alpha: lr);
+        Scalar rho = Num(Rho), oneMinusRho = Num(1 - Rho), epsilon = Num(Epsilon);
+        eg[i].mul_(rho).add_(g.square(), alpha: oneMinusRho);
+        var delta = -ed[i].add(epsilon).sqrt_() * g / eg[i].add(epsilon).sqrt_();
+        ed[i].mul_(rho).add_(delta.square(), alpha: oneMinusRho);
+        w.add_(delta, alpha: Num(lr));
     }
 }
 
@@ -237,9 +242,9 @@ public sealed class Adamax(LearningRate? learningRate = null, double beta1 = 0.9
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
         long t = Iterations + 1;
-        m[i].mul_(Beta1).add_(g, alpha: 1 - Beta1);
-        u[i].copy_(torch.maximum(u[i] * Beta2, g.abs()));
-        w.sub_(m[i] * lr / ((1 - Math.Pow(Beta1, t)) * (u[i] + Epsilon)));
+        m[i].mul_(Num(Beta1)).add_(g, alpha: Num(1 - Beta1));
+        u[i].copy_(torch.maximum(u[i] * Num(Beta2), g.abs()));
+        w.sub_(m[i].mul(Num(lr)).div_(u[i].add(Num(Epsilon)).mul_(Num(1 - Math.Pow(Beta1, t)))));
     }
 }
 
@@ -287,10 +292,10 @@ public sealed class Nadam(LearningRate? learningRate = null, double beta1 = 0.9,
         double ut = Beta1 * (1 - 0.5 * Math.Pow(0.96, t));
         double ut1 = Beta1 * (1 - 0.5 * Math.Pow(0.96, t + 1));
         double uProductNext = uProduct * ut1;
-        m[i].mul_(Beta1).add_(g, alpha: 1 - Beta1);
-        v[i].mul_(Beta2).addcmul_(g, g, 1 - Beta2);
-        var mHat = m[i] * (ut1 / (1 - uProductNext)) + g * ((1 - ut) / (1 - uProduct));
-        var vHat = v[i] / (1 - Math.Pow(Beta2, t));
-        w.sub_(mHat * lr / (vHat.sqrt() + Epsilon));
+        m[i].mul_(Num(Beta1)).add_(g, alpha: Num(1 - Beta1));
+        v[i].mul_(Num(Beta2)).addcmul_(g, g, Num(1 - Beta2));
+        var mHat = m[i].mul(Num(ut1 / (1 - uProductNext))).add_(g.mul(Num((1 - ut) / (1 - uProduct))), alpha: Num(1));
+        var vHat = v[i].div(Num(1 - Math.Pow(Beta2, t)));
+        w.sub_(mHat.mul_(Num(lr)).div_(vHat.sqrt_().add_(Num(Epsilon))));
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace OnnxKeras.Layers;
@@ -109,8 +110,10 @@ public sealed class BatchNormalization : BaseNormalization
         using var scope = NewDisposeScope();
         var m = movingMean!.Value;
         var v = movingVariance!.Value;
-        m.copy_(m * Momentum + mean.Value.detach() * (1.0 - Momentum));
-        v.copy_(v * Momentum + variance.Value.detach() * (1.0 - Momentum));
+        // Disposed scalars, not plain numbers (and add with alpha 1, exactly +): docs/training.md, "Memory between collections".
+        using Scalar momentum = Momentum, rest = 1.0 - Momentum, one = 1;
+        m.copy_((m * momentum).add_(mean.Value.detach() * rest, alpha: one));
+        v.copy_((v * momentum).add_(variance.Value.detach() * rest, alpha: one));
     }
 
     /// <inheritdoc />
