@@ -99,6 +99,16 @@ public static partial class Keras
         if (intraOp > 0) torch.set_num_threads(intraOp);
     }
 
+    /// <summary>
+    /// Whether Fit, Evaluate, Predict and TrainOnBatch force a collection of the youngest managed generation between steps, at most
+    /// about 1 % of the loop's time (default true). TorchSharp frees the native block of each number it passes to an op
+    /// only when a collection finalizes it; between rare collections those blocks fragment the heap that the steps' large
+    /// tensors reuse, and peak memory climbs step after step (docs/training.md, "Memory between collections"). Set it to
+    /// false to leave collections to the runtime.
+    /// </summary>
+    /// <example><code>Keras.CollectStepGarbage = false;   // the application schedules its own collections</code></example>
+    public static bool CollectStepGarbage { get; set; } = true;
+
     /// <summary>The count given to <see cref="SetThreads"/>; 0 while the automatic count applies.</summary>
     internal static int ExplicitThreads { get; private set; }
 }

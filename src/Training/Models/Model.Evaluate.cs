@@ -83,6 +83,7 @@ public partial class Model
                 RunTestStep(it.Current, tracker);
                 ApplyAutomaticThreads(it.Current);
             }
+            StepGarbage.AfterStep();
             step++;
             if (batchLogs)
             {

@@ -251,6 +251,7 @@ public partial class Model
                             }
                             RunTrainStep(it.Current, tracker, classWeights);
                         }
+                        StepGarbage.AfterStep();
                         step++;
                         seen++;
                         if (batchLogs)

@@ -83,13 +83,16 @@ public partial class Model
             using var it = dataset.Elements().GetEnumerator();
             for (int step = 0; steps is null || step < steps; step++)
             {
-                using var scope = NewDisposeScope();
-                using var _ = no_grad();
-                if (!it.MoveNext()) break;
-                var (x, _, _) = Unpack(it.Current, requireY: false);
-                batches.Add(RunPredictStep(x).Select(o => o.Value.cpu().DetachFromDisposeScope()).ToArray());
-                ApplyAutomaticThreads(x);
-                ClearCallLosses(); // activity terms of this batch die with its scope
+                using (var scope = NewDisposeScope())
+                using (no_grad())
+                {
+                    if (!it.MoveNext()) break;
+                    var (x, _, _) = Unpack(it.Current, requireY: false);
+                    batches.Add(RunPredictStep(x).Select(o => o.Value.cpu().DetachFromDisposeScope()).ToArray());
+                    ApplyAutomaticThreads(x);
+                    ClearCallLosses(); // activity terms of this batch die with its scope
+                }
+                StepGarbage.AfterStep();
             }
             if (batches.Count == 0) throw new ArgumentException("Predict got no data: the input is empty.");
             return Enumerable.Range(0, batches[0].Length)

@@ -124,6 +124,7 @@ public partial class Model
         ResetMetrics(tracker);
         plan = null;
         using (var scope = NewDisposeScope()) RunTrainStep(wt is null ? [xt, yt] : [xt, yt, wt], tracker, cw);
+        StepGarbage.AfterStep(); // a loop of TrainOnBatch calls is a training loop too
         return CurrentLogs(tracker);
     }
 }
