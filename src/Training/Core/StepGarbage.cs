@@ -15,14 +15,14 @@ namespace OnnxKeras;
 /// MNIST MLP at batch 1024 grew by about 5 MiB a step and ended 1.3x the hand-written loop's (bench/NOTES.md). The
 /// library's own hot paths reuse or dispose their scalars (<see cref="Scalars"/>); this catches the rest, from custom
 /// layers and from TorchSharp itself. A collection of generation 0 is forced when the time since the previous one is at
-/// least <see cref="CostFactor"/> times what the previous one took, so collections take about 1 % of the time at most;
+/// least <see cref="CostFactor"/> times what the previous one took, so the collections themselves take about 0.3 % of the time;
 /// it does not wait for finalizers, which run on their own thread. The schedule is the process's, not one loop's, so
 /// many short Fit calls do not each start with a collection.
 /// </remarks>
 internal static class StepGarbage
 {
     /// <summary>Time between collections, as a multiple of the last collection's duration.</summary>
-    public const double CostFactor = 100;
+    public const double CostFactor = 300;
 
     private static long lastEnd = Stopwatch.GetTimestamp();
     private static long lastCost;

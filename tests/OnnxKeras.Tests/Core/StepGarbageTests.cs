@@ -13,12 +13,12 @@ public class StepGarbageTests
 {
     [Theory]
     [InlineData(0, 0, true)]               // nothing measured yet: the first step collects
-    [InlineData(49_999, 500, false)]       // a 500-tick collection waits for 100 x 500 = 50,000 ticks
-    [InlineData(50_000, 500, true)]
+    [InlineData(149_999, 500, false)]      // a 500-tick collection waits for 300 x 500 = 150,000 ticks
+    [InlineData(150_000, 500, true)]
     [InlineData(1_000_000, 500, true)]
-    [InlineData(99, 1, false)]
-    [InlineData(100, 1, true)]
-    public void Due_AfterOneHundredTimesTheLastCollection(long sinceLast, long lastCost, bool expected) =>
+    [InlineData(299, 1, false)]
+    [InlineData(300, 1, true)]
+    public void Due_AfterThreeHundredTimesTheLastCollection(long sinceLast, long lastCost, bool expected) =>
         Assert.Equal(expected, StepGarbage.Due(sinceLast, lastCost));
 
     private static (Sequential Model, float[,] X, float[,] Y) Tiny()
