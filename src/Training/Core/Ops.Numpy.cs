@@ -7,10 +7,14 @@ namespace OnnxKeras;
 public static partial class Ops
 {
     /// <summary>Elementwise <c>a + b</c> with broadcasting.</summary>
-    public static KTensor Add(KTensor a, KTensor b) => Emit(new AddOp(), [a, b], () => a.Value + b.Value);
+    public static KTensor Add(KTensor a, KTensor b) => Emit(new AddOp(), [a, b], () => a.Value.add(b.Value, Scalars.One)); // a + b, no new Scalar
 
     /// <summary><c>a + s</c> for a constant s (Keras's <c>ops.add</c> with a scalar).</summary>
-    public static KTensor Add(KTensor a, double s) => Emit(new AddScalarOp(s), [a], () => a.Value + s);
+    public static KTensor Add(KTensor a, double s) => Emit(new AddScalarOp(s), [a], () =>
+    {
+        using Scalar v = s; // disposed now, not at a collection (docs/training.md, "Memory between collections")
+        return a.Value.add(v, Scalars.One);
+    });
 
     /// <summary>Elementwise <c>a - b</c> with broadcasting.</summary>
     public static KTensor Subtract(KTensor a, KTensor b) => Emit(new SubtractOp(), [a, b], () => a.Value - b.Value);
@@ -19,7 +23,11 @@ public static partial class Ops
     public static KTensor Multiply(KTensor a, KTensor b) => Emit(new MultiplyOp(), [a, b], () => a.Value * b.Value);
 
     /// <summary><c>a * s</c> for a constant s (Keras's <c>ops.multiply</c> with a scalar).</summary>
-    public static KTensor Multiply(KTensor a, double s) => Emit(new MultiplyScalarOp(s), [a], () => a.Value * s);
+    public static KTensor Multiply(KTensor a, double s) => Emit(new MultiplyScalarOp(s), [a], () =>
+    {
+        using Scalar v = s;
+        return a.Value.mul(v);
+    });
 
     /// <summary>Elementwise <c>a / b</c> with broadcasting.</summary>
     public static KTensor Divide(KTensor a, KTensor b) => Emit(new DivideOp(), [a, b], () => a.Value / b.Value);
@@ -67,9 +75,10 @@ public static partial class Ops
     private static Tensor ClampEager(Tensor x, double min, double max)
     {
         bool hasMin = min > float.MinValue, hasMax = max < float.MaxValue;
-        if (hasMin && hasMax) return x.clamp(min, max);
-        if (hasMin) return x.clamp_min(min);
-        return hasMax ? x.clamp_max(max) : x.alias();
+        using Scalar low = min, high = max;
+        if (hasMin && hasMax) return x.clamp(low, high);
+        if (hasMin) return x.clamp_min(low);
+        return hasMax ? x.clamp_max(high) : x.alias();
     }
 
     /// <summary>Sign of x (-1, 0, 1).</summary>

@@ -19,6 +19,9 @@ internal static class Scalars
     /// <summary>The integer 0 (what <c>fill_(0)</c> passes).</summary>
     public static readonly Scalar Zero = 0;
 
+    /// <summary>The integer 1: the alpha of a plain <c>a + b</c> (TorchSharp's <c>a + b</c> makes a new one each time).</summary>
+    public static readonly Scalar One = 1;
+
     /// <summary>Keras's backend epsilon, 1e-7 (<see cref="Losses.Loss.Epsilon"/>).</summary>
     public static readonly Scalar Epsilon = Losses.Loss.Epsilon;
 

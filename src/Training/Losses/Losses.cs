@@ -80,7 +80,7 @@ public sealed class BinaryCrossentropy(bool fromLogits = false, double labelSmoo
         var p = yPred.Value;
         var e = FromLogits
             ? F.binary_cross_entropy_with_logits(p, t, reduction: nn.Reduction.None)
-            : F.binary_cross_entropy(p.clamp(Epsilon, 1 - Epsilon), t, reduction: nn.Reduction.None);
+            : F.binary_cross_entropy(p.clamp(Scalars.Epsilon, Scalars.OneMinusEpsilon), t, reduction: nn.Reduction.None);
         return e.mean([-1L]);
     }
 }

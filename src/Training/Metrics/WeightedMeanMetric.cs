@@ -30,8 +30,8 @@ public abstract class WeightedMeanMetric : Metric
         }
         else
         {
-            total.add_(sum);
-            count.add_(n);
+            total.add_(sum, Scalars.One); // not add_(sum): TorchSharp would make a Scalar 1 a collection frees
+            count.add_(n, Scalars.One);
         }
     }
 
