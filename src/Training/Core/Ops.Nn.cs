@@ -48,7 +48,11 @@ public static partial class Ops
 
     /// <summary><c>x</c> for x &gt;= 0, else <c>negativeSlope * x</c>.</summary>
     public static KTensor LeakyRelu(KTensor x, double negativeSlope = 0.2) =>
-        Emit(new LeakyReluOp(negativeSlope), [x], () => F.leaky_relu(x.Value, negativeSlope));
+        Emit(new LeakyReluOp(negativeSlope), [x], () =>
+        {
+            using Scalar slope = negativeSlope;
+            return x.Value.leaky_relu(slope);
+        });
 
     /// <summary>Logistic sigmoid <c>1 / (1 + exp(-x))</c>.</summary>
     public static KTensor Sigmoid(KTensor x) => Emit(new SigmoidOp(), [x], () => torch.sigmoid(x.Value));
@@ -138,10 +142,11 @@ public static partial class Ops
         {
             var shape = Enumerable.Repeat(1L, rank).ToArray();
             shape[a] = -1;
-            var inv = (variance.Value.reshape(shape) + epsilon).rsqrt();
+            using Scalar eps = epsilon; // disposed now, not at a collection (docs/training.md, "Memory between collections")
+            var inv = variance.Value.reshape(shape).add(eps, Scalars.One).rsqrt();
             if (scale is not null) inv = inv * scale.Value.reshape(shape);
             var y = (x.Value - mean.Value.reshape(shape)) * inv;
-            return offset is null ? y : y + offset.Value.reshape(shape);
+            return offset is null ? y : y.add(offset.Value.reshape(shape), Scalars.One);
         });
     }
 
