@@ -100,11 +100,11 @@ public static partial class Keras
     }
 
     /// <summary>
-    /// Whether Fit, Evaluate, Predict and TrainOnBatch force a collection of the youngest managed generation between steps, at most
-    /// about 0.3 % of the loop's time (default true). TorchSharp frees the native block of each number it passes to an op
-    /// only when a collection finalizes it; between rare collections those blocks fragment the heap that the steps' large
-    /// tensors reuse, and peak memory climbs step after step (docs/training.md, "Memory between collections"). Set it to
-    /// false to leave collections to the runtime.
+    /// Whether Fit, Evaluate, Predict and TrainOnBatch force a collection of the youngest managed generation between
+    /// steps, taking about 0.3 % of the loop's time (default true). TorchSharp frees the native block of each number it
+    /// passes to an op only when a collection finalizes it; between rare collections those blocks fragment the heap that
+    /// the steps' large tensors reuse, and peak memory climbs step after step (docs/training.md, "Memory between
+    /// collections"). Set it to false to leave collections to the runtime.
     /// </summary>
     /// <example><code>Keras.CollectStepGarbage = false;   // the application schedules its own collections</code></example>
     public static bool CollectStepGarbage { get; set; } = true;

@@ -8,16 +8,16 @@ namespace OnnxKeras;
 /// freed while a loop runs.
 /// </summary>
 /// <remarks>
-/// TorchSharp 0.107.0 makes a <c>Scalar</c> for every number an op takes, including the implicit 1 of <c>a + b</c> and
-/// <c>a - b</c>, and no dispose scope tracks it: its small native block is freed only when a collection finalizes it. A
+/// TorchSharp 0.107.0 makes a <c>Scalar</c> for every number an op takes, including the implicit alpha of 1 in
+/// <c>a + b</c>, and no dispose scope tracks it: its small native block is freed only when a collection finalizes it. A
 /// training step allocates little managed memory, so collections are rare, and those blocks, placed between the step's
 /// large tensors, split the heap's free space so that each step's tensors need fresh pages: Fit's peak memory on the
 /// MNIST MLP at batch 1024 grew by about 5 MiB a step and ended 1.3x the hand-written loop's (bench/NOTES.md). The
 /// library's own hot paths reuse or dispose their scalars (<see cref="Scalars"/>); this catches the rest, from custom
 /// layers and from TorchSharp itself. A collection of generation 0 is forced when the time since the previous one is at
-/// least <see cref="CostFactor"/> times what the previous one took, so the collections themselves take about 0.3 % of the time;
-/// it does not wait for finalizers, which run on their own thread. The schedule is the process's, not one loop's, so
-/// many short Fit calls do not each start with a collection.
+/// least <see cref="CostFactor"/> times what the previous one took, so the collections themselves take about 0.3 % of
+/// the time; it does not wait for finalizers, which run on their own thread. The schedule is the process's, not one
+/// loop's, so many short Fit calls do not each start with a collection.
 /// </remarks>
 internal static class StepGarbage
 {
