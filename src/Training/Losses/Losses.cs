@@ -27,7 +27,11 @@ public sealed class CategoricalCrossentropy(bool fromLogits = false, double labe
         // -sum(t * log p) written as sum(-t * log p): the same bits in the gradient and the mean (negation is exact and
         // commutes with rounding; only a row of all-zero labels gives +0.0 instead of -0.0), but the negation falls on the
         // labels, which need no gradient, so backward runs one node fewer per step (bench/NOTES.md, "Fit's per-step overhead").
-        return (t.neg() * Crossentropy.LogProbabilities(yPred.Value, FromLogits)).sum(-1);
+        if (FromLogits) return (t.neg() * Crossentropy.LogProbabilities(yPred.Value, fromLogits: true)).sum(-1);
+        // On probabilities, xlogy(-t, p) is -t * log(p) in one op and one backward node instead of two (log, then the
+        // product); p is clipped to [1e-7, 1 - 1e-7], so its log is finite and the value is Keras's formula's
+        // (bench/NOTES.md, "Cross-entropy with xlogy").
+        return t.neg().xlogy(Crossentropy.Probabilities(yPred.Value)).sum(-1);
     }
 }
 
@@ -230,9 +234,11 @@ internal static class Crossentropy
     public static Tensor LogProbabilities(Tensor output, bool fromLogits)
     {
         if (fromLogits) return F.log_softmax(output, -1);
-        var p = output / output.sum(-1, true);
-        return p.clamp(Scalars.Epsilon, Scalars.OneMinusEpsilon).log();
+        return Probabilities(output).log();
     }
+
+    /// <summary>Probabilities rescaled to sum 1 and clipped to [1e-7, 1 - 1e-7] (Keras's, before the log).</summary>
+    public static Tensor Probabilities(Tensor output) => (output / output.sum(-1, true)).clamp(Scalars.Epsilon, Scalars.OneMinusEpsilon);
 
     /// <summary>Throws when an integer label is outside [0, classes).</summary>
     public static void CheckLabelRange(Tensor labels, long classes, string who)

@@ -255,10 +255,13 @@ public class CrossentropyTests
     [Theory]
     [InlineData(0.0)]
     [InlineData(0.1)]
-    public void Categorical_OnProbabilities_ValuesAndGradients_AreBitForBitKerasFormula(double labelSmoothing)
+    public void Categorical_OnProbabilities_GradientsAreBitForBitKerasFormula_ValuesWithinTwoUlps(double labelSmoothing)
     {
-        // The loss computes sum(-t * log p) rather than -sum(t * log p) (one backward node fewer); negation is exact and
-        // commutes with rounding, so every bit must match, in the per-sample values, the mean and the gradient.
+        // The loss computes sum(xlogy(-t, p)) rather than -sum(t * log p) (two backward nodes fewer). Negation is exact and
+        // commutes with rounding, and xlogy's gradient is (grad * -t) / p, the same operations in the same order as the
+        // product's and the log's backward, so the gradient, which is all training uses, must match bit for bit. The
+        // values differ only in the log: xlogy takes the C library's logf per element, log the vectorized one; each is
+        // within 1 ulp of the exact logarithm, so a sample's value and the mean may differ by at most 2 ulps.
         // Rows include an all-zero label row and a probability row with a zero entry (clipped).
         using var scope = NewDisposeScope();
         var gen = new TorchSharp.torch.Generator(1234);
@@ -275,9 +278,9 @@ public class CrossentropyTests
         var keras = KerasTorchFormula(target, nn.functional.softmax(z2, -1));
         keras.mean().backward();
 
-        // Per-sample values: the same bits, except the sign of the exact zero of the all-zero label row (row 7, unsmoothed), where
-        // Keras's -sum(0 * log p) gives -0.0 and sum(-0 * log p) gives +0.0; equal as numbers, and the mean, which is what
-        // training uses, is the same bits.
+        Assert.Equal(Bits(z2.grad!), Bits(z1.grad!));
+        // Per-sample values: within 2 ulps (the same sign, so the bit patterns' distance counts ulps), except the sign of the
+        // exact zero of the all-zero label row (row 7, unsmoothed): Keras's -sum(0 * log p) gives -0.0, ours +0.0.
         var expected = Bits(keras);
         var actual = Bits(ours);
         if (labelSmoothing == 0)
@@ -286,8 +289,9 @@ public class CrossentropyTests
             Assert.Equal(0, actual[7]);
             expected[7] = actual[7] = 0;
         }
-        Assert.Equal(expected, actual);
-        Assert.Equal(Bits(keras.mean()), Bits(ours.mean()));
-        Assert.Equal(Bits(z2.grad!), Bits(z1.grad!));
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 2, $"sample {i}: {BitConverter.Int32BitsToSingle(actual[i])} against Keras's {BitConverter.Int32BitsToSingle(expected[i])}");
+        int meanUlps = Math.Abs(Bits(keras.mean())[0] - Bits(ours.mean())[0]);
+        Assert.True(meanUlps <= 2, $"the means differ by {meanUlps} ulps");
     }
 }

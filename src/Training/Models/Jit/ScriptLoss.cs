@@ -54,8 +54,12 @@ internal static class ScriptLoss
                 lines.Add($"    t = {Matching(y, labels, prediction)}");
                 if (c.LabelSmoothing > 0)
                     lines.Add($"    t = t * {ScriptOps.Lit(1 - c.LabelSmoothing)} + {ScriptOps.Lit(c.LabelSmoothing / prediction.shape[^1])}");
-                lines.Add($"    logp = {LogProbabilities(p, c.FromLogits)}");
-                values = "torch.sum(-t * logp, [-1])"; // as CategoricalCrossentropy.Call: the negation on the labels
+                if (c.FromLogits)
+                {
+                    lines.Add($"    logp = {LogProbabilities(p, fromLogits: true)}");
+                    values = "torch.sum(-t * logp, [-1])"; // as CategoricalCrossentropy.Call: the negation on the labels
+                }
+                else values = $"torch.sum(torch.xlogy(-t, {Probabilities(p)}), [-1])"; // as CategoricalCrossentropy.Call
                 break;
             case SparseCategoricalCrossentropy s:
                 lines.Add($"    logp = {LogProbabilities(p, s.FromLogits)}");
@@ -111,7 +115,10 @@ internal static class ScriptLoss
     /// <summary>Crossentropy.LogProbabilities.</summary>
     private static string LogProbabilities(string p, bool fromLogits) => fromLogits
         ? $"torch.log_softmax({p}, -1)"
-        : $"torch.log(torch.clamp({p} / torch.sum({p}, [-1], True), {Eps}, {OneMinusEps}))";
+        : $"torch.log({Probabilities(p)})";
+
+    /// <summary>Crossentropy.Probabilities.</summary>
+    private static string Probabilities(string p) => $"torch.clamp({p} / torch.sum({p}, [-1], True), {Eps}, {OneMinusEps})";
 
     /// <summary>Loss.MatchingLabels after the cast: labels one axis short get a trailing axis.</summary>
     private static string Matching(string y, Tensor labels, Tensor prediction) =>
