@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 
 namespace OnnxKeras;
 
@@ -37,10 +38,13 @@ internal static class StepGarbage
     /// <summary>Whether a collection is due: <paramref name="sinceLast"/> is at least <see cref="CostFactor"/> times <paramref name="lastCost"/>.</summary>
     public static bool Due(long sinceLast, long lastCost) => sinceLast >= CostFactor * lastCost;
 
-    /// <summary>Called after each step: collects generation 0 when <see cref="Due"/> says so and <see cref="Keras.CollectStepGarbage"/> is on.</summary>
+    /// <summary>
+    /// Called after each step: collects generation 0 when <see cref="Due"/> says so and <see cref="Keras.CollectStepGarbage"/>
+    /// is on, never inside the application's no-GC region (a collection would end it).
+    /// </summary>
     public static void AfterStep()
     {
-        if (!Keras.CollectStepGarbage) return;
+        if (!Keras.CollectStepGarbage || GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) return;
         long start = Stopwatch.GetTimestamp();
         if (!Due(start - Interlocked.Read(ref lastEnd), Interlocked.Read(ref lastCost))) return;
         GC.Collect(0, GCCollectionMode.Forced, blocking: true, compacting: false);

@@ -21,6 +21,24 @@ public class StepGarbageTests
     public void Due_AfterThreeHundredTimesTheLastCollection(long sinceLast, long lastCost, bool expected) =>
         Assert.Equal(expected, StepGarbage.Due(sinceLast, lastCost));
 
+    [Fact]
+    public void AfterStep_LeavesTheApplicationsNoGcRegionAlone()
+    {
+        Assert.True(GC.TryStartNoGCRegion(1_000_000), "could not start a no-GC region");
+        try
+        {
+            StepGarbage.Restart(); // due
+            long before = StepGarbage.Collections;
+            StepGarbage.AfterStep();
+            Assert.Equal(before, StepGarbage.Collections);
+            Assert.Equal(System.Runtime.GCLatencyMode.NoGCRegion, System.Runtime.GCSettings.LatencyMode);
+        }
+        finally
+        {
+            if (System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+        }
+    }
+
     private static (Sequential Model, float[,] X, float[,] Y) Tiny()
     {
         var model = new Sequential(new InputLayer([3]), new Dense(2));
