@@ -38,7 +38,7 @@ public abstract class Constraint
     }
 
     /// <summary>The L2 norms of <paramref name="w"/> over <paramref name="axes"/>, kept as size-1 axes.</summary>
-    protected static Tensor Norms(Tensor w, int[] axes) => w.square().sum(axes.Select(a => (long)a).ToArray(), keepdim: true).sqrt();
+    protected static Tensor Norms(Tensor w, int[] axes) => w.pow(Scalars.Two).sum(axes.Select(a => (long)a).ToArray(), keepdim: true).sqrt();
 
     /// <summary>Validates Keras's <c>axis</c> argument for weight <paramref name="w"/> and returns it with negative axes resolved.</summary>
     protected int[] ResolveAxes(Tensor w, int[] axes)

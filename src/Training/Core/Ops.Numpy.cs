@@ -48,7 +48,7 @@ public static partial class Ops
     public static KTensor Abs(KTensor x) => Emit(new AbsOp(), [x], () => x.Value.abs());
 
     /// <summary><c>x^2</c>.</summary>
-    public static KTensor Square(KTensor x) => Emit(new SquareOp(), [x], () => x.Value.square());
+    public static KTensor Square(KTensor x) => Emit(new SquareOp(), [x], () => x.Value.pow(Scalars.Two));
 
     /// <summary><c>sqrt(x)</c>.</summary>
     public static KTensor Sqrt(KTensor x) => Emit(new SqrtOp(), [x], () => x.Value.sqrt());

@@ -22,6 +22,9 @@ internal static class Scalars
     /// <summary>The integer 1: the alpha of a plain <c>a + b</c> (TorchSharp's <c>a + b</c> makes a new one each time).</summary>
     public static readonly Scalar One = 1;
 
+    /// <summary>The integer 2: <c>x.pow(Scalars.Two)</c> is TorchSharp's <c>x.square()</c> (which is <c>pow(2)</c>) without a new Scalar.</summary>
+    public static readonly Scalar Two = 2;
+
     /// <summary>Keras's backend epsilon, 1e-7 (<see cref="Losses.Loss.Epsilon"/>).</summary>
     public static readonly Scalar Epsilon = Losses.Loss.Epsilon;
 

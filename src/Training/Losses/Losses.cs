@@ -95,7 +95,7 @@ public sealed class MeanSquaredError : Loss
     /// <inheritdoc />
     public override string Name => "mean_squared_error";
     /// <inheritdoc />
-    public override KTensor Call(KTensor yTrue, KTensor yPred) => (yPred.Value - MatchingLabels(yTrue, yPred)).square().mean([-1L]);
+    public override KTensor Call(KTensor yTrue, KTensor yPred) => (yPred.Value - MatchingLabels(yTrue, yPred)).pow(Scalars.Two).mean([-1L]);
 }
 
 /// <summary><c>mean(|y_true - y_pred|, axis=-1)</c>.</summary>
@@ -129,7 +129,7 @@ public sealed class MeanSquaredLogarithmicError : Loss
     public override KTensor Call(KTensor yTrue, KTensor yPred)
     {
         var t = MatchingLabels(yTrue, yPred);
-        return (yPred.Value.clamp_min(Epsilon).log1p() - t.clamp_min(Epsilon).log1p()).square().mean([-1L]);
+        return (yPred.Value.clamp_min(Epsilon).log1p() - t.clamp_min(Epsilon).log1p()).pow(Scalars.Two).mean([-1L]);
     }
 }
 
@@ -145,7 +145,7 @@ public sealed class Huber(double delta = 1.0) : Loss
     {
         var e = yPred.Value - MatchingLabels(yTrue, yPred);
         var a = e.abs();
-        return where(a <= Delta, 0.5 * e.square(), Delta * a - 0.5 * Delta * Delta).mean([-1L]);
+        return where(a <= Delta, 0.5 * e.pow(Scalars.Two), Delta * a - 0.5 * Delta * Delta).mean([-1L]);
     }
 }
 
@@ -206,7 +206,7 @@ public sealed class SquaredHinge : Loss
     public override string Name => "squared_hinge";
     /// <inheritdoc />
     public override KTensor Call(KTensor yTrue, KTensor yPred) =>
-        (1.0 - Crossentropy.HingeLabels(MatchingLabels(yTrue, yPred)) * yPred.Value).clamp_min(0).square().mean([-1L]);
+        (1.0 - Crossentropy.HingeLabels(MatchingLabels(yTrue, yPred)) * yPred.Value).clamp_min(0).pow(Scalars.Two).mean([-1L]);
 }
 
 /// <summary>
@@ -223,7 +223,7 @@ public sealed class CosineSimilarity : Loss
     {
         var t = MatchingLabels(yTrue, yPred);
         return -(Normalize(t) * Normalize(yPred.Value)).sum(-1);
-        static Tensor Normalize(Tensor x) => x / x.square().sum(-1, true).clamp_min(Epsilon * Epsilon).sqrt();
+        static Tensor Normalize(Tensor x) => x / x.pow(Scalars.Two).sum(-1, true).clamp_min(Epsilon * Epsilon).sqrt();
     }
 }
 

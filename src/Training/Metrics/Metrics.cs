@@ -26,7 +26,8 @@ public static class MetricFunctions
         var p = yPred.Value;
         var t = yTrue.Value.to_type(p.dtype);
         if (t.dim() == p.dim() - 1) t = t.unsqueeze(-1);
-        return p.gt(threshold).to_type(p.dtype).eq(t).to_type(ScalarType.Float32).mean([-1L]);
+        using TorchSharp.Scalar limit = threshold; // disposed now, not at a collection (docs/training.md, "Memory between collections")
+        return p.gt(limit).to_type(p.dtype).eq(t).to_type(ScalarType.Float32).mean([-1L]);
     }
 
     /// <summary>1 where the true class (argmax of the one-hot label) is among the k largest predictions (ties with the k-th count).</summary>

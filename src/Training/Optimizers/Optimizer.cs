@@ -203,13 +203,13 @@ public abstract partial class Optimizer : IDisposable
             for (int i = 0; i < grads.Length; i++)
             {
                 if (grads[i] is not Tensor g) continue;
-                var norm = g.square().sum().sqrt();
+                var norm = g.pow(Scalars.Two).sum().sqrt();
                 grads[i] = g * (cn / torch.maximum(norm, tensor(cn, g.dtype, g.device)));
             }
         }
         else if (GlobalClipNorm is double gn)
         {
-            var present = grads.Where(g => g is not null).Select(g => g!.square().sum()).ToArray();
+            var present = grads.Where(g => g is not null).Select(g => g!.pow(Scalars.Two).sum()).ToArray();
             if (present.Length == 0) return grads;
             var norm = stack(present).sum().sqrt();
             var factor = gn / torch.maximum(norm, tensor(gn, norm.dtype, norm.device));

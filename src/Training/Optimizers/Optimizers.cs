@@ -141,12 +141,12 @@ public sealed class RMSprop(LearningRate? learningRate = null, double rho = 0.9,
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
         Scalar rho = Num(Rho), oneMinusRho = Num(1 - Rho), one = Num(1), epsilon = Num(Epsilon);
-        vel[i].mul_(rho).add_(g.square(), alpha: oneMinusRho);
+        vel[i].mul_(rho).add_(g.pow(Scalars.Two), alpha: oneMinusRho);
         Tensor denominator;
         if (Centered)
         {
             avg[i].mul_(rho).add_(g, alpha: oneMinusRho);
-            denominator = vel[i].sub(avg[i].square()).add_(epsilon);
+            denominator = vel[i].sub(avg[i].pow(Scalars.Two)).add_(epsilon);
         }
         else denominator = vel[i].add(epsilon);
         var increment = g.mul(Num(lr)).div_(denominator.sqrt_());
@@ -177,7 +177,7 @@ public sealed class Adagrad(LearningRate? learningRate = null, double initialAcc
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
         var one = Num(1);
-        acc[i].add_(g.square(), alpha: one);
+        acc[i].add_(g.pow(Scalars.Two), alpha: one);
         w.sub_(g.mul(Num(lr)).div_(acc[i].add(Num(Epsilon)).sqrt_()));
     }
 }
@@ -208,9 +208,9 @@ public sealed class Adadelta(LearningRate? learningRate = null, double rho = 0.9
     protected override void UpdateStep(int i, Tensor w, Tensor g, double lr)
     {
         Scalar rho = Num(Rho), oneMinusRho = Num(1 - Rho), epsilon = Num(Epsilon);
-        eg[i].mul_(rho).add_(g.square(), alpha: oneMinusRho);
+        eg[i].mul_(rho).add_(g.pow(Scalars.Two), alpha: oneMinusRho);
         var delta = -ed[i].add(epsilon).sqrt_() * g / eg[i].add(epsilon).sqrt_();
-        ed[i].mul_(rho).add_(delta.square(), alpha: oneMinusRho);
+        ed[i].mul_(rho).add_(delta.pow(Scalars.Two), alpha: oneMinusRho);
         w.add_(delta, alpha: Num(lr));
     }
 }
