@@ -11,19 +11,13 @@ namespace OnnxKeras.Models.Jit;
 internal sealed class CompiledForward : IDisposable
 {
     private readonly TorchSharp.torch.jit.CompilationUnit unit;
-    private readonly Variable[] parameters;
-    private readonly object[] arguments;
+    private readonly ScriptArguments arguments;
 
-    private CompiledForward(TorchSharp.torch.jit.CompilationUnit unit, Variable[] parameters, Tensor[] constants, int inputs)
+    private CompiledForward(TorchSharp.torch.jit.CompilationUnit unit, ScriptArguments arguments)
     {
         this.unit = unit;
-        this.parameters = parameters;
-        Inputs = inputs;
-        arguments = new object[inputs + parameters.Length + constants.Length];
-        for (int i = 0; i < constants.Length; i++) arguments[inputs + parameters.Length + i] = constants[i];
+        this.arguments = arguments;
     }
-
-    private int Inputs { get; }
 
     /// <summary>Traces and compiles the forward pass of a one-output model on example inputs <paramref name="x"/> (on the model's device, float32).</summary>
     /// <exception cref="NotCompilableException">The forward pass has no compiled form.</exception>
@@ -44,10 +38,9 @@ internal sealed class CompiledForward : IDisposable
             foreach (var v in weights) v.Value.requires_grad_(v.Trainable);
         }
         if (outputs.Count != 1 || outputs[0].Tracer != tracer) throw new NotCompilableException("the model needs one output computed through Ops");
-        var header = string.Join(", ", tracer.InputNames.Concat(tracer.Parameters.Select((_, i) => $"p{i}"))
-            .Concat(tracer.Constants.Select((_, i) => $"c{i}")).Select(n => $"{n}: Tensor"));
+        var header = ScriptArguments.Header(tracer.InputNames, tracer);
         var source = $"def forward({header}) -> Tensor:\n{string.Join("\n", tracer.Lines)}\n    return {outputs[0].Symbol}\n";
-        var compiled = new CompiledForward(TorchSharp.torch.jit.compile(source), [.. tracer.Parameters], [.. tracer.Constants], x.Length);
+        var compiled = new CompiledForward(TorchSharp.torch.jit.compile(source), new ScriptArguments(tracer, x.Length));
         using var check = compiled.Invoke(x).detach();
         if (!check.allclose(outputs[0].Value, 1e-5, 1e-5))
         {
@@ -58,16 +51,11 @@ internal sealed class CompiledForward : IDisposable
     }
 
     /// <summary>The model's output for <paramref name="x"/> (inputs prepared as Predict prepares them).</summary>
-    public Tensor Invoke(Tensor[] x)
-    {
-        for (int i = 0; i < x.Length; i++) arguments[i] = x[i];
-        for (int i = 0; i < parameters.Length; i++) arguments[Inputs + i] = parameters[i].Value;
-        return (Tensor)unit.invoke("forward", arguments);
-    }
+    public Tensor Invoke(Tensor[] x) => (Tensor)arguments.Invoke(unit, "forward", x);
 
     public void Dispose()
     {
         unit.Dispose();
-        foreach (var a in arguments.Skip(Inputs + parameters.Length)) ((Tensor)a).Dispose();
+        arguments.Dispose();
     }
 }

@@ -14,22 +14,15 @@ namespace OnnxKeras.Models.Jit;
 internal sealed class CompiledStep : IDisposable
 {
     private readonly jit.CompilationUnit unit;
-    private readonly Variable[] parameters;
-    private readonly Tensor[] constants;
-    private readonly object[] arguments;
-    private readonly int dataCount;
+    private readonly ScriptArguments arguments;
 
-    private CompiledStep(jit.CompilationUnit unit, Variable[] parameters, Tensor[] constants, int dataCount, string source, Tensor prediction)
+    private CompiledStep(jit.CompilationUnit unit, ScriptArguments arguments, string source, Tensor prediction)
     {
         PredictionType = prediction.dtype;
         PredictionShape = prediction.shape;
         this.unit = unit;
-        this.parameters = parameters;
-        this.constants = constants;
-        this.dataCount = dataCount;
+        this.arguments = arguments;
         Source = source;
-        arguments = new object[dataCount + parameters.Length + constants.Length];
-        for (int i = 0; i < constants.Length; i++) arguments[dataCount + parameters.Length + i] = constants[i];
     }
 
     /// <summary>The dtype of the prediction.</summary>
@@ -153,11 +146,9 @@ internal sealed class CompiledStep : IDisposable
         using var eagerLoss = (loss.Compute(y, new KTensor(prediction), w is null ? null : (KTensor)w).Value * lossWeight).detach(); // checks shapes too
         var body = new List<string>(tracer.Lines);
         ScriptLoss.Emit(loss, lossWeight, trace.Output.Symbol!, prediction, "y", y, w is null ? null : "w", w, body);
-        var signature = new List<string>(tracer.InputNames) { "y" };
-        if (w is not null) signature.Add("w");
-        signature.AddRange(tracer.Parameters.Select((_, i) => $"p{i}"));
-        signature.AddRange(tracer.Constants.Select((_, i) => $"c{i}"));
-        string header = string.Join(", ", signature.Select(n => $"{n}: Tensor"));
+        var data = new List<string>(tracer.InputNames) { "y" };
+        if (w is not null) data.Add("w");
+        string header = ScriptArguments.Header(data, tracer);
         string ret = $"    return loss, {trace.Output.Symbol}";
         var source = new StringBuilder();
         source.Append("def forward(").Append(header).Append(") -> Tuple[Tensor, Tensor]:\n");
@@ -167,8 +158,7 @@ internal sealed class CompiledStep : IDisposable
         foreach (var line in body) source.Append(line).Append('\n');
         source.Append("    torch.autograd.backward([loss])\n").Append(ret).Append('\n');
         var unit = jit.compile(source.ToString());
-        var step = new CompiledStep(unit, [.. tracer.Parameters], [.. tracer.Constants], x.Length + 1 + (w is null ? 0 : 1), source.ToString(),
-            prediction);
+        var step = new CompiledStep(unit, new ScriptArguments(tracer, data.Count), source.ToString(), prediction);
         try
         {
             // The compiled forward pass and loss must reproduce the eager ones on this batch (a safety net for the templates).
@@ -194,27 +184,12 @@ internal sealed class CompiledStep : IDisposable
     }
 
     /// <summary>Runs the compiled step (with backward when <paramref name="backward"/>); returns the loss and the prediction.</summary>
-    public (Tensor Loss, Tensor Prediction) Invoke(Tensor[] x, Tensor y, Tensor? w, bool backward)
-    {
-        int k = 0;
-        foreach (var t in x) arguments[k++] = t;
-        arguments[k++] = y;
-        if (w is not null) arguments[k++] = w;
-        if (k != dataCount) throw new InvalidOperationException("The compiled step was called with another batch layout than it was compiled for.");
-        for (int i = 0; i < parameters.Length; i++) arguments[dataCount + i] = parameters[i].Value;
-        try
-        {
-            return ((Tensor, Tensor))unit.invoke(backward ? "step" : "forward", arguments);
-        }
-        finally
-        {
-            Array.Clear(arguments, 0, dataCount + parameters.Length);
-        }
-    }
+    public (Tensor Loss, Tensor Prediction) Invoke(Tensor[] x, Tensor y, Tensor? w, bool backward) =>
+        ((Tensor, Tensor))arguments.Invoke(unit, backward ? "step" : "forward", w is null ? [.. x, y] : [.. x, y, w]);
 
     public void Dispose()
     {
         unit.Dispose();
-        foreach (var c in constants) c.Dispose();
+        arguments.Dispose();
     }
 }
