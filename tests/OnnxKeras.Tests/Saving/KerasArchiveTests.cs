@@ -54,9 +54,7 @@ public class KerasArchiveTests
             Assert.StartsWith("3.", meta.RootElement.GetProperty("keras_version").GetString());
             Assert.Matches(@"^\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d$", meta.RootElement.GetProperty("date_saved").GetString());
         }
-        using var ms = new MemoryStream();
-        zip.GetEntry("model.weights.h5")!.Open().CopyTo(ms);
-        ms.Position = 0;
+        using var ms = ReadEntry(zip, "model.weights.h5");
         using var h5 = H5File.Open(ms, leaveOpen: true);
         // Groups are named as Keras names them (snake_case class name, counter per class), not by layer name.
         var conv = model.Layers[0];

@@ -61,6 +61,14 @@ public class KerasAssetsTests
 
     private static float[] Indices(Model model, float[,] x) => model.Predict(x).Data;
 
+    /// <summary>The config of the lookup layer (the second, after the InputLayer) in an archive's config.json.</summary>
+    private static System.Text.Json.JsonElement LookupLayerConfig(ZipArchive zip)
+    {
+        using var entry = zip.GetEntry("config.json")!.Open();
+        using var config = System.Text.Json.JsonDocument.Parse(entry);
+        return config.RootElement.GetProperty("config").GetProperty("layers")[1].GetProperty("config").Clone();
+    }
+
     [Theory]
     [InlineData("0\n-1\n42\n7\n1000")]   // as Keras writes it: no newline at the end
     [InlineData("0\n-1\n42\n7\n1000\n")] // Keras's load_assets drops trailing empty lines
@@ -90,11 +98,9 @@ public class KerasAssetsTests
         using (var zip = ZipFile.OpenRead(path))
         {
             Assert.Equal(["metadata.json", "config.json", "model.weights.h5", VocabularyEntry], zip.Entries.Select(e => e.FullName));
-            using var r = new MemoryStream();
-            zip.GetEntry(VocabularyEntry)!.Open().CopyTo(r);
+            using var r = ReadEntry(zip, VocabularyEntry);
             Assert.Equal("0\n-1\n7\n42\n1000", Encoding.UTF8.GetString(r.ToArray()));
-            using var config = System.Text.Json.JsonDocument.Parse(zip.GetEntry("config.json")!.Open());
-            var layer = config.RootElement.GetProperty("config").GetProperty("layers")[1].GetProperty("config");
+            var layer = LookupLayerConfig(zip);
             Assert.Equal(System.Text.Json.JsonValueKind.Null, layer.GetProperty("vocabulary").ValueKind);
             Assert.Equal(5, layer.GetProperty("vocabulary_size").GetInt64());
         }
@@ -195,16 +201,12 @@ public class KerasAssetsTests
         model.Save(path);
         using (var zip = ZipFile.OpenRead(path))
         {
-            using var r = new MemoryStream();
-            zip.GetEntry(VocabularyEntry)!.Open().CopyTo(r);
+            using var r = ReadEntry(zip, VocabularyEntry);
             Assert.Equal("-1\n1\n4\n3\n2", Encoding.UTF8.GetString(r.ToArray()));
-            using var config = System.Text.Json.JsonDocument.Parse(zip.GetEntry("config.json")!.Open());
-            var layer = config.RootElement.GetProperty("config").GetProperty("layers")[1].GetProperty("config");
+            var layer = LookupLayerConfig(zip);
             Assert.Equal(System.Text.Json.JsonValueKind.Null, layer.GetProperty("vocabulary").ValueKind);
             Assert.Equal(System.Text.Json.JsonValueKind.Null, layer.GetProperty("idf_weights").ValueKind);
-            using var weights = new MemoryStream();
-            zip.GetEntry("model.weights.h5")!.Open().CopyTo(weights);
-            weights.Position = 0;
+            using var weights = ReadEntry(zip, "model.weights.h5");
             using var h5 = PureHDF.H5File.Open(weights);
             Assert.Equal(idf, h5.Dataset("layers/integer_lookup/vars/idf_weights").Read<float[]>());
         }

@@ -1,5 +1,6 @@
 using Xunit;
 using System.Buffers.Binary;
+using System.IO.Compression;
 using System.Text;
 using OnnxKeras.Models;
 
@@ -10,6 +11,15 @@ internal static class SavingTestHelpers
 {
     /// <summary>A fresh temporary folder (deleted by the caller's Dispose).</summary>
     public static TempDir NewTempDir() => new();
+
+    /// <summary>An archive entry's bytes in a seekable stream at position 0 (entry streams cannot seek; H5File needs to).</summary>
+    public static MemoryStream ReadEntry(ZipArchive zip, string name)
+    {
+        var copy = new MemoryStream();
+        using (var entry = zip.GetEntry(name)!.Open()) entry.CopyTo(copy);
+        copy.Position = 0;
+        return copy;
+    }
 
     /// <summary>The Keras fixtures folder, tests/fixtures/keras in the repository (real files written by Keras; see its README).</summary>
     public static string FixturesDir()

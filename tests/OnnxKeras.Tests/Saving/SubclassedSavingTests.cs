@@ -245,10 +245,8 @@ public class SubclassedSavingTests(ITestOutputHelper output)
         // The raw arrays, read straight from the archive's HDF5 with PureHDF.
         var raw = new Dictionary<string, (ulong[] Shape, float[] Data)>();
         using (var zip = ZipFile.OpenRead(path))
-        using (var ms = new MemoryStream())
+        using (var ms = ReadEntry(zip, "model.weights.h5"))
         {
-            zip.GetEntry("model.weights.h5")!.Open().CopyTo(ms);
-            ms.Position = 0;
             using var h5 = H5File.Open(ms, leaveOpen: true);
             foreach (var (group, index) in new[] { ("dense", "0"), ("dense_1", "0"), ("dense_2", "0"), ("dense_3", "0"), ("dense_3", "1") })
             {
