@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using static TorchSharp.torch;
-using KerasAdam = OnnxKeras.Optimizers.Adam;
 
 namespace OnnxKeras.Bench;
 
@@ -25,10 +24,8 @@ internal static class JitBenchmark
         {
             using var eager = make();
             using var compiled = make();
-            eager.Model.Compile(new KerasAdam(TrainCase.LearningRate, TrainCase.Beta1, TrainCase.Beta2, TrainCase.Epsilon), "categorical_crossentropy",
-                jitCompile: false);
-            compiled.Model.Compile(new KerasAdam(TrainCase.LearningRate, TrainCase.Beta1, TrainCase.Beta2, TrainCase.Epsilon), "categorical_crossentropy",
-                jitCompile: true);
+            eager.Compile(jitCompile: false);
+            compiled.Compile(jitCompile: true);
             double[] compiledLosses;
             try
             {

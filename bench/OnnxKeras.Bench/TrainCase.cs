@@ -40,7 +40,7 @@ internal sealed class TrainCase : IDisposable
         Model = model;
         Sizes = sizes;
         this.handForward = handForward;
-        model.Compile(optimizer: new KerasAdam(LearningRate, Beta1, Beta2, Epsilon), loss: "categorical_crossentropy");
+        Compile();
         var device = Keras.Device;
         foreach (var (_, m) in named)
         {
@@ -73,6 +73,10 @@ internal sealed class TrainCase : IDisposable
         long start = step % StepsPerEpoch * Batch;
         return (start, Math.Min(Batch, Rows - start));
     }
+
+    /// <summary>Compiles <see cref="Model"/> with the case's Adam and loss (a fresh optimizer); <paramref name="jitCompile"/> as Keras's.</summary>
+    public void Compile(bool? jitCompile = null) =>
+        Model.Compile(optimizer: new KerasAdam(LearningRate, Beta1, Beta2, Epsilon), loss: "categorical_crossentropy", jitCompile: jitCompile);
 
     /// <summary>One step of the hand-written loop; returns the loss tensor (read it only where needed).</summary>
     public Tensor HandStep(long step)
