@@ -73,7 +73,7 @@ public partial class Model
         string? refusal = StaticJitRefusal();
         if (refusal is not null) return Refuse(refusal);
         var xs = x.Select(PrepareInput).ToArray();
-        if (!Built) EnsureBuilt(xs.Select(t => new Shape([null, .. Shape.Of(t.Sizes()).Dims[1..]])).ToList());
+        EnsureBuiltFor(xs);
         plan ??= PlanStep();
         if (plan.Regularized.Count > 0) return Refuse("weight regularizers add penalties (compiled: the loss alone)");
         if (!ReferenceEquals(jitPlan, plan))

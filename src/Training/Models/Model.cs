@@ -137,9 +137,15 @@ public partial class Model : Layer
     /// <summary>Runs the model forward on device batches (one per input), building it on first use.</summary>
     internal IReadOnlyList<KTensor> Forward(IReadOnlyList<Tensor> xs, bool training)
     {
-        if (!Built) EnsureBuilt(xs.Select(x => new Shape([null, .. Shape.Of(x.Sizes()).Dims[1..]])).ToList());
+        EnsureBuiltFor(xs);
         var inputs = xs.Select(x => (KTensor)PrepareInput(x)).ToList();
         return inputs.Count == 1 && graph is null ? [Apply(inputs[0], training)] : ApplyMany(inputs, training);
+    }
+
+    /// <summary>Builds an unbuilt model for batches like <paramref name="xs"/> (any batch size).</summary>
+    private void EnsureBuiltFor(IReadOnlyList<Tensor> xs)
+    {
+        if (!Built) EnsureBuilt(xs.Select(x => new Shape([null, .. Shape.Of(x.Sizes()).Dims[1..]])).ToList());
     }
 
     /// <summary>An input as the model computes on it: on <see cref="Keras.Device"/>, floating point as float32.</summary>
